@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared set-up for integration tests (tests/it-*.sh), sourced by them.
+# Starts real components on private addresses only: a private dbus-daemon
+# (system-bus flavour, exported as DBUS_SYSTEM_BUS_ADDRESS) and mosquitto on
+# a free loopback port. Never touches the machine's own buses or services.
+# Output is TAP: ok N - name / not ok N - name.
+
+GK_BUILD=${GK_BUILD:-build}
+GK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+gk_tmp=$(mktemp -d "${TMPDIR:-/tmp}/gk-it.XXXXXX")
+gk_pids=()
+gk_n=0
+gk_failed=0
+
+gk_cleanup() {
+	local p
+	for p in "${gk_pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${gk_pids[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$gk_tmp"
+}
+trap gk_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# gk_bg CMD...: start CMD in the background, killed at exit. Sets gk_last_pid.
+gk_bg() {
+	"$@" &
+	gk_last_pid=$!
+	gk_pids+=("$gk_last_pid")
+}
+
+gk_ok() {
+	gk_n=$((gk_n + 1))
+	echo "ok $gk_n - $*"
+}
+
+gk_not_ok() {
+	gk_n=$((gk_n + 1))
+	gk_failed=$((gk_failed + 1))
+	echo "not ok $gk_n - $*"
+}
+
+# gk_check NAME CMD...: one TAP line from CMD's exit status.
+gk_check() {
+	local name=$1
+	shift
+	if "$@"; then
+		gk_ok "$name"
+	else
+		gk_not_ok "$name"
+	fi
+}
+
+# gk_skip NAME REASON: a missing component; the runner counts it as failed.
+gk_skip() {
+	gk_n=$((gk_n + 1))
+	echo "ok $gk_n - $1 # SKIP $2"
+}
+
+gk_done() {
+	echo "1..$gk_n"
+	[ "$gk_failed" -eq 0 ]
+}
+
+# gk_wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+gk_wait_for() {
+	local limit=$1 i
+	shift
+	for ((i = 0; i < limit * 10; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+gk_free_port() {
+	python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+# gk_start_dbus: a private bus with the system bus's type, an allow-all
+# policy except where a test loads extra policy from $gk_tmp/dbus.d.
+gk_start_dbus() {
+	mkdir -p "$gk_tmp/dbus.d"
+	cat > "$gk_tmp/dbus.conf" <<XML
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$gk_tmp/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_type="method_return"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="signal"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+  ${GK_DBUS_EXTRA_POLICY:-}
+  <includedir>$gk_tmp/dbus.d</includedir>
+</busconfig>
+XML
+	gk_bg dbus-daemon --config-file="$gk_tmp/dbus.conf" --nofork --nopidfile
+	export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$gk_tmp/system_bus_socket"
+	gk_wait_for 10 test -S "$gk_tmp/system_bus_socket"
+}
+
+# gk_start_mosquitto: sets GK_MQTT_PORT and GK_MQTT_URI.
+gk_start_mosquitto() {
+	GK_MQTT_PORT=$(gk_free_port)
+	mkdir -p "$gk_tmp/mosquitto"
+	cat > "$gk_tmp/mosquitto.conf" <<CONF
+listener $GK_MQTT_PORT 127.0.0.1
+allow_anonymous true
+user $(id -un)
+persistence true
+persistence_location $gk_tmp/mosquitto/
+log_dest file $gk_tmp/mosquitto.log
+CONF
+	gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
+	GK_MOSQUITTO_PID=$gk_last_pid
+	GK_MQTT_URI="mqtt://127.0.0.1:$GK_MQTT_PORT"
+	export GK_MQTT_PORT GK_MQTT_URI
+	gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GK_MQTT_PORT"
+}

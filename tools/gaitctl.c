@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gaitctl: command-line companion of gaitkeeperd; dispatches subcommands. */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "common/macro.h"
+#include "tools/gaitctl.h"
+
+static const struct gaitctl_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+} gaitctl_commands[] = {
+	{ "decode", gaitctl_decode,
+	  "decode CHAR HEX            decode one GATT payload to JSON" },
+	{ "analyze", gaitctl_analyze,
+	  "analyze [--mount M] [--speed-mps V] FILE.csv  run the form core on a trace" },
+	/* Live commands talk to gaitkeeperd over D-Bus (tools/gaitctl-bus.c). */
+	{ "status", gaitctl_bus, "status [--json]            gateway state" },
+	{ "sensors", gaitctl_bus, "sensors [--json]           sensor health" },
+	{ "watch", gaitctl_bus, "watch [--json]             live view for the treadmill" },
+	{ "session", gaitctl_bus, "session start|stop         start or stop a session" },
+	{ "pain", gaitctl_bus, "pain LEVEL [--where W]     report pain (0-10)" },
+	{ "summary", gaitctl_bus, "summary [--last] [--json]  session summary" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: gaitctl COMMAND [ARGS...]\n\nCommands:\n");
+	for (size_t i = 0; i < ELEMENTSOF(gaitctl_commands); i++)
+		fprintf(f, "  %s\n", gaitctl_commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+
+	if (streq(argv[1], "--help") || streq(argv[1], "-h") ||
+	    streq(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+
+	for (size_t i = 0; i < ELEMENTSOF(gaitctl_commands); i++)
+		if (streq(argv[1], gaitctl_commands[i].name))
+			return gaitctl_commands[i].run(argc - 1, argv + 1);
+
+	fprintf(stderr, "gaitctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EX_USAGE;
+}
