@@ -97,7 +97,9 @@ $(BUILD)/tests/replay-%: $(BUILD)/tests/%.o $(BUILD)/tests/lib/fuzz-replay.o $(L
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/lib/fuzz-replay.o $(LINK_LIBS) $(LDLIBS)
 
 # libFuzzer builds: clang, ASan+UBSan, every pure module compiled in.
-FUZZ_LIB_SRCS = $(COMMON_SRCS) $(PROTO_SRCS) $(FORM_SRCS) $(CONFIG_SRCS)
+# A module whose pure parser lives outside these adds it to FUZZ_EXTRA_SRCS.
+FUZZ_LIB_SRCS = $(COMMON_SRCS) $(PROTO_SRCS) $(FORM_SRCS) $(CONFIG_SRCS) \
+	$(FUZZ_EXTRA_SRCS)
 FUZZ_FLAGS := -std=gnu17 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I.
 $(BUILD)/fuzz/fuzz-%: tests/fuzz-%.c $(FUZZ_LIB_SRCS)
