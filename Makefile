@@ -96,16 +96,21 @@ $(BUILD)/tests/replay-%: $(BUILD)/tests/%.o $(BUILD)/tests/lib/fuzz-replay.o $(L
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/lib/fuzz-replay.o $(LINK_LIBS) $(LDLIBS)
 
-# libFuzzer builds: clang, ASan+UBSan, every pure module compiled in.
+# libFuzzer builds: clang, ASan+UBSan, every pure module compiled in once
+# (objects under $(BUILD)/fuzz/obj), then linked into each fuzzer.
 # A module whose pure parser lives outside these adds it to FUZZ_EXTRA_SRCS.
 FUZZ_LIB_SRCS = $(COMMON_SRCS) $(PROTO_SRCS) $(FORM_SRCS) $(CONFIG_SRCS) \
 	$(FUZZ_EXTRA_SRCS)
-FUZZ_FLAGS := -std=gnu17 -g -O1 -fsanitize=fuzzer,address,undefined \
+FUZZ_LIB_OBJS = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_CFLAGS := -std=gnu17 -g -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -I.
-$(BUILD)/fuzz/fuzz-%: tests/fuzz-%.c $(FUZZ_LIB_SRCS)
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags $(PKG_MODULES)) \
-		-o $@ $^ $(shell pkg-config --libs libconfig json-c) -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		$(shell pkg-config --cflags $(PKG_MODULES)) -c -o $@ $<
+$(BUILD)/fuzz/fuzz-%: $(BUILD)/fuzz/obj/tests/fuzz-%.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
+		$(shell pkg-config --libs libconfig json-c) -lm
 
 all: $(LIBS) $(BINS)
 
