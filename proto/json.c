@@ -492,18 +492,18 @@ int pmd_data_frame_to_json(const struct pmd_data_frame *f, unsigned flags,
 
 		builder_init(&s, json_object_new_object());
 		if (f->channels == 1 && f->measurement_type == PMD_MEASUREMENT_ECG) {
-			add_number(&s, "ecg_uv", f->value[i][0], 7);
+			add_number(&s, "ecg_uv", f->samples[i].value[0], 7);
 		} else {
 			for (unsigned ch = 0; ch < f->channels && ch < PMD_CHANNELS_MAX; ch++)
-				add_number(&s, axis[ch], f->value[i][ch], 7);
+				add_number(&s, axis[ch], f->samples[i].value[ch], 7);
 		}
-		add(&s, "timestamp_ns", json_object_new_uint64(f->sample_timestamp_ns[i]));
+		add(&s, "timestamp_ns", json_object_new_uint64(f->samples[i].timestamp_ns));
 		if (flags & PROTO_JSON_RAW) {
 			struct builder rv;
 
 			builder_init(&rv, json_object_new_array());
 			for (unsigned ch = 0; ch < f->channels && ch < PMD_CHANNELS_MAX; ch++)
-				add(&rv, NULL, json_object_new_int(f->raw[i][ch]));
+				add(&rv, NULL, json_object_new_int(f->samples[i].raw[ch]));
 			if (rv.oom) {
 				json_object_put(rv.o);
 				s.oom = true;

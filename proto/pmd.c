@@ -548,7 +548,7 @@ static void frame_timestamps(struct pmd_data_frame *f,
 		for (size_t i = 0; i + 1 < n; i++) {
 			uint64_t off = (uint64_t)(span * (double)(i + 1) / (double)n);
 
-			f->sample_timestamp_ns[i] = prev + (off < t - prev ? off : t - prev);
+			f->samples[i].timestamp_ns = prev + (off < t - prev ? off : t - prev);
 		}
 	} else {
 		/* First frame (or clock went back): step back at the rate. */
@@ -557,10 +557,10 @@ static void frame_timestamps(struct pmd_data_frame *f,
 		for (size_t i = 0; i + 1 < n; i++) {
 			uint64_t back = (uint64_t)(n - 1 - i) * step;
 
-			f->sample_timestamp_ns[i] = back < t ? t - back : 0;
+			f->samples[i].timestamp_ns = back < t ? t - back : 0;
 		}
 	}
-	f->sample_timestamp_ns[n - 1] = t;
+	f->samples[n - 1].timestamp_ns = t;
 }
 
 int pmd_data_frame_parse(const uint8_t *buf, size_t len,
@@ -590,8 +590,10 @@ int pmd_data_frame_parse(const uint8_t *buf, size_t len,
 	rest = reader_remaining(&r);
 	if (l.width == 0) {
 		/* Delta frame: validated whole, then decoded into ret->raw. */
+		int32_t rows[PMD_SAMPLES_MAX][PMD_CHANNELS_MAX];
+
 		q = pmd_delta_decode(r.buf + r.pos, rest, l.channels, l.resolution,
-				     ret->raw, PMD_SAMPLES_MAX, &n, error);
+				     rows, PMD_SAMPLES_MAX, &n, error);
 		if (q == -EINVAL)
 			return proto_fail(error, -EINVAL, 9, "frame type",
 					  "channels or resolution out of range");
@@ -600,6 +602,8 @@ int pmd_data_frame_parse(const uint8_t *buf, size_t len,
 				error->offset += r.pos;
 			return q;
 		}
+		for (size_t i = 0; i < n; i++)
+			memcpy(ret->samples[i].raw, rows[i], sizeof(rows[i]));
 	} else {
 		size_t sample_len = (size_t)l.width * l.channels;
 
@@ -620,13 +624,13 @@ int pmd_data_frame_parse(const uint8_t *buf, size_t len,
 
 				for (unsigned b = 0; b < l.width; b++)
 					v |= (uint32_t)p[b] << (8 * b);
-				ret->raw[i][ch] = sign_extend(v, 8 * l.width);
+				ret->samples[i].raw[ch] = sign_extend(v, 8 * l.width);
 			}
 	}
 
 	for (size_t i = 0; i < n; i++)
 		for (unsigned ch = 0; ch < l.channels; ch++)
-			ret->value[i][ch] = (float)(ret->raw[i][ch] * l.scale);
+			ret->samples[i].value[ch] = (float)(ret->samples[i].raw[ch] * l.scale);
 
 	ret->measurement_type = b0;
 	ret->timestamp_ns = ts;

@@ -194,6 +194,12 @@ struct pmd_frame_format {
 	uint64_t previous_timestamp_ns;	/* last frame's timestamp; 0 = none */
 };
 
+struct pmd_sample {
+	uint64_t timestamp_ns;		/* sensor clock, ns since 2000-01-01 */
+	int32_t raw[PMD_CHANNELS_MAX];
+	float value[PMD_CHANNELS_MAX];	/* in unit: mG, deg/s or uV */
+};
+
 struct pmd_data_frame {
 	uint8_t measurement_type;	/* low 6 bits of byte 0 */
 	uint64_t timestamp_ns;		/* of the last sample */
@@ -203,10 +209,7 @@ struct pmd_data_frame {
 	const char *unit;		/* static: "mG", "deg/s", "uV" */
 	double scale;			/* value = raw * scale */
 	size_t n_samples;
-	/* Per sample i: sensor clock, ns since 2000-01-01T00:00:00. */
-	uint64_t sample_timestamp_ns[PMD_SAMPLES_MAX];
-	int32_t raw[PMD_SAMPLES_MAX][PMD_CHANNELS_MAX];
-	float value[PMD_SAMPLES_MAX][PMD_CHANNELS_MAX];	/* in unit */
+	struct pmd_sample samples[PMD_SAMPLES_MAX];
 };
 
 /*

@@ -234,7 +234,7 @@ static int parse_options(int argc, char **argv, struct decode_options *opt)
 	int c;
 
 	optind = 0;		/* main() may have used getopt already */
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
 		switch (c) {
 		case 'r':
 			opt->json_flags |= PROTO_JSON_RAW;
