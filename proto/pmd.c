@@ -546,7 +546,7 @@ static void frame_timestamps(struct pmd_data_frame *f,
 		double span = (double)(t - prev);
 
 		for (size_t i = 0; i + 1 < n; i++) {
-			uint64_t off = (uint64_t)(span * (double)(i + 1) / (double)n);
+			uint64_t off = (uint64_t)(span * (double)(i + 1) / (double)n + 0.5);
 
 			f->samples[i].timestamp_ns = prev + (off < t - prev ? off : t - prev);
 		}
