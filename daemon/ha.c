@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Home Assistant discovery: one retained config per entity, built with json-c. */
+#include <json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "daemon/ha.h"
+#include "form/form.h"
+
+struct ha_entity {
+	const char *component;		/* "sensor", "binary_sensor", "event" */
+	const char *key;		/* object id part and JSON key */
+	const char *name;
+	const char *unit;		/* NULL = none */
+	const char *device_class;	/* NULL = none */
+	const char *state_class;	/* NULL = none */
+	bool diagnostic;
+	const char *icon;
+};
+
+/* run/live: one entity per metric; keys are the run/live JSON keys. */
+static const struct ha_entity live_entities[] = {
+	{ "sensor", "cadence_spm", "Cadence", "spm", NULL, "measurement", false, "mdi:run-fast" },
+	{ "sensor", "gct_ms", "Ground contact time", "ms", "duration", "measurement", false, NULL },
+	{ "sensor", "gct_balance_pct", "Contact balance (left)", "%", NULL, "measurement", false,
+	  "mdi:scale-balance" },
+	{ "sensor", "flight_ms", "Flight time", "ms", "duration", "measurement", false, NULL },
+	{ "sensor", "vertical_oscillation_mm", "Vertical oscillation", "mm", "distance",
+	  "measurement", false, NULL },
+	{ "sensor", "vertical_ratio_pct", "Vertical ratio", "%", NULL, "measurement", false,
+	  NULL },
+	{ "sensor", "step_length_m", "Step length", "m", "distance", "measurement", false, NULL },
+	{ "sensor", "trunk_lean_deg", "Trunk lean", "°", NULL, "measurement", false,
+	  "mdi:human-handsdown" },
+	{ "sensor", "pelvic_drop_deg", "Pelvic drop", "°", NULL, "measurement", false, NULL },
+	{ "sensor", "braking_mps", "Braking", "m/s", "speed", "measurement", false, NULL },
+	{ "sensor", "impact_g", "Impact", "g", NULL, "measurement", false, NULL },
+	{ "sensor", "heart_rate_bpm", "Heart rate", "bpm", NULL, "measurement", false,
+	  "mdi:heart-pulse" },
+	{ "sensor", "speed_mps", "Speed", "m/s", "speed", "measurement", false, NULL },
+};
+
+/* session/summary: the last finished session. */
+static const struct ha_entity summary_entities[] = {
+	{ "sensor", "duration_s", "Last session duration", "s", "duration", NULL, false, NULL },
+	{ "sensor", "distance_m", "Last session distance", "m", "distance", NULL, false, NULL },
+	{ "sensor", "steps", "Last session steps", NULL, NULL, NULL, false, "mdi:shoe-print" },
+	{ "sensor", "alerts_total", "Last session alerts", NULL, NULL, NULL, false,
+	  "mdi:alert" },
+};
+
+/* gateway/state: the spool and link counters. */
+static const struct ha_entity gateway_entities[] = {
+	{ "sensor", "sensors_streaming", "Sensors streaming", NULL, NULL, "measurement", true,
+	  "mdi:bluetooth-connect" },
+	{ "sensor", "spool_records", "Spooled messages", NULL, NULL, "measurement", true,
+	  "mdi:tray-full" },
+	{ "sensor", "spool_dropped", "Spool drops", NULL, NULL, "total_increasing", true,
+	  "mdi:delete-alert" },
+};
+
+/* sensor/<id>/state values, by sensor kind. */
+static const struct ha_entity sensor_entities[] = {
+	{ "sensor", "battery_pct", "Battery", "%", "battery", "measurement", true, NULL },
+	{ "sensor", "rssi_dbm", "Signal strength", "dBm", "signal_strength", "measurement", true,
+	  NULL },
+	{ "sensor", "heart_rate_bpm", "Heart rate", "bpm", NULL, "measurement", false,
+	  "mdi:heart-pulse" },
+	{ "sensor", "speed_mps", "Speed", "m/s", "speed", "measurement", false, NULL },
+	{ "sensor", "cadence_spm", "Cadence", "spm", NULL, "measurement", false, "mdi:run-fast" },
+	{ "sensor", "power_w", "Power", "W", "power", "measurement", false, NULL },
+	{ "sensor", "incline_pct", "Incline", "%", NULL, "measurement", false, "mdi:slope-uphill" },
+	{ "sensor", "state", "Link state", NULL, NULL, NULL, true, "mdi:bluetooth" },
+};
+
+/* Which sensor_entities a kind has (by key). */
+static bool sensor_kind_has(int kind, const char *key)
+{
+	if (streq(key, "battery_pct") || streq(key, "rssi_dbm") || streq(key, "state"))
+		return true;
+	switch (kind) {
+	case GK_SENSOR_KIND_POLAR_H10:
+	case GK_SENSOR_KIND_HEART_RATE:
+		return streq(key, "heart_rate_bpm");
+	case GK_SENSOR_KIND_POLAR_VERITY_SENSE:
+		return false;
+	case GK_SENSOR_KIND_FOOTPOD:
+		return streq(key, "speed_mps") || streq(key, "cadence_spm");
+	case GK_SENSOR_KIND_POWER:
+		return streq(key, "power_w") || streq(key, "speed_mps") ||
+		       streq(key, "cadence_spm");
+	case GK_SENSOR_KIND_TREADMILL:
+		return streq(key, "speed_mps") || streq(key, "incline_pct") ||
+		       streq(key, "heart_rate_bpm");
+	}
+	return false;
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_object_add(o, k, json_object_new_string(v));
+}
+
+struct build {
+	const struct gk_config *cfg;
+	const char *version;
+	char prefix[256];		/* <base>/<node> */
+	char gateway_id[64];		/* gaitkeeper_<node> */
+	ha_emit_cb_t emit;
+	void *userdata;
+};
+
+static struct json_object *device_new(const struct build *b, const char *suffix,
+				      const char *name, const char *model)
+{
+	struct json_object *d = json_object_new_object();
+	struct json_object *ids = json_object_new_array();
+	char id[128];
+
+	snprintf(id, sizeof(id), "%s%s%s", b->gateway_id, suffix ? "_" : "", suffix ? suffix : "");
+	json_object_array_add(ids, json_object_new_string(id));
+	json_object_object_add(d, "identifiers", ids);
+	add_str(d, "name", name);
+	add_str(d, "manufacturer", "gaitkeeper");
+	add_str(d, "model", model);
+	add_str(d, "sw_version", b->version);
+	if (suffix)
+		add_str(d, "via_device", b->gateway_id);
+	return d;
+}
+
+static void add_availability(const struct build *b, struct json_object *o, const char *alias)
+{
+	struct json_object *list = json_object_new_array();
+	struct json_object *a = json_object_new_object();
+	char t[320];
+
+	snprintf(t, sizeof(t), "%s/status", b->prefix);
+	add_str(a, "topic", t);
+	json_object_array_add(list, a);
+	if (alias) {
+		a = json_object_new_object();
+		snprintf(t, sizeof(t), "%s/sensor/%s/availability", b->prefix, alias);
+		add_str(a, "topic", t);
+		json_object_array_add(list, a);
+	}
+	json_object_object_add(o, "availability", list);
+	/* Both must say online: a sensor behind an offline gateway is not live. */
+	add_str(o, "availability_mode", "all");
+	add_str(o, "payload_available", "online");
+	add_str(o, "payload_not_available", "offline");
+}
+
+static int emit_entity(const struct build *b, const struct ha_entity *e, const char *group,
+		       const char *state_topic, struct json_object *device, const char *alias,
+		       int expire_after_s)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *origin = json_object_new_object();
+	char uid[192], topic[512], tmpl[160];
+	int r;
+
+	if (!o || !origin) {
+		json_object_put(o);
+		json_object_put(origin);
+		return -ENOMEM;
+	}
+
+	snprintf(uid, sizeof(uid), "%s_%s_%s", b->gateway_id, group, e->key);
+	snprintf(topic, sizeof(topic), "%s/%s/%s/%s_%s/config", b->cfg->mqtt.ha_prefix,
+		 e->component, b->gateway_id, group, e->key);
+
+	add_str(o, "name", e->name);
+	add_str(o, "unique_id", uid);
+	add_str(o, "object_id", uid);
+	add_str(o, "state_topic", state_topic);
+	if (streq(e->component, "event")) {
+		struct json_object *types = json_object_new_array();
+
+		for (int k = 0; k < _FORM_ALERT_KIND_MAX; k++)
+			json_object_array_add(types, json_object_new_string(
+					form_alert_kind_to_string((enum form_alert_kind)k)));
+		json_object_array_add(types, json_object_new_string("cleared"));
+		json_object_object_add(o, "event_types", types);
+	} else {
+		/* A missing value is null in our JSON: HA shows "unknown", never 0. */
+		snprintf(tmpl, sizeof(tmpl), "{{ value_json.%s }}", e->key);
+		add_str(o, "value_template", tmpl);
+	}
+	add_str(o, "unit_of_measurement", e->unit);
+	add_str(o, "device_class", e->device_class);
+	add_str(o, "state_class", e->state_class);
+	add_str(o, "icon", e->icon);
+	if (e->diagnostic)
+		add_str(o, "entity_category", "diagnostic");
+	if (expire_after_s > 0)
+		json_object_object_add(o, "expire_after", json_object_new_int(expire_after_s));
+	add_availability(b, o, alias);
+	json_object_object_add(o, "device", json_object_get(device));
+	add_str(origin, "name", "gaitkeeper");
+	add_str(origin, "sw_version", b->version);
+	add_str(origin, "support_url", "https://github.com/gaitkeeper/gaitkeeper");
+	json_object_object_add(o, "origin", origin);
+
+	r = b->emit(b->userdata, topic, o);
+	json_object_put(o);
+	return r;
+}
+
+int ha_discovery_build(const struct gk_config *cfg, const char *version, ha_emit_cb_t emit,
+		       void *userdata)
+{
+	struct build b = { .cfg = cfg, .version = version, .emit = emit, .userdata = userdata };
+	struct json_object *dev;
+	char st[320];
+	int r = 0;
+
+	snprintf(b.prefix, sizeof(b.prefix), "%s/%s", cfg->mqtt.base_topic, cfg->node);
+	snprintf(b.gateway_id, sizeof(b.gateway_id), "gaitkeeper_%s", cfg->node);
+
+	/* The gateway. */
+	dev = device_new(&b, NULL, cfg->node, "gaitkeeperd gateway");
+	snprintf(st, sizeof(st), "%s/gateway/state", b.prefix);
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(gateway_entities); i++)
+		r = emit_entity(&b, &gateway_entities[i], "gateway", st, dev, NULL, 0);
+	json_object_put(dev);
+
+	/* Each sensor: its own device, available only while both are online. */
+	for (unsigned s = 0; r >= 0 && s < cfg->n_sensors; s++) {
+		const struct gk_sensor_config *sc = &cfg->sensors[s];
+		char name[96];
+
+		snprintf(name, sizeof(name), "%s %s", cfg->node, sc->alias);
+		dev = device_new(&b, sc->alias, name, gk_sensor_kind_to_string(sc->kind));
+		snprintf(st, sizeof(st), "%s/sensor/%s/state", b.prefix, sc->alias);
+		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(sensor_entities); i++)
+			if (sensor_kind_has(sc->kind, sensor_entities[i].key))
+				r = emit_entity(&b, &sensor_entities[i], sc->alias, st, dev,
+						sc->alias, 0);
+		json_object_put(dev);
+	}
+
+	/* The run session: live metrics, state, alerts, last summary. */
+	if (r >= 0) {
+		static const struct ha_entity session_state = {
+			"sensor", "state", "Session", NULL, NULL, NULL, false, "mdi:run"
+		};
+		static const struct ha_entity activity = {
+			"sensor", "activity", "Activity", NULL, NULL, NULL, false, "mdi:walk"
+		};
+		static const struct ha_entity alert = {
+			"event", "alert", "Form alert", NULL, NULL, NULL, false, "mdi:alert"
+		};
+		char name[96];
+
+		snprintf(name, sizeof(name), "%s run", cfg->node);
+		dev = device_new(&b, "run", name, "running session");
+		snprintf(st, sizeof(st), "%s/run/live", b.prefix);
+		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(live_entities); i++)
+			r = emit_entity(&b, &live_entities[i], "run", st, dev, NULL,
+					HA_LIVE_EXPIRE_S);
+		snprintf(st, sizeof(st), "%s/session/state", b.prefix);
+		if (r >= 0)
+			r = emit_entity(&b, &session_state, "session", st, dev, NULL, 0);
+		if (r >= 0)
+			r = emit_entity(&b, &activity, "session", st, dev, NULL, 0);
+		snprintf(st, sizeof(st), "%s/alert", b.prefix);
+		if (r >= 0)
+			r = emit_entity(&b, &alert, "run", st, dev, NULL, 0);
+		snprintf(st, sizeof(st), "%s/session/summary", b.prefix);
+		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(summary_entities); i++)
+			r = emit_entity(&b, &summary_entities[i], "summary", st, dev, NULL, 0);
+		json_object_put(dev);
+	}
+	return r;
+}

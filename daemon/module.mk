@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# daemon/: gaitkeeperd. Everything but main.c goes into libgkdaemon.a so
+# tests can link it; main.c only parses the command line and runs the loop.
+DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+$(eval $(call module_lib,daemon,$(DAEMON_SRCS)))
+
+# The MQTT command parser is pure (json-c only): fuzzed with the pure modules.
+FUZZ_EXTRA_SRCS += daemon/mqtt-command.c
+
+BINS += $(BUILD)/gaitkeeperd
+
+$(BUILD)/gaitkeeperd: $(BUILD)/daemon/main.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(LDLIBS)
+
+# Regenerate the schema-driven reference files (test-config checks them).
+.PHONY: config-docs
+config-docs: $(BUILD)/gaitkeeperd
+	$(BUILD)/gaitkeeperd --dump-schema=markdown > docs/config.md
+	$(BUILD)/gaitkeeperd --dump-schema=example > config/gaitkeeper.conf.example

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Strict parser for MQTT cmd/ payloads: json-c, whole-input, every key checked. */
+#include <json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "daemon/mqtt-command.h"
+
+const char *const mqtt_command_pain_locations[] = {
+	"lower-back", "upper-back", "neck", "hip", "knee", "shin", "ankle", "foot", "other",
+	NULL,
+};
+
+static const char *const command_topics[] = {
+	[MQTT_COMMAND_SESSION_START] = "session/start",
+	[MQTT_COMMAND_SESSION_STOP] = "session/stop",
+	[MQTT_COMMAND_PAIN] = "pain",
+	[MQTT_COMMAND_SUMMARY_REPUBLISH] = "summary/republish",
+};
+
+const char *mqtt_command_type_to_string(enum mqtt_command_type t)
+{
+	if (t < 0 || t >= _MQTT_COMMAND_MAX)
+		return NULL;
+	return command_topics[t];
+}
+
+static int fail(const char **ret_reason, const char *reason, int r)
+{
+	if (ret_reason)
+		*ret_reason = reason;
+	return r;
+}
+
+static int parse_request_id(struct json_object *v, struct mqtt_command *c, const char **why)
+{
+	const char *s;
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_string))
+		return fail(why, "request_id must be a string", -EINVAL);
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n >= sizeof(c->request_id) || strlen(s) != n)
+		return fail(why, "request_id is too long or holds NUL", -E2BIG);
+	memcpy(c->request_id, s, n + 1);
+	return 0;
+}
+
+static int parse_pain(struct json_object *obj, struct mqtt_command *c, const char **why)
+{
+	struct json_object *level;
+	const char *where = "other";
+	int64_t v;
+
+	if (!json_object_object_get_ex(obj, "level", &level))
+		return fail(why, "pain needs \"level\"", -EINVAL);
+	/* An integer 0-10 (numeric rating scale); 3.5 or "3" are refused. */
+	if (!json_object_is_type(level, json_type_int))
+		return fail(why, "level must be an integer 0-10", -EINVAL);
+	errno = 0;
+	v = json_object_get_int64(level);
+	if (errno || v < 0 || v > MQTT_COMMAND_PAIN_MAX)
+		return fail(why, "level must be an integer 0-10", -ERANGE);
+
+	json_object_object_foreach(obj, key, val) {
+		if (!streq(key, "where"))
+			continue;
+		if (!json_object_is_type(val, json_type_string))
+			return fail(why, "where must be a string", -EINVAL);
+		where = json_object_get_string(val);
+	}
+
+	for (size_t i = 0; mqtt_command_pain_locations[i]; i++) {
+		if (!streq(where, mqtt_command_pain_locations[i]))
+			continue;
+		snprintf(c->where, sizeof(c->where), "%s", where);
+		c->pain_level = (unsigned)v;
+		return 0;
+	}
+	return fail(why, "unknown \"where\" (see docs/mqtt.md for the list)", -EINVAL);
+}
+
+int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
+		       struct mqtt_command *ret, const char **ret_reason)
+{
+	struct mqtt_command c = { .type = _MQTT_COMMAND_INVALID };
+	struct json_tokener *tok;
+	struct json_object *obj;
+	enum json_tokener_error jerr;
+	size_t consumed;
+	int r = 0;
+
+	if (!subtopic)
+		return fail(ret_reason, "no topic", -EINVAL);
+	for (int i = 0; i < _MQTT_COMMAND_MAX; i++)
+		if (streq(subtopic, command_topics[i]))
+			c.type = (enum mqtt_command_type)i;
+	if (c.type < 0)
+		return fail(ret_reason, "unknown command topic", -EINVAL);
+
+	if (len > MQTT_COMMAND_MAX_BYTES)
+		return fail(ret_reason, "payload too large", -E2BIG);
+	if (len && memchr(payload, 0, len))
+		return fail(ret_reason, "payload holds a NUL byte", -EBADMSG);
+
+	/* An empty payload means {} for the commands without arguments. */
+	if (len == 0) {
+		if (c.type == MQTT_COMMAND_PAIN)
+			return fail(ret_reason, "pain needs a JSON object", -EINVAL);
+		*ret = c;
+		return 0;
+	}
+
+	/* Depth 4 is plenty for a flat object and bounds json-c's recursion. */
+	tok = json_tokener_new_ex(4);
+	if (!tok)
+		return fail(ret_reason, "out of memory", -ENOMEM);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, (const char *)payload, (int)len);
+	jerr = json_tokener_get_error(tok);
+	consumed = (size_t)json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+
+	if (!obj || jerr != json_tokener_success) {
+		json_object_put(obj);
+		return fail(ret_reason, "not valid JSON", -EBADMSG);
+	}
+
+	/* Only trailing white space may follow the object. */
+	for (size_t i = consumed; i < len; i++) {
+		if (!strchr(" \t\r\n", payload[i])) {
+			json_object_put(obj);
+			return fail(ret_reason, "trailing bytes after the JSON object", -EBADMSG);
+		}
+	}
+
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return fail(ret_reason, "payload must be a JSON object", -EINVAL);
+	}
+
+	json_object_object_foreach(obj, key, val) {
+		if (streq(key, "request_id")) {
+			r = parse_request_id(val, &c, ret_reason);
+		} else if (c.type == MQTT_COMMAND_PAIN && (streq(key, "level") ||
+							    streq(key, "where"))) {
+			continue;
+		} else {
+			r = fail(ret_reason, "unknown key in the command", -EINVAL);
+		}
+		if (r < 0)
+			break;
+	}
+
+	if (r >= 0 && c.type == MQTT_COMMAND_PAIN)
+		r = parse_pain(obj, &c, ret_reason);
+
+	json_object_put(obj);
+	if (r < 0)
+		return r;
+
+	*ret = c;
+	return 0;
+}

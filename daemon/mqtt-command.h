@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mqtt-command: validate commands arriving on gaitkeeper/<node>/cmd/... (pure). */
+#pragma once
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Topics below cmd/ and their JSON payloads (docs/mqtt.md):
+ *   session/start        {} or {"request_id": "..."}; an empty payload is {}
+ *   session/stop         same
+ *   pain                 {"level": 0..10, "where": "lower-back", "request_id": "..."}
+ *                        where is optional ("other")
+ *   summary/republish    {} : publish the last summary again
+ * Anything else (unknown topic, not a JSON object, unknown key, wrong type,
+ * out-of-range level, trailing bytes, NUL bytes, more than
+ * MQTT_COMMAND_MAX_BYTES) is rejected with a reason. Pure: libc + json-c.
+ */
+
+#define MQTT_COMMAND_MAX_BYTES 4096u
+#define MQTT_COMMAND_PAIN_MAX 10u
+
+enum mqtt_command_type {
+	MQTT_COMMAND_SESSION_START,
+	MQTT_COMMAND_SESSION_STOP,
+	MQTT_COMMAND_PAIN,
+	MQTT_COMMAND_SUMMARY_REPUBLISH,
+	_MQTT_COMMAND_MAX,
+	_MQTT_COMMAND_INVALID = -EINVAL,
+};
+
+struct mqtt_command {
+	enum mqtt_command_type type;
+	unsigned pain_level;		/* PAIN: 0-10 */
+	char where[16];			/* PAIN: one of mqtt_command_pain_locations */
+	char request_id[64];		/* "" when not given; echoed in the reply */
+};
+
+/* NULL-terminated: the same locations as the D-Bus ReportPain. */
+extern const char *const mqtt_command_pain_locations[];
+
+/* "session/start" etc., NULL for an out-of-range value. */
+const char *mqtt_command_type_to_string(enum mqtt_command_type t);
+
+/*
+ * Parse one command. subtopic is the topic after ".../cmd/". Returns 0 and
+ * fills *ret, or -EINVAL/-ERANGE/-E2BIG/-EBADMSG and sets *ret_reason to a
+ * static English reason (ret_reason may be NULL).
+ */
+int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
+		       struct mqtt_command *ret, const char **ret_reason);

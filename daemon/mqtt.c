@@ -1,0 +1,784 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Paho MQTT C async client driven from sd-event: queue + eventfd, own backoff. */
+#include <MQTTAsync.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+#include "daemon/mqtt.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_MSEC 1000ULL
+#define BACKOFF_MIN_USEC (500 * USEC_PER_MSEC)
+#define BACKOFF_MAX_USEC (8 * USEC_PER_SEC)	/* reliability.md R2 */
+#define SESSION_EXPIRY_S 604800			/* 7 days of durable session */
+#define INFLIGHT_TIMEOUT_USEC (30 * USEC_PER_SEC)
+#define PUMP_INTERVAL_USEC (1 * USEC_PER_SEC)
+
+enum mqtt_event_type {
+	EVENT_CONNECTED,
+	EVENT_CONNECT_FAILED,
+	EVENT_LOST,
+	EVENT_MESSAGE,
+	EVENT_PUBLISHED,
+	EVENT_PUBLISH_FAILED,
+	EVENT_LAST_SENT,		/* the shutdown "offline" was acknowledged */
+	EVENT_DISCONNECTED,
+};
+
+struct mqtt_event {
+	enum mqtt_event_type type;
+	int code;			/* Paho rc or MQTT reason code */
+	bool session_present;
+	unsigned slot;
+	int token;
+	char *topic;
+	uint8_t *payload;
+	size_t len;
+};
+
+/* A spooled message Paho is carrying. Context of its callbacks. */
+struct inflight_slot {
+	struct mqtt_client *m;		/* constant for the client's life */
+	unsigned index;
+	bool used;
+	int token;
+	uint64_t spool_id;
+	uint64_t since_usec;
+};
+
+struct mqtt_client {
+	sd_event *event;
+	struct spool *spool;
+	MQTTAsync paho;
+	struct mqtt_callbacks cb;
+	void *userdata;
+
+	char *uri, *client_id, *username, *password;
+	char *tls_ca, *tls_cert, *tls_key, *will_topic;
+	bool tls_verify_hostname;
+	unsigned keepalive_s;
+
+	/* Filled by Paho threads, drained by the loop. */
+	pthread_mutex_t lock;
+	struct mqtt_event queue[GK_MQTT_QUEUE_MAX];
+	unsigned q_head, q_len;
+	uint64_t queue_drops;		/* under lock */
+	int efd;
+	sd_event_source *efd_source;
+
+	sd_event_source *retry_timer;
+	sd_event_source *pump_timer;
+	sd_event_source *shutdown_timer;
+	uint64_t backoff_usec;
+	bool connecting, connected, shutting_down, shutdown_done;
+
+	struct inflight_slot slots[GK_MQTT_INFLIGHT_MAX];
+	struct mqtt_stats stats;
+};
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ---- Paho threads: copy and queue, nothing else ------------------------ */
+
+static void queue_push(struct mqtt_client *m, struct mqtt_event *ev)
+{
+	bool dropped = false;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->q_len >= GK_MQTT_QUEUE_MAX) {
+		m->queue_drops++;
+		dropped = true;
+	} else {
+		m->queue[(m->q_head + m->q_len) % GK_MQTT_QUEUE_MAX] = *ev;
+		m->q_len++;
+	}
+	pthread_mutex_unlock(&m->lock);
+
+	if (dropped) {
+		free(ev->topic);
+		free(ev->payload);
+		return;
+	}
+	(void)eventfd_write(m->efd, 1);
+}
+
+static void on_connect_success(void *context, MQTTAsync_successData5 *response)
+{
+	struct mqtt_event ev = {
+		.type = EVENT_CONNECTED,
+		.session_present = response ? response->alt.connect.sessionPresent : 0,
+	};
+
+	queue_push(context, &ev);
+}
+
+static void on_connect_failure(void *context, MQTTAsync_failureData5 *response)
+{
+	struct mqtt_event ev = {
+		.type = EVENT_CONNECT_FAILED,
+		.code = response ? (response->reasonCode ? (int)response->reasonCode :
+							   response->code) : 0,
+	};
+
+	queue_push(context, &ev);
+}
+
+static void on_connection_lost(void *context, char *cause)
+{
+	struct mqtt_event ev = { .type = EVENT_LOST };
+
+	queue_push(context, &ev);
+}
+
+static int on_message_arrived(void *context, char *topic, int topic_len,
+			      MQTTAsync_message *msg)
+{
+	struct mqtt_event ev = { .type = EVENT_MESSAGE };
+	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+
+	/* Oversize commands are not even copied; the loop sees an empty one. */
+	ev.topic = strndup(topic, tlen);
+	if (msg->payloadlen > 0 && (size_t)msg->payloadlen <= GK_MQTT_CMD_MAX_BYTES) {
+		ev.payload = malloc((size_t)msg->payloadlen);
+		if (ev.payload) {
+			memcpy(ev.payload, msg->payload, (size_t)msg->payloadlen);
+			ev.len = (size_t)msg->payloadlen;
+		}
+	} else if (msg->payloadlen > 0) {
+		ev.code = -E2BIG;
+	}
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic);
+	if (!ev.topic) {
+		free(ev.payload);
+		return 1;
+	}
+	queue_push(context, &ev);
+	return 1;
+}
+
+static void on_publish_success(void *context, MQTTAsync_successData5 *response)
+{
+	struct inflight_slot *slot = context;
+	struct mqtt_event ev = {
+		.type = EVENT_PUBLISHED,
+		.slot = slot->index,
+		.token = response ? response->token : 0,
+	};
+
+	queue_push(slot->m, &ev);
+}
+
+static void on_publish_failure(void *context, MQTTAsync_failureData5 *response)
+{
+	struct inflight_slot *slot = context;
+	struct mqtt_event ev = {
+		.type = EVENT_PUBLISH_FAILED,
+		.slot = slot->index,
+		.token = response ? response->token : 0,
+		.code = response ? (response->reasonCode ? (int)response->reasonCode :
+							   response->code) : 0,
+	};
+
+	queue_push(slot->m, &ev);
+}
+
+static void on_last_success(void *context, MQTTAsync_successData5 *response)
+{
+	struct mqtt_event ev = { .type = EVENT_LAST_SENT };
+
+	queue_push(context, &ev);
+}
+
+static void on_last_failure(void *context, MQTTAsync_failureData5 *response)
+{
+	struct mqtt_event ev = { .type = EVENT_LAST_SENT, .code = -EIO };
+
+	queue_push(context, &ev);
+}
+
+static void on_disconnect_done(void *context, MQTTAsync_successData5 *response)
+{
+	struct mqtt_event ev = { .type = EVENT_DISCONNECTED };
+
+	queue_push(context, &ev);
+}
+
+static void on_disconnect_failed(void *context, MQTTAsync_failureData5 *response)
+{
+	struct mqtt_event ev = { .type = EVENT_DISCONNECTED, .code = -EIO };
+
+	queue_push(context, &ev);
+}
+
+/* ---- the loop side ------------------------------------------------------ */
+
+static void free_slot(struct mqtt_client *m, struct inflight_slot *slot)
+{
+	struct spool_record *r;
+
+	if (!slot->used)
+		return;
+	r = spool_find(m->spool, slot->spool_id);
+	if (r)
+		r->inflight = false;
+	slot->used = false;
+	m->stats.inflight--;
+}
+
+static void reset_slots(struct mqtt_client *m)
+{
+	for (unsigned i = 0; i < GK_MQTT_INFLIGHT_MAX; i++)
+		free_slot(m, &m->slots[i]);
+	spool_reset_inflight(m->spool);
+}
+
+static int connect_now(struct mqtt_client *m);
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mqtt_client *m = userdata;
+
+	m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+	(void)connect_now(m);
+	return 0;
+}
+
+static void schedule_reconnect(struct mqtt_client *m)
+{
+	uint64_t delay, jitter, r = 0;
+	int k;
+
+	if (m->shutting_down || m->retry_timer)
+		return;
+
+	/* 0.5 s doubling to 8 s, each +-20 % so a gym of gateways doesn't stampede. */
+	m->backoff_usec = m->backoff_usec ? m->backoff_usec * 2 : BACKOFF_MIN_USEC;
+	if (m->backoff_usec > BACKOFF_MAX_USEC)
+		m->backoff_usec = BACKOFF_MAX_USEC;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = now_usec();		/* jitter only needs to differ between gateways */
+	jitter = m->backoff_usec / 5;
+	delay = m->backoff_usec - jitter + (jitter ? r % (2 * jitter + 1) : 0);
+	if (delay > BACKOFF_MAX_USEC)
+		delay = BACKOFF_MAX_USEC;
+
+	k = sd_event_add_time_relative(m->event, &m->retry_timer, CLOCK_MONOTONIC, delay, 0,
+				       on_retry_timer, m);
+	if (k < 0)
+		log_error_errno(k, "Failed to arm the MQTT reconnect timer: %m");
+	else
+		log_module_debug("mqtt", "Reconnecting in %llu ms",
+				 (unsigned long long)(delay / USEC_PER_MSEC));
+}
+
+/* Our own "offline" Will: retained, QoS 1. */
+static int connect_now(struct mqtt_client *m)
+{
+	MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer5;
+	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+	MQTTProperties props = MQTTProperties_initializer;
+	MQTTProperty expiry = {
+		.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL,
+		.value.integer4 = SESSION_EXPIRY_S,
+	};
+	int rc;
+
+	if (m->connecting || m->connected || m->shutting_down)
+		return 0;
+
+	if (MQTTProperties_add(&props, &expiry) != 0)
+		return -ENOMEM;
+
+	opts.keepAliveInterval = (int)m->keepalive_s;
+	opts.cleanstart = 0;			/* durable session */
+	opts.connectProperties = &props;
+	opts.connectTimeout = 10;
+	opts.maxInflight = (int)(GK_MQTT_INFLIGHT_MAX * 4);
+	opts.automaticReconnect = 0;		/* we back off with jitter ourselves */
+	opts.username = m->username;
+	opts.password = m->password;
+	opts.onSuccess5 = on_connect_success;
+	opts.onFailure5 = on_connect_failure;
+	opts.context = m;
+
+	will.topicName = m->will_topic;
+	will.message = "offline";
+	will.retained = 1;
+	will.qos = 1;
+	opts.will = &will;
+
+	if (m->tls_ca || m->tls_cert || strncmp(m->uri, "mqtts://", 8) == 0 ||
+	    strncmp(m->uri, "ssl://", 6) == 0) {
+		ssl.trustStore = m->tls_ca;
+		ssl.keyStore = m->tls_cert;
+		ssl.privateKey = m->tls_key;
+		ssl.enableServerCertAuth = 1;
+		ssl.verify = m->tls_verify_hostname;	/* Paho's default is 0 */
+		opts.ssl = &ssl;
+	}
+
+	m->connecting = true;
+	rc = MQTTAsync_connect(m->paho, &opts);
+	MQTTProperties_free(&props);
+	if (rc != MQTTASYNC_SUCCESS) {
+		m->connecting = false;
+		m->stats.connect_failures++;
+		log_module_debug("mqtt", "MQTTAsync_connect() failed: %d", rc);
+		schedule_reconnect(m);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int send_record(struct mqtt_client *m, struct spool_record *r, struct inflight_slot *slot)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	int rc;
+
+	msg.payload = r->payload;
+	msg.payloadlen = (int)r->len;
+	msg.qos = (int)r->qos;
+	msg.retained = r->retain;
+	opts.onSuccess5 = on_publish_success;
+	opts.onFailure5 = on_publish_failure;
+	opts.context = slot;
+
+	rc = MQTTAsync_sendMessage(m->paho, r->topic, &msg, &opts);
+	if (rc != MQTTASYNC_SUCCESS)
+		return -EIO;
+
+	slot->used = true;
+	slot->token = opts.token;
+	slot->spool_id = r->id;
+	slot->since_usec = now_usec();
+	r->inflight = true;
+	r->sent_usec = slot->since_usec;
+	m->stats.inflight++;
+	return 0;
+}
+
+void mqtt_pump(struct mqtt_client *m)
+{
+	struct spool_record *r = spool_first(m->spool);
+
+	if (!m->connected || m->shutting_down)
+		return;
+
+	for (unsigned i = 0; i < GK_MQTT_INFLIGHT_MAX && r; i++) {
+		struct inflight_slot *slot = &m->slots[i];
+
+		if (slot->used)
+			continue;
+		while (r && r->inflight)
+			r = r->next;
+		if (!r)
+			break;
+		if (send_record(m, r, slot) < 0)
+			break;
+		r = r->next;
+	}
+}
+
+static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
+{
+	struct inflight_slot *slot = ev->slot < GK_MQTT_INFLIGHT_MAX ? &m->slots[ev->slot] : NULL;
+
+	switch (ev->type) {
+	case EVENT_CONNECTED:
+		m->connecting = false;
+		m->connected = true;
+		m->backoff_usec = 0;
+		m->stats.connects++;
+		m->stats.last_connected_usec = now_usec();
+		/*
+		 * Without our session the broker forgot the QoS 1 flows Paho
+		 * was carrying: send those records again (at most one
+		 * duplicate each; subscribers see the same seq twice).
+		 */
+		if (!ev->session_present)
+			reset_slots(m);
+		log_info("Connected to MQTT broker %s (session %s)", m->uri,
+			 ev->session_present ? "resumed" : "new");
+		if (m->cb.on_connected)
+			m->cb.on_connected(m->userdata, ev->session_present);
+		mqtt_pump(m);
+		break;
+
+	case EVENT_CONNECT_FAILED:
+		m->connecting = false;
+		m->stats.connect_failures++;
+		if (m->stats.connect_failures == 1 || m->stats.connect_failures % 20 == 0)
+			log_warning("Failed to connect to MQTT broker %s (code %d), retrying",
+				    m->uri, ev->code);
+		schedule_reconnect(m);
+		break;
+
+	case EVENT_LOST:
+		if (!m->connected)
+			break;
+		m->connected = false;
+		m->connecting = false;
+		log_warning("Lost the connection to MQTT broker %s, reconnecting", m->uri);
+		if (m->cb.on_disconnected)
+			m->cb.on_disconnected(m->userdata, "connection lost");
+		schedule_reconnect(m);
+		break;
+
+	case EVENT_MESSAGE:
+		if (ev->code == -E2BIG) {
+			log_warning("Ignoring MQTT message on '%s': larger than %u bytes",
+				    ev->topic, GK_MQTT_CMD_MAX_BYTES);
+			break;
+		}
+		if (m->cb.on_message)
+			m->cb.on_message(m->userdata, ev->topic, ev->payload, ev->len);
+		break;
+
+	case EVENT_PUBLISHED:
+		if (!slot || !slot->used || slot->token != ev->token)
+			break;	/* from before a reset: its record was resent */
+		(void)spool_remove(m->spool, slot->spool_id);
+		slot->used = false;
+		m->stats.inflight--;
+		m->stats.delivered++;
+		mqtt_pump(m);
+		break;
+
+	case EVENT_PUBLISH_FAILED: {
+		struct spool_record *r;
+
+		if (!slot || !slot->used || slot->token != ev->token)
+			break;
+		r = spool_find(m->spool, slot->spool_id);
+		m->stats.rejected++;
+		/* Reason codes >= 0x80 (e.g. 0x87 not authorized): keep it spooled. */
+		log_error("Broker did not accept '%s' (code 0x%x), keeping it spooled",
+			  r ? r->topic : "?", (unsigned)ev->code);
+		free_slot(m, slot);
+		/* Retry on the pump timer, not at once: a denied topic stays denied. */
+		break;
+	}
+
+	case EVENT_LAST_SENT:
+		if (m->shutting_down && m->connected) {
+			MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+
+			d.timeout = 1000;
+			d.onSuccess5 = on_disconnect_done;
+			d.onFailure5 = on_disconnect_failed;
+			d.context = m;
+			if (MQTTAsync_disconnect(m->paho, &d) == MQTTASYNC_SUCCESS)
+				break;
+		}
+		__attribute__((fallthrough));
+	case EVENT_DISCONNECTED:
+		m->connected = false;
+		if (m->shutting_down && !m->shutdown_done) {
+			m->shutdown_done = true;
+			if (m->cb.on_shutdown)
+				m->cb.on_shutdown(m->userdata);
+		}
+		break;
+	}
+}
+
+static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct mqtt_client *m = userdata;
+	eventfd_t v;
+
+	(void)eventfd_read(fd, &v);
+	for (;;) {
+		struct mqtt_event ev;
+
+		pthread_mutex_lock(&m->lock);
+		if (!m->q_len) {
+			m->stats.queue_drops = m->queue_drops;
+			pthread_mutex_unlock(&m->lock);
+			break;
+		}
+		ev = m->queue[m->q_head];
+		m->q_head = (m->q_head + 1) % GK_MQTT_QUEUE_MAX;
+		m->q_len--;
+		pthread_mutex_unlock(&m->lock);
+
+		handle_event(m, &ev);
+		free(ev.topic);
+		free(ev.payload);
+	}
+	return 0;
+}
+
+static int on_pump_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mqtt_client *m = userdata;
+	uint64_t now = now_usec();
+
+	/* A flow that never completed (Paho lost it): give the record back. */
+	for (unsigned i = 0; i < GK_MQTT_INFLIGHT_MAX; i++)
+		if (m->slots[i].used && now - m->slots[i].since_usec > INFLIGHT_TIMEOUT_USEC)
+			free_slot(m, &m->slots[i]);
+	mqtt_pump(m);
+
+	(void)sd_event_source_set_time(s, now + PUMP_INTERVAL_USEC);
+	return 0;
+}
+
+static char *strdup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (!s || !*s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+DEFINE_FREEP(struct mqtt_client, mqtt_client_free);
+
+int mqtt_client_new(sd_event *event, struct spool *spool, const struct mqtt_options *o,
+		    const struct mqtt_callbacks *cb, void *userdata, struct mqtt_client **ret)
+{
+	_cleanup_(mqtt_client_freep) struct mqtt_client *m = NULL;
+	MQTTAsync_createOptions copts = MQTTAsync_createOptions_initializer5;
+	bool oom = false;
+	int rc, r;
+
+	if (!o->uri || !o->client_id || !o->will_topic)
+		return -EINVAL;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->efd = -EBADF;
+	pthread_mutex_init(&m->lock, NULL);
+	m->event = sd_event_ref(event);
+	m->spool = spool;
+	m->cb = *cb;
+	m->userdata = userdata;
+	m->keepalive_s = o->keepalive_s ? o->keepalive_s : 30;
+	m->tls_verify_hostname = o->tls_verify_hostname;
+	for (unsigned i = 0; i < GK_MQTT_INFLIGHT_MAX; i++) {
+		m->slots[i].m = m;
+		m->slots[i].index = i;
+	}
+
+	m->uri = strdup_or_null(o->uri, &oom);
+	m->client_id = strdup_or_null(o->client_id, &oom);
+	m->username = strdup_or_null(o->username, &oom);
+	m->password = strdup_or_null(o->password, &oom);
+	m->tls_ca = strdup_or_null(o->tls_ca, &oom);
+	m->tls_cert = strdup_or_null(o->tls_cert, &oom);
+	m->tls_key = strdup_or_null(o->tls_key, &oom);
+	m->will_topic = strdup_or_null(o->will_topic, &oom);
+	if (oom)
+		return -ENOMEM;
+
+	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->efd < 0)
+		return -errno;
+	r = sd_event_add_io(event, &m->efd_source, m->efd, EPOLLIN, on_eventfd, m);
+	if (r < 0)
+		return r;
+
+	/*
+	 * MQTT 5 is fixed at create. No Paho persistence and no offline
+	 * buffer: the backlog lives in our spool, which fsyncs and is bounded.
+	 */
+	copts.MQTTVersion = MQTTVERSION_5;
+	copts.sendWhileDisconnected = 0;
+	copts.maxBufferedMessages = (int)(GK_MQTT_INFLIGHT_MAX * 4);
+	rc = MQTTAsync_createWithOptions(&m->paho, m->uri, m->client_id,
+					 MQTTCLIENT_PERSISTENCE_NONE, NULL, &copts);
+	if (rc != MQTTASYNC_SUCCESS) {
+		m->paho = NULL;
+		return -EINVAL;
+	}
+	rc = MQTTAsync_setCallbacks(m->paho, m, on_connection_lost, on_message_arrived, NULL);
+	if (rc != MQTTASYNC_SUCCESS)
+		return -EINVAL;
+
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+struct mqtt_client *mqtt_client_free(struct mqtt_client *m)
+{
+	if (!m)
+		return NULL;
+
+	/* Destroy first: it joins Paho's threads, so no callback runs after. */
+	if (m->paho)
+		MQTTAsync_destroy(&m->paho);
+
+	while (m->q_len) {
+		free(m->queue[m->q_head].topic);
+		free(m->queue[m->q_head].payload);
+		m->q_head = (m->q_head + 1) % GK_MQTT_QUEUE_MAX;
+		m->q_len--;
+	}
+	sd_event_source_disable_unref(m->efd_source);
+	sd_event_source_disable_unref(m->retry_timer);
+	sd_event_source_disable_unref(m->pump_timer);
+	sd_event_source_disable_unref(m->shutdown_timer);
+	close_nointr(m->efd);
+	sd_event_unref(m->event);
+	pthread_mutex_destroy(&m->lock);
+	free(m->uri);
+	free(m->client_id);
+	free(m->username);
+	if (m->password) {
+		explicit_bzero(m->password, strlen(m->password));
+		free(m->password);
+	}
+	free(m->tls_ca);
+	free(m->tls_cert);
+	free(m->tls_key);
+	free(m->will_topic);
+	free(m);
+	return NULL;
+}
+
+int mqtt_client_start(struct mqtt_client *m)
+{
+	int r;
+
+	if (!m->pump_timer) {
+		r = sd_event_add_time_relative(m->event, &m->pump_timer, CLOCK_MONOTONIC,
+					       PUMP_INTERVAL_USEC, 0, on_pump_timer, m);
+		if (r < 0)
+			return r;
+		(void)sd_event_source_set_enabled(m->pump_timer, SD_EVENT_ON);
+	}
+	return connect_now(m);
+}
+
+int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, size_t len,
+		 unsigned qos, bool retain)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	if (len > GK_MQTT_PAYLOAD_MAX)
+		return -E2BIG;
+	if (!m->connected || m->shutting_down) {
+		m->stats.not_sent++;
+		return -ENOTCONN;
+	}
+
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = (int)qos;
+	msg.retained = retain;
+	rc = MQTTAsync_sendMessage(m->paho, topic, &msg, &opts);
+	if (rc != MQTTASYNC_SUCCESS) {
+		m->stats.not_sent++;
+		return -EIO;
+	}
+	m->stats.published++;
+	return 0;
+}
+
+int mqtt_publish_spooled(struct mqtt_client *m, const char *topic, const void *payload,
+			 size_t len, unsigned qos, bool retain, enum spool_priority priority)
+{
+	int r;
+
+	if (len > GK_MQTT_PAYLOAD_MAX)
+		return -E2BIG;
+	r = spool_add(m->spool, topic, payload, len, qos, retain, priority, NULL);
+	if (r < 0)
+		return r;
+	mqtt_pump(m);
+	return 0;
+}
+
+int mqtt_subscribe(struct mqtt_client *m, const char *topic, unsigned qos)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+
+	if (!m->connected)
+		return -ENOTCONN;
+	if (MQTTAsync_subscribe(m->paho, topic, (int)qos, &opts) != MQTTASYNC_SUCCESS)
+		return -EIO;
+	return 0;
+}
+
+bool mqtt_connected(const struct mqtt_client *m)
+{
+	return m && m->connected;
+}
+
+void mqtt_get_stats(const struct mqtt_client *m, struct mqtt_stats *ret)
+{
+	*ret = m->stats;
+	ret->connected = m->connected;
+}
+
+static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mqtt_client *m = userdata;
+
+	if (!m->shutdown_done) {
+		m->shutdown_done = true;
+		log_warning("MQTT shutdown timed out, closing anyway");
+		if (m->cb.on_shutdown)
+			m->cb.on_shutdown(m->userdata);
+	}
+	return 0;
+}
+
+int mqtt_client_shutdown(struct mqtt_client *m, const char *payload, uint64_t timeout_usec)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	struct mqtt_event ev = { .type = EVENT_LAST_SENT };
+	int r;
+
+	if (m->shutting_down)
+		return 0;
+	m->shutting_down = true;
+	m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+
+	r = sd_event_add_time_relative(m->event, &m->shutdown_timer, CLOCK_MONOTONIC,
+				       timeout_usec, 0, on_shutdown_timeout, m);
+	if (r < 0)
+		return r;
+
+	if (m->connected) {
+		msg.payload = (void *)payload;
+		msg.payloadlen = (int)strlen(payload);
+		msg.qos = 1;
+		msg.retained = 1;
+		opts.onSuccess5 = on_last_success;
+		opts.onFailure5 = on_last_failure;
+		opts.context = m;
+		if (MQTTAsync_sendMessage(m->paho, m->will_topic, &msg, &opts) ==
+		    MQTTASYNC_SUCCESS)
+			return 0;
+	}
+	/* Not connected: nothing to say goodbye to. */
+	handle_event(m, &ev);
+	return 0;
+}

@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The must-deliver spool: an append-only, CRC-checked, fsync'd record log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "daemon/spool.h"
+
+#define SPOOL_MAGIC 0x31534b47u		/* "GKS1" little-endian */
+#define SPOOL_HEADER_SIZE 24u
+#define SPOOL_MIN_BYTES 4096u
+
+enum {
+	RECORD_ADD = 1,
+	RECORD_DEL = 2,
+	RECORD_STATS = 3,
+};
+
+#define FLAG_RETAIN 0x04u
+#define FLAG_DROPPED 0x80u		/* DEL: dropped for space, not delivered */
+
+struct spool {
+	int fd;
+	int dir_fd;
+	char path[PATH_MAX];
+	char tmp_path[PATH_MAX];
+	uint64_t max_bytes;
+	uint64_t next_id;
+	struct spool_record *head, *tail;
+	struct spool_stats stats;
+	uint64_t live_disk_bytes;	/* ADD records of live entries, on disk */
+};
+
+DEFINE_FREEP(struct spool, spool_free);
+
+static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+	/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), bitwise: records are small. */
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (unsigned k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1u));
+	}
+	return ~crc;
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = v >> 8;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		p[i] = (v >> (8 * i)) & 0xff;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (unsigned i = 0; i < 8; i++)
+		p[i] = (v >> (8 * i)) & 0xff;
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < 4; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static uint64_t record_size(const struct spool_record *r)
+{
+	return SPOOL_HEADER_SIZE + 2 + strlen(r->topic) + r->len;
+}
+
+static uint64_t record_bytes(const struct spool_record *r)
+{
+	return strlen(r->topic) + r->len;
+}
+
+static struct spool_record *record_free(struct spool_record *r)
+{
+	if (!r)
+		return NULL;
+	free(r->topic);
+	free(r->payload);
+	free(r);
+	return NULL;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Serialise one record into a malloc'd buffer. body parts: an optional
+ * topic (with its u16 length) and payload bytes.
+ */
+static int record_encode(unsigned type, unsigned flags, uint64_t id, const char *topic,
+			 const uint8_t *payload, size_t len, uint8_t **ret, size_t *ret_size)
+{
+	size_t tlen = topic ? strlen(topic) : 0;
+	size_t body = (topic ? 2 + tlen : 0) + len;
+	size_t size = SPOOL_HEADER_SIZE + body;
+	uint8_t *b, *p;
+
+	if (body > UINT32_MAX || tlen > UINT16_MAX)
+		return -EINVAL;
+	b = malloc(size);
+	if (!b)
+		return -ENOMEM;
+
+	put_le32(b, SPOOL_MAGIC);
+	b[4] = (uint8_t)type;
+	b[5] = (uint8_t)flags;
+	put_le16(b + 6, 0);
+	put_le64(b + 8, id);
+	put_le32(b + 16, (uint32_t)body);
+	p = b + SPOOL_HEADER_SIZE;
+	if (topic) {
+		put_le16(p, (uint16_t)tlen);
+		memcpy(p + 2, topic, tlen);
+		p += 2 + tlen;
+	}
+	if (len)
+		memcpy(p, payload, len);
+	/* The CRC covers the header before it and the whole body. */
+	put_le32(b + 20, crc32_update(crc32_update(0, b, 20), b + SPOOL_HEADER_SIZE, body));
+
+	*ret = b;
+	*ret_size = size;
+	return 0;
+}
+
+static int append(struct spool *s, unsigned type, unsigned flags, uint64_t id,
+		  const char *topic, const uint8_t *payload, size_t len)
+{
+	_cleanup_free_ uint8_t *b = NULL;
+	size_t size;
+	int r;
+
+	r = record_encode(type, flags, id, topic, payload, len, &b, &size);
+	if (r < 0)
+		return r;
+
+	r = write_all(s->fd, b, size);
+	if (r < 0) {
+		/* Never leave half a record behind: cut back to the last whole one. */
+		if (ftruncate(s->fd, (off_t)s->stats.file_bytes) < 0 ||
+		    lseek(s->fd, (off_t)s->stats.file_bytes, SEEK_SET) < 0)
+			return r;	/* the replay at the next open cuts the tail */
+		return r;
+	}
+	s->stats.file_bytes += size;
+	return 0;
+}
+
+static void list_append(struct spool *s, struct spool_record *r)
+{
+	r->next = NULL;
+	if (s->tail)
+		s->tail->next = r;
+	else
+		s->head = r;
+	s->tail = r;
+	s->stats.records++;
+	s->stats.bytes += record_bytes(r);
+	s->live_disk_bytes += record_size(r);
+}
+
+/* Unlink id; returns the record (caller frees) or NULL. */
+static struct spool_record *list_take(struct spool *s, uint64_t id)
+{
+	struct spool_record *prev = NULL;
+
+	for (struct spool_record *r = s->head; r; prev = r, r = r->next) {
+		if (r->id != id)
+			continue;
+		if (prev)
+			prev->next = r->next;
+		else
+			s->head = r->next;
+		if (s->tail == r)
+			s->tail = prev;
+		s->stats.records--;
+		s->stats.bytes -= record_bytes(r);
+		s->live_disk_bytes -= record_size(r);
+		return r;
+	}
+	return NULL;
+}
+
+/* Walk a file image; stops at the first torn or corrupt record. */
+static void replay(struct spool *s, const uint8_t *buf, size_t len)
+{
+	size_t pos = 0;
+
+	while (len - pos >= SPOOL_HEADER_SIZE) {
+		const uint8_t *h = buf + pos;
+		uint32_t body = get_le32(h + 16);
+		uint64_t id = get_le64(h + 8);
+		const uint8_t *b = h + SPOOL_HEADER_SIZE;
+
+		if (get_le32(h) != SPOOL_MAGIC || body > len - pos - SPOOL_HEADER_SIZE)
+			break;
+		if (crc32_update(crc32_update(0, h, 20), b, body) != get_le32(h + 20))
+			break;
+
+		switch (h[4]) {
+		case RECORD_ADD: {
+			struct spool_record *r;
+			uint16_t tlen;
+
+			if (body < 2 || (tlen = get_le16(b)) == 0 || tlen > body - 2 ||
+			    memchr(b + 2, 0, tlen) || id == 0 || spool_find(s, id))
+				goto bad;
+			r = calloc(1, sizeof(*r));
+			if (!r)
+				goto bad;
+			r->id = id;
+			r->qos = h[5] & 0x3u;
+			r->retain = h[5] & FLAG_RETAIN;
+			r->priority = (h[5] >> 4) & 0x3u;
+			if (r->priority >= _SPOOL_PRIORITY_MAX || r->qos > 2)
+				r->priority = SPOOL_PRIORITY_STATE, r->qos = 1;
+			r->topic = strndup((const char *)b + 2, tlen);
+			r->len = body - 2 - tlen;
+			r->payload = malloc(r->len ? r->len : 1);
+			if (!r->topic || !r->payload) {
+				record_free(r);
+				goto bad;
+			}
+			memcpy(r->payload, b + 2 + tlen, r->len);
+			list_append(s, r);
+			break;
+		}
+		case RECORD_DEL:
+			record_free(list_take(s, id));
+			if (h[5] & FLAG_DROPPED)
+				s->stats.dropped++;
+			break;
+		case RECORD_STATS:
+			if (body >= 8)
+				s->stats.dropped = get_le64(b);
+			break;
+		default:
+			goto bad;
+		}
+
+		if (id >= s->next_id)
+			s->next_id = id + 1;
+		pos += SPOOL_HEADER_SIZE + body;
+	}
+bad:
+	s->stats.recovered_bytes = len - pos;
+}
+
+static int read_file(int fd, uint8_t **ret, size_t *ret_len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t n = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+
+	buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+	if (!buf)
+		return -ENOMEM;
+
+	while (n < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			free(buf);
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	*ret = buf;
+	*ret_len = n;
+	return 0;
+}
+
+/* Write the live records to spool.tmp, sync it and rename it over spool. */
+static int compact(struct spool *s)
+{
+	_cleanup_close_ int fd = -EBADF;
+	uint8_t stats[8];
+	struct spool tmp = { .stats = s->stats };
+	int r;
+
+	fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+
+	tmp.fd = fd;
+	tmp.stats.file_bytes = 0;
+	put_le64(stats, s->stats.dropped);
+	r = append(&tmp, RECORD_STATS, 0, 0, NULL, stats, sizeof(stats));
+	for (struct spool_record *e = s->head; r >= 0 && e; e = e->next)
+		r = append(&tmp, RECORD_ADD,
+			   e->qos | (e->retain ? FLAG_RETAIN : 0) | e->priority << 4, e->id,
+			   e->topic, e->payload, e->len);
+	if (r >= 0 && fdatasync(fd) < 0)
+		r = -errno;
+	if (r >= 0 && rename(s->tmp_path, s->path) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlink(s->tmp_path);
+		return r;
+	}
+	/* The rename is durable only once the directory is. */
+	if (fsync(s->dir_fd) < 0)
+		return -errno;
+
+	close_nointr(s->fd);
+	s->fd = TAKE_FD(fd);
+	if (lseek(s->fd, 0, SEEK_END) < 0)
+		return -errno;
+	s->stats.file_bytes = tmp.stats.file_bytes;
+	return 0;
+}
+
+static int maybe_compact(struct spool *s)
+{
+	/* Keep the log within twice what it must hold, plus some slack. */
+	if (s->stats.file_bytes <= 2 * s->live_disk_bytes + 65536)
+		return 0;
+	return compact(s);
+}
+
+int spool_open(const char *dir, uint64_t max_bytes, struct spool **ret)
+{
+	_cleanup_(spool_freep) struct spool *s = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fd = -EBADF;
+	s->dir_fd = -EBADF;
+	s->next_id = 1;
+	s->max_bytes = max_bytes < SPOOL_MIN_BYTES ? SPOOL_MIN_BYTES : max_bytes;
+	s->stats.max_bytes = s->max_bytes;
+
+	if (snprintf(s->path, sizeof(s->path), "%s/spool", dir) >= (int)sizeof(s->path) ||
+	    snprintf(s->tmp_path, sizeof(s->tmp_path), "%s/spool.tmp", dir) >=
+		    (int)sizeof(s->tmp_path))
+		return -ENAMETOOLONG;
+
+	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir_fd < 0)
+		return -errno;
+
+	s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->fd < 0)
+		return -errno;
+
+	r = read_file(s->fd, &buf, &len);
+	if (r < 0)
+		return r;
+	replay(s, buf, len);
+
+	/* Start from a clean file: drops the torn tail and the DEL records. */
+	r = compact(s);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+struct spool *spool_free(struct spool *s)
+{
+	if (!s)
+		return NULL;
+	while (s->head) {
+		struct spool_record *r = s->head;
+
+		s->head = r->next;
+		record_free(r);
+	}
+	close_nointr(s->fd);
+	close_nointr(s->dir_fd);
+	free(s);
+	return NULL;
+}
+
+/* The oldest record of the lowest priority present. */
+static struct spool_record *victim(struct spool *s)
+{
+	struct spool_record *best = NULL;
+
+	for (struct spool_record *r = s->head; r; r = r->next)
+		if (!best || r->priority < best->priority)
+			best = r;
+	return best;
+}
+
+int spool_add(struct spool *s, const char *topic, const void *payload, size_t len,
+	      unsigned qos, bool retain, enum spool_priority priority, uint64_t *ret_id)
+{
+	struct spool_record *r;
+	uint64_t need;
+	int k;
+
+	if (!topic || !*topic || qos > 2 || priority >= _SPOOL_PRIORITY_MAX ||
+	    strlen(topic) > UINT16_MAX)
+		return -EINVAL;
+	need = strlen(topic) + len;
+	if (need > s->max_bytes)
+		return -EINVAL;
+
+	/* Make room: oldest of the lowest priority first, every drop counted. */
+	while (s->stats.bytes + need > s->max_bytes) {
+		struct spool_record *v = victim(s);
+
+		k = append(s, RECORD_DEL, FLAG_DROPPED, v->id, NULL, NULL, 0);
+		if (k < 0)
+			return k;
+		record_free(list_take(s, v->id));
+		s->stats.dropped++;
+	}
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->id = s->next_id;
+	r->qos = qos;
+	r->retain = retain;
+	r->priority = priority;
+	r->len = len;
+	r->topic = strdup(topic);
+	r->payload = malloc(len ? len : 1);
+	if (!r->topic || !r->payload) {
+		record_free(r);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(r->payload, payload, len);
+
+	k = append(s, RECORD_ADD, qos | (retain ? FLAG_RETAIN : 0) | priority << 4, r->id,
+		   topic, payload, len);
+	if (k >= 0 && fdatasync(s->fd) < 0)
+		k = -errno;
+	if (k < 0) {
+		record_free(r);
+		return k;
+	}
+
+	s->next_id++;
+	list_append(s, r);
+	s->stats.added++;
+	if (ret_id)
+		*ret_id = r->id;
+
+	/* A failed compaction is harmless: the log is still valid, just long. */
+	(void)maybe_compact(s);
+	return 0;
+}
+
+int spool_remove(struct spool *s, uint64_t id)
+{
+	struct spool_record *r = list_take(s, id);
+	int k;
+
+	if (!r)
+		return -ENOENT;
+	record_free(r);
+	s->stats.removed++;
+
+	/*
+	 * Not synced: losing a DEL in a crash only means one duplicate
+	 * delivery, which subscribers detect by seq.
+	 */
+	k = append(s, RECORD_DEL, 0, id, NULL, NULL, 0);
+	if (k < 0)
+		return k;
+	(void)maybe_compact(s);
+	return 0;
+}
+
+struct spool_record *spool_first(struct spool *s)
+{
+	return s->head;
+}
+
+struct spool_record *spool_find(struct spool *s, uint64_t id)
+{
+	for (struct spool_record *r = s->head; r; r = r->next)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+void spool_reset_inflight(struct spool *s)
+{
+	for (struct spool_record *r = s->head; r; r = r->next)
+		r->inflight = false;
+}
+
+void spool_get_stats(const struct spool *s, struct spool_stats *ret)
+{
+	*ret = s->stats;
+}
