@@ -407,9 +407,10 @@ enum form_activity form_engine_activity(const struct form_engine *e);
 
 /*
  * The runner reports pain, level 0-10, where = free text or NULL. Raises a
- * pain alert at once when level >= pain_alert_level. Outside a session the
- * report is kept for the next summary's digest as "after". -ERANGE on a
- * level outside 0-10.
+ * pain alert at once when level >= pain_alert_level (in or out of a
+ * session). In a session it goes into the summary's digest; outside one the
+ * daemon adds it to the last stored digest with form_digest_add_pain(...,
+ * after = true). -ERANGE on a level outside 0-10.
  */
 int form_engine_report_pain(struct form_engine *e, uint64_t t_usec, double level,
 			    const char *where);

@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* form internals: orientation, step, initial contact and toe-off detection. */
+#include <math.h>
+#include <string.h>
+
+#include "form/detector.h"
+
+#define G0 9.80665			/* m/s^2 per g */
+
+/*
+ * Contact timing (notes 5.3, tuned on the sacral force-plate trials, see
+ * docs/validation.md). IC: the vertical acceleration rises through 30 % of
+ * the way from the flight minimum to the stance peak, minus 7 ms. TO: a
+ * linear model of when the vertical acceleration falls through 0.25 g and
+ * 1.25 g after the stance peak, and of the step time. Both use levels
+ * measured from the gravity-projected signal, not the flat zero of the
+ * published (clipped) trials.
+ */
+#define IC_LEVEL_FRAC 0.3
+#define IC_OFFSET_MS 7.0
+#define TO_SEARCH_MS 80.0
+#define TO_LEVEL_LOW_G 0.25
+#define TO_LEVEL_HIGH_G 1.25
+#define TO_C0_MS (-35.2)
+#define TO_C_LOW 0.235
+#define TO_C_HIGH 0.885
+#define TO_C_STEP 0.158
+/* Physiological limits (REID_IMU, Kiernan 2023; notes 5): <= 4.75 steps/s. */
+#define STEP_MIN_S 0.21
+#define STEP_MAX_S 1.5
+#define PEAK_MIN_AMPLITUDE_G 0.25
+#define GRAVITY_TAU_S 4.0
+
+static double dot3(const double *a, const double *b)
+{
+	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+static void normalize3(double *a)
+{
+	double n = sqrt(dot3(a, a));
+
+	if (n > 0)
+		for (int i = 0; i < 3; i++)
+			a[i] /= n;
+}
+
+void form_detector_reset(struct form_detector *d)
+{
+	d->n = 0;
+	d->have_cand = false;
+	d->n_peaks = 0;
+	memset(d->sum1, 0, sizeof(d->sum1));
+	memset(d->sum2, 0, sizeof(d->sum2));
+	memset(d->box1, 0, sizeof(d->box1));
+	memset(d->box2, 0, sizeof(d->box2));
+}
+
+void form_detector_init(struct form_detector *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->w = 1;
+	d->step_ema_s = 0.35;
+	form_detector_reset(d);
+}
+
+static double ring_t(const struct form_detector *d, uint64_t i)
+{
+	return (double)d->t[i & FORM_RING_MASK];
+}
+
+static double ring_v(const struct form_detector *d, uint64_t i)
+{
+	return d->v[i & FORM_RING_MASK];
+}
+
+static double ring_ap(const struct form_detector *d, uint64_t i)
+{
+	double h1 = d->h1[i & FORM_RING_MASK], h2 = d->h2[i & FORM_RING_MASK];
+
+	return h1 * d->ap[0] + h2 * d->ap[1];
+}
+
+static double ring_ml(const struct form_detector *d, uint64_t i)
+{
+	double h1 = d->h1[i & FORM_RING_MASK], h2 = d->h2[i & FORM_RING_MASK];
+
+	return -h1 * d->ap[1] + h2 * d->ap[0];
+}
+
+/* Time (usec) where v crosses level between samples i-1 and i. */
+static double cross_time(const struct form_detector *d, uint64_t i, double level)
+{
+	double v0 = ring_v(d, i - 1), v1 = ring_v(d, i);
+	double t0 = ring_t(d, i - 1), t1 = ring_t(d, i);
+	double f = v1 != v0 ? (level - v0) / (v1 - v0) : 0.5;
+
+	if (f < 0)
+		f = 0;
+	if (f > 1)
+		f = 1;
+	return t0 + f * (t1 - t0);
+}
+
+/* First sample index in (from, to] whose time is >= t. */
+static uint64_t index_at(const struct form_detector *d, uint64_t from, uint64_t to, double t)
+{
+	uint64_t i = from;
+
+	while (i < to && ring_t(d, i) < t)
+		i++;
+	return i;
+}
+
+/* Falling crossing time of level after 'from', up to 'to'; d_ms from peak. */
+static bool fall_time(const struct form_detector *d, uint64_t from, uint64_t to,
+		      double level, double *ret_t)
+{
+	if (ring_v(d, from) <= level) {
+		*ret_t = ring_t(d, from);
+		return true;
+	}
+	for (uint64_t i = from + 1; i <= to; i++)
+		if (ring_v(d, i) <= level) {
+			*ret_t = cross_time(d, i, level);
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Per-step vertical oscillation: double integration of the vertical
+ * acceleration over one step with mean removal and linear detrending
+ * (Zijlstra & Hof 2003; notes 5.5).
+ */
+static double step_vo_mm(const struct form_detector *d, uint64_t a, uint64_t b)
+{
+	double mean = 0, vel = 0, pos = 0, vmean = 0, pmin, pmax, dt;
+	unsigned n = (unsigned)(b - a);
+	double p_end;
+
+	if (n < 4)
+		return NAN;
+
+	dt = (ring_t(d, b) - ring_t(d, a)) / 1e6 / n;
+	for (uint64_t i = a; i < b; i++)
+		mean += ring_v(d, i);
+	mean /= n;
+
+	/* velocity, then its mean */
+	for (uint64_t i = a; i < b; i++) {
+		vel += (ring_v(d, i) - mean) * G0 * dt;
+		vmean += vel;
+	}
+	vmean /= n;
+
+	/* position with the velocity mean removed; then linear detrend */
+	vel = 0;
+	for (uint64_t i = a; i < b; i++) {
+		vel += (ring_v(d, i) - mean) * G0 * dt;
+		pos += (vel - vmean) * dt;
+	}
+	p_end = pos;
+	vel = 0;
+	pos = 0;
+	pmin = INFINITY;
+	pmax = -INFINITY;
+	for (uint64_t i = a; i < b; i++) {
+		double z;
+
+		vel += (ring_v(d, i) - mean) * G0 * dt;
+		pos += (vel - vmean) * dt;
+		z = pos - p_end * (double)(i - a + 1) / n;
+		if (z < pmin)
+			pmin = z;
+		if (z > pmax)
+			pmax = z;
+	}
+	return (pmax - pmin) * 1000.0;
+}
+
+/*
+ * Braking: forward velocity fluctuation from the AP acceleration (mean
+ * removed over the step); speed loss = v(IC) - min v in stance (notes 5.8).
+ */
+static double step_braking_mps(const struct form_detector *d, uint64_t a, uint64_t to_i,
+			       uint64_t b)
+{
+	double mean = 0, vel = 0, vmin = 0, dt;
+	unsigned n = (unsigned)(b - a);
+
+	if (n < 4 || !d->ap_valid)
+		return NAN;
+
+	dt = (ring_t(d, b) - ring_t(d, a)) / 1e6 / n;
+	for (uint64_t i = a; i < b; i++)
+		mean += ring_ap(d, i);
+	mean /= n;
+	for (uint64_t i = a; i <= to_i && i < b; i++) {
+		vel += (ring_ap(d, i) - mean) * G0 * dt;
+		if (vel < vmin)
+			vmin = vel;
+	}
+	return -vmin;
+}
+
+/* Pelvic drop: obliquity excursion from IC to mid-stance (notes 5.7). */
+static double step_pelvic_drop_deg(const struct form_detector *d, uint64_t a, uint64_t mid,
+				   uint64_t b)
+{
+	double mean = 0, ang = 0, best = 0, dt;
+	unsigned n = (unsigned)(b - a);
+
+	if (!d->has_gyro || !d->ap_valid || n < 4)
+		return NAN;
+
+	dt = (ring_t(d, b) - ring_t(d, a)) / 1e6 / n;
+	for (uint64_t i = a; i < b; i++)
+		mean += d->gyro_ap[i & FORM_RING_MASK];
+	mean /= n;
+	for (uint64_t i = a; i <= mid && i < b; i++) {
+		ang += (d->gyro_ap[i & FORM_RING_MASK] - mean) * dt;
+		if (fabs(ang) > best)
+			best = fabs(ang);
+	}
+	return best;
+}
+
+/*
+ * Finish step k (peak p, initial contact ic) now that the next initial
+ * contact ic_next (peak pn) is known.
+ */
+static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t pn,
+			double ic_next, bool last, form_step_cb_t cb, void *userdata)
+{
+	struct form_step s = {};
+	double step_ms = (ic_next - ic) / 1000.0, t_low, t_high, tp = ring_t(d, p);
+	uint64_t from, i_ic, i_next, i_to, i_mid, lo_i = p;
+	double lo = INFINITY;
+
+	s.c.ic_usec = (uint64_t)llround(ic);
+	s.c.step_time_ms = NAN;
+	s.c.gct_ms = NAN;
+	s.c.flight_ms = NAN;
+	s.c.vertical_oscillation_mm = NAN;
+	s.c.peak_vertical_g = NAN;
+	s.c.braking_mps = NAN;
+	s.c.trunk_lean_deg = NAN;
+	s.c.pelvic_tilt_deg = NAN;
+	s.c.pelvic_drop_deg = NAN;
+	s.c.side = FORM_SIDE_UNKNOWN;
+	s.stance_ml = NAN;
+
+	i_ic = index_at(d, p > 200 ? p - 200 : 0, p, ic);
+	/* walk back to the IC sample (index_at searched forward from a bound) */
+	while (i_ic > 0 && ring_t(d, i_ic - 1) >= ic && i_ic + FORM_RING > d->n + 2)
+		i_ic--;
+	i_next = index_at(d, p, pn, ic_next);
+	if (i_ic + FORM_RING <= d->n + 2)
+		return;			/* fell out of the ring: skip */
+
+	for (uint64_t i = p; i <= pn; i++)
+		if (ring_v(d, i) < lo) {
+			lo = ring_v(d, i);
+			lo_i = i;
+		}
+	s.flight_min_g = lo;
+
+	/* an IC whose flight phase was not observed is not reported */
+	if (isnan(ic) || ic < 0)
+		return;
+	if (step_ms / 1000.0 <= STEP_MAX_S && !last)
+		s.c.step_time_ms = step_ms;
+
+	/* toe-off */
+	from = index_at(d, p, pn, tp + TO_SEARCH_MS * 1000.0);
+	if ((isfinite(s.c.step_time_ms) || last) &&
+	    fall_time(d, from, pn, TO_LEVEL_HIGH_G, &t_high)) {
+		double dl, dh, to_ms;
+
+		if (!fall_time(d, from, pn, TO_LEVEL_LOW_G, &t_low))
+			t_low = ring_t(d, lo_i);
+		dl = fmax(TO_SEARCH_MS, (t_low - tp) / 1000.0);
+		dh = fmax(TO_SEARCH_MS, (t_high - tp) / 1000.0);
+		to_ms = TO_C0_MS + TO_C_LOW * dl + TO_C_HIGH * dh + TO_C_STEP * step_ms;
+		double to = tp + to_ms * 1000.0;
+		double gct = (to - ic) / 1000.0;
+
+		if (gct >= 60 && gct <= 500 && to < ic_next && to <= ring_t(d, pn)) {
+			s.c.has_to = true;
+			s.c.to_usec = (uint64_t)llround(to);
+			s.c.gct_ms = gct;
+			if (!last)
+				s.c.flight_ms = (ic_next - to) / 1000.0;
+		}
+	}
+
+	i_to = s.c.has_to ? index_at(d, i_ic, i_next, (double)s.c.to_usec) :
+		index_at(d, i_ic, i_next, ic + 0.4 * step_ms * 1000.0);
+	i_mid = i_ic + (i_to - i_ic) / 2;
+
+	/* impact: peak vertical acceleration 0-60 ms after IC (notes 5.9) */
+	{
+		uint64_t e = index_at(d, i_ic, i_next, ic + 60000.0);
+		double pk = -INFINITY;
+
+		for (uint64_t i = i_ic; i <= e; i++)
+			pk = fmax(pk, ring_v(d, i));
+		s.c.peak_vertical_g = pk;
+	}
+
+	if (isfinite(s.c.step_time_ms)) {
+		s.c.vertical_oscillation_mm = step_vo_mm(d, i_ic, i_next);
+		s.c.braking_mps = step_braking_mps(d, i_ic, i_to, i_next);
+		s.c.pelvic_drop_deg = step_pelvic_drop_deg(d, i_ic, i_mid, i_next);
+	}
+
+	/* forward direction: early stance is braking (notes 5.1, 5.8) */
+	{
+		uint64_t e = index_at(d, i_ic, i_next, ic + 30000.0);
+		double m1 = 0, m2 = 0, ml = 0;
+		unsigned n = 0;
+
+		for (uint64_t i = i_ic; i <= e; i++, n++) {
+			m1 += d->h1[i & FORM_RING_MASK];
+			m2 += d->h2[i & FORM_RING_MASK];
+		}
+		if (n > 0 && isfinite(s.c.step_time_ms)) {
+			d->ap_acc[0] = 0.95 * d->ap_acc[0] - m1 / n;
+			d->ap_acc[1] = 0.95 * d->ap_acc[1] - m2 / n;
+			d->ap_steps++;
+			if (d->ap_steps >= 4) {
+				double nn = hypot(d->ap_acc[0], d->ap_acc[1]);
+
+				if (nn > 0) {
+					d->ap[0] = d->ap_acc[0] / nn;
+					d->ap[1] = d->ap_acc[1] / nn;
+					d->ap_valid = true;
+				}
+			}
+		}
+		if (d->ap_valid && d->axis[0] + d->axis[1] + d->axis[2] == 3) {
+			n = 0;
+			for (uint64_t i = i_ic; i <= i_mid; i++, n++)
+				ml += ring_ml(d, i);
+			if (n)
+				s.stance_ml = ml / n;
+		}
+	}
+
+	{
+		double u[3] = { d->g[0], d->g[1], d->g[2] };
+
+		normalize3(u);
+		memcpy(s.orient_u, u, sizeof(u));
+		if (d->ap_valid)
+			for (int k = 0; k < 3; k++)
+				s.orient_ap[k] = d->ap[0] * d->b1[k] +
+					d->ap[1] * d->b2[k];
+	}
+	cb(&s, userdata);
+}
+
+static void confirm_peak(struct form_detector *d, uint64_t p, form_step_cb_t cb, void *userdata)
+{
+	uint64_t start, lo_i = p, q;
+	double lo = INFINITY, amp, level, ic, step_s;
+	double span = 0.6e6;
+
+	/* search window: since the previous peak, at most 0.6 s, inside the ring */
+	start = p;
+	while (start > 0 && start + FORM_RING > d->n + 4 &&
+	       ring_t(d, p) - ring_t(d, start - 1) < span &&
+	       (d->n_peaks == 0 || start - 1 > d->peak[1]))
+		start--;
+	for (uint64_t i = start; i <= p; i++)
+		if (ring_v(d, i) < lo) {
+			lo = ring_v(d, i);
+			lo_i = i;
+		}
+	amp = ring_v(d, p) - lo;
+	if (amp < PEAK_MIN_AMPLITUDE_G || lo_i == p)
+		return;
+
+	d->peak_ema = d->n_peaks ? 0.8 * d->peak_ema + 0.2 * ring_v(d, p) : ring_v(d, p);
+
+	level = lo + IC_LEVEL_FRAC * amp;
+	q = p;
+	while (q > lo_i + 1 && ring_v(d, q - 1) > level)
+		q--;
+	ic = cross_time(d, q, level) - IC_OFFSET_MS * 1000.0;
+	if (lo_i == start && d->n_peaks == 0)
+		ic = NAN;	/* stream started in stance: flight minimum unseen */
+
+	if (d->n_peaks >= 1) {
+		step_s = (ic - d->ic_usec[1]) / 1e6;
+		if (isfinite(step_s) && step_s >= STEP_MIN_S * 0.8 && step_s <= STEP_MAX_S)
+			d->step_ema_s = 0.8 * d->step_ema_s + 0.2 * step_s;
+		if (d->peak[1] + FORM_RING > d->n + 4)
+			finish_step(d, d->peak[1], d->ic_usec[1], p, ic, false, cb, userdata);
+	}
+	d->peak[0] = d->peak[1];
+	d->ic_usec[0] = d->ic_usec[1];
+	d->peak[1] = p;
+	d->ic_usec[1] = ic;
+	d->n_peaks++;
+	d->last_peak_seen = p;
+}
+
+void form_detector_flush(struct form_detector *d, form_step_cb_t cb, void *userdata)
+{
+	uint64_t head;
+
+	if (d->n < d->w)
+		return;
+	head = d->n - d->w;	/* last smoothed sample */
+	if (d->have_cand) {
+		d->have_cand = false;
+		confirm_peak(d, d->cand, cb, userdata);
+	}
+	if (d->n_peaks >= 1 && d->peak[1] + FORM_RING > d->n + 4 && head > d->peak[1])
+		finish_step(d, d->peak[1], d->ic_usec[1], head,
+			    d->ic_usec[1] + d->step_ema_s * 1e6, true, cb, userdata);
+	d->n_peaks = 0;
+}
+
+static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void *userdata)
+{
+	double x = ring_v(d, m), thr, r_s, dt = d->dt_s > 0 ? d->dt_s : 0.01;
+	uint64_t r;
+
+	d->v_mean = m == 0 ? x : d->v_mean + (x - d->v_mean) * fmin(1.0, dt / 2.0);
+	if (d->peak_ema == 0)
+		d->peak_ema = d->v_mean + 1.0;
+
+	r_s = fmin(fmax(0.55 * d->step_ema_s, STEP_MIN_S), 0.45);
+	r = (uint64_t)(r_s / dt);
+	thr = d->v_mean + fmax(0.15, 0.35 * (d->peak_ema - d->v_mean));
+
+	if (x > thr && (d->n_peaks == 0 || m >= d->peak[1] + r) &&
+	    (!d->have_cand || x > d->cand_v)) {
+		d->have_cand = true;
+		d->cand = m;
+		d->cand_v = x;
+	}
+	if (d->have_cand && m >= d->cand + r) {
+		d->have_cand = false;
+		confirm_peak(d, d->cand, cb, userdata);
+	}
+
+	/* no steps for 2 s: let the expected peak height decay (walking) */
+	if (m > d->last_peak_seen + (uint64_t)(2.0 / dt)) {
+		d->peak_ema = d->v_mean + 0.9 * (d->peak_ema - d->v_mean);
+		if (d->peak_ema < d->v_mean + 0.3)
+			d->peak_ema = d->v_mean + 0.3;
+		d->last_peak_seen = m - (uint64_t)(1.5 / dt);
+	}
+}
+
+static double smooth(struct form_detector *d, int ch, double x)
+{
+	unsigned k = d->n % d->w;
+	double y;
+
+	d->sum1[ch] += x - d->box1[ch][k];
+	d->box1[ch][k] = x;
+	y = d->sum1[ch] / d->w;
+	d->sum2[ch] += y - d->box2[ch][k];
+	d->box2[ch][k] = y;
+	return d->sum2[ch] / d->w;
+}
+
+void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s,
+			form_step_cb_t cb, void *userdata)
+{
+	double a[3] = { s->ax, s->ay, s->az }, gy[3] = { s->gx, s->gy, s->gz };
+	double u[3], v, hres[3], h1, h2, gap = NAN, alpha;
+	uint64_t idx;
+
+	if (d->have_last) {
+		double dts = (double)(s->t_usec - d->t_last) / 1e6;
+
+		if (dts > 0.5)
+			form_detector_reset(d);
+		else if (dts > 0)
+			d->dt_s = d->dt_s > 0 ? 0.99 * d->dt_s + 0.01 * dts : dts;
+	}
+	d->have_last = true;
+	d->t_last = s->t_usec;
+
+	for (int i = 0; i < 3; i++) {
+		if (isfinite(a[i]))
+			d->axis[i] = true;
+		else
+			a[i] = 0;
+	}
+	d->has_gyro = isfinite(gy[0]) && isfinite(gy[1]) && isfinite(gy[2]);
+
+	/* gravity: running mean for the first 4 s, then a 4 s EMA (notes 5.1) */
+	d->g_n++;
+	alpha = 1.0 / d->g_n;
+	if (d->dt_s > 0 && alpha < d->dt_s / GRAVITY_TAU_S)
+		alpha = d->dt_s / GRAVITY_TAU_S;
+	for (int i = 0; i < 3; i++)
+		d->g[i] += (a[i] - d->g[i]) * alpha;
+	memcpy(u, d->g, sizeof(u));
+	normalize3(u);
+	if (dot3(u, u) == 0)
+		u[2] = 1;
+
+	/* fixed horizontal basis: the present axis least aligned with gravity */
+	if (!d->basis_valid) {
+		int k = -1;
+
+		for (int i = 0; i < 3; i++)
+			if (d->axis[i] && (k < 0 || fabs(u[i]) < fabs(u[k])))
+				k = i;
+		d->basis1[k < 0 ? 0 : k] = 1;
+		d->basis_valid = true;
+	}
+	{
+		double b1[3], b2[3], e = dot3(d->basis1, u);
+		int k = d->basis1[0] ? 0 : d->basis1[1] ? 1 : 2;
+
+		for (int i = 0; i < 3; i++)
+			b1[i] = (i == k) - e * u[i];
+		normalize3(b1);
+		b2[0] = u[1] * b1[2] - u[2] * b1[1];
+		b2[1] = u[2] * b1[0] - u[0] * b1[2];
+		b2[2] = u[0] * b1[1] - u[1] * b1[0];
+		v = dot3(a, u);
+		for (int i = 0; i < 3; i++)
+			hres[i] = a[i] - v * u[i];
+		h1 = dot3(hres, b1);
+		h2 = dot3(hres, b2);
+		if (d->has_gyro && d->ap_valid) {
+			double apv[3];
+
+			for (int i = 0; i < 3; i++)
+				apv[i] = d->ap[0] * b1[i] + d->ap[1] * b2[i];
+			gap = dot3(gy, apv);
+		}
+		memcpy(d->b1, b1, sizeof(b1));
+		memcpy(d->b2, b2, sizeof(b2));
+	}
+	/* the horizontal mean is gravity leakage and offsets: remove it */
+	d->hmean[0] += (h1 - d->hmean[0]) * alpha;
+	d->hmean[1] += (h2 - d->hmean[1]) * alpha;
+	h1 -= d->hmean[0];
+	h2 -= d->hmean[1];
+
+	if (d->dt_s > 0 && d->w == 1 && d->n == 1) {
+		long w = 2 * lround(0.004 / d->dt_s) + 1;
+
+		d->w = (unsigned)(w < 1 ? 1 : w > 31 ? 31 : w);
+	}
+
+	idx = d->n;
+	d->t[idx & FORM_RING_MASK] = s->t_usec;
+	v = smooth(d, 0, v);
+	h1 = smooth(d, 1, h1);
+	h2 = smooth(d, 2, h2);
+	d->n++;
+	if (idx + 1 < d->w)
+		return;
+
+	/* the smoothed value belongs to sample idx - (w - 1) */
+	idx -= d->w - 1;
+	d->v[idx & FORM_RING_MASK] = (float)v;
+	d->h1[idx & FORM_RING_MASK] = (float)h1;
+	d->h2[idx & FORM_RING_MASK] = (float)h2;
+	d->gyro_ap[(idx + d->w - 1) & FORM_RING_MASK] = (float)gap;
+	process(d, idx, cb, userdata);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* form internals: orientation, step, initial contact and toe-off detection. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "form/form.h"
+
+/*
+ * Ring length in samples: must hold one step plus the confirmation delay
+ * (< 1.3 s), i.e. 2 s at 512 Hz. Power of two.
+ */
+#define FORM_RING 1024u
+#define FORM_RING_MASK (FORM_RING - 1)
+
+/* One finished step, as the detector measures it (times in usec). */
+struct form_step {
+	struct form_contact c;
+	double flight_min_g;		/* lowest vertical acc between the steps */
+	double stance_ml;		/* mean ML acc in early stance (side vote) */
+	double orient_u[3];		/* gravity direction (unit, sensor frame) */
+	double orient_ap[3];		/* forward direction (unit), 0 if unknown */
+};
+
+struct form_detector {
+	/* Sample timing. */
+	bool have_last;
+	uint64_t t_last;
+	double dt_s;			/* running estimate of the sample period */
+	uint64_t n;			/* samples taken since the last reset */
+
+	/* Orientation: gravity (slow mean) and the forward direction. */
+	bool axis[3];
+	double g[3];
+	uint64_t g_n;
+	double hmean[3];		/* slow mean of the horizontal residual */
+	double ap_acc[3];		/* sum of early-stance horizontal means */
+	unsigned ap_steps;
+	double ap[3];
+	bool ap_valid;
+
+	/* Two-stage boxcar smoothing (linear phase, delay w - 1 samples). */
+	unsigned w;
+	double box1[3][32], box2[3][32];
+	double sum1[3], sum2[3];
+
+	/* Ring of smoothed channels; index = sample number & FORM_RING_MASK. */
+	float v[FORM_RING];		/* vertical acc, g, gravity included */
+	float ap_g[FORM_RING];		/* forward acc, g */
+	float ml_g[FORM_RING];		/* lateral acc, g */
+	float h1[FORM_RING], h2[FORM_RING]; /* horizontal, fixed basis */
+	float gyro_ap[FORM_RING];	/* deg/s about the forward axis, NAN none */
+	uint64_t t[FORM_RING];
+
+	double basis1[3];		/* sensor axis the horizontal basis starts from */
+	double b1[3], b2[3];		/* current horizontal basis for h1/h2 */
+	bool basis_valid;
+
+	/* Peak detection on the smoothed vertical signal. */
+	double v_mean;			/* slow mean of v */
+	double peak_ema;		/* typical step peak height */
+	double step_ema_s;		/* typical step time */
+	bool have_cand;
+	uint64_t cand;			/* sample number of the candidate peak */
+	double cand_v;
+	uint64_t last_peak_seen;	/* for the idle decay */
+	unsigned n_peaks;
+	uint64_t peak[2];		/* last two confirmed peaks (sample numbers) */
+	double ic_usec[2];		/* their initial contacts (usec, fractional) */
+
+	bool has_gyro;
+	double gyro[3];
+};
+
+/* Called once per finished step. */
+typedef void (*form_step_cb_t)(const struct form_step *s, void *userdata);
+
+void form_detector_init(struct form_detector *d);
+/* Forget the step history (gap in the stream); orientation stays. */
+void form_detector_reset(struct form_detector *d);
+/* End of stream (session stop): report the step still pending. */
+void form_detector_flush(struct form_detector *d, form_step_cb_t cb, void *userdata);
+/* ax..gz as in struct form_imu_sample (NAN = absent). */
+void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s,
+			form_step_cb_t cb, void *userdata);

@@ -1,0 +1,1262 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* form engine: steps to live metrics, activity, sessions, baseline, alerts, summary. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "form/detector.h"
+#include "form/form.h"
+#include "form/stats.h"
+
+#define USEC 1000000ULL
+#define WINDOW_STEPS 32u		/* ring of recent steps */
+#define METRIC_STEPS 20u		/* medians over the last 20 steps (notes 3) */
+#define METRIC_WINDOW_USEC (10 * USEC)
+#define GOOD_STEPS 10u
+#define CONTEXT_FRESH_USEC (5 * USEC)
+#define STANDING_AFTER_USEC (2500000ULL)
+#define FLIGHT_MAX_G 0.45		/* running: near free fall between steps */
+#define BASELINE_MIN_STEPS 60u
+#define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
+
+/* Histogram range of each metric (resolution = range / 128). */
+static const struct {
+	double lo, hi;
+} metric_range[_FORM_METRIC_MAX] = {
+	[FORM_METRIC_CADENCE] = { 60, 260 },
+	[FORM_METRIC_GCT] = { 50, 450 },
+	[FORM_METRIC_GCT_BALANCE] = { 30, 70 },
+	[FORM_METRIC_FLIGHT] = { -100, 300 },
+	[FORM_METRIC_VERTICAL_OSCILLATION] = { 0, 200 },
+	[FORM_METRIC_VERTICAL_RATIO] = { 0, 20 },
+	[FORM_METRIC_STEP_LENGTH] = { 0, 3 },
+	[FORM_METRIC_TRUNK_LEAN] = { -30, 30 },
+	[FORM_METRIC_PELVIC_DROP] = { 0, 20 },
+	[FORM_METRIC_BRAKING] = { 0, 1 },
+	[FORM_METRIC_IMPACT] = { 0, 10 },
+	[FORM_METRIC_HEART_RATE] = { 40, 220 },
+	[FORM_METRIC_SPEED] = { 0, 8 },
+	[FORM_METRIC_PAIN] = { 0, 11 },
+};
+
+struct step_rec {
+	uint64_t ic_usec;
+	double step_ms, gct_ms, flight_ms, vo_mm, braking, impact, lean, drop;
+	double flight_min_g;
+	enum form_side side;
+};
+
+struct alert_state {
+	bool active;
+	unsigned id;
+	unsigned raises;
+	uint64_t beyond_since;		/* 0: not beyond */
+	uint64_t back_since;		/* 0: not back */
+	uint64_t last_raise;
+	uint64_t start_usec;
+	enum form_severity severity;
+	enum form_metric metric;
+	double value, threshold;
+};
+
+struct form_engine {
+	struct form_params p;
+	form_event_cb_t cb;
+	void *userdata;
+
+	struct form_detector det;
+	bool have_imu;
+	uint64_t t_imu;			/* last IMU sample */
+	uint64_t t_now;			/* latest time seen on any input */
+
+	/* context inputs */
+	double speed, cadence_pod, hr, incline;
+	uint64_t t_speed, t_cadence_pod, t_hr, t_incline;
+
+	/* recent steps */
+	struct step_rec steps[WINDOW_STEPS];
+	unsigned n_steps_ring;
+	uint64_t total_steps;
+	uint64_t t_last_step;
+
+	/* side vote (notes 5.4) */
+	int side_vote;
+	unsigned side_count;
+	unsigned side_parity;
+
+	/* lean reference: gravity and forward at the reference time */
+	bool lean_ref;
+	double u_ref[3], ap_ref[3];
+
+	/* activity */
+	enum form_activity activity;
+	enum form_activity pending_activity;
+	unsigned pending_ticks;
+	uint64_t running_since;		/* 0: not running */
+	uint64_t not_running_since;
+
+	/* ticks */
+	uint64_t t_tick;
+	bool tick_started;
+	struct form_metrics last_metrics;
+
+	/* session */
+	bool session;
+	bool session_auto;
+	uint64_t session_start;
+	double running_s, walking_s, standing_s;
+	double distance_m;
+	bool distance_known;
+	double impact_load;
+	struct form_hist hist[_FORM_METRIC_MAX];
+	double band_s[_FORM_METRIC_MAX][3];
+	uint8_t n_pain;
+	struct form_pain_report pain[FORM_DIGEST_MAX_PAIN];
+	double pain_last;
+
+	/* baselines: personal (stored or learned) and this session's early one */
+	bool have_personal;
+	struct form_baseline personal;
+	bool have_early;
+	struct form_baseline early;
+	struct form_hist learn[_FORM_METRIC_MAX];
+	uint32_t learn_steps;
+
+	/* alerts */
+	unsigned next_alert_id;
+	struct alert_state alert[_FORM_ALERT_KIND_MAX];
+	unsigned alert_count[_FORM_ALERT_KIND_MAX];
+	double alert_s[_FORM_ALERT_KIND_MAX];
+	uint64_t fatigue_since;
+
+	struct form_summary summary;
+};
+
+static const char *const alert_cues[_FORM_ALERT_KIND_MAX] = {
+	[FORM_ALERT_OVERSTRIDING] = "Shorten your stride, land under your hips",
+	[FORM_ALERT_NOT_UPRIGHT] = "Run tall",
+	[FORM_ALERT_PELVIC_INSTABILITY] = "Engage your core, keep your hips level",
+	[FORM_ALERT_IMBALANCE] = "Even out your steps left and right",
+	[FORM_ALERT_BOUNCING] = "Less bounce: quicker, lighter steps",
+	[FORM_ALERT_FATIGUE] = "Your form is fading: ease off or walk for a bit",
+	[FORM_ALERT_PAIN] = "Listen to your body: slow down or stop",
+};
+
+/* Smallest meaningful change per metric (notes 5.13). */
+static double metric_floor(enum form_metric m)
+{
+	switch (m) {
+	case FORM_METRIC_CADENCE:
+		return 2;
+	case FORM_METRIC_GCT:
+	case FORM_METRIC_FLIGHT:
+		return 30;
+	case FORM_METRIC_VERTICAL_OSCILLATION:
+		return 10;
+	case FORM_METRIC_TRUNK_LEAN:
+		return 3;
+	case FORM_METRIC_PELVIC_DROP:
+		return 2;
+	case FORM_METRIC_GCT_BALANCE:
+		return 1;
+	case FORM_METRIC_BRAKING:
+		return 0.02;
+	case FORM_METRIC_IMPACT:
+		return 0.2;
+	case FORM_METRIC_VERTICAL_RATIO:
+		return 1;
+	case FORM_METRIC_STEP_LENGTH:
+		return 0.05;
+	case FORM_METRIC_HEART_RATE:
+		return 5;
+	case FORM_METRIC_SPEED:
+		return 0.1;
+	case FORM_METRIC_PAIN:
+		return 1;
+	case _FORM_METRIC_MAX:
+	case _FORM_METRIC_INVALID:
+		break;
+	}
+	return 0;
+}
+
+static void emit(struct form_engine *e, struct form_event *ev)
+{
+	if (e->cb)
+		e->cb(ev, e->userdata);
+}
+
+static bool fresh(uint64_t now, uint64_t t, double v)
+{
+	return !isnan(v) && t <= now && now - t <= CONTEXT_FRESH_USEC;
+}
+
+static double speed_now(const struct form_engine *e)
+{
+	return fresh(e->t_now, e->t_speed, e->speed) ? e->speed : NAN;
+}
+
+/* Cadence prior without a baseline (notes 4): 165 + 7 (v - 3.0) spm. */
+static double cadence_expected(double v)
+{
+	return 165.0 + 7.0 * (v - 3.0);
+}
+
+/* ---- lifetime --------------------------------------------------------- */
+
+int form_engine_new(const struct form_params *params, struct form_engine **ret)
+{
+	struct form_engine *e;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	if (params) {
+		r = form_params_validate(params);
+		if (r < 0)
+			return r;
+	}
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+
+	if (params)
+		e->p = *params;
+	else
+		form_params_default(&e->p);
+	form_detector_init(&e->det);
+	e->speed = e->cadence_pod = e->hr = e->incline = NAN;
+	e->pain_last = NAN;
+	e->activity = FORM_ACTIVITY_UNKNOWN;
+	*ret = e;
+	return 0;
+}
+
+struct form_engine *form_engine_free(struct form_engine *e)
+{
+	free(e);
+	return NULL;
+}
+
+void form_engine_set_event_cb(struct form_engine *e, form_event_cb_t cb, void *userdata)
+{
+	e->cb = cb;
+	e->userdata = userdata;
+}
+
+bool form_engine_session_active(const struct form_engine *e)
+{
+	return e->session;
+}
+
+enum form_activity form_engine_activity(const struct form_engine *e)
+{
+	return e->activity;
+}
+
+/* ---- window medians --------------------------------------------------- */
+
+#define STEP_FIELD(f) offsetof(struct step_rec, f)
+
+/* Median of one step field over the recent window; *ret_n gets the count. */
+static double window_median(const struct form_engine *e, size_t off, int side, unsigned *ret_n)
+{
+	double v[METRIC_STEPS];
+	unsigned n = 0, k = 0;
+
+	for (unsigned i = 0; i < e->n_steps_ring && n < METRIC_STEPS; i++) {
+		const struct step_rec *s =
+			&e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
+		double x;
+
+		if (e->t_now > s->ic_usec + METRIC_WINDOW_USEC)
+			break;
+		if (side >= 0 && s->side != (enum form_side)side)
+			continue;
+		memcpy(&x, (const char *)s + off, sizeof(x));
+		v[n++] = x;
+		if (!isnan(x))
+			k++;
+	}
+	if (ret_n)
+		*ret_n = k;
+	return form_median(v, n);
+}
+
+/* ---- steps ------------------------------------------------------------ */
+
+static void learn_add(struct form_engine *e, enum form_metric m, double x)
+{
+	form_hist_add(&e->learn[m], metric_range[m].lo, metric_range[m].hi, x);
+}
+
+static void session_add(struct form_engine *e, enum form_metric m, double x)
+{
+	form_hist_add(&e->hist[m], metric_range[m].lo, metric_range[m].hi, x);
+}
+
+static double step_lean(struct form_engine *e, const struct form_step *s)
+{
+	double a, b;
+
+	if (s->orient_ap[0] == 0 && s->orient_ap[1] == 0 && s->orient_ap[2] == 0)
+		return NAN;
+
+	/*
+	 * Reference: gravity and forward at the first steps with a known
+	 * forward direction (after standing, gravity is the standing one).
+	 * A forward pitch by t moves "up" in the sensor frame to
+	 * cos(t) u_ref - sin(t) ap_ref (notes 5.6).
+	 */
+	if (!e->lean_ref) {
+		memcpy(e->u_ref, s->orient_u, sizeof(e->u_ref));
+		memcpy(e->ap_ref, s->orient_ap, sizeof(e->ap_ref));
+		e->lean_ref = true;
+	}
+	a = s->orient_u[0] * e->u_ref[0] + s->orient_u[1] * e->u_ref[1] +
+		s->orient_u[2] * e->u_ref[2];
+	b = s->orient_u[0] * e->ap_ref[0] + s->orient_u[1] * e->ap_ref[1] +
+		s->orient_u[2] * e->ap_ref[2];
+	return atan2(-b, a) * 180.0 / M_PI;
+}
+
+static void side_assign(struct form_engine *e, struct form_step *s)
+{
+	int parity = (e->side_parity++ % 2) ? 1 : -1;
+	int expect;
+
+	if (isnan(s->stance_ml) || isnan(s->c.step_time_ms)) {
+		/* a missed step breaks the alternation: start over */
+		e->side_vote = 0;
+		e->side_count = 0;
+		return;
+	}
+	e->side_vote += (s->stance_ml > 0 ? 1 : -1) * parity;
+	e->side_count++;
+	if (e->side_count < 6 ||
+	    abs(e->side_vote) < SIDE_MIN_AGREEMENT * e->side_count)
+		return;
+
+	/*
+	 * During stance on the left foot the trunk is pushed toward the right
+	 * (medial ground reaction force): lateral (+left) acceleration < 0.
+	 */
+	expect = (e->side_vote > 0 ? 1 : -1) * parity;
+	s->c.side = expect < 0 ? FORM_SIDE_LEFT : FORM_SIDE_RIGHT;
+}
+
+static void on_step(const struct form_step *cs, void *userdata)
+{
+	struct form_engine *e = userdata;
+	struct form_step s = *cs;
+	struct form_event ev = { .type = FORM_EVENT_CONTACT };
+	struct step_rec *r;
+	double lean;
+
+	side_assign(e, &s);
+	lean = step_lean(e, &s);
+	if (e->p.mount == FORM_MOUNT_CHEST)
+		s.c.trunk_lean_deg = lean;
+	else
+		s.c.pelvic_tilt_deg = lean;
+
+	r = &e->steps[e->total_steps % WINDOW_STEPS];
+	*r = (struct step_rec) {
+		.ic_usec = s.c.ic_usec,
+		.step_ms = s.c.step_time_ms,
+		.gct_ms = s.c.gct_ms,
+		.flight_ms = s.c.flight_ms,
+		.vo_mm = s.c.vertical_oscillation_mm,
+		.braking = s.c.braking_mps,
+		.impact = s.c.peak_vertical_g,
+		.lean = lean,
+		.drop = s.c.pelvic_drop_deg,
+		.flight_min_g = s.flight_min_g,
+		.side = s.c.side,
+	};
+	e->total_steps++;
+	if (e->n_steps_ring < WINDOW_STEPS)
+		e->n_steps_ring++;
+	e->t_last_step = s.c.ic_usec;
+
+	if (e->session && e->activity == FORM_ACTIVITY_RUNNING) {
+		double cad = isnan(s.c.step_time_ms) ? NAN : 60000.0 / s.c.step_time_ms;
+		const double vals[] = {
+			[FORM_METRIC_CADENCE] = cad,
+			[FORM_METRIC_GCT] = s.c.gct_ms,
+			[FORM_METRIC_GCT_BALANCE] = NAN,
+			[FORM_METRIC_FLIGHT] = s.c.flight_ms,
+			[FORM_METRIC_VERTICAL_OSCILLATION] = s.c.vertical_oscillation_mm,
+			[FORM_METRIC_VERTICAL_RATIO] = NAN,
+			[FORM_METRIC_STEP_LENGTH] = NAN,
+			[FORM_METRIC_TRUNK_LEAN] = lean,
+			[FORM_METRIC_PELVIC_DROP] = s.c.pelvic_drop_deg,
+			[FORM_METRIC_BRAKING] = s.c.braking_mps,
+			[FORM_METRIC_IMPACT] = s.c.peak_vertical_g,
+		};
+		double warm = e->p.warmup_s;
+
+		for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
+			session_add(e, m, vals[m]);
+		if (isfinite(s.c.peak_vertical_g))
+			e->impact_load += s.c.peak_vertical_g;
+		if (e->running_s >= warm && e->running_s < warm + e->p.baseline_s) {
+			for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
+				learn_add(e, m, vals[m]);
+			e->learn_steps++;
+		}
+	}
+
+	ev.t_usec = s.c.ic_usec;
+	ev.contact = s.c;
+	emit(e, &ev);
+}
+
+/* ---- alerts ----------------------------------------------------------- */
+
+static void alert_emit(struct form_engine *e, enum form_alert_kind k, bool raised, uint64_t t)
+{
+	struct alert_state *a = &e->alert[k];
+	struct form_event ev = {
+		.type = raised ? FORM_EVENT_ALERT : FORM_EVENT_CLEARED,
+		.t_usec = t,
+		.alert = {
+			.id = a->id,
+			.kind = k,
+			.severity = a->severity,
+			.metric = a->metric,
+			.value = a->value,
+			.threshold = a->threshold,
+			.start_usec = a->start_usec,
+			.end_usec = raised ? 0 : t,
+			.cue = alert_cues[k],
+		},
+	};
+
+	emit(e, &ev);
+}
+
+static void alert_clear(struct form_engine *e, enum form_alert_kind k, uint64_t t)
+{
+	struct alert_state *a = &e->alert[k];
+
+	if (!a->active)
+		return;
+	a->active = false;
+	a->back_since = 0;
+	a->beyond_since = 0;
+	e->alert_s[k] += (double)(t - a->start_usec) / USEC;
+	alert_emit(e, k, false, t);
+}
+
+static void alert_raise(struct form_engine *e, enum form_alert_kind k, uint64_t start,
+			uint64_t now)
+{
+	struct alert_state *a = &e->alert[k];
+
+	a->active = true;
+	a->id = ++e->next_alert_id;
+	a->start_usec = start;
+	a->last_raise = now;
+	a->raises++;
+	a->back_since = 0;
+	e->alert_count[k]++;
+	alert_emit(e, k, true, now);
+}
+
+/*
+ * One evaluation (1 Hz) of a form alert. beyond: past the threshold now;
+ * back: within threshold minus half the floor (hysteresis, notes 5.13).
+ */
+static void alert_eval(struct form_engine *e, enum form_alert_kind k, uint64_t now,
+		       bool beyond, bool back, enum form_metric m, double value,
+		       double threshold, enum form_severity sev)
+{
+	struct alert_state *a = &e->alert[k];
+	uint64_t min_dur = (uint64_t)(e->p.alert_min_duration_s * USEC);
+
+	if (!a->active) {
+		if (!beyond) {
+			a->beyond_since = 0;
+			return;
+		}
+		if (!a->beyond_since)
+			a->beyond_since = now;
+		a->metric = m;
+		a->value = value;
+		a->threshold = threshold;
+		a->severity = sev;
+		if (now - a->beyond_since >= min_dur &&
+		    a->raises < e->p.alert_max_repeats &&
+		    (a->raises == 0 ||
+		     now - a->last_raise >= (uint64_t)(e->p.alert_repeat_s * USEC)))
+			alert_raise(e, k, a->beyond_since, now);
+		return;
+	}
+
+	if (beyond) {
+		a->value = value;
+		a->threshold = threshold;
+	}
+	if (!back) {
+		a->back_since = 0;
+		return;
+	}
+	if (!a->back_since)
+		a->back_since = now;
+	if (now - a->back_since >= (uint64_t)(e->p.alert_clear_s * USEC))
+		alert_clear(e, k, now);
+}
+
+static const struct form_baseline *baseline_for_alerts(const struct form_engine *e)
+{
+	if (e->have_personal)
+		return &e->personal;
+	if (e->have_early)
+		return &e->early;
+	return NULL;
+}
+
+static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt, uint64_t now)
+{
+	const struct form_baseline *bl = baseline_for_alerts(e);
+	bool running = e->activity == FORM_ACTIVITY_RUNNING &&
+		mt->window_steps >= GOOD_STEPS;
+	double cad = mt->m[FORM_METRIC_CADENCE].value;
+	double gct = mt->m[FORM_METRIC_GCT].value;
+	double brk = mt->m[FORM_METRIC_BRAKING].value;
+	double lean = mt->m[FORM_METRIC_TRUNK_LEAN].value;
+	double drop = mt->m[FORM_METRIC_PELVIC_DROP].value;
+	double bal = mt->m[FORM_METRIC_GCT_BALANCE].value;
+	double vo = mt->m[FORM_METRIC_VERTICAL_OSCILLATION].value;
+	double v = speed_now(e);
+	double thr, bl_cad;
+	bool beyond, back;
+
+	/* overstriding: low cadence for the speed with more braking or contact */
+	thr = NAN;
+	bl_cad = NAN;
+	if (bl && !isnan(bl->cadence_spm)) {
+		bl_cad = bl->cadence_spm;
+		if (!isnan(v) && !isnan(bl->speed_mps))
+			bl_cad += 7.0 * (v - bl->speed_mps);	/* speed-matched, notes 4 */
+		thr = bl_cad * (1.0 - e->p.cadence_drop_pct / 100.0);
+	} else if (!isnan(v)) {
+		thr = cadence_expected(v) - e->p.cadence_prior_margin_spm;
+	}
+	beyond = running && !isnan(thr) && !isnan(cad) && cad < thr;
+	if (beyond && bl && !isnan(bl->braking_mps) && !isnan(bl->gct_ms))
+		beyond = (!isnan(brk) &&
+			  brk > bl->braking_mps * (1 + e->p.braking_rise_pct / 100.0)) ||
+			(!isnan(gct) && gct > bl->gct_ms + e->p.gct_rise_ms);
+	back = !running || isnan(cad) || isnan(thr) ||
+		cad >= thr + metric_floor(FORM_METRIC_CADENCE) / 2;
+	alert_eval(e, FORM_ALERT_OVERSTRIDING, now, beyond, back, FORM_METRIC_CADENCE, cad,
+		   thr, FORM_SEVERITY_WARNING);
+
+	/* not upright: lean (or pelvic tilt) out of the band around baseline */
+	thr = NAN;
+	beyond = false;
+	back = true;
+	if (bl && !isnan(bl->trunk_lean_deg) && !isnan(lean)) {
+		double dev = fabs(lean - bl->trunk_lean_deg);
+
+		thr = bl->trunk_lean_deg + (lean >= bl->trunk_lean_deg ? 1 : -1) *
+			e->p.lean_band_deg;
+		beyond = running && dev > e->p.lean_band_deg;
+		back = !running ||
+			dev <= e->p.lean_band_deg - metric_floor(FORM_METRIC_TRUNK_LEAN) / 2;
+	}
+	alert_eval(e, FORM_ALERT_NOT_UPRIGHT, now, beyond, back, FORM_METRIC_TRUNK_LEAN, lean,
+		   thr, FORM_SEVERITY_WARNING);
+
+	/* pelvic instability: pelvic drop above baseline (gyro only) */
+	thr = NAN;
+	beyond = false;
+	back = true;
+	if (bl && !isnan(bl->pelvic_drop_deg) && !isnan(drop)) {
+		thr = bl->pelvic_drop_deg + e->p.pelvic_drop_rise_deg;
+		beyond = running && drop > thr;
+		back = !running || drop <= thr - metric_floor(FORM_METRIC_PELVIC_DROP) / 2;
+	}
+	alert_eval(e, FORM_ALERT_PELVIC_INSTABILITY, now, beyond, back,
+		   FORM_METRIC_PELVIC_DROP, drop, thr, FORM_SEVERITY_WARNING);
+
+	/* L/R imbalance: either side above the Garmin red band */
+	thr = e->p.gct_balance_max_pct;
+	beyond = running && !isnan(bal) && fabs(bal - 50) > thr - 50;
+	back = !running || isnan(bal) ||
+		fabs(bal - 50) <= thr - 50 - metric_floor(FORM_METRIC_GCT_BALANCE) / 2;
+	alert_eval(e, FORM_ALERT_IMBALANCE, now, beyond, back, FORM_METRIC_GCT_BALANCE, bal,
+		   bal >= 50 ? thr : 100 - thr, FORM_SEVERITY_INFO);
+
+	/* bouncing: vertical oscillation above baseline */
+	thr = NAN;
+	beyond = false;
+	back = true;
+	if (bl && !isnan(bl->vertical_oscillation_mm) && !isnan(vo)) {
+		thr = bl->vertical_oscillation_mm + e->p.vertical_oscillation_rise_mm;
+		beyond = running && vo > thr;
+		back = !running ||
+			vo <= thr - metric_floor(FORM_METRIC_VERTICAL_OSCILLATION) / 2;
+	}
+	alert_eval(e, FORM_ALERT_BOUNCING, now, beyond, back,
+		   FORM_METRIC_VERTICAL_OSCILLATION, vo, thr, FORM_SEVERITY_INFO);
+
+	/*
+	 * Fatigue drift (notes 5.12): metrics beyond their floors in the
+	 * fatigue direction against this session's early baseline, for
+	 * fatigue_min_s; alert at >= fatigue_min_indicators.
+	 */
+	{
+		static const struct {
+			enum form_metric m;
+			int dir;
+		} fat[] = {
+			{ FORM_METRIC_GCT, +1 },
+			{ FORM_METRIC_CADENCE, -1 },
+			{ FORM_METRIC_VERTICAL_OSCILLATION, +1 },
+			{ FORM_METRIC_TRUNK_LEAN, +1 },
+			{ FORM_METRIC_PELVIC_DROP, +1 },
+		};
+		unsigned count = 0;
+		enum form_metric first = FORM_METRIC_GCT;
+		double fv = NAN, ft = NAN;
+
+		for (unsigned i = 0; e->have_early && running && i < ELEMENTSOF(fat); i++) {
+			const struct form_baseline *b = &e->early;
+			double base = fat[i].m == FORM_METRIC_GCT ? b->gct_ms :
+				fat[i].m == FORM_METRIC_CADENCE ? b->cadence_spm :
+				fat[i].m == FORM_METRIC_VERTICAL_OSCILLATION ?
+					b->vertical_oscillation_mm :
+				fat[i].m == FORM_METRIC_TRUNK_LEAN ? b->trunk_lean_deg :
+					b->pelvic_drop_deg;
+			double x = mt->m[fat[i].m].value;
+			double fl = metric_floor(fat[i].m);
+
+			if (isnan(base) || isnan(x))
+				continue;
+			if ((x - base) * fat[i].dir > fl) {
+				if (count == 0) {
+					first = fat[i].m;
+					fv = x;
+					ft = base + fat[i].dir * fl;
+				}
+				count++;
+			}
+		}
+		beyond = count >= e->p.fatigue_min_indicators;
+		if (!beyond)
+			e->fatigue_since = 0;
+		else if (!e->fatigue_since)
+			e->fatigue_since = now;
+		/* the drift must last fatigue_min_s before the usual min duration */
+		beyond = beyond &&
+			now - e->fatigue_since >=
+			(uint64_t)((e->p.fatigue_min_s - e->p.alert_min_duration_s) > 0 ?
+				   (e->p.fatigue_min_s - e->p.alert_min_duration_s) * USEC : 0);
+		alert_eval(e, FORM_ALERT_FATIGUE, now, beyond, count == 0 || !running, first,
+			   fv, ft, FORM_SEVERITY_WARNING);
+	}
+}
+
+/* ---- baseline --------------------------------------------------------- */
+
+static void baseline_from_hist(const struct form_engine *e, const struct form_hist *h,
+			       uint32_t steps, double speed, struct form_baseline *ret)
+{
+#define MED(m) form_hist_quantile(&h[m], metric_range[m].lo, metric_range[m].hi, 0.5)
+	*ret = (struct form_baseline) {
+		.mount = e->p.mount,
+		.steps = steps,
+		.speed_mps = speed,
+		.cadence_spm = MED(FORM_METRIC_CADENCE),
+		.gct_ms = MED(FORM_METRIC_GCT),
+		.gct_balance_pct = MED(FORM_METRIC_GCT_BALANCE),
+		.vertical_oscillation_mm = MED(FORM_METRIC_VERTICAL_OSCILLATION),
+		.trunk_lean_deg = MED(FORM_METRIC_TRUNK_LEAN),
+		.pelvic_drop_deg = MED(FORM_METRIC_PELVIC_DROP),
+		.braking_mps = MED(FORM_METRIC_BRAKING),
+		.impact_g = MED(FORM_METRIC_IMPACT),
+		.heart_rate_bpm = MED(FORM_METRIC_HEART_RATE),
+	};
+#undef MED
+}
+
+static void baseline_check_learned(struct form_engine *e)
+{
+	if (e->have_early || e->running_s < e->p.warmup_s + e->p.baseline_s ||
+	    e->learn_steps < BASELINE_MIN_STEPS)
+		return;
+
+	baseline_from_hist(e, e->learn, e->learn_steps,
+			   form_hist_quantile(&e->learn[FORM_METRIC_SPEED],
+					      metric_range[FORM_METRIC_SPEED].lo,
+					      metric_range[FORM_METRIC_SPEED].hi, 0.5),
+			   &e->early);
+	e->have_early = true;
+	if (!e->have_personal) {
+		e->personal = e->early;
+		e->have_personal = true;
+	}
+}
+
+int form_engine_get_baseline(const struct form_engine *e, struct form_baseline *ret)
+{
+	if (e->have_early) {
+		*ret = e->early;
+		return 0;
+	}
+	if (e->have_personal) {
+		*ret = e->personal;
+		return 0;
+	}
+	return -ENODATA;
+}
+
+int form_engine_set_baseline(struct form_engine *e, const struct form_baseline *b)
+{
+	if (!b || b->steps == 0)
+		return -EINVAL;
+	if (b->mount != e->p.mount)
+		return -EINVAL;
+	e->personal = *b;
+	e->have_personal = true;
+	return 0;
+}
+
+/* ---- metrics tick, activity, session ---------------------------------- */
+
+static void metric_set(struct form_metrics *mt, enum form_metric m, double v, enum form_quality q)
+{
+	if (isnan(v))
+		q = FORM_QUALITY_NONE;
+	mt->m[m].value = q == FORM_QUALITY_NONE ? NAN : v;
+	mt->m[m].quality = q;
+}
+
+static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
+{
+	unsigned n = 0, nl = 0, nr = 0;
+	double step_ms = window_median(e, STEP_FIELD(step_ms), -1, &n), x;
+	enum form_quality q = n >= GOOD_STEPS && e->activity == FORM_ACTIVITY_RUNNING ?
+		FORM_QUALITY_GOOD : FORM_QUALITY_LOW;
+	double cad = NAN, v = speed_now(e), vo, sl = NAN;
+
+	memset(mt, 0, sizeof(*mt));
+	mt->activity = e->activity;
+	mt->window_steps = n;
+	mt->total_steps = e->total_steps;
+	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
+		metric_set(mt, m, NAN, FORM_QUALITY_NONE);
+
+	if (n >= 4) {
+		cad = 60000.0 / step_ms;
+		metric_set(mt, FORM_METRIC_CADENCE, cad, q);
+	} else if (fresh(e->t_now, e->t_cadence_pod, e->cadence_pod)) {
+		cad = e->cadence_pod;	/* footpod only: no IMU steps */
+		metric_set(mt, FORM_METRIC_CADENCE, cad, FORM_QUALITY_LOW);
+	}
+	if (n < 4)
+		q = FORM_QUALITY_NONE;
+
+	metric_set(mt, FORM_METRIC_GCT, window_median(e, STEP_FIELD(gct_ms), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_FLIGHT, window_median(e, STEP_FIELD(flight_ms), -1, NULL), q);
+	vo = window_median(e, STEP_FIELD(vo_mm), -1, NULL);
+	metric_set(mt, FORM_METRIC_VERTICAL_OSCILLATION, vo, q);
+	metric_set(mt, FORM_METRIC_BRAKING, window_median(e, STEP_FIELD(braking), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_IMPACT, window_median(e, STEP_FIELD(impact), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_TRUNK_LEAN, window_median(e, STEP_FIELD(lean), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_PELVIC_DROP, window_median(e, STEP_FIELD(drop), -1, NULL), q);
+
+	{
+		double gl = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_LEFT, &nl);
+		double gr = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_RIGHT, &nr);
+
+		if (nl >= 3 && nr >= 3)
+			metric_set(mt, FORM_METRIC_GCT_BALANCE, 100.0 * gl / (gl + gr),
+				   nl + nr >= 2 * GOOD_STEPS ? q : FORM_QUALITY_LOW);
+	}
+
+	if (!isnan(v)) {
+		metric_set(mt, FORM_METRIC_SPEED, v, FORM_QUALITY_GOOD);
+		if (!isnan(cad) && cad > 0) {
+			sl = v * 60.0 / cad;	/* notes 3: SL = v / (SR / 60) */
+			metric_set(mt, FORM_METRIC_STEP_LENGTH, sl,
+				   mt->m[FORM_METRIC_CADENCE].quality);
+		}
+		if (!isnan(sl) && sl > 0.1 && !isnan(vo))
+			metric_set(mt, FORM_METRIC_VERTICAL_RATIO, vo / (sl * 1000.0) * 100.0, q);
+	}
+	x = fresh(e->t_now, e->t_hr, e->hr) ? e->hr : NAN;
+	metric_set(mt, FORM_METRIC_HEART_RATE, x, FORM_QUALITY_GOOD);
+	if (e->session)
+		metric_set(mt, FORM_METRIC_PAIN, e->pain_last, FORM_QUALITY_GOOD);
+}
+
+static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
+{
+	unsigned n = 0;
+	double step_ms, fmin;
+
+	if (!e->have_imu || now - e->t_imu > 3 * USEC) {
+		/* no IMU: fall back to the footpod (speed and cadence) */
+		double v = speed_now(e);
+
+		if (isnan(v))
+			return FORM_ACTIVITY_UNKNOWN;
+		return v < 0.3 ? FORM_ACTIVITY_STANDING :
+			v < 2.0 ? FORM_ACTIVITY_WALKING : FORM_ACTIVITY_RUNNING;
+	}
+	if (e->total_steps == 0 || now > e->t_last_step + STANDING_AFTER_USEC)
+		return now - (e->t_imu > now ? now : e->t_imu) < USEC &&
+			now >= 2 * USEC ? FORM_ACTIVITY_STANDING : e->activity;
+
+	step_ms = window_median(e, STEP_FIELD(step_ms), -1, &n);
+	if (n < 3)
+		return e->activity == FORM_ACTIVITY_UNKNOWN ? FORM_ACTIVITY_UNKNOWN :
+			e->activity;
+	fmin = window_median(e, STEP_FIELD(flight_min_g), -1, NULL);
+	if (60000.0 / step_ms >= e->p.running_min_cadence_spm && fmin < FLIGHT_MAX_G)
+		return FORM_ACTIVITY_RUNNING;
+	return FORM_ACTIVITY_WALKING;
+}
+
+static void session_end_emit(struct form_engine *e, uint64_t t, bool automatic);
+
+static void activity_update(struct form_engine *e, uint64_t now)
+{
+	enum form_activity a = activity_classify(e, now);
+
+	if (a == e->activity) {
+		e->pending_ticks = 0;
+	} else {
+		if (a != e->pending_activity)
+			e->pending_ticks = 0;
+		e->pending_activity = a;
+		/* two consecutive ticks, except the first classification */
+		if (++e->pending_ticks >= 2 || e->activity == FORM_ACTIVITY_UNKNOWN) {
+			struct form_event ev = {
+				.type = FORM_EVENT_ACTIVITY,
+				.t_usec = now,
+				.activity = { .from = e->activity, .to = a },
+			};
+
+			e->activity = a;
+			e->pending_ticks = 0;
+			emit(e, &ev);
+		}
+	}
+
+	if (e->activity == FORM_ACTIVITY_RUNNING) {
+		if (!e->running_since)
+			e->running_since = now;
+		e->not_running_since = 0;
+	} else {
+		e->running_since = 0;
+		if (!e->not_running_since)
+			e->not_running_since = now;
+	}
+
+	if (!e->p.auto_session)
+		return;
+	if (!e->session && e->running_since &&
+	    now - e->running_since >= (uint64_t)(e->p.auto_start_s * USEC)) {
+		form_engine_session_start(e, e->running_since);
+		e->session_auto = true;
+	} else if (e->session && e->session_auto && e->not_running_since &&
+		   now - e->not_running_since >= (uint64_t)(e->p.auto_stop_s * USEC)) {
+		session_end_emit(e, e->not_running_since, true);
+	}
+}
+
+static int band_of(const struct form_engine *e, enum form_metric m, double x)
+{
+	double lo = NAN, hi = NAN, v = speed_now(e);
+
+	switch (m) {
+	case FORM_METRIC_CADENCE:
+		/* prior +-1 SD (notes 4); 3.0 m/s when the speed is unknown */
+		lo = cadence_expected(isnan(v) ? 3.0 : v) - 8;
+		hi = cadence_expected(isnan(v) ? 3.0 : v) + 8;
+		break;
+	case FORM_METRIC_GCT:
+		lo = 218;	/* Garmin blue/green/orange bands (notes 3) [P] */
+		hi = 277;
+		break;
+	case FORM_METRIC_GCT_BALANCE:
+		lo = 100 - e->p.gct_balance_max_pct;
+		hi = e->p.gct_balance_max_pct;
+		break;
+	case FORM_METRIC_VERTICAL_RATIO:
+		lo = 0;
+		hi = 8.6;	/* Garmin green upper edge [P] */
+		break;
+	case FORM_METRIC_TRUNK_LEAN:
+		if (baseline_for_alerts(e)) {
+			lo = baseline_for_alerts(e)->trunk_lean_deg - e->p.lean_band_deg;
+			hi = baseline_for_alerts(e)->trunk_lean_deg + e->p.lean_band_deg;
+		}
+		break;
+	default:
+		break;
+	}
+	if (isnan(lo) || isnan(x))
+		return -1;
+	return x < lo ? 0 : x > hi ? 2 : 1;
+}
+
+static void tick(struct form_engine *e, uint64_t now)
+{
+	struct form_event ev = { .type = FORM_EVENT_METRICS, .t_usec = now };
+	double dt;
+
+	if (!e->tick_started) {
+		e->tick_started = true;
+		e->t_tick = now;
+		return;
+	}
+	if (now < e->t_tick + USEC)
+		return;
+	dt = (double)(now - e->t_tick) / USEC;
+	if (dt > 5)
+		dt = 5;		/* a gap is not session time */
+	e->t_tick = now;
+
+	activity_update(e, now);
+	metrics_compute(e, &ev.metrics);
+	e->last_metrics = ev.metrics;
+
+	if (e->session) {
+		double v = speed_now(e);
+
+		switch (e->activity) {
+		case FORM_ACTIVITY_RUNNING:
+			e->running_s += dt;
+			break;
+		case FORM_ACTIVITY_WALKING:
+			e->walking_s += dt;
+			break;
+		case FORM_ACTIVITY_STANDING:
+		case FORM_ACTIVITY_UNKNOWN:
+			e->standing_s += dt;
+			break;
+		case _FORM_ACTIVITY_MAX:
+		case _FORM_ACTIVITY_INVALID:
+			break;
+		}
+		if (!isnan(v)) {
+			e->distance_m += v * dt;
+			e->distance_known = true;
+		}
+		if (e->activity == FORM_ACTIVITY_RUNNING) {
+			double hr = ev.metrics.m[FORM_METRIC_HEART_RATE].value;
+			static const enum form_metric per_tick[] = {
+				FORM_METRIC_GCT_BALANCE, FORM_METRIC_VERTICAL_RATIO,
+				FORM_METRIC_STEP_LENGTH, FORM_METRIC_HEART_RATE,
+				FORM_METRIC_SPEED,
+			};
+
+			for (unsigned i = 0; i < ELEMENTSOF(per_tick); i++)
+				session_add(e, per_tick[i], ev.metrics.m[per_tick[i]].value);
+			if (e->running_s >= e->p.warmup_s &&
+			    e->running_s < e->p.warmup_s + e->p.baseline_s) {
+				learn_add(e, FORM_METRIC_HEART_RATE, hr);
+				learn_add(e, FORM_METRIC_SPEED, v);
+				learn_add(e, FORM_METRIC_GCT_BALANCE,
+					  ev.metrics.m[FORM_METRIC_GCT_BALANCE].value);
+			}
+			for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
+				int b = band_of(e, m, ev.metrics.m[m].value);
+
+				if (b >= 0)
+					e->band_s[m][b] += dt;
+			}
+		}
+		baseline_check_learned(e);
+		alerts_evaluate(e, &ev.metrics, now);
+	}
+	emit(e, &ev);
+}
+
+static void advance(struct form_engine *e, uint64_t t)
+{
+	if (t > e->t_now)
+		e->t_now = t;
+	tick(e, e->t_now);
+}
+
+/* ---- inputs ----------------------------------------------------------- */
+
+int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
+{
+	unsigned axes = isfinite(s->ax) + isfinite(s->ay) + isfinite(s->az);
+
+	if (axes < 2)
+		return -EINVAL;
+	if (e->have_imu && s->t_usec <= e->t_imu)
+		return -EINVAL;
+	if (fabs(s->ax) > 64 || fabs(s->ay) > 64 || fabs(s->az) > 64)
+		return -ERANGE;
+
+	e->have_imu = true;
+	e->t_imu = s->t_usec;
+	if (s->t_usec > e->t_now)
+		e->t_now = s->t_usec;
+	form_detector_feed(&e->det, s, on_step, e);
+	advance(e, s->t_usec);
+	return 0;
+}
+
+static int feed_context(struct form_engine *e, uint64_t t, double x, double lo, double hi,
+			double *val, uint64_t *tv)
+{
+	if (!isnan(x) && (x < lo || x > hi))
+		return -ERANGE;
+	*val = x;
+	*tv = t;
+	advance(e, t);
+	return 0;
+}
+
+int form_engine_feed_speed(struct form_engine *e, uint64_t t_usec, double mps)
+{
+	return feed_context(e, t_usec, mps, 0, 15, &e->speed, &e->t_speed);
+}
+
+int form_engine_feed_cadence(struct form_engine *e, uint64_t t_usec, double spm)
+{
+	return feed_context(e, t_usec, spm, 0, 300, &e->cadence_pod, &e->t_cadence_pod);
+}
+
+int form_engine_feed_heart_rate(struct form_engine *e, uint64_t t_usec, double bpm)
+{
+	return feed_context(e, t_usec, bpm, 20, 260, &e->hr, &e->t_hr);
+}
+
+int form_engine_feed_incline(struct form_engine *e, uint64_t t_usec, double pct)
+{
+	return feed_context(e, t_usec, pct, -45, 45, &e->incline, &e->t_incline);
+}
+
+/* ---- session ---------------------------------------------------------- */
+
+int form_engine_session_start(struct form_engine *e, uint64_t t_usec)
+{
+	struct form_event ev = { .type = FORM_EVENT_SESSION_STARTED, .t_usec = t_usec };
+
+	if (e->session)
+		return -EBUSY;
+
+	e->session = true;
+	e->session_auto = false;
+	e->session_start = t_usec;
+	e->running_s = e->walking_s = e->standing_s = 0;
+	e->distance_m = 0;
+	e->distance_known = false;
+	e->impact_load = 0;
+	memset(e->hist, 0, sizeof(e->hist));
+	memset(e->learn, 0, sizeof(e->learn));
+	memset(e->band_s, 0, sizeof(e->band_s));
+	e->learn_steps = 0;
+	e->have_early = false;
+	e->n_pain = 0;
+	e->pain_last = NAN;
+	memset(e->alert, 0, sizeof(e->alert));
+	memset(e->alert_count, 0, sizeof(e->alert_count));
+	memset(e->alert_s, 0, sizeof(e->alert_s));
+	e->fatigue_since = 0;
+	ev.session.start_usec = t_usec;
+	emit(e, &ev);
+	return 0;
+}
+
+static void summary_build(struct form_engine *e, uint64_t t)
+{
+	struct form_summary *s = &e->summary;
+	struct form_digest *d = &s->digest;
+	uint8_t max_pain = 0;
+	bool back_pain = false;
+
+	memset(s, 0, sizeof(*s));
+	s->start_usec = e->session_start;
+	s->end_usec = t;
+	s->duration_s = (double)(t - e->session_start) / USEC;
+	s->running_s = e->running_s;
+	s->walking_s = e->walking_s;
+	s->standing_s = e->standing_s;
+	s->distance_m = e->distance_known ? e->distance_m : NAN;
+	s->steps = e->hist[FORM_METRIC_CADENCE].n;
+	s->baseline_learned = e->have_early;
+
+	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
+		struct form_metric_stats *st = &s->stats[m];
+		const struct form_hist *h = &e->hist[m];
+
+		st->n = h->n;
+		st->median = form_hist_quantile(h, metric_range[m].lo, metric_range[m].hi, 0.5);
+		st->p10 = form_hist_quantile(h, metric_range[m].lo, metric_range[m].hi, 0.1);
+		st->p90 = form_hist_quantile(h, metric_range[m].lo, metric_range[m].hi, 0.9);
+		memcpy(st->band_s, e->band_s[m], sizeof(st->band_s));
+		s->drift[m] = NAN;
+	}
+	if (e->n_pain)
+		s->stats[FORM_METRIC_PAIN].n = e->n_pain;
+	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++) {
+		s->alert_count[k] = e->alert_count[k];
+		s->alert_s[k] = e->alert_s[k];
+	}
+
+	/* drift: late window (last metrics) minus early-run baseline */
+	if (e->have_early) {
+		const struct form_metrics *mt = &e->last_metrics;
+
+		s->drift[FORM_METRIC_CADENCE] = mt->m[FORM_METRIC_CADENCE].value -
+			e->early.cadence_spm;
+		s->drift[FORM_METRIC_GCT] = mt->m[FORM_METRIC_GCT].value - e->early.gct_ms;
+		s->drift[FORM_METRIC_VERTICAL_OSCILLATION] =
+			mt->m[FORM_METRIC_VERTICAL_OSCILLATION].value -
+			e->early.vertical_oscillation_mm;
+		s->drift[FORM_METRIC_TRUNK_LEAN] = mt->m[FORM_METRIC_TRUNK_LEAN].value -
+			e->early.trunk_lean_deg;
+		s->drift[FORM_METRIC_BRAKING] = mt->m[FORM_METRIC_BRAKING].value -
+			e->early.braking_mps;
+	}
+
+	/* advice, tied to the guidance (issue 4; notes 1.4) */
+	for (unsigned i = 0; i < e->n_pain; i++) {
+		if (e->pain[i].level > max_pain)
+			max_pain = e->pain[i].level;
+		if (e->pain[i].site == FORM_PAIN_SITE_LOWER_BACK && e->pain[i].level > 0)
+			back_pain = true;
+	}
+	if (s->alert_count[FORM_ALERT_OVERSTRIDING] || s->alert_count[FORM_ALERT_BOUNCING] ||
+	    s->stats[FORM_METRIC_CADENCE].band_s[0] > 0.25 * fmax(e->running_s, 1)) {
+		s->advice[FORM_ADVICE_SHORTER_STEPS] = true;
+		s->advice[FORM_ADVICE_STRETCH_HAMSTRINGS] = true;
+		s->advice[FORM_ADVICE_STRETCH_HIP_FLEXORS] = true;
+	}
+	if (s->alert_count[FORM_ALERT_NOT_UPRIGHT]) {
+		s->advice[FORM_ADVICE_RUN_TALL] = true;
+		s->advice[FORM_ADVICE_STRETCH_HIP_FLEXORS] = true;
+		s->advice[FORM_ADVICE_CORE_STRENGTH] = true;
+	}
+	if (s->alert_count[FORM_ALERT_PELVIC_INSTABILITY] || s->alert_count[FORM_ALERT_IMBALANCE]) {
+		s->advice[FORM_ADVICE_ENGAGE_CORE] = true;
+		s->advice[FORM_ADVICE_CORE_STRENGTH] = true;
+		s->advice[FORM_ADVICE_HIP_STRENGTH] = true;
+	}
+	if (s->alert_count[FORM_ALERT_FATIGUE]) {
+		s->advice[FORM_ADVICE_CORE_STRENGTH] = true;
+		s->advice[FORM_ADVICE_LISTEN_TO_BODY] = true;
+	}
+	if (max_pain > 0) {
+		s->advice[FORM_ADVICE_LISTEN_TO_BODY] = true;
+		if (back_pain) {
+			s->advice[FORM_ADVICE_STRETCH_LOWER_BACK] = true;
+			s->advice[FORM_ADVICE_STRETCH_HIP_FLEXORS] = true;
+			s->advice[FORM_ADVICE_STRETCH_HAMSTRINGS] = true;
+			s->advice[FORM_ADVICE_CORE_STRENGTH] = true;
+		}
+	}
+	if (max_pain >= e->p.pain_severe_level)
+		s->advice[FORM_ADVICE_SEE_PROFESSIONAL] = true;
+
+	/* digest */
+	d->duration_s = (uint32_t)lround(s->duration_s);
+	d->running_s = (uint32_t)lround(s->running_s);
+	d->steps = (uint32_t)(s->steps > UINT32_MAX ? UINT32_MAX : s->steps);
+	d->distance_m = s->distance_m;
+	d->impact_load = e->impact_load;
+	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
+		d->median[m] = s->stats[m].median;
+		memcpy(d->band_s[m], s->stats[m].band_s, sizeof(d->band_s[m]));
+	}
+	d->median[FORM_METRIC_PAIN] = e->n_pain ? max_pain : NAN;
+	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++) {
+		d->alert_count[k] = (uint16_t)(s->alert_count[k] > UINT16_MAX ? UINT16_MAX :
+					       s->alert_count[k]);
+		d->alert_s[k] = (uint32_t)lround(s->alert_s[k]);
+	}
+	d->n_pain = e->n_pain;
+	memcpy(d->pain, e->pain, sizeof(d->pain));
+}
+
+static void session_end_emit(struct form_engine *e, uint64_t t, bool automatic)
+{
+	struct form_event ev = { .type = FORM_EVENT_SESSION_ENDED, .t_usec = t };
+
+	if (t < e->session_start)
+		t = e->session_start;
+	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++)
+		alert_clear(e, k, t);
+	summary_build(e, t);
+	e->session = false;
+	ev.session.start_usec = e->session_start;
+	ev.session.automatic = automatic;
+	emit(e, &ev);
+	ev = (struct form_event) {
+		.type = FORM_EVENT_SUMMARY,
+		.t_usec = t,
+		.summary = &e->summary,
+	};
+	emit(e, &ev);
+}
+
+int form_engine_session_stop(struct form_engine *e, uint64_t t_usec)
+{
+	if (!e->session)
+		return -ENODATA;
+	/* report the pending step, then one last tick */
+	form_detector_flush(&e->det, on_step, e);
+	advance(e, t_usec);
+	if (!e->session)
+		return 0;	/* the tick ended it automatically */
+	session_end_emit(e, t_usec, false);
+	return 0;
+}
+
+int form_engine_report_pain(struct form_engine *e, uint64_t t_usec, double level,
+			    const char *where)
+{
+	struct alert_state *a = &e->alert[FORM_ALERT_PAIN];
+	uint8_t lv;
+
+	if (isnan(level) || level < 0 || level > 10)
+		return -ERANGE;
+	lv = (uint8_t)lround(level);
+	if (t_usec > e->t_now)
+		e->t_now = t_usec;
+
+	if (e->session) {
+		e->pain_last = lv;
+		if (e->n_pain < FORM_DIGEST_MAX_PAIN) {
+			e->pain[e->n_pain++] = (struct form_pain_report) {
+				.t_s = (uint32_t)((t_usec - e->session_start) / USEC),
+				.level = lv,
+				.site = (uint8_t)form_pain_site_from_text(where),
+			};
+		} else if (lv > e->pain[FORM_DIGEST_MAX_PAIN - 1].level) {
+			/* full: keep the worst reports */
+			e->pain[FORM_DIGEST_MAX_PAIN - 1].level = lv;
+		}
+	}
+
+	/* pain is immediate: no minimum duration (issue 4) */
+	if (lv >= e->p.pain_alert_level) {
+		if (a->active)
+			alert_clear(e, FORM_ALERT_PAIN, t_usec);
+		a->metric = FORM_METRIC_PAIN;
+		a->value = lv;
+		a->severity = lv >= e->p.pain_severe_level ? FORM_SEVERITY_CRITICAL :
+			FORM_SEVERITY_WARNING;
+		a->threshold = a->severity == FORM_SEVERITY_CRITICAL ?
+			e->p.pain_severe_level : e->p.pain_alert_level;
+		alert_raise(e, FORM_ALERT_PAIN, t_usec, t_usec);
+	} else if (a->active) {
+		alert_clear(e, FORM_ALERT_PAIN, t_usec);
+	}
+	return 0;
+}

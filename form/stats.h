@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* form internals: fixed-size histograms (quantiles) and small medians. */
+#pragma once
+
+#include <stdint.h>
+
+/*
+ * Session statistics must not grow with session length: each metric keeps a
+ * histogram of FORM_HIST_BINS bins over [lo, hi); quantiles interpolate
+ * within a bin. Resolution = (hi - lo) / FORM_HIST_BINS.
+ */
+#define FORM_HIST_BINS 128
+
+struct form_hist {
+	uint32_t n;
+	uint32_t bin[FORM_HIST_BINS];
+};
+
+void form_hist_add(struct form_hist *h, double lo, double hi, double x);
+/* q in [0, 1]; NAN when empty. */
+double form_hist_quantile(const struct form_hist *h, double lo, double hi, double q);
+/* Median of n values (n <= 64), NANs skipped; NAN if none. Reorders v. */
+double form_median(double *v, unsigned n);
