@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* bluez-sim: the run being replayed - trace CSV loading, resampling, step detection. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "common/parse.h"
+#include "tools/bluez-sim/sim.h"
+
+#define TRACE_CHANNELS		6
+#define TRACE_MAX_ROWS		(4u * 1000 * 1000)
+/* Steps closer than this are one step (240 spm is beyond sprinting). */
+#define TRACE_MIN_STEP_S	0.25
+/* A gap longer than this between steps means the runner stopped. */
+#define TRACE_MAX_STEP_S	1.5
+#define TRACE_CADENCE_WINDOW_S	5.0
+
+static const char *const trace_columns[TRACE_CHANNELS] = {
+	"ax_g", "ay_g", "az_g", "gx_dps", "gy_dps", "gz_dps",
+};
+
+struct trace {
+	size_t n;
+	double *t;
+	float *ch[TRACE_CHANNELS];	/* NULL when the column is absent */
+	unsigned present;		/* bit i: channel i in the file */
+	double rest[TRACE_CHANNELS];	/* mean of each channel */
+	double *steps;			/* step times (s) on the vertical axis */
+	size_t n_steps;
+};
+
+struct trace *trace_free(struct trace *t)
+{
+	if (!t)
+		return NULL;
+
+	free(t->t);
+	for (unsigned i = 0; i < TRACE_CHANNELS; i++)
+		free(t->ch[i]);
+	free(t->steps);
+	free(t);
+	return NULL;
+}
+DEFINE_FREEP(struct trace, trace_free);
+
+double trace_duration(const struct trace *t)
+{
+	return t->n ? t->t[t->n - 1] : 0;
+}
+
+unsigned trace_channels(const struct trace *t)
+{
+	return t->present;
+}
+
+/*
+ * Steps: the accelerometer axis with the largest mean magnitude carries
+ * gravity, so it is the vertical one. Sign-correct it (impacts positive),
+ * smooth over 50 ms and take local maxima at least 0.25 s apart that rise
+ * half a standard deviation above the mean.
+ */
+static int trace_find_steps(struct trace *t)
+{
+	int axis = -1;
+	double best = 0, mean, sd = 0, sign;
+	size_t n = t->n, half, k = 0;
+	_cleanup_free_ double *smooth = NULL;
+
+	for (int i = 0; i < 3; i++)
+		if (t->ch[i] && fabs(t->rest[i]) > best) {
+			best = fabs(t->rest[i]);
+			axis = i;
+		}
+
+	if (axis < 0 || n < 3)
+		return 0;
+
+	mean = t->rest[axis];
+	sign = mean < 0 ? -1 : 1;
+	smooth = calloc(n, sizeof(*smooth));
+	t->steps = calloc(n / 2 + 1, sizeof(*t->steps));
+	if (!smooth || !t->steps)
+		return -ENOMEM;
+
+	/* Moving average over +-25 ms. */
+	double dt = trace_duration(t) / (double)(n - 1);
+
+	half = dt > 0 ? (size_t)(0.025 / dt) : 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t a = i > half ? i - half : 0, b = i + half < n ? i + half : n - 1;
+		double s = 0;
+
+		for (size_t j = a; j <= b; j++)
+			s += t->ch[axis][j];
+		smooth[i] = sign * (s / (double)(b - a + 1) - mean);
+		sd += smooth[i] * smooth[i];
+	}
+	sd = sqrt(sd / (double)n);
+
+	size_t win = dt > 0 ? (size_t)(TRACE_MIN_STEP_S / dt) : 1;
+
+	for (size_t i = 1; i + 1 < n; i++) {
+		size_t a = i > win ? i - win : 0, b = i + win < n ? i + win : n - 1;
+		bool peak = smooth[i] > 0.5 * sd;
+
+		for (size_t j = a; peak && j <= b; j++)
+			if (smooth[j] > smooth[i] || (smooth[j] == smooth[i] && j < i))
+				peak = false;
+		if (peak)
+			t->steps[k++] = t->t[i];
+	}
+	t->n_steps = k;
+	return 0;
+}
+
+static int trace_finish(struct trace *t)
+{
+	for (unsigned c = 0; c < TRACE_CHANNELS; c++) {
+		double s = 0;
+
+		if (!t->ch[c])
+			continue;
+		for (size_t i = 0; i < t->n; i++)
+			s += t->ch[c][i];
+		t->rest[c] = s / (double)t->n;
+	}
+	return trace_find_steps(t);
+}
+
+static int trace_grow(struct trace *t, size_t *cap)
+{
+	size_t ncap = *cap ? *cap * 2 : 4096;
+	double *nt;
+
+	if (ncap > TRACE_MAX_ROWS)
+		return -EFBIG;
+	nt = realloc(t->t, ncap * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	t->t = nt;
+	for (unsigned c = 0; c < TRACE_CHANNELS; c++) {
+		float *nc;
+
+		if (!t->ch[c])
+			continue;
+		nc = realloc(t->ch[c], ncap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		t->ch[c] = nc;
+	}
+	*cap = ncap;
+	return 0;
+}
+
+int trace_load(const char *path, struct trace **ret)
+{
+	_cleanup_(trace_freep) struct trace *t = calloc(1, sizeof(*t));
+	_cleanup_free_ char *line = NULL;
+	size_t linecap = 0, cap = 0, lineno = 1;
+	int map[TRACE_CHANNELS + 1], ncols = 0, r;
+	FILE *f;
+
+	if (!t)
+		return -ENOMEM;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+
+	if (getline(&line, &linecap, f) < 0) {
+		fclose(f);
+		return -EBADMSG;
+	}
+	line[strcspn(line, "\r\n")] = 0;
+
+	/* Header: t_s first, then axes in the fixed order, each at most once. */
+	{
+		char *save = NULL, *tok = strtok_r(line, ",", &save);
+		int last = -1;
+
+		if (!tok || !streq(tok, "t_s")) {
+			fclose(f);
+			fprintf(stderr, "%s:1: header must start with t_s\n", path);
+			return -EBADMSG;
+		}
+		while ((tok = strtok_r(NULL, ",", &save))) {
+			int c = -1;
+
+			for (int i = 0; i < TRACE_CHANNELS; i++)
+				if (streq(tok, trace_columns[i]))
+					c = i;
+			if (c <= last) {
+				fclose(f);
+				fprintf(stderr, "%s:1: unexpected column '%s'\n", path, tok);
+				return -EBADMSG;
+			}
+			last = c;
+			map[ncols++] = c;
+			t->present |= 1u << c;
+			t->ch[c] = malloc(sizeof(float));
+			if (!t->ch[c]) {
+				fclose(f);
+				return -ENOMEM;
+			}
+		}
+	}
+
+	while (getline(&line, &linecap, f) >= 0) {
+		char *save = NULL, *tok;
+		int col = -1;
+		double v;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = 0;
+		if (t->n == cap) {
+			r = trace_grow(t, &cap);
+			if (r < 0) {
+				fclose(f);
+				return r;
+			}
+		}
+		for (tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (col >= ncols || parse_double(tok, &v) < 0) {
+				fclose(f);
+				fprintf(stderr, "%s:%zu: bad field '%s'\n", path, lineno, tok);
+				return -EBADMSG;
+			}
+			if (col < 0)
+				t->t[t->n] = v;
+			else
+				t->ch[map[col]][t->n] = (float)v;
+			col++;
+		}
+		if (col != ncols) {
+			fclose(f);
+			fprintf(stderr, "%s:%zu: expected %d fields\n", path, lineno, ncols + 1);
+			return -EBADMSG;
+		}
+		if (t->n > 0 ? t->t[t->n] <= t->t[t->n - 1] : t->t[0] != 0) {
+			fclose(f);
+			fprintf(stderr, "%s:%zu: t_s must start at 0 and increase\n", path, lineno);
+			return -EBADMSG;
+		}
+		t->n++;
+	}
+	fclose(f);
+
+	if (t->n < 2) {
+		fprintf(stderr, "%s: needs at least two samples\n", path);
+		return -EBADMSG;
+	}
+
+	r = trace_finish(t);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(t);
+	return 0;
+}
+
+/*
+ * Without --trace: 60 s of a plausible sacral signal at 200 Hz - gravity on
+ * z with a half-sine impact per step, a forward (x) oscillation at stride
+ * frequency, and a sideways (y) sway. Cadence grows with speed.
+ */
+int trace_synthetic(double speed_mps, struct trace **ret)
+{
+	_cleanup_(trace_freep) struct trace *t = calloc(1, sizeof(*t));
+	const double rate = 200, secs = 60;
+	double spm = 150 + 6 * speed_mps, step = 60 / spm;
+	size_t n = (size_t)(rate * secs) + 1;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	t->n = n;
+	t->t = calloc(n, sizeof(*t->t));
+	for (unsigned c = 0; c < 3; c++)
+		t->ch[c] = calloc(n, sizeof(float));
+	if (!t->t || !t->ch[0] || !t->ch[1] || !t->ch[2])
+		return -ENOMEM;
+	t->present = 0x7;
+
+	for (size_t i = 0; i < n; i++) {
+		double ts = (double)i / rate, ph = fmod(ts, step) / step;
+		double impact = ph < 0.35 ? sin(M_PI * ph / 0.35) : 0;
+
+		t->t[i] = ts;
+		t->ch[0][i] = (float)(0.3 * sin(2 * M_PI * ts / step + 1.0));
+		t->ch[1][i] = (float)(0.15 * sin(M_PI * ts / step));
+		t->ch[2][i] = (float)(0.35 + 1.9 * impact);
+	}
+
+	r = trace_finish(t);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(t);
+	return 0;
+}
+
+bool trace_time(const struct trace *t, double sim_s, bool loop, double *ret_s)
+{
+	double d = trace_duration(t);
+
+	if (sim_s <= d) {
+		*ret_s = sim_s;
+		return true;
+	}
+	if (!loop || d <= 0) {
+		*ret_s = d;
+		return false;
+	}
+	/* The loop joins the last sample to the first one sample period later. */
+	double period = d + d / (double)(t->n - 1);
+
+	*ret_s = fmod(sim_s, period);
+	if (*ret_s > d)
+		*ret_s = d;
+	return true;
+}
+
+static size_t trace_index(const struct trace *t, double s)
+{
+	size_t lo = 0, hi = t->n - 1;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->t[mid] <= s)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void trace_sample(const struct trace *t, double s, double ret[6])
+{
+	size_t i = trace_index(t, s);
+	double w = 0;
+
+	if (i + 1 < t->n && t->t[i + 1] > t->t[i])
+		w = (s - t->t[i]) / (t->t[i + 1] - t->t[i]);
+	if (w < 0)
+		w = 0;
+	if (w > 1)
+		w = 1;
+	for (unsigned c = 0; c < TRACE_CHANNELS; c++) {
+		if (!t->ch[c]) {
+			ret[c] = 0;
+			continue;
+		}
+		ret[c] = t->ch[c][i];
+		if (i + 1 < t->n)
+			ret[c] += w * (t->ch[c][i + 1] - t->ch[c][i]);
+	}
+}
+
+void trace_rest(const struct trace *t, double ret[6])
+{
+	for (unsigned c = 0; c < TRACE_CHANNELS; c++)
+		ret[c] = t->ch[c] && c < 3 ? t->rest[c] : 0;
+}
+
+double trace_cadence_spm(const struct trace *t, double s)
+{
+	size_t hi = 0, lo;
+
+	/* Steps in (s - window, s]: count intervals, each below the stop gap. */
+	while (hi < t->n_steps && t->steps[hi] <= s)
+		hi++;
+	if (hi < 2)
+		return 0;
+	if (s - t->steps[hi - 1] > TRACE_MAX_STEP_S)
+		return 0;
+
+	double sum = 0;
+	unsigned k = 0;
+
+	for (lo = hi - 1; lo > 0 && t->steps[lo - 1] > s - TRACE_CADENCE_WINDOW_S; lo--) {
+		double iv = t->steps[lo] - t->steps[lo - 1];
+
+		if (iv > TRACE_MAX_STEP_S)
+			break;
+		sum += iv;
+		k++;
+	}
+	return k ? 60.0 * k / sum : 0;
+}
