@@ -433,9 +433,9 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
 	if (d->peak_ema == 0)
 		d->peak_ema = d->v_mean + 1.0;
 
-	r_s = fmin(fmax(0.55 * d->step_ema_s, STEP_MIN_S), 0.45);
+	r_s = fmin(fmax(0.5 * d->step_ema_s, STEP_MIN_S), 0.3);
 	r = (uint64_t)(r_s / dt);
-	thr = d->v_mean + fmax(0.15, 0.35 * (d->peak_ema - d->v_mean));
+	thr = d->v_mean + fmax(0.15, 0.25 * (d->peak_ema - d->v_mean));
 
 	if (x > thr && (d->n_peaks == 0 || m >= d->peak[1] + r) &&
 	    (!d->have_cand || x > d->cand_v)) {

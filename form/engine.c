@@ -14,6 +14,7 @@
 #define METRIC_STEPS 20u		/* medians over the last 20 steps (notes 3) */
 #define METRIC_WINDOW_USEC (10 * USEC)
 #define GOOD_STEPS 10u
+#define ACTIVITY_WINDOW_USEC (4 * USEC)
 #define CONTEXT_FRESH_USEC (5 * USEC)
 #define STANDING_AFTER_USEC (2500000ULL)
 #define FLIGHT_MAX_G 0.45		/* running: near free fall between steps */
@@ -260,8 +261,9 @@ enum form_activity form_engine_activity(const struct form_engine *e)
 
 #define STEP_FIELD(f) offsetof(struct step_rec, f)
 
-/* Median of one step field over the recent window; *ret_n gets the count. */
-static double window_median(const struct form_engine *e, size_t off, int side, unsigned *ret_n)
+/* Median of one step field over steps younger than max_age; *ret_n: count. */
+static double window_median_age(const struct form_engine *e, size_t off, int side,
+				uint64_t max_age, unsigned *ret_n)
 {
 	double v[METRIC_STEPS];
 	unsigned n = 0, k = 0;
@@ -271,7 +273,7 @@ static double window_median(const struct form_engine *e, size_t off, int side, u
 			&e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
 		double x;
 
-		if (e->t_now > s->ic_usec + METRIC_WINDOW_USEC)
+		if (e->t_now > s->ic_usec + max_age)
 			break;
 		if (side >= 0 && s->side != (enum form_side)side)
 			continue;
@@ -283,6 +285,11 @@ static double window_median(const struct form_engine *e, size_t off, int side, u
 	if (ret_n)
 		*ret_n = k;
 	return form_median(v, n);
+}
+
+static double window_median(const struct form_engine *e, size_t off, int side, unsigned *ret_n)
+{
+	return window_median_age(e, off, side, METRIC_WINDOW_USEC, ret_n);
 }
 
 /* ---- steps ------------------------------------------------------------ */
@@ -814,11 +821,12 @@ static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
 		return now - (e->t_imu > now ? now : e->t_imu) < USEC &&
 			now >= 2 * USEC ? FORM_ACTIVITY_STANDING : e->activity;
 
-	step_ms = window_median(e, STEP_FIELD(step_ms), -1, &n);
+	/* the activity looks at the last 4 s only, so it follows stops quickly */
+	step_ms = window_median_age(e, STEP_FIELD(step_ms), -1, ACTIVITY_WINDOW_USEC, &n);
 	if (n < 3)
 		return e->activity == FORM_ACTIVITY_UNKNOWN ? FORM_ACTIVITY_UNKNOWN :
 			e->activity;
-	fmin = window_median(e, STEP_FIELD(flight_min_g), -1, NULL);
+	fmin = window_median_age(e, STEP_FIELD(flight_min_g), -1, ACTIVITY_WINDOW_USEC, NULL);
 	if (60000.0 / step_ms >= e->p.running_min_cadence_spm && fmin < FLIGHT_MAX_G)
 		return FORM_ACTIVITY_RUNNING;
 	return FORM_ACTIVITY_WALKING;
