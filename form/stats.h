@@ -19,5 +19,5 @@ struct form_hist {
 void form_hist_add(struct form_hist *h, double lo, double hi, double x);
 /* q in [0, 1]; NAN when empty. */
 double form_hist_quantile(const struct form_hist *h, double lo, double hi, double q);
-/* Median of n values (n <= 64), NANs skipped; NAN if none. Reorders v. */
+/* Median of n values (insertion sort: keep n ~100), NANs skipped; NAN if none. Reorders v. */
 double form_median(double *v, unsigned n);
