@@ -165,6 +165,7 @@ struct ble_sensor_info {
 	const char *address;		/* borrowed; NULL until a device matched */
 	unsigned connects;		/* successful connections so far */
 	unsigned failures;		/* consecutive failed attempts */
+	unsigned subscriptions;		/* notify sessions and fds open now */
 	uint64_t notifications;		/* payloads received */
 	uint64_t malformed;		/* payloads that failed to decode */
 	uint64_t last_seen_usec;	/* CLOCK_MONOTONIC of last payload, 0 = never */

@@ -55,9 +55,18 @@
 #define POWER_CYCLE_MIN_USEC	(60 * USEC_PER_SEC)
 #define POWER_CYCLE_OFF_USEC	(500 * USEC_PER_MSEC)
 #define POWER_CYCLE_AFTER	5u
-/* Verity Sense: an ACC sample waits this long for its gyro partner. */
+/*
+ * Verity Sense: an ACC sample waits for its gyro partner at least this
+ * long, and at least 1.5 gyro frames (a frame spans up to ~0.7 s at 52 Hz).
+ */
 #define IMU_PAIR_HOLD_USEC	(500 * USEC_PER_MSEC)
 #define IMU_FIFO		1024u
+/*
+ * A device seen advertising after this long unseen has come back: end
+ * the backoff early (but not sooner than BACKOFF_MIN_USEC into it).
+ */
+#define RETURN_GAP_USEC		(1500 * USEC_PER_MSEC)
+#define BACKOFF_MIN_USEC	(250 * USEC_PER_MSEC)
 #define NOTIFY_BUF		1024u	/* > max ATT MTU 517 */
 
 /* ---- the mirror of BlueZ's objects ------------------------------------- */
@@ -209,6 +218,8 @@ struct sensor {
 	int battery;
 	bool has_rssi;
 	int rssi;
+	uint64_t backoff_since_usec;
+	uint64_t last_advert_usec;
 
 	/* Decoder state of this connection. */
 	bool has_rsc_feature;
@@ -221,6 +232,7 @@ struct sensor {
 	int64_t clock_offset_usec;	/* monotonic - sensor clock */
 	struct pmd_data_frame *frame;	/* decode buffer, 40 kB */
 	struct imu_fifo acc, gyro;
+	uint64_t gyro_span_usec;	/* time one gyro frame covers */
 	struct ble_imu_sample *out;	/* IMU_FIFO samples */
 };
 
@@ -239,6 +251,7 @@ struct ble_manager {
 	struct call *calls;		/* manager-level pending calls */
 
 	char *owner;			/* unique name of org.bluez, or NULL */
+	bool owner_known;		/* GetNameOwner answered */
 	bool have_objects;		/* GetManagedObjects answered */
 	struct bz_object *objects;
 	char *adapter;			/* path of the adapter in use */
@@ -577,6 +590,7 @@ static int read_variant_strv(sd_bus_message *msg, char ***dst)
 /* What changed in one properties dict, for the reactions afterwards. */
 struct prop_changes {
 	bool connected, resolved, powered, rssi, battery, uuids;
+	bool advert;			/* RSSI or ManufacturerData: it advertises */
 	bool has_value;
 	const void *value;
 	size_t value_len;
@@ -645,9 +659,12 @@ static int parse_property(struct bz_object *o, unsigned bit, const char *key,
 				o->has_rssi = true;
 				o->rssi = v;
 				ch->rssi = true;
+				ch->advert = true;
 			}
 			return r;
 		}
+		if (streq(key, "ManufacturerData") || streq(key, "ServiceData"))
+			ch->advert = true;
 		break;
 	case OBJ_BATTERY:
 		if (streq(key, "Percentage")) {
@@ -1055,6 +1072,7 @@ static void sensor_enter(struct sensor *s, enum ble_sensor_state state)
 
 		sensor_drop_link(s, true);
 		s->failures++;
+		s->backoff_since_usec = now_usec(m);
 		/* A half-open link from a failed subscribe is taken down. */
 		if (dev && dev->connected && old != BLE_SENSOR_STATE_STALE)
 			sensor_disconnect(s);
@@ -1264,7 +1282,9 @@ static bool gyro_wanted(const struct sensor *s)
 static void imu_flush(struct sensor *s, uint64_t now)
 {
 	struct ble_manager *m = s->m;
-	uint64_t half = USEC_PER_SEC / imu_rate(s) / 2;
+	/* Grids of equal rate are at most half a period apart; allow rounding. */
+	uint64_t half = USEC_PER_SEC / imu_rate(s) / 2 + 200;
+	uint64_t hold = s->gyro_span_usec * 3 / 2;
 	bool gyro = gyro_wanted(s);
 	size_t n = 0;
 	struct imu_entry *a;
@@ -1285,7 +1305,9 @@ static void imu_flush(struct sensor *s, uint64_t now)
 		if (g && g->t_usec <= a->t_usec + half) {
 			memcpy(o->gyro_dps, g->v, sizeof(o->gyro_dps));
 			fifo_pop(&s->gyro);
-		} else if (gyro && !g && a->t_usec + IMU_PAIR_HOLD_USEC > now) {
+		} else if (gyro && !g &&
+			   a->t_usec + (hold > IMU_PAIR_HOLD_USEC ? hold :
+					IMU_PAIR_HOLD_USEC) > now) {
 			break;		/* wait for the gyro frame */
 		}
 		fifo_pop(&s->acc);
@@ -1327,6 +1349,8 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 	if (f->n_samples == 0)
 		return 0;
 	fmt->previous_timestamp_ns = f->timestamp_ns;
+	if (idx == 1)
+		s->gyro_span_usec = f->n_samples * USEC_PER_SEC / imu_rate(s);
 
 	/*
 	 * Sensor clock to CLOCK_MONOTONIC: the smallest (arrival - sensor
@@ -1635,7 +1659,14 @@ static void plan_advance(struct sensor *s)
 		}
 	}
 	if (!s->step_busy && s->step >= _STEP_MAX && !s->subscribed) {
+		struct ble_manager *m = s->m;
+
 		s->subscribed = true;
+		/* The attempt is done: the next sensor may connect meanwhile. */
+		if (m->connecting == s) {
+			m->connecting = NULL;
+			reconcile_schedule(m);
+		}
 		if (s->pmd_phase != PMD_PHASE_IDLE)
 			s->pmd_phase = PMD_PHASE_STARTED;
 		sensor_reason(s, "subscribed, waiting for data");
@@ -1957,7 +1988,8 @@ static const char *adapter_wait_reason(struct ble_manager *m)
 	struct bz_object *a = adapter_current(m);
 
 	if (!m->owner)
-		return "bluetoothd is not running";
+		return m->owner_known ? "bluetoothd is not running" :
+					"looking for bluetoothd";
 	if (!m->have_objects)
 		return "reading BlueZ objects";
 	if (!a)
@@ -2302,6 +2334,21 @@ static void device_changed(struct ble_manager *m, struct bz_object *o,
 
 	if (!s)
 		return;
+	if (ch->advert) {
+		uint64_t now = now_usec(m);
+		uint64_t prev = s->last_advert_usec > s->backoff_since_usec ?
+			s->last_advert_usec : s->backoff_since_usec;
+
+		s->last_advert_usec = now;
+		/* Back after an absence: no need to sit out the backoff. */
+		if (s->state == BLE_SENSOR_STATE_BACKOFF &&
+		    now - prev >= RETURN_GAP_USEC &&
+		    now - s->backoff_since_usec >= BACKOFF_MIN_USEC) {
+			s->timer = sd_event_source_disable_unref(s->timer);
+			(void)sensor_event(s, BLE_EVENT_BACKOFF_DONE,
+					   "device advertising again");
+		}
+	}
 	if (ch->rssi && o->has_rssi) {
 		s->has_rssi = true;
 		s->rssi = o->rssi;
@@ -2565,6 +2612,7 @@ static int on_name_owner_changed(sd_bus_message *msg, void *userdata,
 	if (sd_bus_message_read(msg, "sss", &name, &old, &new) < 0 ||
 	    !streq(name, BLUEZ_SERVICE))
 		return 0;
+	m->owner_known = true;
 	if (!new || !*new)
 		bluez_lost(m);
 	else
@@ -2578,6 +2626,7 @@ static void got_owner(struct call *c, sd_bus_message *reply,
 	struct ble_manager *m = c->m;
 	const char *owner;
 
+	m->owner_known = true;
 	if (error || sd_bus_message_read(reply, "s", &owner) < 0) {
 		reconcile_schedule(m);	/* not running: NameOwnerChanged later */
 		return;
@@ -2810,9 +2859,12 @@ int ble_manager_get_sensor(struct ble_manager *m, unsigned id,
 			   struct ble_sensor_info *ret)
 {
 	struct sensor *s = m ? sensor_by_id(m, id) : NULL;
+	unsigned subs = 0;
 
 	if (!s || !ret)
 		return -ENOENT;
+	for (unsigned i = 0; i < _SUB_KIND_MAX; i++)
+		subs += s->subs[i].notifying || s->subs[i].acquired;
 	*ret = (struct ble_sensor_info) {
 		.alias = s->alias,
 		.kind = s->cfg.kind,
@@ -2822,6 +2874,7 @@ int ble_manager_get_sensor(struct ble_manager *m, unsigned id,
 		.address = s->address[0] ? s->address : NULL,
 		.connects = s->connects,
 		.failures = s->failures,
+		.subscriptions = subs,
 		.notifications = s->notifications,
 		.malformed = s->malformed,
 		.last_seen_usec = s->last_seen_usec,

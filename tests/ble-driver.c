@@ -34,7 +34,10 @@ struct driver {
 	unsigned ids[MAX_SENSORS];
 	size_t n_ids;
 	unsigned imu_every;		/* print every Nth IMU callback */
-	uint64_t imu_calls, imu_samples;
+	/* per sensor id */
+	uint64_t imu_calls[MAX_SENSORS + 1];
+	uint64_t imu_samples[MAX_SENSORS + 1];
+	uint64_t imu_gyro[MAX_SENSORS + 1];
 	uint64_t info_usec;		/* period of info lines, 0 = off */
 };
 
@@ -44,6 +47,14 @@ static uint64_t mono_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static struct json_object *jnum(double v)
@@ -63,6 +74,8 @@ static struct json_object *line_new(struct driver *d, const char *event,
 			       json_object_new_int64((int64_t)((mono_usec() -
 								d->start_usec) /
 							       1000)));
+	/* wall clock, so test scripts can time faults they inject */
+	json_object_object_add(o, "wall_ms", json_object_new_int64(wall_ms()));
 	if (alias)
 		json_object_object_add(o, "alias", json_object_new_string(alias));
 	return o;
@@ -108,25 +121,33 @@ static void on_imu(void *userdata, unsigned id, const char *alias,
 		   const struct ble_imu_sample *samples, size_t n)
 {
 	struct driver *d = userdata;
+	unsigned k = id % (MAX_SENSORS + 1);
 	struct json_object *o;
 	size_t with_gyro = 0;
 	bool monotonic = true;
+	double norm = 0;
 
-	d->imu_samples += n;
-	if (d->imu_calls++ % d->imu_every)
-		return;
 	for (size_t i = 0; i < n; i++) {
 		if (isfinite(samples[i].gyro_dps[0]))
 			with_gyro++;
 		if (i && samples[i].t_usec < samples[i - 1].t_usec)
 			monotonic = false;
+		norm += sqrt(samples[i].acc_g[0] * samples[i].acc_g[0] +
+			     samples[i].acc_g[1] * samples[i].acc_g[1] +
+			     samples[i].acc_g[2] * samples[i].acc_g[2]);
 	}
+	d->imu_samples[k] += n;
+	d->imu_gyro[k] += with_gyro;
+	if (d->imu_calls[k]++ % d->imu_every)
+		return;
 	o = line_new(d, "imu", alias);
 	if (!o)
 		return;
 	json_object_object_add(o, "n", json_object_new_int64((int64_t)n));
 	json_object_object_add(o, "n_gyro", json_object_new_int64((int64_t)with_gyro));
-	json_object_object_add(o, "total", json_object_new_int64((int64_t)d->imu_samples));
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)d->imu_samples[k]));
+	json_object_object_add(o, "total_gyro", json_object_new_int64((int64_t)d->imu_gyro[k]));
+	json_object_object_add(o, "acc_mean_norm_g", json_object_new_double(norm / n));
 	json_object_object_add(o, "monotonic", json_object_new_boolean(monotonic));
 	json_object_object_add(o, "age_ms",
 			       json_object_new_int64(((int64_t)mono_usec() -
@@ -253,6 +274,8 @@ static void print_info(struct driver *d)
 				       json_object_new_string(info.address) : NULL);
 		json_object_object_add(o, "connects", json_object_new_int64(info.connects));
 		json_object_object_add(o, "failures", json_object_new_int64(info.failures));
+		json_object_object_add(o, "subscriptions",
+				       json_object_new_int64(info.subscriptions));
 		json_object_object_add(o, "notifications",
 				       json_object_new_int64((int64_t)info.notifications));
 		json_object_object_add(o, "malformed",
