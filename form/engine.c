@@ -110,6 +110,7 @@ struct form_engine {
 	double distance_m;
 	bool distance_known;
 	double impact_load;
+	uint64_t session_steps;
 	struct form_hist hist[_FORM_METRIC_MAX];
 	double band_s[_FORM_METRIC_MAX][3];
 	uint8_t n_pain;
@@ -388,10 +389,11 @@ static void on_step(const struct form_step *cs, void *userdata)
 		e->n_steps_ring++;
 	e->t_last_step = s.c.ic_usec;
 
+	if (e->session)
+		e->session_steps++;
 	if (e->session && e->activity == FORM_ACTIVITY_RUNNING) {
-		double cad = isnan(s.c.step_time_ms) ? NAN : 60000.0 / s.c.step_time_ms;
 		const double vals[] = {
-			[FORM_METRIC_CADENCE] = cad,
+			[FORM_METRIC_CADENCE] = NAN,	/* per tick, see tick() */
 			[FORM_METRIC_GCT] = s.c.gct_ms,
 			[FORM_METRIC_GCT_BALANCE] = NAN,
 			[FORM_METRIC_FLIGHT] = s.c.flight_ms,
@@ -760,6 +762,27 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 		metric_set(mt, m, NAN, FORM_QUALITY_NONE);
 
 	if (n >= 4) {
+		/*
+		 * Steps / time: the mean step time (steps far from the median
+		 * dropped). A median alone flips between the clusters of a
+		 * runner whose left and right step times differ.
+		 */
+		double sum = 0;
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < e->n_steps_ring && i < METRIC_STEPS; i++) {
+			const struct step_rec *r =
+				&e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
+
+			if (e->t_now > r->ic_usec + METRIC_WINDOW_USEC)
+				break;
+			if (r->step_ms > 0.6 * step_ms && r->step_ms < 1.4 * step_ms) {
+				sum += r->step_ms;
+				k++;
+			}
+		}
+		if (k > 0)
+			step_ms = sum / k;
 		cad = 60000.0 / step_ms;
 		metric_set(mt, FORM_METRIC_CADENCE, cad, q);
 	} else if (fresh(e->t_now, e->t_cadence_pod, e->cadence_pod)) {
@@ -782,7 +805,11 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 		double gl = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_LEFT, &nl);
 		double gr = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_RIGHT, &nr);
 
-		if (nl >= 3 && nr >= 3)
+		/*
+		 * Balance needs a midline sensor: a clip on one hip sees its own
+		 * leg's stance differently from the other's.
+		 */
+		if (nl >= 3 && nr >= 3 && e->p.mount != FORM_MOUNT_WAIST)
 			metric_set(mt, FORM_METRIC_GCT_BALANCE, 100.0 * gl / (gl + gr),
 				   nl + nr >= 2 * GOOD_STEPS ? q : FORM_QUALITY_LOW);
 	}
@@ -886,9 +913,16 @@ static int band_of(const struct form_engine *e, enum form_metric m, double x)
 
 	switch (m) {
 	case FORM_METRIC_CADENCE:
-		/* prior +-1 SD (notes 4); 3.0 m/s when the speed is unknown */
-		lo = cadence_expected(isnan(v) ? 3.0 : v) - 8;
-		hi = cadence_expected(isnan(v) ? 3.0 : v) + 8;
+		/* prior +-1 SD at the speed (notes 4), else +-5 % of baseline */
+		if (!isnan(v)) {
+			lo = cadence_expected(v) - e->p.cadence_prior_margin_spm;
+			hi = cadence_expected(v) + e->p.cadence_prior_margin_spm;
+		} else if (baseline_for_alerts(e)) {
+			double b = baseline_for_alerts(e)->cadence_spm;
+
+			lo = b * (1 - e->p.cadence_drop_pct / 100);
+			hi = b * (1 + e->p.cadence_drop_pct / 100);
+		}
 		break;
 	case FORM_METRIC_GCT:
 		lo = 218;	/* Garmin blue/green/orange bands (notes 3) [P] */
@@ -962,7 +996,7 @@ static void tick(struct form_engine *e, uint64_t now)
 		if (e->activity == FORM_ACTIVITY_RUNNING) {
 			double hr = ev.metrics.m[FORM_METRIC_HEART_RATE].value;
 			static const enum form_metric per_tick[] = {
-				FORM_METRIC_GCT_BALANCE, FORM_METRIC_VERTICAL_RATIO,
+				FORM_METRIC_CADENCE, FORM_METRIC_GCT_BALANCE, FORM_METRIC_VERTICAL_RATIO,
 				FORM_METRIC_STEP_LENGTH, FORM_METRIC_HEART_RATE,
 				FORM_METRIC_SPEED,
 			};
@@ -975,6 +1009,8 @@ static void tick(struct form_engine *e, uint64_t now)
 				learn_add(e, FORM_METRIC_SPEED, v);
 				learn_add(e, FORM_METRIC_GCT_BALANCE,
 					  ev.metrics.m[FORM_METRIC_GCT_BALANCE].value);
+				learn_add(e, FORM_METRIC_CADENCE,
+					  ev.metrics.m[FORM_METRIC_CADENCE].value);
 			}
 			for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
 				int b = band_of(e, m, ev.metrics.m[m].value);
@@ -1065,6 +1101,7 @@ int form_engine_session_start(struct form_engine *e, uint64_t t_usec)
 	e->distance_m = 0;
 	e->distance_known = false;
 	e->impact_load = 0;
+	e->session_steps = 0;
 	memset(e->hist, 0, sizeof(e->hist));
 	memset(e->learn, 0, sizeof(e->learn));
 	memset(e->band_s, 0, sizeof(e->band_s));
@@ -1096,7 +1133,7 @@ static void summary_build(struct form_engine *e, uint64_t t)
 	s->walking_s = e->walking_s;
 	s->standing_s = e->standing_s;
 	s->distance_m = e->distance_known ? e->distance_m : NAN;
-	s->steps = e->hist[FORM_METRIC_CADENCE].n;
+	s->steps = e->session_steps;
 	s->baseline_learned = e->have_early;
 
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
@@ -1171,6 +1208,15 @@ static void summary_build(struct form_engine *e, uint64_t t)
 	}
 	if (max_pain >= e->p.pain_severe_level)
 		s->advice[FORM_ADVICE_SEE_PROFESSIONAL] = true;
+	/* nothing flagged: the general part of the guidance still applies */
+	{
+		bool any = false;
+
+		for (unsigned a = 0; a < _FORM_ADVICE_MAX; a++)
+			any |= s->advice[a];
+		if (!any)
+			s->advice[FORM_ADVICE_LISTEN_TO_BODY] = true;
+	}
 
 	/* digest */
 	d->duration_s = (uint32_t)lround(s->duration_s);
