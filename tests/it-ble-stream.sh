@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Contract test of ble/ against build/bluez-sim on a private dbus-daemon:
+# every sensor kind is discovered, connected, subscribed and decoded, and
+# the simulator's subscription counts match ours (issue #5, "Tests").
+source "$(dirname "$0")/lib/env.sh"
+
+DRV=$GK_BUILD/tests/ble-driver
+SIM=$GK_BUILD/bluez-sim
+for bin in "$DRV" "$SIM"; do
+	if [ ! -x "$bin" ]; then
+		gk_skip "ble stream" "$bin not built"
+		gk_done
+		exit
+	fi
+done
+
+sim_call() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
+		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"
+}
+
+# sim_stat ADDRESS KEY: one value of GetStats.
+sim_stat() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short call \
+		io.gaitkeeper.BluezSim /io/gaitkeeper/BluezSim \
+		io.gaitkeeper.BluezSim1 GetStats s "$1" |
+		jq -r ".data[0].$2.data"
+}
+
+sim_ready() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --no-pager list 2>/dev/null |
+		grep -q '^io\.gaitkeeper\.BluezSim '
+}
+
+# q [jq options] FILTER: FILTER over each complete JSON line of $OUT (the
+# driver may be writing the last one right now).
+q() {
+	local f=${*: -1}
+	jq -R "${@:1:$#-1}" "fromjson? | $f" "$OUT"
+}
+
+# last_info ALIAS KEY: KEY of the newest "info" line of ALIAS.
+last_info() {
+	kill -USR1 "$DRV_PID" 2>/dev/null
+	sleep 0.3
+	q -r --arg a "$1" "select(.event == \"info\" and .alias == \$a) | .$2" | tail -1
+}
+
+# has_event ALIAS EVENT [JQ-CONDITION]: some line matches.
+has_event() {
+	[ -n "$(q -c --arg a "$1" "select(.event == \"$2\" and .alias == \$a${3:+ and ($3)})" | head -1)" ]
+}
+
+no_event() {
+	[ -z "$(q -c "select(.event == \"$1\"${2:+ and ($2)})" | head -1)" ]
+}
+
+is_eq() {
+	[ "$1" = "$2" ] || { echo "# got '$1', want '$2'"; return 1; }
+}
+
+streaming() {
+	has_event "$1" state '.state == "streaming" and .available'
+}
+
+state_path() {
+	q -r --arg a "$1" 'select(.event == "state" and .alias == $a) | .state' |
+		uniq | tr '\n' ' '
+}
+
+gk_start_dbus || { gk_skip "ble stream" "no dbus-daemon"; gk_done; exit; }
+
+H10=A0:9E:1A:00:00:01
+VERITY=A0:9E:1A:00:00:02
+POD=C0:FF:EE:00:00:03
+HRS=C0:FF:EE:00:00:04
+STRYD=C0:FF:EE:00:00:05
+MILL=C0:FF:EE:00:00:06
+
+gk_bg "$SIM" --speed-mps 3.0 --loop \
+	--device polar-h10,$H10,"Polar H10 0A1B2C3D" \
+	--device polar-verity-sense,$VERITY,"Polar Sense B5C6D7E8" \
+	--device footpod,$POD,"RunPod 1" \
+	--device heart-rate,$HRS,"HRM Strap" \
+	--device power,$STRYD,"Stryd" \
+	--device treadmill,$MILL,"Treadmill T1" 2> "$gk_tmp/sim.err"
+gk_check "simulator owns io.gaitkeeper.BluezSim" gk_wait_for 10 sim_ready
+
+OUT=$gk_tmp/driver.jsonl
+gk_bg "$DRV" --imu-every 5 \
+	--sensor alias=h10,kind=polar-h10,address=$H10,rate=200 \
+	--sensor alias=verity,kind=polar-verity-sense,pattern=Polar\ Sense\ *,gyro=1,rate=52 \
+	--sensor alias=pod,kind=footpod,address=${POD,,},multiplier=1 \
+	--sensor alias=strap,kind=heart-rate,address=$HRS \
+	--sensor alias=stryd,kind=power,pattern=Stryd* \
+	--sensor alias=mill,kind=treadmill,address=$MILL \
+	> "$OUT" 2> "$gk_tmp/driver.err"
+DRV_PID=$gk_last_pid
+
+for a in h10 verity pod strap stryd mill; do
+	gk_check "$a: streaming" gk_wait_for 30 streaming $a
+done
+# Let every stream run a few nominal periods before checking values.
+sleep 4
+
+# The path through the state machine is the documented one.
+path=$(state_path h10)
+echo "# h10 states: $path"
+gk_check "h10: (idle ->) discovering -> connecting -> resolving -> subscribing -> streaming" \
+	grep -Eq '^(idle )?discovering connecting resolving subscribing streaming' <<< "$path"
+
+# Decoded values (the simulator runs at 3.0 m/s).
+gk_check "h10: IMU samples in g (0.2..8), no gyro" \
+	has_event h10 imu '.n > 0 and .gyro_dps == null and .acc_mean_norm_g > 0.2 and .acc_mean_norm_g < 8'
+gk_check "h10: IMU sample times never go backwards" no_event imu '.monotonic | not'
+gk_check "h10: ~200 Hz (>= 150 samples per second streamed)" \
+	has_event h10 imu '.total >= 150 * 3'
+gk_check "h10: IMU sample times close to now (< 2 s old)" \
+	has_event h10 imu '.age_ms >= -50 and .age_ms < 2000'
+gk_check "h10: heart rate with RR intervals" \
+	has_event h10 heart_rate '.bpm >= 40 and .bpm <= 220 and (.rr_ms | length) >= 0'
+gk_check "verity: IMU samples paired with gyro" \
+	has_event verity imu '.n > 0 and .n_gyro > 0 and .gyro_dps != null'
+gk_check "verity: nearly all samples have a gyro partner" \
+	has_event verity imu '.total > 100 and .total_gyro >= .total * 0.8'
+gk_check "verity: matched by name pattern" is_eq "$(last_info verity address)" $VERITY
+gk_check "pod: RSC speed ~3.0 m/s, cadence plausible" \
+	has_event pod rsc '.speed_mps > 2.5 and .speed_mps < 3.5 and .cadence_spm > 100 and .cadence_spm < 230'
+gk_check "strap: heart rate in range" \
+	has_event strap heart_rate '.bpm >= 40 and .bpm <= 220'
+gk_check "stryd: running power" has_event stryd power '.power_w > 0 and .power_w < 1000'
+gk_check "mill: treadmill speed ~3.0 m/s" \
+	has_event mill treadmill '.speed_mps > 2.5 and .speed_mps < 3.5'
+gk_check "battery level reported" \
+	has_event pod battery '.battery_pct >= 0 and .battery_pct <= 100'
+gk_check "no malformed payloads from a healthy simulator" no_event malformed
+
+# Our subscriptions are the simulator's, one per characteristic.
+check_subs() {
+	local alias=$1 addr=$2 want=$3 ours theirs
+	ours=$(last_info "$alias" subscriptions)
+	theirs=$(sim_stat "$addr" subscriptions)
+	[ "$ours" = "$want" ] && [ "$theirs" = "$want" ] || {
+		echo "# $alias: ours=$ours sim=$theirs want=$want"
+		return 1
+	}
+}
+gk_check "h10: 3 subscriptions (HR, PMD CP, PMD data)" check_subs h10 $H10 3
+gk_check "pod: 1 subscription" check_subs pod $POD 1
+gk_check "strap: 1 subscription" check_subs strap $HRS 1
+gk_check "mill: 1 subscription" check_subs mill $MILL 1
+gk_check "h10: PMD data through AcquireNotify" is_eq "$(sim_stat $H10 acquire_notify)" 1
+gk_check "h10: PMD streaming in the simulator" is_eq "$(sim_stat $H10 pmd_streaming)" true
+gk_check "verity: PMD streaming in the simulator" is_eq "$(sim_stat $VERITY pmd_streaming)" true
+for a in h10 verity pod strap stryd mill; do
+	gk_check "$a: connected exactly once" is_eq "$(last_info $a connects)" 1
+done
+gk_check "no sensor ever went stale" no_event state '.state == "stale"'
+gk_check "discovery stopped once every sensor streams" \
+	is_eq "$(busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property org.bluez \
+		/org/bluez/hci0 org.bluez.Adapter1 Discovering)" "b false"
+
+# Without AcquireNotify the PMD data goes through StartNotify.
+kill "$DRV_PID"
+wait "$DRV_PID" 2>/dev/null
+gk_check "driver exits cleanly on SIGTERM" test $? -eq 0
+OUT=$gk_tmp/driver2.jsonl
+gk_bg "$DRV" --sensor alias=h10,kind=polar-h10,address=$H10,acquire=0 \
+	> "$OUT" 2> "$gk_tmp/driver2.err"
+DRV_PID=$gk_last_pid
+gk_check "h10 with StartNotify only: streaming" gk_wait_for 30 streaming h10
+sleep 1
+gk_check "h10 with StartNotify only: IMU samples" has_event h10 imu '.n > 0'
+gk_check "h10 with StartNotify only: no new AcquireNotify" \
+	is_eq "$(sim_stat $H10 acquire_notify)" 1
+gk_check "h10 with StartNotify only: 3 StartNotify subscriptions" \
+	is_eq "$(last_info h10 subscriptions)/$(sim_stat $H10 subscriptions)" 3/3
+
+gk_done
