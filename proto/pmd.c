@@ -153,12 +153,12 @@ static int settings_read_values(struct reader *r, enum pmd_setting_type type,
 		if (type == PMD_SETTING_RANGE_MILLIUNIT) {
 			q = reader_le32(r, &x);
 		} else if (type == PMD_SETTING_CHANNELS) {
-			uint8_t b;
+			uint8_t b = 0;
 
 			q = reader_u8(r, &b);
 			x = b;
 		} else {
-			uint16_t w;
+			uint16_t w = 0;
 
 			q = reader_le16(r, &w);
 			x = w;

@@ -276,11 +276,12 @@ int gaitctl_decode(int argc, char **argv)
 {
 	struct decode_options opt = { .pmd.factor = 1.0f };
 	_cleanup_(json_putp) struct json_object *o = NULL;
-	_cleanup_free_ char *hex = NULL;
+	/* Room for "xx " per byte plus separators the user may type. */
+	char hex[4 * DECODE_MAX_BYTES];
 	const struct decoder *dec;
 	struct proto_error err = {};
 	uint8_t buf[DECODE_MAX_BYTES];
-	size_t len, hex_len = 0;
+	size_t len;
 	int r;
 
 	r = parse_options(argc, argv, &opt);
@@ -304,18 +305,18 @@ int gaitctl_decode(int argc, char **argv)
 	}
 
 	/* HEX may come as one argument or as several (unquoted "84 24 ..."). */
-	for (int i = optind + 1; i < argc; i++)
-		hex_len += strlen(argv[i]) + 1;
-	hex = malloc(hex_len);
-	if (!hex) {
-		fprintf(stderr, "gaitctl decode: out of memory\n");
-		return EXIT_FAILURE;
-	}
 	hex[0] = '\0';
 	for (int i = optind + 1; i < argc; i++) {
-		if (i > optind + 1)
-			strcat(hex, " ");
-		strcat(hex, argv[i]);
+		size_t used = strlen(hex), n = strlen(argv[i]);
+
+		if (n + 2 > sizeof(hex) - used) {
+			fprintf(stderr, "gaitctl decode: payload longer than %d bytes\n",
+				DECODE_MAX_BYTES);
+			return EX_DATAERR;
+		}
+		if (used)
+			hex[used++] = ' ';
+		memcpy(hex + used, argv[i], n + 1);
 	}
 
 	r = parse_hex(hex, buf, sizeof(buf), &len);
