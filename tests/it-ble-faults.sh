@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Contract test of ble/ against build/bluez-sim: every sensor-side fault is
+# noticed and recovered (issue #5): Disconnect, SetSilent (stale within 3
+# nominal periods), SetAdvertising off/on, InjectPayload (malformed,
+# counted), SetLatency; no subscription lost or doubled afterwards.
+# Prints the measured times as "# figure NAME MS" lines; with --markdown
+# it ends with the table docs/reliability.md "## BLE" shows.
+source "$(dirname "$0")/lib/env.sh"
+
+DRV=$GK_BUILD/tests/ble-driver
+SIM=$GK_BUILD/bluez-sim
+MARKDOWN=${1:-}
+for bin in "$DRV" "$SIM"; do
+	if [ ! -x "$bin" ]; then
+		gk_skip "ble faults" "$bin not built"
+		gk_done
+		exit
+	fi
+done
+
+sim_call() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
+		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@" > /dev/null
+}
+
+sim_stat() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short call \
+		io.gaitkeeper.BluezSim /io/gaitkeeper/BluezSim \
+		io.gaitkeeper.BluezSim1 GetStats s "$1" |
+		jq -r ".data[0].$2.data"
+}
+
+sim_ready() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --no-pager list 2>/dev/null |
+		grep -q '^io\.gaitkeeper\.BluezSim '
+}
+
+now_ms() {
+	date +%s%3N
+}
+
+# q [jq options] FILTER: FILTER over each complete JSON line of $OUT (the
+# driver may be writing the last one right now).
+q() {
+	local f=${*: -1}
+	jq -R "${@:1:$#-1}" "fromjson? | $f" "$OUT"
+}
+
+# first_after SINCE_MS ALIAS EVENT JQ-CONDITION: wall_ms of the first
+# matching line at or after SINCE_MS, or nothing.
+first_after() {
+	q -r --arg a "$2" --argjson t "$1" \
+		"select(.wall_ms >= \$t and .event == \"$3\" and .alias == \$a and ($4)) | .wall_ms" |
+		head -1
+}
+
+# count_events ALIAS EVENT COND
+count_events() {
+	q -c --arg a "$1" "select(.event == \"$2\" and .alias == \$a and ($3))" | wc -l
+}
+
+# wait_after SECONDS SINCE_MS ALIAS EVENT COND: poll; echo wall_ms or fail.
+wait_after() {
+	local limit=$1 t i
+	shift
+	for ((i = 0; i < limit * 10; i++)); do
+		t=$(first_after "$@")
+		if [ -n "$t" ]; then
+			echo "$t"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+last_info() {
+	kill -USR1 "$DRV_PID" 2>/dev/null
+	sleep 0.3
+	q -r --arg a "$1" "select(.event == \"info\" and .alias == \$a) | .$2" | tail -1
+}
+
+is_eq() {
+	[ "$1" = "$2" ] || { echo "# got '$1', want '$2'"; return 1; }
+}
+
+# within NAME MS LIMIT_MS: a figure line and a check.
+declare -A figures limits
+within() {
+	local name=$1 ms=$2 limit=$3
+	if [ -z "$ms" ]; then
+		gk_not_ok "$name: never happened"
+		return
+	fi
+	echo "# figure $name $ms"
+	figures[$name]=$ms
+	limits[$name]=$limit
+	gk_check "$name: ${ms} ms <= ${limit} ms" test "$ms" -le "$limit"
+}
+
+streaming_cond='.state == "streaming" and .available'
+down_cond='.state != "streaming" and (.available | not)'
+
+gk_start_dbus || { gk_skip "ble faults" "no dbus-daemon"; gk_done; exit; }
+
+H10=A0:9E:1A:00:00:11
+POD=C0:FF:EE:00:00:13
+HRS=C0:FF:EE:00:00:14
+RSC_UUID=00002a53-0000-1000-8000-00805f9b34fb
+PMD_DATA_UUID=fb005c82-02e7-f387-1cad-8acd2d8df0c8
+
+gk_bg "$SIM" --speed-mps 3.2 --loop \
+	--device polar-h10,$H10,"Polar H10 11111111" \
+	--device footpod,$POD,"RunPod 13" \
+	--device heart-rate,$HRS,"HRM 14" 2> "$gk_tmp/sim.err"
+gk_check "simulator ready" gk_wait_for 10 sim_ready
+
+OUT=$gk_tmp/driver.jsonl
+gk_bg "$DRV" --imu-every 10 \
+	--sensor alias=h10,kind=polar-h10,address=$H10 \
+	--sensor alias=pod,kind=footpod,address=$POD \
+	--sensor alias=strap,kind=heart-rate,address=$HRS \
+	> "$OUT" 2> "$gk_tmp/driver.err"
+DRV_PID=$gk_last_pid
+
+t0=$(now_ms)
+for a in h10 pod strap; do
+	t=$(wait_after 30 "$t0" $a state "$streaming_cond")
+	gk_check "$a: streaming at start" test -n "$t"
+done
+sleep 2
+
+# -- Disconnect (footpod: Connected=false; H10: also the AcquireNotify HUP) --
+for a in pod h10; do
+	addr=$POD
+	[ $a = h10 ] && addr=$H10
+	t0=$(now_ms)
+	sim_call Disconnect s $addr
+	t=$(wait_after 5 "$t0" $a state "$down_cond")
+	within "disconnect_noticed_${a}_ms" "$([ -n "$t" ] && echo $((t - t0)))" 1000
+	t=$(wait_after 15 "$t0" $a state "$streaming_cond")
+	within "disconnect_recovered_${a}_ms" "$([ -n "$t" ] && echo $((t - t0)))" 10000
+done
+gk_check "h10: the reason names the disconnect or the socket hang-up" \
+	test "$(count_events h10 state '.state == "backoff" and (.reason | test("disconnected|hung up"))')" -ge 1
+gk_check "strap untouched by the others' faults" \
+	test "$(count_events strap state '.state == "streaming"')" -eq 1
+
+# -- SetSilent: connected but no notifications -> stale within 3 periods --
+for a in pod h10; do
+	addr=$POD
+	[ $a = h10 ] && addr=$H10
+	sleep 1
+	t0=$(now_ms)
+	sim_call SetSilent sb $addr true
+	t=$(wait_after 8 "$t0" $a state '.state == "stale"')
+	within "silent_to_stale_${a}_ms" "$([ -n "$t" ] && echo $((t - t0)))" 3500
+	gk_check "$a: stale reason says how long it was silent" \
+		test "$(count_events $a state '.state == "stale" and (.reason | test("no data for [0-9]+ ms"))')" -ge 1
+	# The reconnect cycle runs while it stays silent: never streaming.
+	sleep 5
+	gk_check "$a: not streaming while silent" \
+		test -z "$(first_after $((t0 + 100)) $a state "$streaming_cond")"
+	t1=$(now_ms)
+	sim_call SetSilent sb $addr false
+	t=$(wait_after 15 "$t1" $a state "$streaming_cond")
+	within "silent_recovered_${a}_ms" "$([ -n "$t" ] && echo $((t - t1)))" 10000
+done
+
+# -- SetAdvertising off: gone for a while, then back ---------------------------
+t0=$(now_ms)
+sim_call SetAdvertising sb $POD false
+# the simulator may already have dropped the link with the advertising
+sim_call Disconnect s $POD 2> /dev/null || true
+t=$(wait_after 5 "$t0" pod state "$down_cond")
+gk_check "pod: noticed it went away" test -n "$t"
+sleep 6
+gk_check "pod: not streaming while not advertising" \
+	test -z "$(first_after $((t0 + 100)) pod state "$streaming_cond")"
+t1=$(now_ms)
+sim_call SetAdvertising sb $POD true
+t=$(wait_after 15 "$t1" pod state "$streaming_cond")
+within "advertising_recovered_pod_ms" "$([ -n "$t" ] && echo $((t - t1)))" 10000
+
+# -- InjectPayload: malformed values are counted, nothing else happens ------
+before=$(last_info pod malformed)
+t0=$(now_ms)
+# flags promise stride length and total distance, 5 bytes (notes 1.9)
+sim_call InjectPayload ssay $POD $RSC_UUID 5 0x03 0x80 0x02 0x50 0x20
+sim_call InjectPayload ssay $POD $RSC_UUID 0
+sim_call InjectPayload ssay $H10 $PMD_DATA_UUID 3 0x02 0x00 0x94
+sim_call InjectPayload ssay $H10 $PMD_DATA_UUID 12 0x02 0 0 0 0 0 0 0 0 0x81 0xff 0xff
+t=$(wait_after 5 "$t0" pod malformed '.count >= 1')
+gk_check "pod: malformed payload reported" test -n "$t"
+t=$(wait_after 5 "$t0" h10 malformed '.count >= 1')
+gk_check "h10: malformed PMD frame reported" test -n "$t"
+sleep 1.5
+after=$(last_info pod malformed)
+gk_check "pod: malformed counter grew by 2 (${before:-?} -> ${after:-?})" \
+	test "$((after - before))" -eq 2
+gk_check "h10: malformed counter counts both frames" \
+	test "$(last_info h10 malformed)" -ge 2
+gk_check "malformed payloads change no state" \
+	test -z "$(first_after "$t0" pod state 'true')$(first_after "$t0" h10 state 'true')"
+gk_check "driver still running" kill -0 "$DRV_PID"
+
+# -- SetLatency: slow bluetoothd; a reconnect still completes -----------------
+sim_call SetLatency u 300
+t0=$(now_ms)
+sim_call Disconnect s $POD
+t=$(wait_after 15 "$t0" pod state "$streaming_cond")
+within "latency300_recovered_pod_ms" "$([ -n "$t" ] && echo $((t - t0)))" 10000
+sleep 2
+gk_check "pod: streaming with 300 ms latency, not stale" \
+	test -z "$(first_after "$t0" pod state '.state == "stale"')"
+sim_call SetLatency u 0
+sleep 1
+
+# -- Subscriptions after all those reconnects: neither lost nor doubled ----
+check_subs() {
+	local alias=$1 addr=$2 want=$3 ours theirs
+	ours=$(last_info "$alias" subscriptions)
+	theirs=$(sim_stat "$addr" subscriptions)
+	is_eq "$ours/$theirs" "$want/$want"
+}
+gk_check "h10: 3 subscriptions after reconnects (ours/sim)" check_subs h10 $H10 3
+gk_check "pod: 1 subscription after reconnects (ours/sim)" check_subs pod $POD 1
+gk_check "strap: 1 subscription, never reconnected" check_subs strap $HRS 1
+gk_check "pod: our connects = the simulator's connects" \
+	is_eq "$(last_info pod connects)" "$(sim_stat $POD connects)"
+gk_check "h10: our connects = the simulator's connects" \
+	is_eq "$(last_info h10 connects)" "$(sim_stat $H10 connects)"
+gk_check "h10: one AcquireNotify per connection" \
+	is_eq "$(sim_stat $H10 acquire_notify)" "$(sim_stat $H10 connects)"
+for a in h10 pod strap; do
+	gk_check "$a: streaming at the end" is_eq "$(last_info $a state)" streaming
+done
+
+kill "$DRV_PID"
+wait "$DRV_PID"
+gk_check "driver exits cleanly" test $? -eq 0
+
+if [ "$MARKDOWN" = --markdown ]; then
+	echo "# | figure | ms | limit |"
+	echo "# |---|---|---|"
+	for k in $(printf '%s\n' "${!figures[@]}" | sort); do
+		echo "# | $k | ${figures[$k]} | ${limits[$k]} |"
+	done
+fi
+gk_done
