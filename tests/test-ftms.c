@@ -14,6 +14,9 @@
 
 #include "common/parse.h"
 #include "proto/ftms.h"
+#include "proto/json.h"
+
+#include <json.h>
 
 #define assert_near(a, b, eps)							\
 	do {									\
@@ -404,10 +407,36 @@ static void test_status(void **state)
 		}
 }
 
+/* JSON of the walking pad: n/a energy is null, vendor bytes are hex */
+static void test_walking_pad_json(void **state)
+{
+	struct ftms_treadmill_data d;
+	struct json_object *o, *v;
+
+	assert_int_equal(treadmill("84 24 c8 00 0d 00 00 00 00 ff ff ff 19 00 1c 00 00",
+				   &d, NULL), 0);
+	assert_int_equal(ftms_treadmill_data_to_json(&d, 0, &o), 0);
+	assert_true(json_object_object_get_ex(o, "speed_kmh", &v));
+	assert_near(json_object_get_double(v), 2.0, 1e-9);
+	assert_true(json_object_object_get_ex(o, "energy_per_hour_kcal", &v));
+	assert_null(v);				/* present as JSON null */
+	assert_true(json_object_object_get_ex(o, "average_speed_kmh", &v));
+	assert_null(v);
+	assert_true(json_object_object_get_ex(o, "total_energy_kcal", &v));
+	assert_int_equal(json_object_get_int(v), 0);
+	assert_true(json_object_object_get_ex(o, "vendor_bytes", &v));
+	assert_string_equal(json_object_get_string(v), "1c0000");
+	assert_true(json_object_object_get_ex(o, "elapsed_time_s", &v));
+	assert_int_equal(json_object_get_int(v), 25);
+	assert_false(json_object_object_get_ex(o, "flags", &v));
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		{ "/proto/ftms/walking-pad-issue-3", test_walking_pad, NULL, NULL, NULL },
+		{ "/proto/ftms/walking-pad-json", test_walking_pad_json, NULL, NULL, NULL },
 		{ "/proto/ftms/kingsmith-ks-hd-z1d", test_kingsmith, NULL, NULL, NULL },
 		{ "/proto/ftms/speed-only", test_speed_only, NULL, NULL, NULL },
 		{ "/proto/ftms/bluetooth-sig-python", test_bluetooth_sig_python, NULL, NULL, NULL },

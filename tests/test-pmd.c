@@ -15,7 +15,10 @@
 #include <cmocka.h>
 
 #include "common/parse.h"
+#include "proto/json.h"
 #include "proto/pmd.h"
+
+#include <json.h>
 
 #define assert_near(a, b, eps)							\
 	do {									\
@@ -688,6 +691,39 @@ static void test_names(void **state)
 	assert_null(pmd_setting_type_to_string(_PMD_SETTING_MAX));
 }
 
+static void test_json(void **state)
+{
+	struct pmd_data_frame *f = frame_new();
+	struct pmd_cp_response c;
+	struct json_object *o, *v, *s0;
+	uint8_t buf[32];
+	size_t len;
+
+	assert_int_equal(frame(acc_delta0_57, &(struct pmd_frame_format) { .factor = 2.44e-4f },
+			       f, NULL), 0);
+	assert_int_equal(pmd_data_frame_to_json(f, PROTO_JSON_RAW, &o), 0);
+	assert_true(json_object_object_get_ex(o, "samples", &v));
+	assert_int_equal(json_object_array_length(v), 57);
+	s0 = json_object_array_get_idx(v, 0);
+	assert_true(json_object_object_get_ex(s0, "x", &v));
+	assert_near(json_object_get_double(v), 1905 * 2.44e-4 * 1000, 0.01);
+	assert_true(json_object_object_get_ex(s0, "raw", &v));
+	assert_int_equal(json_object_get_int(json_object_array_get_idx(v, 2)), -29282);
+	json_object_put(o);
+
+	/* a NaN factor in a start response is written as null, not NaN */
+	len = hex("f0 02 02 00 00 05 01 00 00 c0 7f", buf, sizeof(buf));
+	assert_int_equal(pmd_cp_response_parse(buf, len, &c, NULL), 0);
+	assert_int_equal(pmd_cp_response_to_json(&c, 0, &o), 0);
+	assert_true(json_object_object_get_ex(o, "settings", &v));
+	assert_true(json_object_object_get_ex(v, "factor", &v));
+	assert_null(v);
+	assert_non_null(strstr(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+				  "\"factor\":null"));
+	json_object_put(o);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -708,6 +744,7 @@ int main(void)
 		{ "/proto/pmd/cp-multipart", test_cp_multipart, NULL, NULL, NULL },
 		{ "/proto/pmd/requests", test_requests, NULL, NULL, NULL },
 		{ "/proto/pmd/names", test_names, NULL, NULL, NULL },
+		{ "/proto/pmd/json", test_json, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,10 @@
 #include <cmocka.h>
 
 #include "common/parse.h"
+#include "proto/json.h"
 #include "proto/rsc.h"
+
+#include <json.h>
 
 /* Exact-size heap copy: ASan and valgrind see any read past len. */
 static uint8_t *dup_exact(const uint8_t *p, size_t n)
@@ -178,9 +181,24 @@ static void test_rsc_feature(void **state)
 	}
 }
 
+/* Absent stride and distance are JSON null, never 0; names are fixed */
+static void test_rsc_json(void **state)
+{
+	static const uint8_t v[] = { 0x00, 0x80, 0x02, 0x50 };
+	struct rsc_measurement m;
+	struct json_object *o;
+
+	assert_int_equal(rsc_measurement_parse(v, sizeof(v), &m, NULL), 0);
+	assert_int_equal(rsc_measurement_to_json(&m, 0, &o), 0);
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+			    "{\"speed_mps\":2.5,\"cadence_per_min\":80,\"stride_length_m\":null,"
+			    "\"total_distance_m\":null,\"running\":false}");
+	json_object_put(o);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rsc_cases) / sizeof(rsc_cases[0]) + 3];
+	struct CMUnitTest tests[sizeof(rsc_cases) / sizeof(rsc_cases[0]) + 4];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(rsc_cases) / sizeof(rsc_cases[0]); i++)
@@ -192,6 +210,8 @@ int main(void)
 					   test_rsc_all_lengths, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest) { "/proto/rsc/null-buffer",
 					   test_rsc_null_error, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest) { "/proto/rsc/json",
+					   test_rsc_json, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest) { "/proto/rsc/feature",
 					   test_rsc_feature, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("proto/rsc", tests, n, NULL, NULL);
