@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Form core metrics on synthetic trunk signals with hand-computed answers. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "form/form.h"
+
+#define G0 9.80665
+#define MAX_CONTACTS 4096
+
+/*
+ * Synthetic running: every step a half-sine vertical stance pulse of
+ * duration gct, height P = pi * step / (2 gct) so the step mean is exactly
+ * 1 g (gravity), 0 g in flight; forward acc -B sin(2 pi tau / gct) in
+ * stance (braking, then push-off); lateral -/+M sin(pi tau / gct) for
+ * left/right stance; gyro about the forward axis W sin(2 pi tau / gct).
+ * Body frame x forward, y left, z up; the sensor may be pitched forward.
+ */
+struct synth {
+	double fs, step_s, gct_s[2], t0;
+	double ap_g, ml_g, gyro_dps;
+	double pitch_deg, pitch_after_s, pitch2_deg;
+	bool three_axes, gyro;
+	double sine_vo_amp_g;		/* > 0: pure sinusoid instead (VO test) */
+};
+
+static void synth_sample(const struct synth *s, double t, struct form_imu_sample *ret)
+{
+	double v = 1, ap = 0, ml = 0, w = 0, th;
+
+	if (s->sine_vo_amp_g > 0) {
+		v = 1 + s->sine_vo_amp_g * sin(2 * M_PI * t / s->step_s);
+	} else if (t >= s->t0) {
+		double k = floor((t - s->t0) / s->step_s);
+		double tau = t - s->t0 - k * s->step_s;
+		int side = (long)k % 2;
+		double gct = s->gct_s[side];
+		double p = M_PI * s->step_s / (2 * gct);
+
+		if (tau < gct) {
+			v = p * sin(M_PI * tau / gct);
+			ap = -s->ap_g * sin(2 * M_PI * tau / gct);
+			ml = (side == 0 ? -1 : 1) * s->ml_g * sin(M_PI * tau / gct);
+			w = s->gyro_dps * sin(2 * M_PI * tau / gct);
+		} else {
+			v = 0;
+		}
+	}
+	th = (t >= s->pitch_after_s && s->pitch_after_s > 0 ? s->pitch2_deg : s->pitch_deg) *
+		M_PI / 180;
+	*ret = (struct form_imu_sample) {
+		.t_usec = (uint64_t)llround(t * 1e6),
+		.ax = ap * cos(th) - v * sin(th),
+		.ay = s->three_axes ? ml : NAN,
+		.az = ap * sin(th) + v * cos(th),
+		.gx = s->gyro ? w * cos(th) : NAN,
+		.gy = s->gyro ? 0 : NAN,
+		.gz = s->gyro ? w * sin(th) : NAN,
+	};
+}
+
+struct collect {
+	unsigned n;
+	struct form_contact c[MAX_CONTACTS];
+	struct form_metrics last;
+	bool have_metrics;
+};
+
+static void on_event(const struct form_event *ev, void *userdata)
+{
+	struct collect *c = userdata;
+
+	if (ev->type == FORM_EVENT_CONTACT && c->n < MAX_CONTACTS)
+		c->c[c->n++] = ev->contact;
+	if (ev->type == FORM_EVENT_METRICS) {
+		c->last = ev->metrics;
+		c->have_metrics = true;
+	}
+}
+
+static struct collect *run(const struct synth *s, double seconds, enum form_mount mount)
+{
+	struct collect *c = calloc(1, sizeof(*c));
+	struct form_engine *e = NULL;
+	struct form_params p;
+	uint64_t n = (uint64_t)(seconds * s->fs);
+
+	assert_non_null(c);
+	form_params_default(&p);
+	p.mount = mount;
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, c);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	for (uint64_t i = 0; i < n; i++) {
+		struct form_imu_sample x;
+
+		synth_sample(s, (double)i / s->fs, &x);
+		assert_int_equal(form_engine_feed_imu(e, &x), 0);
+	}
+	assert_int_equal(form_engine_session_stop(e, (uint64_t)(seconds * 1e6)), 0);
+	form_engine_free(e);
+	return c;
+}
+
+/* The detector's IC offset after the true IC for a half-sine pulse (s). */
+static double model_ic_off(double gct)
+{
+	return gct * asin(0.3) / M_PI - 0.007;
+}
+
+/* Its GCT (ms) for a half-sine pulse of duration gct, step time step_s. */
+static double model_gct_ms(double gct, double step_s, double step_ms)
+{
+	double pk = M_PI * step_s / (2 * gct);
+	double d_low = (gct * (1 - asin(0.25 / pk) / M_PI) - gct / 2) * 1000;
+	double d_high = (gct * (1 - asin(1.25 / pk) / M_PI) - gct / 2) * 1000;
+	double to_ms = gct / 2 * 1000 + (-35.2 + 0.235 * fmax(80, d_low) +
+					 0.885 * fmax(80, d_high) + 0.158 * step_ms);
+
+	return to_ms - model_ic_off(gct) * 1000;
+}
+
+static const struct synth base = {
+	.fs = 200, .step_s = 0.35, .gct_s = { 0.2, 0.2 }, .t0 = 1.0,
+	.ap_g = 1.0, .ml_g = 0.5,
+};
+
+/* Steady contacts: those well after the start, IC at t0 + k step. */
+static void test_contact_times(void **state)
+{
+	struct collect *c = run(&base, 20, FORM_MOUNT_SACRUM);
+	/*
+	 * IC: rising edge through 30 % of the 0..P pulse: tau = gct asin(0.3)
+	 * / pi = 19.40 ms, minus the 7 ms offset => +12.40 ms after true IC.
+	 */
+	double ic_off = 0.2 * asin(0.3) / M_PI - 0.007;
+	/*
+	 * TO: peak at gct/2 = 100 ms; P = pi 0.35 / 0.4 = 2.7489 g. Falling
+	 * through 0.25 g at tau = gct (1 - asin(0.25/P)/pi) = 194.21 ms and
+	 * 1.25 g at 166.32 ms, i.e. 94.21 and 66.32 (-> 80, the search start)
+	 * ms after the peak; TO = peak + (-35.2 + 0.235 94.21 + 0.885 80 +
+	 * 0.158 350) ms = peak + 114.19 ms = tau 214.19 ms.
+	 */
+	double pk = 2.7488935718910690;
+	double d_low = 0.2 * (1 - asin(0.25 / pk) / M_PI) - 0.1;
+	double to_off = 0.1 + (-35.2 + 0.235 * d_low * 1000 + 0.885 * 80 + 0.158 * 350) / 1000;
+	unsigned checked = 0;
+
+	assert_true(c->n >= 50);
+	for (unsigned i = 0; i < c->n; i++) {
+		double ic = c->c[i].ic_usec / 1e6, k = round((ic - base.t0) / base.step_s);
+		double true_ic = base.t0 + k * base.step_s;
+
+		if (ic < 5 || ic > 18)
+			continue;
+		assert_true(fabs(ic - (true_ic + ic_off)) < 0.0015);
+		assert_true(c->c[i].has_to);
+		assert_true(fabs(c->c[i].to_usec / 1e6 - (true_ic + to_off)) < 0.0015);
+		assert_true(fabs(c->c[i].step_time_ms - 350) < 1.0);
+		assert_true(fabs(c->c[i].gct_ms - (to_off - ic_off) * 1000) < 2.0);
+		assert_true(fabs(c->c[i].flight_ms - (350 - (to_off - ic_off) * 1000)) < 2.0);
+		checked++;
+	}
+	assert_true(checked >= 35);
+	free(c);
+}
+
+static void test_cadence(void **state)
+{
+	struct collect *c = run(&base, 20, FORM_MOUNT_SACRUM);
+
+	/* 60 / 0.35 s = 171.43 steps/min */
+	assert_true(c->have_metrics);
+	assert_int_equal(c->last.m[FORM_METRIC_CADENCE].quality, FORM_QUALITY_GOOD);
+	assert_true(fabs(c->last.m[FORM_METRIC_CADENCE].value - 171.43) < 0.2);
+	assert_int_equal(c->last.activity, FORM_ACTIVITY_RUNNING);
+	free(c);
+}
+
+static void test_vertical_oscillation(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	unsigned checked = 0;
+
+	/*
+	 * a = 1 + A sin(2 pi f t) g: displacement amplitude A g / (2 pi f)^2,
+	 * peak to peak 2 A g / (2 pi f)^2 = 2 1.2 9.80665 / (2 pi 2.857)^2
+	 * = 73.03 mm for A = 1.2, f = 1 / 0.35 s. The engine's linear-phase
+	 * smoothing at 200 Hz is two 3-sample boxcars: gain ((1 + 2 cos(2 pi
+	 * f / 200)) / 3)^2 = 0.99463, so 72.64 mm.
+	 */
+	s.sine_vo_amp_g = 1.2;
+	c = run(&s, 20, FORM_MOUNT_SACRUM);
+	for (unsigned i = 0; i < c->n; i++) {
+		double f = 1 / 0.35, want = 2 * 1.2 * G0 / pow(2 * M_PI * f, 2) * 1000;
+		double h = (1 + 2 * cos(2 * M_PI * f / 200)) / 3;
+
+		want *= h * h;
+		if (c->c[i].ic_usec < 5000000 || c->c[i].ic_usec > 18000000)
+			continue;
+		assert_true(fabs(c->c[i].vertical_oscillation_mm - want) < 1.0);
+		checked++;
+	}
+	assert_true(checked >= 30);
+	free(c);
+}
+
+static void test_braking(void **state)
+{
+	struct collect *c = run(&base, 20, FORM_MOUNT_SACRUM);
+	unsigned checked = 0;
+
+	/*
+	 * Forward acc -B sin(2 pi tau / gct) in stance: velocity falls by
+	 * B g gct / pi = 1 9.80665 0.2 / pi = 0.6243 m/s at mid-stance. The
+	 * detected IC is 12.4 ms late, which loses B g gct/(2 pi) (1 -
+	 * cos(2 pi 0.0124 / 0.2)) = 0.0236 m/s: 0.601 m/s; the smoothing
+	 * gain at 5 Hz ((1 + 2 cos(2 pi 5 / 200)) / 3)^2 = 0.9836 gives 0.591.
+	 */
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->c[i].ic_usec < 5000000 || c->c[i].ic_usec > 18000000)
+			continue;
+		assert_true(fabs(c->c[i].braking_mps - 0.591) < 0.015);
+		checked++;
+	}
+	assert_true(checked >= 30);
+	free(c);
+}
+
+static void test_lean(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	unsigned checked = 0;
+
+	/* upright for 15 s, then pitched 6 deg forward: lean +6 deg (chest) */
+	s.pitch_after_s = 15;
+	s.pitch2_deg = 6;
+	s.three_axes = true;
+	c = run(&s, 45, FORM_MOUNT_CHEST);
+	for (unsigned i = 0; i < c->n; i++) {
+		double t = c->c[i].ic_usec / 1e6;
+
+		assert_true(isnan(c->c[i].pelvic_tilt_deg));
+		if (t > 5 && t < 14 && !isnan(c->c[i].trunk_lean_deg))
+			assert_true(fabs(c->c[i].trunk_lean_deg) < 0.5);
+		if (t > 35) {
+			assert_true(fabs(c->c[i].trunk_lean_deg - 6) < 0.5);
+			checked++;
+		}
+	}
+	assert_true(checked >= 20);
+	free(c);
+}
+
+static void test_pelvic_drop_and_side(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	unsigned checked = 0, left = 0, right = 0;
+
+	/*
+	 * Rate W sin(2 pi tau / gct): obliquity W gct / pi = 3.18 deg at
+	 * mid-stance; from the detected IC (12.4 ms late) the excursion is
+	 * W gct / (2 pi) (cos(2 pi 0.0124/0.2) + 1) = 3.07 deg.
+	 */
+	s.three_axes = true;
+	s.gyro = true;
+	s.gyro_dps = 50;
+	s.gct_s[0] = 0.22;		/* left stance longer: balance 52.4 % */
+	c = run(&s, 30, FORM_MOUNT_SACRUM);
+	for (unsigned i = 0; i < c->n; i++) {
+		double t = c->c[i].ic_usec / 1e6, k = round((t - s.t0) / s.step_s);
+		double gct = s.gct_s[(long)k % 2];
+		double ic_off = gct * asin(0.3) / M_PI - 0.007;
+		double want = 50 * gct / (2 * M_PI) * (cos(2 * M_PI * ic_off / gct) + 1);
+
+		if (t < 10 || t > 28)
+			continue;
+		assert_true(fabs(c->c[i].pelvic_drop_deg - want) < 0.1);
+		/* lateral acc < 0 in stance = left foot (+y is left) */
+		assert_int_equal(c->c[i].side, (long)k % 2 == 0 ? FORM_SIDE_LEFT : FORM_SIDE_RIGHT);
+		left += c->c[i].side == FORM_SIDE_LEFT;
+		right += c->c[i].side == FORM_SIDE_RIGHT;
+		checked++;
+	}
+	assert_true(checked >= 40 && left > 15 && right > 15);
+	/* left GCT share from the detector model of each side's pulse */
+	{
+		double dl = (model_ic_off(0.2) - model_ic_off(0.22)) * 1000;
+		double gl = model_gct_ms(0.22, 0.35, 350 + dl);
+		double gr = model_gct_ms(0.2, 0.35, 350 - dl);
+
+		assert_true(fabs(c->last.m[FORM_METRIC_GCT_BALANCE].value -
+				 100 * gl / (gl + gr)) < 0.2);
+	}
+	free(c);
+}
+
+static void test_missing_values(void **state)
+{
+	struct collect *c = run(&base, 20, FORM_MOUNT_SACRUM);
+
+	/* two axes, no gyro, no speed: drop, balance, step length are null */
+	assert_int_equal(c->last.m[FORM_METRIC_PELVIC_DROP].quality, FORM_QUALITY_NONE);
+	assert_true(isnan(c->last.m[FORM_METRIC_PELVIC_DROP].value));
+	assert_true(isnan(c->last.m[FORM_METRIC_GCT_BALANCE].value));
+	assert_true(isnan(c->last.m[FORM_METRIC_STEP_LENGTH].value));
+	assert_true(isnan(c->last.m[FORM_METRIC_HEART_RATE].value));
+	for (unsigned i = 0; i < c->n; i++) {
+		assert_int_equal(c->c[i].side, FORM_SIDE_UNKNOWN);
+		assert_true(isnan(c->c[i].pelvic_drop_deg));
+	}
+	free(c);
+}
+
+static void test_step_length_and_ratio(void **state)
+{
+	struct collect col = {};
+	struct form_engine *e = NULL;
+	struct form_params p;
+
+	form_params_default(&p);
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, &col);
+	for (uint64_t i = 0; i < 20 * 200; i++) {
+		struct form_imu_sample x;
+
+		synth_sample(&base, i / 200.0, &x);
+		if (i % 200 == 0)
+			assert_int_equal(form_engine_feed_speed(e, x.t_usec, 3.0), 0);
+		assert_int_equal(form_engine_feed_imu(e, &x), 0);
+	}
+	/* SL = v 60 / SR = 3.0 0.35 = 1.05 m; VR = VO / SL */
+	assert_true(fabs(col.last.m[FORM_METRIC_STEP_LENGTH].value - 1.05) < 0.005);
+	assert_true(fabs(col.last.m[FORM_METRIC_VERTICAL_RATIO].value -
+			 col.last.m[FORM_METRIC_VERTICAL_OSCILLATION].value / 1050 * 100) < 0.05);
+	assert_true(fabs(col.last.m[FORM_METRIC_SPEED].value - 3.0) < 1e-9);
+	assert_int_equal(form_engine_feed_speed(e, 30000000, 99), -ERANGE);
+	form_engine_free(e);
+}
+
+static void test_input_errors(void **state)
+{
+	struct form_engine *e = NULL;
+	struct form_imu_sample s = { .t_usec = 1000, .ax = 0, .ay = NAN, .az = 1,
+				     .gx = NAN, .gy = NAN, .gz = NAN };
+	struct form_params p;
+
+	form_params_default(&p);
+	p.warmup_s = -1;
+	assert_int_equal(form_engine_new(&p, &e), -ERANGE);
+	assert_int_equal(form_engine_new(NULL, &e), 0);
+	assert_int_equal(form_engine_feed_imu(e, &s), 0);
+	assert_int_equal(form_engine_feed_imu(e, &s), -EINVAL);	/* same time */
+	s.t_usec = 2000;
+	s.ax = NAN;
+	assert_int_equal(form_engine_feed_imu(e, &s), -EINVAL);	/* one axis */
+	s.ax = 100;
+	assert_int_equal(form_engine_feed_imu(e, &s), -ERANGE);
+	assert_int_equal(form_engine_session_stop(e, 3000), -ENODATA);
+	assert_int_equal(form_engine_report_pain(e, 3000, 11, "back"), -ERANGE);
+	assert_null(form_engine_free(e));
+	assert_null(form_engine_free(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		{ "/form/metrics/contact-times", test_contact_times, NULL, NULL, NULL },
+		{ "/form/metrics/cadence", test_cadence, NULL, NULL, NULL },
+		{ "/form/metrics/vertical-oscillation", test_vertical_oscillation, NULL, NULL, NULL },
+		{ "/form/metrics/braking", test_braking, NULL, NULL, NULL },
+		{ "/form/metrics/lean", test_lean, NULL, NULL, NULL },
+		{ "/form/metrics/pelvic-drop-side-balance", test_pelvic_drop_and_side, NULL, NULL,
+		  NULL },
+		{ "/form/metrics/missing-values", test_missing_values, NULL, NULL, NULL },
+		{ "/form/metrics/step-length-ratio", test_step_length_and_ratio, NULL, NULL, NULL },
+		{ "/form/metrics/input-errors", test_input_errors, NULL, NULL, NULL },
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
