@@ -30,17 +30,6 @@
 #include "daemon/spool.h"
 #include "form/form.h"
 
-/*
- * form/'s storage half (baseline, digests, history) lands after its core:
- * until then these are weak, and the daemon skips them when absent.
- */
-#pragma weak form_baseline_load
-#pragma weak form_baseline_save
-#pragma weak form_digest_parse
-#pragma weak form_digest_serialize
-#pragma weak form_history_analyze
-#pragma weak form_history_report_to_json
-
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
 #define TICK_USEC USEC_PER_SEC
@@ -611,8 +600,6 @@ static void load_baseline(struct gk_daemon *d)
 	size_t len = 0;
 	int r;
 
-	if (!form_baseline_load)
-		return;
 	r = read_state_file(d, "baseline", buf, sizeof(buf), &len);
 	if (r == -ENOENT)
 		return;
@@ -633,7 +620,7 @@ static void save_baseline(struct gk_daemon *d)
 	size_t len;
 	int r;
 
-	if (!form_baseline_save || form_engine_get_baseline(d->form, &b) < 0)
+	if (form_engine_get_baseline(d->form, &b) < 0)
 		return;
 	r = form_baseline_save(&b, buf, sizeof(buf), &len);
 	if (r >= 0)
@@ -652,7 +639,7 @@ static size_t load_digests(struct gk_daemon *d, struct form_digest *out, size_t 
 	_cleanup_free_ uint8_t *buf = malloc(GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4));
 	size_t len = 0, pos = 0, n = 0;
 
-	if (!buf || !form_digest_parse || read_state_file(d, "digests", buf, GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4),
+	if (!buf || read_state_file(d, "digests", buf, GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4),
 				    &len) < 0)
 		return 0;
 	while (len - pos >= 4 && n < cap) {
@@ -675,7 +662,7 @@ static void store_digest(struct gk_daemon *d, const struct form_digest *digest,
 	size_t pos = 0, start;
 	int r = 0;
 
-	if (!buf || !form_digest_serialize)
+	if (!buf)
 		return;
 	if (*n >= GK_DIGESTS_MAX) {
 		memmove(all, all + 1, (GK_DIGESTS_MAX - 1) * sizeof(*all));
@@ -735,8 +722,7 @@ static void on_summary(struct gk_daemon *d, const struct form_summary *s, uint64
 	digest.start_epoch_s = mono_to_epoch_ms(s->start_usec) / 1000;
 	n = load_digests(d, all, GK_DIGESTS_MAX);
 	store_digest(d, &digest, all, &n);
-	if (form_history_analyze && form_history_report_to_json &&
-	    form_history_analyze(all, n, epoch_ms() / 1000, &hist) >= 0 &&
+	if (form_history_analyze(all, n, epoch_ms() / 1000, &hist) >= 0 &&
 	    form_history_report_to_json(&hist, &inner) >= 0)
 		json_object_object_add(o, "history", inner);
 	else
