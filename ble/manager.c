@@ -2369,7 +2369,8 @@ static void device_changed(struct ble_manager *m, struct bz_object *o,
 	else if (ch->resolved && !o->services_resolved &&
 		 (s->state == BLE_SENSOR_STATE_SUBSCRIBING ||
 		  s->state == BLE_SENSOR_STATE_STREAMING))
-		(void)sensor_event(s, BLE_EVENT_LINK_LOST, "services unresolved");
+		(void)sensor_event(s, BLE_EVENT_LINK_LOST,
+				   "disconnected (services unresolved)");
 	else if (ch->resolved && o->services_resolved &&
 		 (s->state == BLE_SENSOR_STATE_RESOLVING ||
 		  s->state == BLE_SENSOR_STATE_CONNECTING))

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Contract test of ble/ against build/bluez-sim: the BlueZ side goes away
+# and comes back (issue #5): bluetoothd absent at start, no adapter at
+# start (boot race), RestartBluez, RemoveAdapter/AddAdapter, RemoveDevice,
+# a configured adapter that is not there, and the opt-in adapter power
+# cycle after repeated failures. Prints "# figure NAME MS" lines.
+source "$(dirname "$0")/lib/env.sh"
+
+DRV=$GK_BUILD/tests/ble-driver
+SIM=$GK_BUILD/bluez-sim
+MARKDOWN=${1:-}
+for bin in "$DRV" "$SIM"; do
+	if [ ! -x "$bin" ]; then
+		gk_skip "ble bluez" "$bin not built"
+		gk_done
+		exit
+	fi
+done
+
+sim_call() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
+		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@" > /dev/null
+}
+
+sim_stat() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short call \
+		io.gaitkeeper.BluezSim /io/gaitkeeper/BluezSim \
+		io.gaitkeeper.BluezSim1 GetStats s "$1" |
+		jq -r ".data[0].$2.data"
+}
+
+sim_ready() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --no-pager list 2>/dev/null |
+		grep -q '^io\.gaitkeeper\.BluezSim '
+}
+
+now_ms() {
+	date +%s%3N
+}
+
+q() {
+	local f=${*: -1}
+	jq -R "${@:1:$#-1}" "fromjson? | $f" "$OUT"
+}
+
+first_after() {
+	q -r --arg a "$2" --argjson t "$1" \
+		"select(.wall_ms >= \$t and .event == \"$3\" and .alias == \$a and ($4)) | .wall_ms" |
+		head -1
+}
+
+wait_after() {
+	local limit=$1 t i
+	shift
+	for ((i = 0; i < limit * 10; i++)); do
+		t=$(first_after "$@")
+		if [ -n "$t" ]; then
+			echo "$t"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+last_info() {
+	kill -USR1 "$DRV_PID" 2>/dev/null
+	sleep 0.3
+	q -r --arg a "$1" "select(.event == \"info\" and .alias == \$a) | .$2" | tail -1
+}
+
+is_eq() {
+	[ "$1" = "$2" ] || { echo "# got '$1', want '$2'"; return 1; }
+}
+
+declare -A figures limits
+within() {
+	local name=$1 ms=$2 limit=$3
+	if [ -z "$ms" ]; then
+		gk_not_ok "$name: never happened"
+		return
+	fi
+	echo "# figure $name $ms"
+	figures[$name]=$ms
+	limits[$name]=$limit
+	gk_check "$name: ${ms} ms <= ${limit} ms" test "$ms" -le "$limit"
+}
+
+# elapsed SINCE WAIT-ARGS...: ms from SINCE to the first matching line.
+elapsed() {
+	local since=$1 t
+	shift
+	t=$(wait_after "$@") && echo $((t - since))
+}
+
+streaming_cond='.state == "streaming" and .available'
+down_cond='.state != "streaming" and (.available | not)'
+
+gk_start_dbus || { gk_skip "ble bluez" "no dbus-daemon"; gk_done; exit; }
+
+H10=A0:9E:1A:00:00:21
+POD=C0:FF:EE:00:00:23
+
+# -- bluetoothd not running at start ---------------------------------------
+OUT=$gk_tmp/driver.jsonl
+gk_bg "$DRV" --sensor alias=h10,kind=polar-h10,address=$H10 \
+	--sensor alias=pod,kind=footpod,pattern=RunPod* \
+	> "$OUT" 2> "$gk_tmp/driver.err"
+DRV_PID=$gk_last_pid
+t=$(wait_after 5 0 pod state '.state == "idle" and .reason == "bluetoothd is not running"')
+gk_check "no bluetoothd: idle, and the reason says so" test -n "$t"
+
+# -- bluetoothd without an adapter (boot race), then the adapter -------------
+t0=$(now_ms)
+gk_bg "$SIM" --no-adapter --loop \
+	--device polar-h10,$H10,"Polar H10 21212121" \
+	--device footpod,$POD,"RunPod 23" 2> "$gk_tmp/sim.err"
+SIM_PID=$gk_last_pid
+gk_check "simulator ready" gk_wait_for 10 sim_ready
+t=$(wait_after 5 "$t0" pod state '.state == "idle" and (.reason | test("adapter"))')
+gk_check "no adapter: idle, waiting for an adapter" test -n "$t"
+t0=$(now_ms)
+sim_call AddAdapter
+within adapter_added_streaming_pod_ms "$(elapsed "$t0" 15 "$t0" pod state "$streaming_cond")" 10000
+within adapter_added_streaming_h10_ms "$(elapsed "$t0" 15 "$t0" h10 state "$streaming_cond")" 10000
+sleep 1
+
+# -- bluetoothd restart --------------------------------------------------------
+t0=$(now_ms)
+sim_call RestartBluez u 2000
+within restart_noticed_pod_ms "$(elapsed "$t0" 5 "$t0" pod state \
+	'.state == "idle" and .reason == "bluetoothd is not running"')" 1000
+within restart_noticed_h10_ms "$(elapsed "$t0" 5 "$t0" h10 state "$down_cond")" 1000
+t1=$((t0 + 2000))
+within restart_recovered_pod_ms "$(elapsed "$t1" 20 "$t1" pod state "$streaming_cond")" 10000
+within restart_recovered_h10_ms "$(elapsed "$t1" 20 "$t1" h10 state "$streaming_cond")" 10000
+sleep 1
+gk_check "after the restart: h10 subscriptions 3/3 (ours/sim)" \
+	is_eq "$(last_info h10 subscriptions)/$(sim_stat $H10 subscriptions)" 3/3
+gk_check "after the restart: pod subscriptions 1/1 (ours/sim)" \
+	is_eq "$(last_info pod subscriptions)/$(sim_stat $POD subscriptions)" 1/1
+
+# -- adapter unplugged and plugged back ---------------------------------------
+t0=$(now_ms)
+sim_call RemoveAdapter
+within adapter_removed_noticed_pod_ms "$(elapsed "$t0" 5 "$t0" pod state \
+	'.state == "idle" and (.reason | test("adapter"))')" 1000
+sleep 2
+gk_check "no adapter: nothing streams" \
+	test -z "$(first_after $((t0 + 50)) pod state "$streaming_cond")$(first_after $((t0 + 50)) h10 state "$streaming_cond")"
+t1=$(now_ms)
+sim_call AddAdapter
+within adapter_back_recovered_pod_ms "$(elapsed "$t1" 15 "$t1" pod state "$streaming_cond")" 10000
+within adapter_back_recovered_h10_ms "$(elapsed "$t1" 15 "$t1" h10 state "$streaming_cond")" 10000
+
+# -- the device object is removed (bluetoothctl remove) -----------------------
+sleep 1
+t0=$(now_ms)
+sim_call RemoveDevice s $POD
+t=$(wait_after 5 "$t0" pod state "$down_cond")
+gk_check "RemoveDevice: noticed" test -n "$t"
+gk_check "RemoveDevice: the reason says removed or disconnected" \
+	test -n "$(first_after "$t0" pod state '.reason | test("removed|disconnected")')"
+within device_removed_recovered_pod_ms "$(elapsed "$t0" 15 "$t0" pod state "$streaming_cond")" 10000
+sleep 1
+gk_check "after RemoveDevice: pod subscriptions 1/1 (ours/sim)" \
+	is_eq "$(last_info pod subscriptions)/$(sim_stat $POD subscriptions)" 1/1
+gk_check "h10 kept streaming through the pod's removal" \
+	test -z "$(first_after "$t0" h10 state 'true')"
+gk_check "our connects = the simulator's connects (h10)" \
+	is_eq "$(last_info h10 connects)" "$(sim_stat $H10 connects)"
+
+kill "$DRV_PID"
+wait "$DRV_PID"
+gk_check "driver exits cleanly" test $? -eq 0
+
+# -- a configured adapter that does not exist -----------------------------------
+OUT=$gk_tmp/driver2.jsonl
+gk_bg "$DRV" --adapter hci7 --sensor alias=pod,kind=footpod,address=$POD \
+	> "$OUT" 2> "$gk_tmp/driver2.err"
+DRV_PID=$gk_last_pid
+t=$(wait_after 5 0 pod state '.state == "idle" and .reason == "waiting for the configured adapter"')
+gk_check "--adapter hci7: idle, waiting for the configured adapter" test -n "$t"
+kill "$DRV_PID"
+wait "$DRV_PID"
+
+# -- opt-in adapter power cycle after repeated failures -----------------------
+# The footpod stops advertising: every Connect fails after ~1 s.
+sim_call SetAdvertising sb $POD false
+sleep 0.5
+OUT=$gk_tmp/driver3.jsonl
+gk_bg "$DRV" --power-cycle --sensor alias=pod,kind=footpod,address=$POD \
+	> "$OUT" 2> "$gk_tmp/driver3.err"
+DRV_PID=$gk_last_pid
+t=$(wait_after 40 0 pod state '.reason == "adapter power cycle"')
+gk_check "--power-cycle: adapter power-cycled after repeated failures" test -n "$t"
+gk_check "--power-cycle: the adapter is powered again" \
+	gk_wait_for 5 bash -c "busctl --address='$DBUS_SYSTEM_BUS_ADDRESS' get-property \
+		org.bluez /org/bluez/hci0 org.bluez.Adapter1 Powered | grep -qx 'b true'"
+t1=$(now_ms)
+sim_call SetAdvertising sb $POD true
+within power_cycle_then_back_pod_ms "$(elapsed "$t1" 15 "$t1" pod state "$streaming_cond")" 10000
+kill "$DRV_PID"
+wait "$DRV_PID"
+gk_check "driver exits cleanly after the power cycle" test $? -eq 0
+
+if [ "$MARKDOWN" = --markdown ]; then
+	echo "# | figure | ms | limit |"
+	echo "# |---|---|---|"
+	for k in $(printf '%s\n' "${!figures[@]}" | sort); do
+		echo "# | $k | ${figures[$k]} | ${limits[$k]} |"
+	done
+fi
+gk_done
