@@ -860,6 +860,7 @@ static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
 }
 
 static void session_end_emit(struct form_engine *e, uint64_t t, bool automatic);
+static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic);
 
 static void activity_update(struct form_engine *e, uint64_t now)
 {
@@ -899,8 +900,13 @@ static void activity_update(struct form_engine *e, uint64_t now)
 		return;
 	if (!e->session && e->running_since &&
 	    now - e->running_since >= (uint64_t)(e->p.auto_start_s * USEC)) {
-		form_engine_session_start(e, e->running_since);
-		e->session_auto = true;
+		(void)session_start(e, e->running_since, true);
+		/* the session began when the running did */
+		e->running_s = (double)(now - e->running_since) / USEC;
+		for (unsigned i = 0; i < e->n_steps_ring; i++)
+			if (e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS].ic_usec >=
+			    e->running_since)
+				e->session_steps++;
 	} else if (e->session && e->session_auto && e->not_running_since &&
 		   now - e->not_running_since >= (uint64_t)(e->p.auto_stop_s * USEC)) {
 		session_end_emit(e, e->not_running_since, true);
@@ -1087,7 +1093,7 @@ int form_engine_feed_incline(struct form_engine *e, uint64_t t_usec, double pct)
 
 /* ---- session ---------------------------------------------------------- */
 
-int form_engine_session_start(struct form_engine *e, uint64_t t_usec)
+static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 {
 	struct form_event ev = { .type = FORM_EVENT_SESSION_STARTED, .t_usec = t_usec };
 
@@ -1095,7 +1101,7 @@ int form_engine_session_start(struct form_engine *e, uint64_t t_usec)
 		return -EBUSY;
 
 	e->session = true;
-	e->session_auto = false;
+	e->session_auto = automatic;
 	e->session_start = t_usec;
 	e->running_s = e->walking_s = e->standing_s = 0;
 	e->distance_m = 0;
@@ -1114,8 +1120,14 @@ int form_engine_session_start(struct form_engine *e, uint64_t t_usec)
 	memset(e->alert_s, 0, sizeof(e->alert_s));
 	e->fatigue_since = 0;
 	ev.session.start_usec = t_usec;
+	ev.session.automatic = automatic;
 	emit(e, &ev);
 	return 0;
+}
+
+int form_engine_session_start(struct form_engine *e, uint64_t t_usec)
+{
+	return session_start(e, t_usec, false);
 }
 
 static void summary_build(struct form_engine *e, uint64_t t)

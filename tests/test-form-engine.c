@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Form engine: activity, automatic sessions, baseline, alerts, pain, summary and JSON. */
+#include <json.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "form/form.h"
+
+#define MAX_EVENTS 64
+
+/* One phase of a synthetic run (see tests/test-form-metrics.c for the model). */
+struct phase {
+	double until_s;
+	enum { STAND, RUN, WALK } kind;
+	double step_s, gct_s;
+};
+
+struct recorder {
+	unsigned n_alert, n_cleared, n_activity, n_started, n_ended, n_summary, n_contact;
+	struct form_alert alert[MAX_EVENTS], cleared[MAX_EVENTS];
+	struct form_activity_change act[MAX_EVENTS];
+	uint64_t act_t[MAX_EVENTS];
+	struct form_session_change started, ended;
+	struct form_summary summary;
+	struct form_metrics last;
+};
+
+static void on_event(const struct form_event *ev, void *userdata)
+{
+	struct recorder *r = userdata;
+
+	switch (ev->type) {
+	case FORM_EVENT_CONTACT:
+		r->n_contact++;
+		break;
+	case FORM_EVENT_METRICS:
+		r->last = ev->metrics;
+		break;
+	case FORM_EVENT_ALERT:
+		if (r->n_alert < MAX_EVENTS)
+			r->alert[r->n_alert++] = ev->alert;
+		break;
+	case FORM_EVENT_CLEARED:
+		if (r->n_cleared < MAX_EVENTS)
+			r->cleared[r->n_cleared++] = ev->alert;
+		break;
+	case FORM_EVENT_ACTIVITY:
+		if (r->n_activity < MAX_EVENTS) {
+			r->act_t[r->n_activity] = ev->t_usec;
+			r->act[r->n_activity++] = ev->activity;
+		}
+		break;
+	case FORM_EVENT_SESSION_STARTED:
+		r->n_started++;
+		r->started = ev->session;
+		break;
+	case FORM_EVENT_SESSION_ENDED:
+		r->n_ended++;
+		r->ended = ev->session;
+		break;
+	case FORM_EVENT_SUMMARY:
+		r->n_summary++;
+		r->summary = *ev->summary;
+		break;
+	case _FORM_EVENT_TYPE_MAX:
+	case _FORM_EVENT_TYPE_INVALID:
+		break;
+	}
+}
+
+static void sample_at(const struct phase *ph, double t, struct form_imu_sample *ret)
+{
+	double v = 1;
+
+	if (ph->kind == RUN) {
+		double tau = fmod(t, ph->step_s);
+
+		v = tau < ph->gct_s ?
+			M_PI * ph->step_s / (2 * ph->gct_s) * sin(M_PI * tau / ph->gct_s) : 0;
+	} else if (ph->kind == WALK) {
+		v = 1 + 0.4 * sin(2 * M_PI * t / ph->step_s);
+	}
+	*ret = (struct form_imu_sample) {
+		.t_usec = (uint64_t)llround(t * 1e6),
+		.ax = ph->kind == STAND ? 0 : 0.02 * sin(2 * M_PI * t / ph->step_s),
+		.ay = NAN, .az = v,
+		.gx = NAN, .gy = NAN, .gz = NAN,
+	};
+}
+
+/* Feed phases at 100 Hz; speed (m/s, NAN = none) once a second. */
+static void feed(struct form_engine *e, const struct phase *phases, size_t n, double speed)
+{
+	uint64_t i = 0;
+
+	for (size_t k = 0; k < n; k++)
+		for (; i < (uint64_t)llround(phases[k].until_s * 100); i++) {
+			struct form_imu_sample s;
+
+			sample_at(&phases[k], i / 100.0, &s);
+			if (!isnan(speed) && i % 100 == 0)
+				assert_int_equal(form_engine_feed_speed(e, s.t_usec, speed), 0);
+			assert_int_equal(form_engine_feed_imu(e, &s), 0);
+		}
+}
+
+static void test_activity_and_auto_session(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct form_engine *e = NULL;
+	struct form_params p;
+	const struct phase ph[] = {
+		{ 5, STAND, 0, 0 }, { 65, RUN, 0.35, 0.2 }, { 100, STAND, 0, 0 },
+		{ 130, WALK, 0.6, 0 }, { 140, STAND, 0, 0 },
+	};
+
+	form_params_default(&p);
+	p.auto_start_s = 10;
+	p.auto_stop_s = 20;
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	feed(e, ph, 5, NAN);
+
+	/* standing, running, standing, walking, standing */
+	assert_true(r->n_activity >= 5);
+	assert_int_equal(r->act[1].from, FORM_ACTIVITY_STANDING);
+	assert_int_equal(r->act[1].to, FORM_ACTIVITY_RUNNING);
+	assert_true(r->act_t[1] >= 5000000 && r->act_t[1] <= 9000000);
+	assert_int_equal(r->act[2].to, FORM_ACTIVITY_STANDING);
+	assert_true(r->act_t[2] >= 65000000 && r->act_t[2] <= 69000000);
+	assert_int_equal(r->act[3].to, FORM_ACTIVITY_WALKING);
+	assert_int_equal(r->act[4].to, FORM_ACTIVITY_STANDING);
+
+	/* auto session: started at the start of running, ended 20 s after */
+	assert_int_equal(r->n_started, 1);
+	assert_true(r->started.automatic);
+	assert_true(r->started.start_usec >= 5000000 && r->started.start_usec <= 9000000);
+	assert_int_equal(r->n_ended, 1);
+	assert_true(r->ended.automatic);
+	assert_int_equal(r->n_summary, 1);
+	assert_true(fabs(r->summary.running_s - 59) < 4);
+	assert_true(r->summary.steps > 150);
+	assert_true(fabs(r->summary.stats[FORM_METRIC_CADENCE].median - 171.4) < 1.0);
+	assert_false(form_engine_session_active(e));
+	form_engine_free(e);
+	free(r);
+}
+
+static void test_alerts_hysteresis_repeat(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct form_engine *e = NULL;
+	struct form_baseline b;
+	struct form_params p;
+	/* normal, overstride, normal, overstride, normal, overstride */
+	const struct phase ph[] = {
+		{ 60, RUN, 0.35, 0.2 }, { 100, RUN, 0.41, 0.26 }, { 140, RUN, 0.35, 0.2 },
+		{ 180, RUN, 0.41, 0.26 }, { 220, RUN, 0.35, 0.2 }, { 260, RUN, 0.41, 0.26 },
+		{ 280, RUN, 0.35, 0.2 },
+	};
+	unsigned over = 0;
+
+	form_params_default(&p);
+	p.warmup_s = 10;
+	p.baseline_s = 30;
+	p.alert_min_duration_s = 5;
+	p.alert_clear_s = 5;
+	p.alert_repeat_s = 20;
+	p.alert_max_repeats = 2;
+	p.fatigue_min_s = 15;
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_get_baseline(e, &b), -ENODATA);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	assert_int_equal(form_engine_session_start(e, 0), -EBUSY);
+	feed(e, ph, 7, 3.0);
+
+	assert_int_equal(form_engine_get_baseline(e, &b), 0);
+	assert_true(fabs(b.cadence_spm - 171.4) < 1.0);
+	assert_true(fabs(b.speed_mps - 3.0) < 0.1);
+
+	for (unsigned i = 0; i < r->n_alert; i++) {
+		const struct form_alert *a = &r->alert[i];
+
+		if (a->kind != FORM_ALERT_OVERSTRIDING)
+			continue;
+		over++;
+		assert_int_equal(a->metric, FORM_METRIC_CADENCE);
+		assert_true(a->value < a->threshold);
+		/* 60 / 0.41 = 146.3 spm against 0.95 x 171.4 = 162.9 */
+		assert_true(fabs(a->value - 146.3) < 1.5);
+		assert_true(fabs(a->threshold - 162.9) < 1.5);
+		assert_non_null(a->cue);
+		assert_int_equal(a->severity, FORM_SEVERITY_WARNING);
+		/* min duration: raised >= 5 s after it went beyond */
+		assert_true(a->start_usec >= (over == 1 ? 60000000u : 140000000u));
+	}
+	/* the third overstride (220-260 s) hits the repeat limit of 2 */
+	assert_int_equal(over, 2);
+	/* every raised alert was cleared (hysteresis or session end), same id */
+	for (unsigned i = 0; i < r->n_alert; i++) {
+		bool found = false;
+
+		for (unsigned k = 0; k < r->n_cleared; k++)
+			found |= r->cleared[k].id == r->alert[i].id &&
+				r->cleared[k].end_usec > r->alert[i].start_usec;
+		assert_true(found);
+	}
+	/* overstride phases also drift from the early-run baseline: fatigue */
+	{
+		bool fatigue = false;
+
+		for (unsigned i = 0; i < r->n_alert; i++)
+			fatigue |= r->alert[i].kind == FORM_ALERT_FATIGUE;
+		assert_true(fatigue);
+	}
+	assert_int_equal(form_engine_session_stop(e, 280000000), 0);
+	assert_int_equal(r->summary.alert_count[FORM_ALERT_OVERSTRIDING], 2);
+	assert_true(r->summary.alert_s[FORM_ALERT_OVERSTRIDING] > 20);
+	assert_true(r->summary.advice[FORM_ADVICE_SHORTER_STEPS]);
+	assert_true(r->summary.advice[FORM_ADVICE_STRETCH_HIP_FLEXORS]);
+	assert_true(r->summary.baseline_learned);
+	assert_true(fabs(r->summary.distance_m - 3.0 * 280) < 10);
+	form_engine_free(e);
+	free(r);
+}
+
+static void test_pain(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct form_engine *e = NULL;
+	const struct phase ph[] = { { 30, RUN, 0.35, 0.2 } };
+
+	assert_int_equal(form_engine_new(NULL, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	feed(e, ph, 1, NAN);
+	assert_int_equal(form_engine_report_pain(e, 30000000, 2, "knee"), 0);
+	assert_int_equal(r->n_alert, 0);		/* below the alert level */
+	assert_int_equal(form_engine_report_pain(e, 31000000, 5, "Lower back"), 0);
+	assert_int_equal(r->n_alert, 1);		/* immediate */
+	assert_int_equal(r->alert[0].kind, FORM_ALERT_PAIN);
+	assert_int_equal(r->alert[0].severity, FORM_SEVERITY_WARNING);
+	assert_int_equal(r->alert[0].metric, FORM_METRIC_PAIN);
+	assert_true(r->alert[0].start_usec == 31000000);
+	assert_int_equal(form_engine_report_pain(e, 32000000, 8, "back"), 0);
+	assert_int_equal(r->n_alert, 2);
+	assert_int_equal(r->n_cleared, 1);
+	assert_int_equal(r->cleared[0].id, r->alert[0].id);
+	assert_int_equal(r->alert[1].severity, FORM_SEVERITY_CRITICAL);
+	assert_int_equal(form_engine_report_pain(e, 33000000, 0, NULL), 0);
+	assert_int_equal(r->n_cleared, 2);
+	assert_int_equal(form_engine_session_stop(e, 34000000), 0);
+
+	assert_int_equal(r->summary.digest.n_pain, 4);
+	assert_int_equal(r->summary.digest.pain[1].site, FORM_PAIN_SITE_LOWER_BACK);
+	assert_int_equal(r->summary.digest.pain[0].site, FORM_PAIN_SITE_KNEE);
+	assert_int_equal(r->summary.digest.pain[2].level, 8);
+	assert_true(r->summary.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+	assert_true(r->summary.advice[FORM_ADVICE_LISTEN_TO_BODY]);
+	assert_true(r->summary.advice[FORM_ADVICE_STRETCH_LOWER_BACK]);
+	assert_true(r->summary.advice[FORM_ADVICE_CORE_STRENGTH]);
+	form_engine_free(e);
+	free(r);
+}
+
+static void test_json(void **state)
+{
+	struct form_event ev = {
+		.type = FORM_EVENT_CONTACT,
+		.contact = {
+			.ic_usec = 2232000, .to_usec = 2446000, .has_to = true,
+			.side = FORM_SIDE_LEFT, .gct_ms = 214, .flight_ms = NAN,
+			.step_time_ms = 300, .vertical_oscillation_mm = NAN,
+			.peak_vertical_g = 3.5, .braking_mps = NAN, .trunk_lean_deg = NAN,
+			.pelvic_tilt_deg = 2, .pelvic_drop_deg = NAN,
+		},
+	};
+	struct json_object *o = NULL, *x;
+	struct form_metrics mt = {};
+
+	assert_int_equal(form_event_to_json(&ev, 1000000, &o), 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "event")), "contact");
+	assert_true(fabs(json_object_get_double(json_object_object_get(o, "ic_s")) - 1.232) < 1e-9);
+	assert_true(fabs(json_object_get_double(json_object_object_get(o, "to_s")) - 1.446) < 1e-9);
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "side")), "left");
+	/* missing values are null, never 0 */
+	assert_true(json_object_object_get_ex(o, "flight_ms", &x));
+	assert_null(x);
+	assert_true(json_object_object_get_ex(o, "braking_mps", &x));
+	assert_null(x);
+	json_object_put(o);
+
+	ev.contact.has_to = false;
+	assert_int_equal(form_event_to_json(&ev, 1000000, &o), 0);
+	assert_true(json_object_object_get_ex(o, "to_s", &x));
+	assert_null(x);
+	json_object_put(o);
+
+	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
+		mt.m[m] = (struct form_metric_value) { NAN, FORM_QUALITY_NONE };
+	mt.m[FORM_METRIC_CADENCE] = (struct form_metric_value) { 171.43, FORM_QUALITY_GOOD };
+	ev = (struct form_event) { .type = FORM_EVENT_METRICS, .t_usec = 3000000, .metrics = mt };
+	assert_int_equal(form_event_to_json(&ev, 1000000, &o), 0);
+	assert_string_equal(json_object_to_json_string_ext(json_object_object_get(o, "cadence_spm"),
+							   JSON_C_TO_STRING_PLAIN), "171.4");
+	assert_true(json_object_object_get_ex(o, "gct_ms", &x));
+	assert_null(x);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+		json_object_object_get(o, "quality"), "gct_ms")), "none");
+	assert_true(fabs(json_object_get_double(json_object_object_get(o, "t_s")) - 2) < 1e-9);
+	json_object_put(o);
+}
+
+static void test_names(void **state)
+{
+	size_t n;
+	const struct form_param_info *t = form_param_table(&n);
+	struct form_params p;
+
+	assert_int_equal(form_mount_from_string("chest"), FORM_MOUNT_CHEST);
+	assert_int_equal(form_mount_from_string("ankle"), -EINVAL);
+	assert_string_equal(form_mount_to_string(FORM_MOUNT_WAIST), "waist");
+	assert_null(form_mount_to_string(_FORM_MOUNT_MAX));
+	assert_string_equal(form_metric_to_string(FORM_METRIC_GCT), "gct_ms");
+	assert_int_equal(form_metric_from_string("cadence_spm"), FORM_METRIC_CADENCE);
+	assert_int_equal(form_pain_site_from_text("my LOWER back"), FORM_PAIN_SITE_LOWER_BACK);
+	assert_int_equal(form_pain_site_from_text("left knee"), FORM_PAIN_SITE_KNEE);
+	assert_int_equal(form_pain_site_from_text("elbow"), FORM_PAIN_SITE_OTHER);
+	for (unsigned a = 0; a < _FORM_ADVICE_MAX; a++)
+		assert_non_null(form_advice_text(a));
+
+	/* the table drives the defaults: issue 4 values */
+	form_params_default(&p);
+	assert_true(n >= 20 && t[0].name);
+	assert_true(p.warmup_s == 120 && p.baseline_s == 180 && p.alert_min_duration_s == 30);
+	assert_true(p.auto_session && isnan(p.runner_height_m));
+	assert_int_equal(form_params_validate(&p), 0);
+	p.pain_severe_level = 3;			/* below the alert level */
+	assert_int_equal(form_params_validate(&p), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		{ "/form/engine/activity-auto-session", test_activity_and_auto_session, NULL, NULL,
+		  NULL },
+		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL, NULL,
+		  NULL },
+		{ "/form/engine/pain", test_pain, NULL, NULL, NULL },
+		{ "/form/engine/json", test_json, NULL, NULL, NULL },
+		{ "/form/engine/names-params", test_names, NULL, NULL, NULL },
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
