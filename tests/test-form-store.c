@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Form storage (baseline, digest) and the history analysis over digests. */
+#include <json.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "form/form.h"
+
+static const struct form_baseline sample_baseline = {
+	.mount = FORM_MOUNT_CHEST, .steps = 540, .speed_mps = 3.1, .cadence_spm = 168.5,
+	.gct_ms = 244, .gct_balance_pct = NAN, .vertical_oscillation_mm = 88,
+	.trunk_lean_deg = 1.5, .pelvic_drop_deg = NAN, .braking_mps = 0.31,
+	.impact_g = 3.2, .heart_rate_bpm = 151,
+};
+
+static void test_baseline_roundtrip(void **state)
+{
+	uint8_t buf[FORM_BASELINE_SIZE];
+	struct form_baseline b;
+	size_t len;
+
+	assert_int_equal(form_baseline_save(&sample_baseline, buf, sizeof(buf), &len), 0);
+	/* 12 header + 4 steps + 10 doubles + 4 CRC */
+	assert_int_equal(len, 100);
+	assert_memory_equal(buf, "GKBL", 4);
+	assert_int_equal(form_baseline_load(buf, len, &b), 0);
+	assert_int_equal(b.mount, FORM_MOUNT_CHEST);
+	assert_int_equal(b.steps, 540);
+	assert_true(b.cadence_spm == 168.5 && b.heart_rate_bpm == 151);
+	assert_true(isnan(b.pelvic_drop_deg) && isnan(b.gct_balance_pct));
+	assert_int_equal(form_baseline_save(&sample_baseline, buf, 64, &len), -ENOBUFS);
+}
+
+static void test_baseline_bad(void **state)
+{
+	uint8_t buf[FORM_BASELINE_SIZE], bad[FORM_BASELINE_SIZE];
+	struct form_baseline b = { .steps = 7 }, out = b;
+	size_t len;
+
+	assert_int_equal(form_baseline_save(&sample_baseline, buf, sizeof(buf), &len), 0);
+	/* empty, truncated, one byte more */
+	assert_int_equal(form_baseline_load(buf, 0, &out), -EBADMSG);
+	assert_int_equal(form_baseline_load(buf, len - 1, &out), -EBADMSG);
+	assert_int_equal(form_baseline_load(buf, len + 1, &out), -EBADMSG);
+	/* any flipped bit fails the CRC */
+	for (size_t i = 0; i < len; i++) {
+		memcpy(bad, buf, len);
+		bad[i] ^= 0x10;
+		assert_true(form_baseline_load(bad, len, &out) < 0);
+	}
+	assert_int_equal(out.steps, 7);		/* untouched on failure */
+
+	/* a valid envelope around bad values: out-of-range cadence */
+	b = sample_baseline;
+	b.cadence_spm = 900;
+	assert_int_equal(form_baseline_save(&b, buf, sizeof(buf), &len), 0);
+	assert_int_equal(form_baseline_load(buf, len, &out), -EBADMSG);
+	b = sample_baseline;
+	b.gct_ms = INFINITY;
+	assert_int_equal(form_baseline_save(&b, buf, sizeof(buf), &len), 0);
+	assert_int_equal(form_baseline_load(buf, len, &out), -EBADMSG);
+	b = sample_baseline;
+	b.steps = 0;
+	assert_int_equal(form_baseline_save(&b, buf, sizeof(buf), &len), 0);
+	assert_int_equal(form_baseline_load(buf, len, &out), -EBADMSG);
+}
+
+static void test_baseline_version(void **state)
+{
+	uint8_t buf[FORM_BASELINE_SIZE];
+	size_t len;
+	struct form_baseline out;
+	uint32_t crc = 0xffffffffu;
+
+	assert_int_equal(form_baseline_save(&sample_baseline, buf, sizeof(buf), &len), 0);
+	buf[4] = 2;		/* a future version with a correct CRC */
+	for (size_t i = 0; i < len - 4; i++) {
+		crc ^= buf[i];
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1u));
+	}
+	crc = ~crc;
+	for (int k = 0; k < 4; k++)
+		buf[len - 4 + k] = (uint8_t)(crc >> (8 * k));
+	assert_int_equal(form_baseline_load(buf, len, &out), -EPROTONOSUPPORT);
+}
+
+static void digest_fill(struct form_digest *d, uint64_t start, double cadence, double braking,
+			uint8_t pain)
+{
+	memset(d, 0, sizeof(*d));
+	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
+		d->median[m] = NAN;
+	d->start_epoch_s = start;
+	d->duration_s = 2400;
+	d->running_s = 1800;
+	d->steps = 5000;
+	d->distance_m = NAN;
+	d->impact_load = 5000 * 3.1;
+	d->median[FORM_METRIC_CADENCE] = cadence;
+	d->median[FORM_METRIC_BRAKING] = braking;
+	d->median[FORM_METRIC_GCT] = 250;
+	d->band_s[FORM_METRIC_GCT][1] = 1700;
+	d->alert_count[FORM_ALERT_OVERSTRIDING] = 1;
+	d->alert_s[FORM_ALERT_OVERSTRIDING] = 95;
+	if (pain)
+		assert_int_equal(form_digest_add_pain(d, 3600, pain, FORM_PAIN_SITE_LOWER_BACK,
+						      true), 0);
+}
+
+static void test_digest_roundtrip(void **state)
+{
+	uint8_t buf[FORM_DIGEST_SIZE];
+	struct form_digest d, out;
+	size_t len;
+
+	digest_fill(&d, 1700000000, 162, 0.35, 6);
+	assert_int_equal(form_digest_add_pain(&d, 100, 2, FORM_PAIN_SITE_KNEE, false), 0);
+	assert_int_equal(form_digest_serialize(&d, buf, sizeof(buf), &len), 0);
+	assert_true(len <= FORM_DIGEST_SIZE);
+	assert_int_equal(form_digest_parse(buf, len, &out), 0);
+	assert_true(out.start_epoch_s == 1700000000 && out.running_s == 1800);
+	assert_int_equal(out.n_pain, 2);
+	assert_int_equal(out.pain[0].level, 6);
+	assert_true(out.pain[0].after);
+	assert_int_equal(out.pain[1].site, FORM_PAIN_SITE_KNEE);
+	assert_true(out.median[FORM_METRIC_CADENCE] == 162 && isnan(out.median[FORM_METRIC_SPEED]));
+	assert_true(out.median[FORM_METRIC_PAIN] == 6);
+	assert_int_equal(out.alert_count[FORM_ALERT_OVERSTRIDING], 1);
+
+	/* corrupted, truncated, or internally inconsistent blobs */
+	buf[20] ^= 1;
+	assert_int_equal(form_digest_parse(buf, len, &out), -EBADMSG);
+	buf[20] ^= 1;
+	assert_int_equal(form_digest_parse(buf, len - 3, &out), -EBADMSG);
+	d.running_s = d.duration_s + 1;
+	assert_int_equal(form_digest_serialize(&d, buf, sizeof(buf), &len), 0);
+	assert_int_equal(form_digest_parse(buf, len, &out), -EBADMSG);
+	assert_int_equal(form_digest_serialize(&d, buf, 100, &len), -ENOBUFS);
+
+	/* full pain list */
+	digest_fill(&d, 0, 160, 0.3, 0);
+	for (unsigned i = 0; i < FORM_DIGEST_MAX_PAIN; i++)
+		assert_int_equal(form_digest_add_pain(&d, i, 1, FORM_PAIN_SITE_HIP, false), 0);
+	assert_int_equal(form_digest_add_pain(&d, 9, 1, FORM_PAIN_SITE_HIP, false), -ENOSPC);
+	assert_int_equal(form_digest_add_pain(&d, 9, 11, FORM_PAIN_SITE_HIP, false), -ERANGE);
+}
+
+#define DAY 86400u
+
+static void test_history(void **state)
+{
+	struct form_digest d[12];
+	struct form_history_report h;
+	uint64_t now = 1800000000;
+	struct json_object *o = NULL;
+
+	/*
+	 * 12 sessions, one every 3 days back from now, 30 min running each.
+	 * Painful ones (back pain 5) had cadence 158 and braking 0.42; the
+	 * others 168 and 0.30. The last five: pain in 3.
+	 */
+	for (unsigned i = 0; i < 12; i++) {
+		bool painful = i % 3 == 0 || i >= 9;
+
+		digest_fill(&d[i], now - (11 - i) * 3 * DAY, painful ? 158 : 168,
+			    painful ? 0.42 : 0.30, painful ? 5 : 0);
+	}
+	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(h.sessions, 12);
+	/* within 7 days: sessions at 0, 3, 6 days ago = 3 x 30 min */
+	assert_true(fabs(h.load_7d_min - 90) < 1e-9);
+	/* within 28 days: 0..27 days ago = 10 sessions = 300 min, 75 per week */
+	assert_true(fabs(h.load_28d_weekly_min - 75) < 1e-9);
+	assert_true(fabs(h.acute_chronic_ratio - 1.2) < 1e-9);
+	assert_false(h.advice[FORM_ADVICE_CROSS_TRAINING]);
+	/* last five: i = 7..11, painful: 9, 10, 11 */
+	assert_int_equal(h.pain_sessions_last5, 3);
+	assert_int_equal(h.max_pain_last5, 5);
+	assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+	assert_int_equal(h.main_pain_site, FORM_PAIN_SITE_LOWER_BACK);
+	assert_true(h.n_pointers >= 2);
+	assert_int_equal(h.pointers[0].metric, FORM_METRIC_CADENCE);
+	assert_int_equal(h.pointers[0].direction, -1);
+	assert_int_equal(h.pointers[1].metric, FORM_METRIC_BRAKING);
+	assert_int_equal(h.pointers[1].direction, 1);
+	assert_non_null(strstr(h.pointer_text,
+			       "your back pain followed runs with lower cadence and more braking"));
+	assert_true(h.advice[FORM_ADVICE_SHORTER_STEPS]);
+	assert_true(h.advice[FORM_ADVICE_STRETCH_LOWER_BACK]);
+	assert_int_equal(form_history_report_to_json(&h, &o), 0);
+	assert_non_null(json_object_object_get(o, "pointer_text"));
+	json_object_put(o);
+
+	/* a load spike: 5 long sessions this week after a quiet month */
+	for (unsigned i = 0; i < 12; i++) {
+		digest_fill(&d[i], now - (11 - i) * 3 * DAY, 168, 0.3, 0);
+		d[i].running_s = i >= 10 ? 3600 : 600;
+	}
+	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	/* 7 d: i = 9 (10 min), 10, 11 (60 min each) = 130; 28 d: 7 x 10 + 120 = 190 / 4 */
+	assert_true(fabs(h.load_7d_min - 130) < 1e-9);
+	assert_true(h.acute_chronic_ratio > 1.3);
+	assert_true(h.advice[FORM_ADVICE_CROSS_TRAINING]);
+	assert_false(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+	assert_int_equal(h.n_pointers, 0);
+	assert_string_equal(h.pointer_text, "");
+
+	/* one severe report is enough */
+	assert_int_equal(form_digest_add_pain(&d[11], 0, 8, FORM_PAIN_SITE_KNEE, true), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(h.pain_sessions_last5, 1);
+	assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+
+	assert_int_equal(form_history_analyze(NULL, 0, now, &h), 0);
+	assert_int_equal(form_history_analyze(NULL, 3, now, &h), -EINVAL);
+	assert_int_equal(form_history_analyze(d, FORM_HISTORY_MAX + 1, now, &h), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		{ "/form/store/baseline-roundtrip", test_baseline_roundtrip, NULL, NULL, NULL },
+		{ "/form/store/baseline-bad", test_baseline_bad, NULL, NULL, NULL },
+		{ "/form/store/baseline-version", test_baseline_version, NULL, NULL, NULL },
+		{ "/form/store/digest-roundtrip", test_digest_roundtrip, NULL, NULL, NULL },
+		{ "/form/history/load-pain-pointers", test_history, NULL, NULL, NULL },
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
