@@ -469,9 +469,15 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 			break;
 		r = spool_find(m->spool, slot->spool_id);
 		m->stats.rejected++;
-		/* Reason codes >= 0x80 (e.g. 0x87 not authorized): keep it spooled. */
-		log_error("Broker did not accept '%s' (code 0x%x), keeping it spooled",
-			  r ? r->topic : "?", (unsigned)ev->code);
+		/*
+		 * Reason codes >= 0x80 (e.g. 0x87 not authorized): keep it
+		 * spooled. Retried every pump tick, so log the first and then
+		 * every 60th.
+		 */
+		if (m->stats.rejected == 1 || m->stats.rejected % 60 == 0)
+			log_error("Broker did not accept '%s' (code 0x%x, %llu so far), "
+				  "keeping it spooled", r ? r->topic : "?", (unsigned)ev->code,
+				  (unsigned long long)m->stats.rejected);
 		free_slot(m, slot);
 		/* Retry on the pump timer, not at once: a denied topic stays denied. */
 		break;

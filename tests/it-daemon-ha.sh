@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# gaitkeeperd without broker, adapter or sensors at start; a broker that
+# denies a topic (MQTT 5 PUBACK reason 0x87 keeps the record spooled);
+# Home Assistant discovery: announce, re-announce on homeassistant/status,
+# removal of entities whose sensor left the config. Real dbus-daemon and
+# mosquitto on loopback; no BlueZ on the bus on purpose.
+source "$(dirname "$0")/lib/env.sh"
+cd "$GK_ROOT" || exit 1
+
+GKD=$GK_BUILD/gaitkeeperd
+if [ ! -x "$GKD" ]; then
+	gk_skip "gaitkeeperd" "$GKD not built"
+	gk_done
+	exit 1
+fi
+gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+
+PORT=$(gk_free_port)
+URI="mqtt://127.0.0.1:$PORT"
+mkdir -p "$gk_tmp/mosq"
+# broker_conf ACL?: with an ACL that denies publishing to .../alert.
+broker_conf() {
+	cat > "$gk_tmp/mosq.conf" <<CONF
+listener $PORT 127.0.0.1
+allow_anonymous true
+user $(id -un)
+persistence true
+persistence_location $gk_tmp/mosq/
+log_dest file $gk_tmp/mosq.log
+CONF
+	if [ "$1" = acl ]; then
+		cat > "$gk_tmp/acl" <<ACL
+topic readwrite gaitkeeper/#
+topic readwrite homeassistant/#
+topic deny gaitkeeper/it/alert
+ACL
+		echo "acl_file $gk_tmp/acl" >> "$gk_tmp/mosq.conf"
+	fi
+}
+start_broker() {
+	broker_conf "$1"
+	gk_bg mosquitto -c "$gk_tmp/mosq.conf"
+	BROKER_PID=$gk_last_pid
+	gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT"
+}
+stop_broker() {
+	kill -TERM "$BROKER_PID"
+	wait "$BROKER_PID" 2>/dev/null
+}
+
+cfg=$gk_tmp/gk.conf
+write_config() {	# write_config ALIAS...
+	{
+		echo "node = \"it\";"
+		echo "mqtt = { uri = \"$URI\"; keepalive_s = 5; };"
+		echo "sensors = ("
+		local sep=""
+		for a in "$@"; do
+			echo "  $sep{ alias = \"$a\"; kind = \"heart-rate\"; name = \"HR $a*\"; }"
+			sep=","
+		done
+		echo ");"
+	} > "$cfg"
+}
+write_config a b
+
+cat > "$gk_tmp/notify.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        msg = s.recv(4096).decode(errors="replace").replace("\n", "|")
+        f.write("%.6f %s\n" % (time.time(), msg))
+PY
+gk_bg python3 "$gk_tmp/notify.py" "$gk_tmp/notify.sock" "$gk_tmp/notify.log"
+gk_wait_for 5 test -S "$gk_tmp/notify.sock"
+
+dlog=$gk_tmp/daemon.log
+start_daemon() {
+	START_TS=$(date +%s.%N)
+	gk_bg env NOTIFY_SOCKET="$gk_tmp/notify.sock" "$GKD" --config "$cfg" \
+		--state-dir "$gk_tmp/state" --stderr 2>> "$dlog"
+	GKD_PID=$gk_last_pid
+}
+
+# ---- no broker, no adapter, no sensors: still READY at once ----------------
+start_daemon
+gk_wait_for 5 grep -q 'READY=1' "$gk_tmp/notify.log"
+ready_ts=$(grep -m1 'READY=1' "$gk_tmp/notify.log" | cut -d' ' -f1)
+ready_ms=99999
+[ -n "$ready_ts" ] && ready_ms=$(python3 -c "print(round(($ready_ts - $START_TS) * 1000))")
+gk_check "READY=1 in ${ready_ms} ms with no broker and no BlueZ" test "$ready_ms" -lt 1000
+gk_check "STATUS= reports the degraded state" \
+	grep -q 'STATUS=0/2 sensors streaming, broker disconnected' "$gk_tmp/notify.log"
+dbus_call() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.Gaitkeeper1 \
+		/io/gaitkeeper/Gaitkeeper1 io.gaitkeeper.Gaitkeeper1 "$@"
+}
+gk_check "D-Bus API answers without broker" dbus_call StartSession
+gk_check "core keeps running: pain report accepted offline" dbus_call ReportPain us 5 knee
+sleep 1
+gk_check "alert spooled while no broker ever connected" \
+	grep -q 'GKS1' "$gk_tmp/state/spool"
+
+# ---- a broker that refuses the alert topic ---------------------------------
+start_broker acl
+sub_log=$gk_tmp/sub.log
+gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$PORT" -V mqttv5 -q 1 -c -i gk-ha-sub \
+	-x 3600 -t 'gaitkeeper/it/#' -t 'homeassistant/#' -F '%q %t %p' > "$sub_log"
+gk_check "connects once the broker appears" gk_wait_for 15 \
+	grep -q 'Connected to MQTT broker' "$dlog"
+gk_check "PUBACK 0x87 (not authorized) is a failure, record kept" gk_wait_for 10 \
+	grep -q "Broker did not accept 'gaitkeeper/it/alert' (code 0x87" "$dlog"
+rejected() {
+	grep 'gaitkeeper/it/gateway/state' "$sub_log" | tail -1 |
+		python3 -c 'import json,sys; l=sys.stdin.read().split(" ",2)[2]; d=json.loads(l); sys.exit(0 if d["mqtt_rejected"]>=1 and d["spool_records"]>=1 else 1)'
+}
+gk_check "gateway/state counts the rejection, spool keeps the alert" gk_wait_for 15 rejected
+gk_check "denied alert not delivered" bash -c "! grep -q ' gaitkeeper/it/alert {' '$sub_log'"
+stop_broker
+start_broker open
+gk_check "alert delivered once the broker allows it" gk_wait_for 20 \
+	grep -q '^1 gaitkeeper/it/alert {.*"kind":"pain"' "$sub_log"
+
+# ---- Home Assistant discovery ----------------------------------------------
+gk_wait_for 10 grep -q 'homeassistant/sensor/gaitkeeper_it/b_battery_pct/config {' "$sub_log"
+gk_check "sensor b announced (battery, diagnostic)" \
+	grep -q 'homeassistant/sensor/gaitkeeper_it/b_battery_pct/config {.*"entity_category":"diagnostic"' "$sub_log"
+gk_check "availability list: gateway and sensor, mode all" grep -q \
+	'b_heart_rate_bpm/config {.*"availability":\[{"topic":"gaitkeeper/it/status"},{"topic":"gaitkeeper/it/sensor/b/availability"}\],"availability_mode":"all"' "$sub_log"
+gk_check "live metrics expire (expire_after)" grep -q \
+	'run_cadence_spm/config {.*"unit_of_measurement":"spm","state_class":"measurement".*"expire_after":10' "$sub_log"
+gk_check "alerts as an event entity" grep -q \
+	'homeassistant/event/gaitkeeper_it/run_alert/config {.*"event_types":\["overstriding"' "$sub_log"
+gk_check "devices linked by via_device" grep -q \
+	'"device":{"identifiers":\["gaitkeeper_it_b"\].*"via_device":"gaitkeeper_it"' "$sub_log"
+n1=$(grep -c 'homeassistant/.*/config {' "$sub_log")
+mosquitto_pub -h 127.0.0.1 -p "$PORT" -t homeassistant/status -m online
+uniq=$(grep -o 'homeassistant/[^ ]*/config {' "$sub_log" | sort -u | wc -l)
+more() { [ "$uniq" -gt 0 ] && [ "$(grep -c 'homeassistant/.*/config {' "$sub_log")" -ge $((n1 + uniq)) ]; }
+gk_check "re-announced when homeassistant/status says online" gk_wait_for 10 more
+
+# ---- a sensor leaves the config: its entities are removed ------------------
+kill -TERM "$GKD_PID"
+wait "$GKD_PID"
+gk_check "clean exit" test $? -eq 0
+write_config a
+start_daemon
+gk_check "removed sensor's config cleared (empty retained)" gk_wait_for 15 \
+	grep -q '^1 homeassistant/sensor/gaitkeeper_it/b_battery_pct/config $' "$sub_log"
+mosquitto_sub -h 127.0.0.1 -p "$PORT" -t 'homeassistant/#' --retained-only -W 3 -F '%t' \
+	> "$gk_tmp/retained.txt" 2>/dev/null
+gk_check "no retained config left for sensor b" \
+	bash -c "test -s '$gk_tmp/retained.txt' && ! grep -q '_b_\|/b_' '$gk_tmp/retained.txt'"
+gk_check "sensor a still announced" grep -q 'gaitkeeper_it/a_battery_pct/config' \
+	"$gk_tmp/retained.txt"
+kill -TERM "$GKD_PID"
+wait "$GKD_PID"
+gk_check "clean exit again" test $? -eq 0
+gk_done
