@@ -92,6 +92,41 @@ static void test_cps_wheel(void **state)
 	assert_int_equal(m.raw_last_wheel_event, 31887);
 }
 
+/*
+ * The same real trainer capture's neighbouring notifications (comments in
+ * BluetoothThing CyclingPowerMeasurementTests.swift): the test there derives
+ * 36.2 km/h with a 2.110 m wheel between the 73 W and 76 W records, which
+ * only holds with the 1/2048 s wheel time base.
+ */
+static void test_cps_wheel_speed(void **state)
+{
+	static const struct {
+		const char *hex;
+		int power_w;
+		uint32_t revs;
+	} seq[] = {
+		{ "14 00 4f 00 9e 34 5f 06 00 00 19 8d", 79, 1631 },
+		{ "14 00 4c 00 0b 33 5a 06 00 00 f4 84", 76, 1626 },
+		{ "14 00 49 00 77 31 55 06 00 00 8f 7c", 73, 1621 },
+		{ "14 00 2f 00 7f 30 51 06 00 00 9a 75", 47, 1617 },
+		{ "14 00 27 00 a3 2f 4c 06 00 00 9d 6c", 39, 1612 },
+	};
+	struct cps_measurement m[5];
+
+	for (size_t i = 0; i < 5; i++) {
+		const uint8_t *buf;
+		size_t len;
+
+		assert_int_equal(parse_hex_str(seq[i].hex, &buf, &len), 0);
+		assert_int_equal(cps_measurement_parse(buf, len, &m[i], NULL), 0);
+		assert_int_equal(m[i].power_w, seq[i].power_w);
+		assert_int_equal(m[i].wheel_revolutions, seq[i].revs);
+	}
+	/* 5 revolutions x 2.110 m over (34036 - 31887) / 2048 s = 36.2 km/h */
+	assert_near((m[1].wheel_revolutions - m[2].wheel_revolutions) * 2.110 /
+		    (m[1].last_wheel_event_s - m[2].last_wheel_event_s) * 3.6, 36.2, 0.1);
+}
+
 /* Every optional field at once, with negative and extreme values. */
 static void test_cps_all_fields(void **state)
 {
@@ -200,6 +235,7 @@ int main(void)
 		{ "/proto/cps/ot-power-only", test_cps_power_only, NULL, NULL, NULL },
 		{ "/proto/cps/ot-crank-torque", test_cps_crank, NULL, NULL, NULL },
 		{ "/proto/cps/bluetooththing-wheel", test_cps_wheel, NULL, NULL, NULL },
+		{ "/proto/cps/bluetooththing-wheel-speed", test_cps_wheel_speed, NULL, NULL, NULL },
 		{ "/proto/cps/all-fields", test_cps_all_fields, NULL, NULL, NULL },
 		{ "/proto/cps/all-flags-lengths", test_cps_all_flags, NULL, NULL, NULL },
 	};
