@@ -227,6 +227,8 @@ struct sensor {
 	struct ftms_treadmill_merge ftms;
 	enum pmd_phase pmd_phase;
 	struct pmd_cp_assembler pmd_cp;
+	uint8_t pmd_request[PMD_REQUEST_MAX];	/* last CP write */
+	size_t pmd_request_len;
 	struct pmd_frame_format pmd_fmt[2];	/* [0] ACC, [1] GYRO */
 	bool has_clock_offset;
 	int64_t clock_offset_usec;	/* monotonic - sensor clock */
@@ -1387,6 +1389,9 @@ static void pmd_cp_indication(struct sensor *s, const uint8_t *buf, size_t len)
 	struct pmd_settings settings;
 	int r;
 
+	/* A stack that caches written values may echo our own request. */
+	if (len == s->pmd_request_len && len && memcmp(buf, s->pmd_request, len) == 0)
+		return;
 	r = pmd_cp_response_parse(buf, len, &part, NULL);
 	if (r < 0) {
 		sensor_malformed(s, SUB_PMD_CP, r);
@@ -1573,6 +1578,8 @@ static int pmd_start(struct sensor *s, uint8_t type, unsigned step)
 	r = pmd_request_start(type, &p, req, sizeof(req), &len);
 	if (r < 0)
 		return r;
+	memcpy(s->pmd_request, req, len);
+	s->pmd_request_len = len;
 	r = new_call(s->m, cp->path, BLUEZ_GATT_CHAR, "WriteValue", &msg);
 	if (r >= 0)
 		r = sd_bus_message_append_array(msg, 'y', req, len);

@@ -205,6 +205,18 @@ gk_check "malformed payloads change no state" \
 	test -z "$(first_after "$t0" pod state 'true')$(first_after "$t0" h10 state 'true')"
 gk_check "driver still running" kill -0 "$DRV_PID"
 
+# -- Signals from anyone but org.bluez's owner are ignored ----------------
+t0=$(now_ms)
+dev_path=/org/bluez/hci0/dev_${POD//:/_}
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" emit "$dev_path" \
+	org.freedesktop.DBus.Properties PropertiesChanged 'sa{sv}as' \
+	org.bluez.Device1 2 Connected b false ServicesResolved b false 0
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" emit / \
+	org.freedesktop.DBus.ObjectManager InterfacesRemoved oas "$dev_path" 1 org.bluez.Device1
+sleep 1.5
+gk_check "forged Connected=false / InterfacesRemoved from another sender: ignored" \
+	test -z "$(first_after "$t0" pod state 'true')"
+
 # -- SetLatency: slow bluetoothd; a reconnect still completes -----------------
 sim_call SetLatency u 300
 t0=$(now_ms)
