@@ -2,6 +2,7 @@
 /* bluez-sim-probe: a scripted BlueZ client for tests/it-bluez-sim.sh (one bus connection). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -38,6 +39,9 @@ static uint64_t t0;
 static int acquired_fd = -EBADF;
 static int resolved_seen;
 static char want_value_path[256];
+/* Characteristics this probe subscribed to: their values are printed. */
+static char subscribed[16][256];
+static unsigned n_subscribed;
 static unsigned values_seen;
 static uint8_t last_value[512];
 static size_t last_value_len;
@@ -57,6 +61,14 @@ static void print_hex(const char *tag, const uint8_t *p, size_t n)
 		printf("%02x", p[i]);
 	printf("\n");
 	fflush(stdout);
+}
+
+static bool is_subscribed(const char *path)
+{
+	for (unsigned i = 0; i < n_subscribed; i++)
+		if (streq(subscribed[i], path))
+			return true;
+	return false;
 }
 
 static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -82,7 +94,7 @@ static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
 				resolved_seen = 1;
 				printf("resolved %llu\n", (unsigned long long)(now_ms() - t0));
 			}
-		} else if (streq(prop, "Value") && streq(path, want_value_path)) {
+		} else if (streq(prop, "Value") && is_subscribed(path)) {
 			const void *p;
 			size_t n;
 
@@ -91,7 +103,8 @@ static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
 			    sd_bus_message_exit_container(m) < 0)
 				return 0;
 			print_hex("value", p, n);
-			values_seen++;
+			if (streq(path, want_value_path))
+				values_seen++;
 			memcpy(last_value, p, n < sizeof(last_value) ? n : sizeof(last_value));
 			last_value_len = n;
 		} else {
@@ -127,6 +140,9 @@ static void pump(uint64_t ms, const int *flag)
 {
 	uint64_t end = now_ms() + ms;
 
+	/* Whatever is queued is dispatched even for ms == 0. */
+	while (sd_bus_process(bus, NULL) > 0)
+		;
 	while (now_ms() < end && !(flag && *flag)) {
 		int r = sd_bus_process(bus, NULL);
 
@@ -313,6 +329,8 @@ static int simple_call(const char *step, const char *addr, const char *uuid,
 	if (r < 0)
 		return fail(step, &e, r);
 	snprintf(want_value_path, sizeof(want_value_path), "%s", path);
+	if (!is_subscribed(path) && n_subscribed < 16)
+		snprintf(subscribed[n_subscribed++], sizeof(subscribed[0]), "%s", path);
 	printf("%s ok\n", step);
 	return 0;
 }

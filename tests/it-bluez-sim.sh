@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# build/bluez-sim against busctl and tests/bluez-sim-probe on a private
+# dbus-daemon: BlueZ 5.66 property types, discovery and its filter, Connect
+# before ServicesResolved, GATT read/write, StartNotify and AcquireNotify,
+# PMD frames decoded independently (pmd-check.py), every control method.
+source "$(dirname "$0")/lib/env.sh"
+
+SIM=$GK_BUILD/bluez-sim
+PROBE=$GK_BUILD/bluez-sim-probe
+PMD_CHECK=$GK_ROOT/tests/bluez-sim-probe/pmd-check.py
+TRACE=/work/shared/data/sacral-treadmill/trial_04.csv
+[ -r "$TRACE" ] || TRACE=$GK_ROOT/data/sacral-treadmill/trial_04.csv
+for bin in "$SIM" "$PROBE"; do
+	if [ ! -x "$bin" ]; then
+		gk_skip "bluez-sim" "$bin not built"
+		gk_done
+		exit
+	fi
+done
+gk_start_dbus || { gk_skip "bluez-sim" "no dbus-daemon"; gk_done; exit; }
+
+BUS=$DBUS_SYSTEM_BUS_ADDRESS
+H10=A0:9E:1A:00:00:01
+VERITY=A0:9E:1A:00:00:02
+POD=C4:00:00:00:00:03
+HRS=C4:00:00:00:00:04
+STRYD=C4:00:00:00:00:05
+MILL=C4:00:00:00:00:06
+PMD_CP=fb005c81-02e7-f387-1cad-8acd2d8df0c8
+PMD_DATA=fb005c82-02e7-f387-1cad-8acd2d8df0c8
+dev_path() { echo "/org/bluez/hci0/dev_${1//:/_}"; }
+
+bc() { busctl --address="$BUS" "$@"; }
+sim_call() { bc call io.gaitkeeper.BluezSim /io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"; }
+sim_ready() { bc status io.gaitkeeper.BluezSim > /dev/null 2>&1; }
+# stat ADDRESS KEY: one GetStats value ("u 3" -> "3").
+stat() {
+	sim_call GetStats s "$1" | tr ' ' '\n' |
+		awk -v k="\"$2\"" 'f == 1 { f = 2; next } f == 2 { print; exit } $0 == k { f = 1 }'
+}
+# prop PATH IFACE NAME: "TYPE VALUE" of a property.
+prop() { bc get-property org.bluez "$1" "$2" "$3" 2>/dev/null; }
+# char_of ADDRESS UUID-PREFIX: object path of a characteristic.
+char_of() {
+	local p
+	for p in $(bc tree --list org.bluez 2>/dev/null | grep "$(dev_path "$1")/service[0-9a-f]*/char[0-9a-f]*$"); do
+		prop "$p" org.bluez.GattCharacteristic1 UUID | grep -q "\"$2" && { echo "$p"; return 0; }
+	done
+	return 1
+}
+probe() { "$PROBE" "$@" 2>&1; }
+# sigs PATH IFACE: ".Name property SIG" and ".Name method IN OUT" lines.
+sigs() {
+	bc introspect org.bluez "$1" "$2" |
+		awk '$2 == "property" { print $1, $2, $3 } $2 == "method" { print $1, $2, $3, $4 }'
+}
+# has_sigs "SIGS" LINE...: every LINE is among SIGS.
+has_sigs() {
+	local all=$1 l
+	shift
+	for l in "$@"; do
+		grep -qxF -- "$l" <<< "$all" || { echo "# missing '$l'"; return 1; }
+	done
+}
+is_eq() { [ "$1" = "$2" ] || { echo "# got '$1', want '$2'"; return 1; }; }
+has() { grep -q -- "$2" <<< "$1" || { echo "# no '$2' in:"; sed 's/^/#   /' <<< "$1" | head -20; return 1; }; }
+hasnt() { ! grep -q -- "$2" <<< "$1" || { echo "# unexpected '$2'"; return 1; }; }
+
+start_sim() {
+	gk_bg "$SIM" "$@" 2>> "$gk_tmp/sim.err"
+	SIM_PID=$gk_last_pid
+	gk_wait_for 10 sim_ready
+}
+
+# ---- run 1: every kind on the recorded treadmill trial -----------------------------
+start_sim --trace "$TRACE" --loop --speed-mps 3.2 --incline-pct 1 --temporary-timeout 3 \
+	--device polar-h10,$H10,"Polar H10 0A1B2C3D" \
+	--device polar-verity-sense,$VERITY,"Polar Sense B5C6D7E8" \
+	--device footpod,$POD,"RunPod" --device heart-rate,$HRS,"HRM Strap" \
+	--device power,$STRYD,"Stryd" --device treadmill,$MILL,"Treadmill T1"
+gk_check "ready: io.gaitkeeper.BluezSim owned after org.bluez" \
+	bash -c "busctl --address='$BUS' status org.bluez > /dev/null"
+
+gk_check "Adapter1 signatures as BlueZ" has_sigs "$(sigs /org/bluez/hci0 org.bluez.Adapter1)" \
+	".Address property s" ".Powered property b" ".Discovering property b" \
+	".Alias property s" ".UUIDs property as" ".Class property u" \
+	".StartDiscovery method - -" ".SetDiscoveryFilter method a{sv} -" \
+	".RemoveDevice method o -" ".GetDiscoveryFilters method - as"
+gk_check "GetDiscoveryFilters" has "$(bc call org.bluez /org/bluez/hci0 org.bluez.Adapter1 GetDiscoveryFilters)" \
+	'as 7 "UUIDs" "RSSI" "Pathloss" "Transport" "DuplicateData" "Discoverable" "Pattern"'
+
+# Discovery with a filter: only what a device advertises counts.
+out=$(probe filter 1826 scan sleep 1200)
+gk_check "filter 0x1826 finds the treadmill" has "$out" "added $(dev_path $MILL)$"
+gk_check "filter 0x1826 hides the others" hasnt "$out" "added $(dev_path $H10)$"
+gk_check "discovery stops when its client leaves" \
+	gk_wait_for 3 bash -c "busctl --address='$BUS' get-property org.bluez /org/bluez/hci0 org.bluez.Adapter1 Discovering | grep -q false"
+out=$(probe filter $PMD_CP,fb005c80-02e7-f387-1cad-8acd2d8df0c8 scan sleep 1200)
+gk_check "H10 does not advertise the 128-bit PMD service" hasnt "$out" "added $(dev_path $H10)$"
+out=$(probe filter 180d scan wait-device $H10 3 wait-device $VERITY 3 wait-device $HRS 3 sleep 300)
+gk_check "filter 0x180d finds H10, Verity Sense and the strap" has "$out" "found $HRS"
+gk_check "temporary device removed after --temporary-timeout" \
+	gk_wait_for 6 bash -c "! busctl --address='$BUS' tree --list org.bluez | grep -q '$(dev_path $HRS)$'"
+out=$(bc call org.bluez /org/bluez/hci0 org.bluez.Adapter1 SetDiscoveryFilter 'a{sv}' 1 Colour s red 2>&1)
+gk_check "SetDiscoveryFilter rejects unknown keys" has "$out" "Invalid arguments"
+out=$(bc call org.bluez /org/bluez/hci0 org.bluez.Adapter1 StopDiscovery 2>&1)
+gk_check "StopDiscovery without a session fails" has "$out" "No discovery started"
+
+out=$(probe scan wait-device $H10 3 wait-device $POD 3 wait-device $STRYD 3 wait-device $MILL 3 \
+	wait-device $VERITY 3 wait-device $HRS 3 stopscan connect $H10 connect $POD connect $STRYD \
+	connect $MILL connect $VERITY connect $HRS)
+gk_check "all devices discovered and connected" has "$out" "found $MILL rssi -"
+reply=$(awk '/^connect-reply/ { print $2; exit }' <<< "$out")
+resolved=$(awk '/^resolved/ { print $2; exit }' <<< "$out")
+gk_check "Connect replies before ServicesResolved (${reply} ms < ${resolved} ms)" \
+	test "${reply:-9999}" -lt 1000 -a "${resolved:-0}" -ge $((${reply:-0} + 200))
+gk_check "GATT objects exported before ServicesResolved" bash -c \
+	"grep -n 'added $(dev_path $H10)/service000c/char000d$\|changed $(dev_path $H10) ServicesResolved' <<< '$out' | head -1 | grep -q added"
+
+P=$(dev_path $H10)
+gk_check "Device1 signatures as BlueZ" has_sigs "$(sigs "$P" org.bluez.Device1)" \
+	".Address property s" ".AddressType property s" ".Name property s" ".Alias property s" \
+	".RSSI property n" ".UUIDs property as" ".ManufacturerData property a{qv}" \
+	".ServiceData property a{sv}" ".Connected property b" ".ServicesResolved property b" \
+	".Paired property b" ".Trusted property b" ".Blocked property b" ".Adapter property o" \
+	".Appearance property q" ".AdvertisingFlags property ay" ".Connect method - -" \
+	".Disconnect method - -" ".Pair method - -"
+gk_check "ManufacturerData is Polar's a{qv}" has "$(prop "$P" org.bluez.Device1 ManufacturerData)" 'a{qv} 1 107 ay'
+gk_check "Battery1 Percentage y on a connected device" has "$(prop "$P" org.bluez.Battery1 Percentage)" '^y [0-9]'
+gk_check "UUIDs include PMD once resolved" has "$(prop "$P" org.bluez.Device1 UUIDs)" 'fb005c80-02e7'
+HRM_CHAR=$(char_of $H10 00002a37)
+gk_check "BlueZ object path scheme" is_eq "$HRM_CHAR" "$P/service000c/char000d"
+gk_check "GattCharacteristic1 signatures as BlueZ" \
+	has_sigs "$(sigs "$HRM_CHAR" org.bluez.GattCharacteristic1)" \
+	".UUID property s" ".Service property o" ".Value property ay" ".Notifying property b" \
+	".NotifyAcquired property b" ".Flags property as" ".MTU property q" \
+	".ReadValue method a{sv} ay" ".WriteValue method aya{sv} -" \
+	".AcquireNotify method a{sv} hq" ".StartNotify method - -" ".StopNotify method - -"
+gk_check "GattService1 signatures as BlueZ" has_sigs "$(sigs "$P/service000c" org.bluez.GattService1)" \
+	".UUID property s" ".Device property o" ".Primary property b" ".Includes property ao"
+gk_check "indicate-only characteristic has Notifying but no NotifyAcquired" bash -c \
+	"grep -q '^.Notifying ' <<< \"\$1\" && ! grep -q '^.NotifyAcquired ' <<< \"\$1\"" _ \
+	"$(sigs "$(char_of $H10 $PMD_CP)" org.bluez.GattCharacteristic1)"
+gk_check "CCCD is a GattDescriptor1" has "$(prop "$HRM_CHAR/desc000f" org.bluez.GattDescriptor1 UUID)" '00002902-'
+gk_check "MTU q 232 on the H10" is_eq "$(prop "$HRM_CHAR" org.bluez.GattCharacteristic1 MTU)" "q 232"
+out=$(probe connect $H10)
+gk_check "Connect when connected: AlreadyConnected" has "$out" "org.bluez.Error.AlreadyConnected"
+
+# Reads.
+out=$(probe read $POD 2a54 read $MILL 2ad4 read $H10 $PMD_CP read $VERITY $PMD_CP read $STRYD 2a65)
+gk_check "RSC Feature readable" has "$out" "read 1f00"
+gk_check "Supported Speed Range readable" has "$out" "read 6400d0070a00"
+gk_check "PMD features: H10 ECG+ACC, Verity PPG ACC PPI GYRO MAG" has "$out" "read 0f6e02"
+gk_check "PMD features of the H10" has "$out" "read 0f0500"
+out=$(probe read $H10 2a37)
+gk_check "ReadValue on notify-only: NotPermitted" has "$out" "org.bluez.Error.NotPermitted Read not permitted"
+
+# Writes: control points need indications first (ATT 0xFD).
+out=$(probe write $POD 2a55 0104 2>&1)
+gk_check "SC CP without indications: ATT 0xfd" has "$out" "ATT error: 0xfd"
+out=$(probe notify $POD 2a55 0 1 write $POD 2a55 04 sleep 300)
+gk_check "SC CP request supported locations" has "$out" "value 100401010203"
+out=$(probe notify $MILL 2ad9 0 1 write $MILL 2ad9 02e803 sleep 300)
+gk_check "FTMS CP without control: 80 02 05" has "$out" "value 800205"
+out=$(probe notify $MILL 2ada 0 1 notify $MILL 2ad9 0 1 write $MILL 2ad9 00 write $MILL 2ad9 02e803 sleep 300)
+gk_check "FTMS CP request control, set speed 10 km/h" has "$out" "value 800201"
+
+# StartNotify: PropertiesChanged per notification, decoded values.
+out=$(probe notify $POD 2a53 3 6)
+rsc=$(awk '/^value/ { v = $2 } END { print v }' <<< "$out")
+gk_check "RSC: running, 3.2 m/s (819/256), cadence > 120 spm" bash -c \
+	"[ \"\${1:0:6}\" = 073303 ] && [ \$((16#\${1:6:2})) -gt 120 ]" _ "$rsc"
+out=$(probe notify $HRS 2a37 2 4)
+hrm=$(awk '/^value/ { v = $2 } END { print v }' <<< "$out")
+gk_check "HRM flags 0x16 or 0x06 with 8-bit HR (got $hrm)" bash -c "[[ '$hrm' =~ ^(16|06)[0-9a-f]{2} ]]"
+out=$(probe notify $STRYD 2a63 2 4)
+cps=$(awk '/^value/ { v = $2 } END { print v }' <<< "$out")
+gk_check "CPS power from speed and incline: 70 kg x 3.2 m/s = 255 W (got $cps)" \
+	bash -c "w=\$((16#\${1:6:2}\${1:4:2})); [ \${1:0:4} = 0000 ] && [ \$w -ge 250 ] && [ \$w -le 260 ]" _ "$cps"
+out=$(probe notify $MILL 2acd 2 4)
+gk_check "Treadmill Data: flags 0x040c, FTMS target 10.00 km/h, incline 1.0 %, ramp 0.6 deg" \
+	has "$out" "value 0c04e803......0a000600"
+( sleep 0.8; sim_call InjectPayload ssay $MILL 2ada 2 4 1 > /dev/null
+  sim_call InjectPayload ssay $MILL 2ada 2 4 1 > /dev/null ) &
+inj=$!
+out=$(probe notify $MILL 2ada 2 5)
+wait $inj
+gk_check "PropertiesChanged for every notification even if unchanged" \
+	is_eq "$(grep -c '^value 0401$' <<< "$out")" 2
+gk_check "Notifying b false again after the client left" \
+	gk_wait_for 3 bash -c "busctl --address='$BUS' get-property org.bluez '$(char_of $MILL 00002ada)' org.bluez.GattCharacteristic1 Notifying | grep -q false"
+
+# AcquireNotify.
+out=$(probe acquire $HRS 2a37 2 5)
+gk_check "AcquireNotify: fd with MTU, one packet per notification" has "$out" "^packet 16"
+out=$(probe acquire $H10 $PMD_CP 1 1)
+gk_check "AcquireNotify on indicate-only: NotSupported" has "$out" "NotSupported"
+probe acquire $HRS 2a37 1 5 sleep 3000 > "$gk_tmp/acq.out" &
+acq=$!
+gk_wait_for 5 grep -q packet "$gk_tmp/acq.out"
+out=$(probe acquire $HRS 2a37 1 1)
+gk_check "second AcquireNotify: NotPermitted" has "$out" "org.bluez.Error.NotPermitted"
+out=$(probe notify $HRS 2a37 1 1)
+gk_check "StartNotify while acquired: NotPermitted" has "$out" "org.bluez.Error.NotPermitted Notify acquired"
+gk_check "NotifyAcquired b true" is_eq "$(prop "$(char_of $HRS 00002a37)" org.bluez.GattCharacteristic1 NotifyAcquired)" "b true"
+gk_check "subscriptions counts the acquired fd" is_eq "$(stat $HRS subscriptions)" 1
+wait $acq
+probe notify $HRS 2a37 1 5 sleep 3000 > "$gk_tmp/ntf.out" &
+ntf=$!
+gk_wait_for 5 grep -q '^value' "$gk_tmp/ntf.out"
+out=$(probe acquire $HRS 2a37 1 1)
+gk_check "AcquireNotify while StartNotify'd: InProgress" has "$out" "org.bluez.Error.InProgress"
+wait $ntf
+
+# ---- control interface -------------------------------------------------------------
+out=$(sim_call GetStats s $H10)
+gk_check "GetStats a{sv} with the contract keys and types" bash -c '
+	for k in "connects\" u" "connected\" b" "subscriptions\" u" "start_notify\" u" \
+		"acquire_notify\" u" "notifications\" t" "pmd_streaming\" b"; do
+		grep -q "\"$k" <<< "$1" || { echo "# $k"; exit 1; }
+	done' _ "$out"
+n0=$(stat $HRS notifications)
+sim_call SetSilent sb $HRS true
+out=$(probe notify $HRS 2a37 1 3)
+gk_check "SetSilent: connected, no notifications" bash -c \
+	"grep -q 'error notify got 0' <<< '$out' && [ \"\$(busctl --address='$BUS' get-property org.bluez '$(dev_path $HRS)' org.bluez.Device1 Connected)\" = 'b true' ]"
+sim_call SetSilent sb $HRS false
+out=$(probe notify $HRS 2a37 1 3)
+gk_check "SetSilent false: notifications again" has "$out" "^value"
+gk_check "notifications counter grows" test "$(stat $HRS notifications)" -gt "$n0"
+
+printf '16480054010000\n\n  0600\nff\n' > "$gk_tmp/payloads.txt"
+( sleep 0.8; sim_call InjectFile sss $HRS 2a37 "$gk_tmp/payloads.txt" ) &
+inj=$!
+sim_call SetSilent sb $HRS true
+out=$(probe notify $HRS 2a37 3 5)
+wait $inj
+sim_call SetSilent sb $HRS false
+gk_check "InjectFile: each non-empty line, in order" is_eq "$(grep '^value' <<< "$out" | tr '\n' ' ')" \
+	"value 16480054010000 value 0600 value ff "
+printf 'zz\n' > "$gk_tmp/bad.txt"
+out=$(sim_call InjectFile sss $HRS 2a37 "$gk_tmp/bad.txt" 2>&1)
+gk_check "InjectFile rejects a bad line" has "$out" "bad.txt:1"
+out=$(sim_call InjectPayload ssay $HRS 2a99 1 0 2>&1)
+gk_check "InjectPayload unknown characteristic" has "$out" "has no characteristic"
+
+sim_call SetLatency u 400
+t=$(date +%s%N)
+bc call org.bluez "$(char_of $POD 00002a54)" org.bluez.GattCharacteristic1 ReadValue 'a{sv}' 0 > /dev/null
+ms=$((($(date +%s%N) - t) / 1000000))
+sim_call SetLatency u 0
+gk_check "SetLatency 400: ReadValue took ${ms} ms" test "$ms" -ge 400
+
+probe acquire $H10 2a37 1 5 wait-hup 5 > "$gk_tmp/hup.out" &
+acq=$!
+gk_wait_for 5 grep -q packet "$gk_tmp/hup.out"
+c0=$(stat $H10 connects)
+sim_call Disconnect s $H10
+wait $acq
+gk_check "Disconnect: AcquireNotify fd hangs up" has "$(cat "$gk_tmp/hup.out")" "^hup"
+gk_check "Disconnect: Connected false, ServicesResolved false" bash -c \
+	"[ \"\$(busctl --address='$BUS' get-property org.bluez '$P' org.bluez.Device1 Connected ServicesResolved | tr '\n' ' ')\" = 'b false b false ' ]"
+gk_check "Disconnect: GATT objects removed" bash -c "! busctl --address='$BUS' tree --list org.bluez | grep -q '$P/service'"
+gk_check "Disconnect: device object kept (once connected)" bash -c "busctl --address='$BUS' tree --list org.bluez | grep -q '$P$'"
+out=$(probe connect $H10)
+gk_check "reconnect on the same path, connects counted" bash -c \
+	"grep -q resolved <<< '$out' && [ $(stat $H10 connects) = $((c0 + 1)) ]"
+
+sim_call SetAdvertising sb $H10 false
+gk_check "SetAdvertising false drops the link" is_eq "$(prop "$P" org.bluez.Device1 Connected)" "b false"
+out=$(probe connect $H10)
+gk_check "Connect to a silent radio: Failed le-connection-abort-by-local" \
+	has "$out" "error connect org.bluez.Error.Failed le-connection-abort-by-local"
+sim_call SetAdvertising sb $H10 true
+out=$(probe connect $H10)
+gk_check "SetAdvertising true: Connect works" has "$out" "^resolved"
+
+# PMD stream over StartNotify (Value PropertiesChanged), then stop.
+out=$(probe notify $H10 $PMD_CP 0 1 write $H10 $PMD_CP 0202000164000101100002010800 \
+	notify $H10 $PMD_DATA 3 5)
+gk_check "PMD start response f0 02 02 00 00" has "$out" "^value f002020000$"
+gk_check "PMD ACC frames over StartNotify" has "$out" "^value 02.\{16\}01"
+START=0202000164000101100002010800
+out=$(probe notify $H10 $PMD_CP 0 1 write $H10 $PMD_CP 0302 write $H10 $PMD_CP 0302 \
+	write $H10 $PMD_CP 0202000133000101100002010800 write $H10 $PMD_CP 0202000164000101 \
+	write $H10 $PMD_CP $START write $H10 $PMD_CP $START write $H10 $PMD_CP 0209 \
+	write $H10 $PMD_CP 0302 sleep 300)
+gk_check "PMD stop: success, then already in state" bash -c \
+	"grep -q '^value f003020000$' <<< \"\$1\" && grep -q '^value f003020600$' <<< \"\$1\"" _ "$out"
+gk_check "PMD bad rate: invalid sample rate (08)" has "$out" "^value f002020800$"
+gk_check "PMD truncated setting: invalid length (04)" has "$out" "^value f002020400$"
+gk_check "PMD start twice: already in state (06)" has "$out" "^value f002020600$"
+gk_check "PMD measurement type the H10 lacks: not supported (03)" has "$out" "^value f002090300$"
+gk_check "pmd_streaming false after stop" is_eq "$(stat $H10 pmd_streaming)" "false"
+
+sim_call RemoveDevice s $POD
+gk_check "RemoveDevice: object gone" bash -c "! busctl --address='$BUS' tree --list org.bluez | grep -q '$(dev_path $POD)$'"
+out=$(bc call org.bluez /org/bluez/hci0 org.bluez.Adapter1 RemoveDevice o "$(dev_path $STRYD)" 2>&1)
+gk_check "Adapter1.RemoveDevice" bash -c "[ -z '$out' ] && ! busctl --address='$BUS' tree --list org.bluez | grep -q '$(dev_path $STRYD)$'"
+
+bc set-property org.bluez /org/bluez/hci0 org.bluez.Adapter1 Powered b false
+out=$(probe connect $H10)
+gk_check "Powered false: Connect NotReady" has "$out" "org.bluez.Error.NotReady"
+bc set-property org.bluez /org/bluez/hci0 org.bluez.Adapter1 Powered b true
+
+probe connect $H10 > /dev/null
+bc monitor --json=short org.bluez > "$gk_tmp/restart.mon" 2>/dev/null &
+mon=$!
+sleep 0.3
+sim_call RestartBluez u 800
+gk_check "RestartBluez: org.bluez gone" bash -c "! busctl --address='$BUS' status org.bluez > /dev/null 2>&1"
+gk_check "RestartBluez: control name kept" sim_ready
+gk_check "RestartBluez: org.bluez back with the adapter" \
+	gk_wait_for 5 bash -c "busctl --address='$BUS' get-property org.bluez /org/bluez/hci0 org.bluez.Adapter1 Powered > /dev/null"
+gk_check "RestartBluez: cached H10 back, not connected" \
+	gk_wait_for 3 bash -c "[ \"\$(busctl --address='$BUS' get-property org.bluez '$P' org.bluez.Device1 Connected)\" = 'b false' ]"
+kill $mon 2>/dev/null; wait $mon 2>/dev/null
+gk_check "RestartBluez: InterfacesRemoved emitted" grep -q InterfacesRemoved "$gk_tmp/restart.mon"
+
+sim_call RemoveAdapter
+gk_check "RemoveAdapter: /org/bluez/hci0 gone" bash -c "! busctl --address='$BUS' tree --list org.bluez | grep -q hci0"
+out=$(sim_call RemoveAdapter 2>&1)
+gk_check "RemoveAdapter twice: error" has "$out" "No adapter"
+sim_call AddAdapter
+gk_check "AddAdapter: adapter and cached device back" \
+	bash -c "busctl --address='$BUS' tree --list org.bluez | grep -q '$P$'"
+
+out=$(sim_call GetStats s 00:00:00:00:00:00 2>&1)
+gk_check "control errors name the device" has "$out" "No simulated device"
+sim_call Quit
+wait $SIM_PID
+gk_check "Quit exits 0" test $? -eq 0
+
+# ---- run 2: a ramp trace, PMD frames decoded and checked sample by sample -------------
+awk 'BEGIN { print "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps";
+	for (i = 0; i <= 12000; i++) { t = i / 200;
+		printf "%.3f,%.4f,%.5f,1,%.2f,0,-5\n", t, 0.1 * t, -0.05 * t, 10 * t } }' > "$gk_tmp/ramp.csv"
+start_sim --trace "$gk_tmp/ramp.csv" --time-scale 2 \
+	--device polar-h10,$H10,"Polar H10 0A1B2C3D" --device polar-verity-sense,$VERITY,"Polar Sense 1"
+out=$(probe scan wait-device $H10 3 wait-device $VERITY 3 stopscan connect $H10 connect $VERITY \
+	notify $H10 $PMD_CP 0 1 write $H10 $PMD_CP 0202000164000101100002010800 \
+	acquire $H10 $PMD_DATA 6 10)
+gk_check "H10 ACC 100 Hz raw frames decode to the trace (time-scale 2)" bash -c \
+	"python3 '$PMD_CHECK' 100 1 01 <<< '$out'"
+out=$(probe notify $VERITY $PMD_CP 0 1 write $VERITY $PMD_CP 0202000134000101100002010800040103 \
+	write $VERITY $PMD_CP 020500013400010110000201d007040103 acquire $VERITY $PMD_DATA 8 10)
+gk_check "Verity ACC start response carries factor 1.0" has "$out" "^value f00202000005010000803f$"
+gk_check "Verity gyro start response carries factor 2000/32768" has "$out" "^value f002050000050100007a3d$"
+gk_check "Verity ACC 0x81 + gyro 0x80 delta frames decode to the trace" bash -c \
+	"python3 '$PMD_CHECK' 52 0.06103515625 80,81 <<< '$out'"
+kill -TERM $SIM_PID
+wait $SIM_PID
+gk_check "SIGTERM exits 0" test $? -eq 0
+
+# ---- run 3: valgrind on a short session ---------------------------------------------------
+if command -v valgrind > /dev/null; then
+	gk_bg valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 --log-file="$gk_tmp/vg.log" "$SIM" --trace "$gk_tmp/ramp.csv" \
+		--device polar-verity-sense,$VERITY,"Polar Sense 1" --device footpod,$POD,Pod
+	SIM_PID=$gk_last_pid
+	gk_wait_for 30 sim_ready
+	probe scan wait-device $VERITY 10 wait-device $POD 10 stopscan connect $VERITY connect $POD \
+		notify $POD 2a53 1 5 notify $VERITY $PMD_CP 0 1 \
+		write $VERITY $PMD_CP 0202000134000101100002010800040103 acquire $VERITY $PMD_DATA 2 10 > /dev/null
+	printf '0600\n' > "$gk_tmp/one.txt"
+	sim_call InjectFile sss $POD 2a53 "$gk_tmp/one.txt"
+	sim_call SetLatency u 50
+	sim_call Disconnect s $VERITY
+	sim_call RestartBluez u 200
+	sleep 1
+	sim_call RemoveAdapter
+	sim_call AddAdapter
+	sim_call Quit
+	wait $SIM_PID
+	rc=$?
+	gk_check "valgrind: no errors, no leaks (exit $rc)" test $rc -eq 0
+	[ $rc -eq 0 ] || sed 's/^/# /' "$gk_tmp/vg.log" | head -40
+else
+	gk_skip "valgrind" "valgrind not installed"
+fi
+gk_done
