@@ -48,6 +48,7 @@ static void normalize3(double *a)
 void form_detector_reset(struct form_detector *d)
 {
 	d->n = 0;
+	d->box_i = 0;
 	d->have_cand = false;
 	d->n_peaks = 0;
 	memset(d->sum1, 0, sizeof(d->sum1));
@@ -433,8 +434,13 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
 	if (d->peak_ema == 0)
 		d->peak_ema = d->v_mean + 1.0;
 
-	r_s = fmin(fmax(0.5 * d->step_ema_s, STEP_MIN_S), 0.3);
-	r = (uint64_t)(r_s / dt);
+	if (d->n % 16 == 0 || d->refractory == 0) {
+		r_s = fmin(fmax(0.5 * d->step_ema_s, STEP_MIN_S), 0.3);
+		d->refractory = (uint64_t)(r_s / dt);
+		if (d->refractory == 0)
+			d->refractory = 1;
+	}
+	r = d->refractory;
 	thr = d->v_mean + fmax(0.15, 0.25 * (d->peak_ema - d->v_mean));
 
 	if (x > thr && (d->n_peaks == 0 || m >= d->peak[1] + r) &&
@@ -459,7 +465,7 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
 
 static double smooth(struct form_detector *d, int ch, double x)
 {
-	unsigned k = d->n % d->w;
+	unsigned k = d->box_i;
 	double y;
 
 	d->sum1[ch] += x - d->box1[ch][k];
@@ -474,7 +480,7 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 			form_step_cb_t cb, void *userdata)
 {
 	double a[3] = { s->ax, s->ay, s->az }, gy[3] = { s->gx, s->gy, s->gz };
-	double u[3], v, hres[3], h1, h2, gap = NAN, alpha;
+	double v, h1, h2, gap = NAN, alpha;
 	uint64_t idx;
 
 	if (d->have_last) {
@@ -503,46 +509,45 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 		alpha = d->dt_s / GRAVITY_TAU_S;
 	for (int i = 0; i < 3; i++)
 		d->g[i] += (a[i] - d->g[i]) * alpha;
-	memcpy(u, d->g, sizeof(u));
-	normalize3(u);
-	if (dot3(u, u) == 0)
-		u[2] = 1;
+	/*
+	 * Gravity moves slowly: the unit vectors are recomputed every 8th
+	 * sample (every sample during the first 0.3 s). b1 and b2 are
+	 * orthogonal to u, so a . b1 is the horizontal component itself.
+	 */
+	if (d->g_n < 64 || d->g_n % 8 == 0) {
+		double *u = d->u, *b1 = d->b1, *b2 = d->b2, e;
+		int k;
 
-	/* fixed horizontal basis: the present axis least aligned with gravity */
-	if (!d->basis_valid) {
-		int k = -1;
+		memcpy(u, d->g, sizeof(d->u));
+		normalize3(u);
+		if (dot3(u, u) == 0)
+			u[2] = 1;
 
-		for (int i = 0; i < 3; i++)
-			if (d->axis[i] && (k < 0 || fabs(u[i]) < fabs(u[k])))
-				k = i;
-		d->basis1[k < 0 ? 0 : k] = 1;
-		d->basis_valid = true;
-	}
-	{
-		double b1[3], b2[3], e = dot3(d->basis1, u);
-		int k = d->basis1[0] ? 0 : d->basis1[1] ? 1 : 2;
-
+		/* fixed horizontal basis: the present axis least aligned with gravity */
+		if (!d->basis_valid) {
+			k = -1;
+			for (int i = 0; i < 3; i++)
+				if (d->axis[i] && (k < 0 || fabs(u[i]) < fabs(u[k])))
+					k = i;
+			d->basis1[k < 0 ? 0 : k] = 1;
+			d->basis_valid = true;
+		}
+		k = d->basis1[0] ? 0 : d->basis1[1] ? 1 : 2;
+		e = u[k];
 		for (int i = 0; i < 3; i++)
 			b1[i] = (i == k) - e * u[i];
 		normalize3(b1);
 		b2[0] = u[1] * b1[2] - u[2] * b1[1];
 		b2[1] = u[2] * b1[0] - u[0] * b1[2];
 		b2[2] = u[0] * b1[1] - u[1] * b1[0];
-		v = dot3(a, u);
 		for (int i = 0; i < 3; i++)
-			hres[i] = a[i] - v * u[i];
-		h1 = dot3(hres, b1);
-		h2 = dot3(hres, b2);
-		if (d->has_gyro && d->ap_valid) {
-			double apv[3];
-
-			for (int i = 0; i < 3; i++)
-				apv[i] = d->ap[0] * b1[i] + d->ap[1] * b2[i];
-			gap = dot3(gy, apv);
-		}
-		memcpy(d->b1, b1, sizeof(b1));
-		memcpy(d->b2, b2, sizeof(b2));
+			d->apv[i] = d->ap[0] * b1[i] + d->ap[1] * b2[i];
 	}
+	v = dot3(a, d->u);
+	h1 = dot3(a, d->b1);
+	h2 = dot3(a, d->b2);
+	if (d->has_gyro && d->ap_valid)
+		gap = dot3(gy, d->apv);
 	/* the horizontal mean is gravity leakage and offsets: remove it */
 	d->hmean[0] += (h1 - d->hmean[0]) * alpha;
 	d->hmean[1] += (h2 - d->hmean[1]) * alpha;
@@ -553,6 +558,7 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 		long w = 2 * lround(0.004 / d->dt_s) + 1;
 
 		d->w = (unsigned)(w < 1 ? 1 : w > 31 ? 31 : w);
+		d->box_i = 1 % d->w;
 	}
 
 	idx = d->n;
@@ -560,6 +566,8 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 	v = smooth(d, 0, v);
 	h1 = smooth(d, 1, h1);
 	h2 = smooth(d, 2, h2);
+	if (++d->box_i >= d->w)
+		d->box_i = 0;
 	d->n++;
 	if (idx + 1 < d->w)
 		return;

@@ -42,6 +42,7 @@ struct form_detector {
 
 	/* Two-stage boxcar smoothing (linear phase, delay w - 1 samples). */
 	unsigned w;
+	unsigned box_i;			/* == n % w */
 	double box1[3][32], box2[3][32];
 	double sum1[3], sum2[3];
 
@@ -54,7 +55,10 @@ struct form_detector {
 	uint64_t t[FORM_RING];
 
 	double basis1[3];		/* sensor axis the horizontal basis starts from */
+	double u[3];			/* current gravity direction (unit, up) */
 	double b1[3], b2[3];		/* current horizontal basis for h1/h2 */
+	double apv[3];			/* forward direction in the sensor frame */
+	uint64_t refractory;		/* samples between step peaks */
 	bool basis_valid;
 
 	/* Peak detection on the smoothed vertical signal. */

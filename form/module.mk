@@ -8,3 +8,16 @@ DATA ?= ../shared/data
 validate: $(BUILD)/gaitctl
 	python3 form/validate.py --gaitctl $(BUILD)/gaitctl --data $(DATA) \
 		--scorer $(DATA)/../tools/score-contacts --out docs/validation.md
+
+# make bench-form: one hour of 200 Hz 6-axis data through the core
+# (tools/form-bench.c); writes the "## Form core" section of docs/performance.md.
+BINS += $(BUILD)/form-bench
+$(BUILD)/form-bench: $(BUILD)/tools/form-bench.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(LDLIBS)
+
+bench-form: $(BUILD)/form-bench
+	@mkdir -p $(BUILD)/bench
+	$(BUILD)/form-bench data/demo/hip-run-5min30.csv $(BUILD)/bench/form.md \
+		> $(BUILD)/bench/form.log
+	python3 form/doc-section.py docs/performance.md "Form core" $(BUILD)/bench/form.md
+	@cat $(BUILD)/bench/form.log
