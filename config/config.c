@@ -662,7 +662,8 @@ static void check_cross(const config_t *cfg, struct gk_config *c, struct errors 
 {
 	const config_setting_t *list = config_lookup(cfg, "sensors");
 	const config_setting_t *mqtt = config_lookup(cfg, "mqtt");
-	bool tls = strncmp(c->mqtt.uri, "mqtts://", 8) == 0 || strncmp(c->mqtt.uri, "ssl://", 6) == 0;
+	bool tls = strncmp(c->mqtt.uri, "mqtts://", 8) == 0 ||
+		   strncmp(c->mqtt.uri, "ssl://", 6) == 0;
 
 	for (unsigned i = 0; i < c->n_sensors; i++) {
 		const struct gk_sensor_config *s = &c->sensors[i];

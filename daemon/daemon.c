@@ -335,7 +335,8 @@ static void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
 	json_add_double(o, "cadence_spm", s->cadence_spm);
 	json_add_double(o, "power_w", s->power_w);
 	json_add_double(o, "incline_pct", s->incline_pct);
-	json_object_object_add(o, "notifications", json_object_new_int64((int64_t)s->notifications));
+	json_object_object_add(o, "notifications",
+			       json_object_new_int64((int64_t)s->notifications));
 	json_object_object_add(o, "malformed", json_object_new_int64((int64_t)s->malformed));
 	snprintf(suffix, sizeof(suffix), "sensor/%s/state", sc->alias);
 	(void)publish_json(d, suffix, o, 1, true, false, 0);
@@ -892,7 +893,8 @@ static void on_form_event(const struct form_event *ev, void *userdata)
 		d->n_alerts = 0;
 		publish_session_state(d);
 		publish_alerts_active(d);
-		log_info("Session started (%s)", ev->session.automatic ? "automatic" : "by request");
+		log_info("Session started (%s)",
+			 ev->session.automatic ? "automatic" : "by request");
 		break;
 	case FORM_EVENT_SESSION_ENDED:
 		d->session_active = false;
@@ -1757,7 +1759,8 @@ int gk_daemon_new(const struct gk_daemon_options *o, struct gk_daemon **ret)
 		r = sd_event_source_set_enabled(d->tick_timer, SD_EVENT_ON);
 	if (r >= 0)
 		r = sd_event_add_time_relative(d->event, &d->ready_timer, CLOCK_MONOTONIC,
-					       d->api ? READY_FALLBACK_USEC : 0, 0, on_ready_timer, d);
+					       d->api ? READY_FALLBACK_USEC : 0, 0,
+					       on_ready_timer, d);
 	if (r >= 0 && sd_watchdog_enabled(false, &d->watchdog_usec) > 0) {
 		r = sd_event_add_time_relative(d->event, &d->watchdog_timer, CLOCK_MONOTONIC,
 					       d->watchdog_usec / 2, 0, on_watchdog, d);

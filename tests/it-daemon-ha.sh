@@ -80,7 +80,7 @@ gk_wait_for 5 test -S "$gk_tmp/notify.sock"
 dlog=$gk_tmp/daemon.log
 start_daemon() {
 	START_TS=$(date +%s.%N)
-	gk_bg env NOTIFY_SOCKET="$gk_tmp/notify.sock" "$GKD" --config "$cfg" \
+	gk_bg env NOTIFY_SOCKET="$gk_tmp/notify.sock" WATCHDOG_USEC=2000000 "$GKD" --config "$cfg" \
 		--state-dir "$gk_tmp/state" --stderr 2>> "$dlog"
 	GKD_PID=$gk_last_pid
 }
@@ -94,6 +94,8 @@ ready_ms=99999
 gk_check "READY=1 in ${ready_ms} ms with no broker and no BlueZ" test "$ready_ms" -lt 1000
 gk_check "STATUS= reports the degraded state" \
 	grep -q 'STATUS=0/2 sensors streaming, broker disconnected' "$gk_tmp/notify.log"
+wd() { [ "$(grep -c 'WATCHDOG=1' "$gk_tmp/notify.log")" -ge "$1" ]; }
+gk_check "WATCHDOG=1 at half WatchdogSec while the broker is missing" gk_wait_for 5 wd 4
 dbus_call() {
 	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.Gaitkeeper1 \
 		/io/gaitkeeper/Gaitkeeper1 io.gaitkeeper.Gaitkeeper1 "$@"
@@ -141,6 +143,20 @@ mosquitto_pub -h 127.0.0.1 -p "$PORT" -t homeassistant/status -m online
 uniq=$(grep -o 'homeassistant/[^ ]*/config {' "$sub_log" | sort -u | wc -l)
 more() { [ "$uniq" -gt 0 ] && [ "$(grep -c 'homeassistant/.*/config {' "$sub_log")" -ge $((n1 + uniq)) ]; }
 gk_check "re-announced when homeassistant/status says online" gk_wait_for 10 more
+
+# ---- bad reloads do not grow memory (libconfig#142 leaks a little) ---------
+cp "$cfg" "$gk_tmp/good.conf"
+printf 'node = "it";\nmqtt = { keepalive_s = 1; };\n"""""""\x01 bogus\n' > "$cfg"
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$GKD_PID/status"; }
+kill -HUP "$GKD_PID"; sleep 0.5
+rss0=$(rss)
+for i in $(seq 200); do kill -HUP "$GKD_PID"; sleep 0.01; done
+sleep 1
+rss1=$(rss)
+echo "# figure: bad_reload_rss_growth_kib=$((rss1 - rss0)) over 200 reloads"
+gk_check "200 bad reloads: RSS grew $((rss1 - rss0)) KiB (<= 256)" test $((rss1 - rss0)) -le 256
+gk_check "still running after 200 bad reloads" kill -0 "$GKD_PID"
+cp "$gk_tmp/good.conf" "$cfg"
 
 # ---- a sensor leaves the config: its entities are removed ------------------
 kill -TERM "$GKD_PID"

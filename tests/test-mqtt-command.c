@@ -83,7 +83,8 @@ static const struct cmd_case {
 	  .payload = "{\"request_id\":7}", .r = -EINVAL,
 	  .reason = "request_id must be a string" },
 	{ .name = "/mqtt-command/request-id-long", .topic = "session/start",
-	  .payload = "{\"request_id\":\"0123456789012345678901234567890123456789012345678901234567890123\"}",
+	  .payload = "{\"request_id\":\"01234567890123456789012345678901"
+		     "23456789012345678901234567890123\"}",
 	  .r = -E2BIG, .reason = "too long" },
 	{ .name = "/mqtt-command/deep-nesting", .topic = "session/start",
 	  .payload = "{\"a\":[[[[[[[[1]]]]]]]]}", .r = -EBADMSG, .reason = "not valid JSON" },

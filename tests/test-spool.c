@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -315,6 +316,75 @@ static void test_kill_after_accept(void **state)
 	spool_free(s);
 }
 
+/*
+ * reliability.md R4 in small: a writer appends as fast as it can and reports
+ * each accepted id on a pipe; it is SIGKILLed at a random moment. After
+ * every kill the spool must open and hold every id reported as accepted.
+ */
+#define KILL_ROUNDS 200
+
+static void test_random_kill_loop(void **state)
+{
+	struct fixture *f = *state;
+	unsigned lost = 0, accepted_total = 0;
+
+	srand(4);
+	for (unsigned round = 0; round < KILL_ROUNDS; round++) {
+		struct spool *s = NULL;
+		uint64_t ids[4096];
+		size_t n = 0;
+		int pfd[2], status;
+		pid_t pid;
+		ssize_t k;
+
+		assert_int_equal(pipe(pfd), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct spool *c = NULL;
+			uint64_t id;
+
+			close(pfd[0]);
+			if (spool_open(f->dir, 256 * 1024, &c) < 0)
+				_exit(1);
+			for (;;) {
+				if (spool_add(c, "t/alert", "must-deliver", 12, 1, false,
+					      SPOOL_PRIORITY_ALERT, &id) < 0)
+					_exit(2);
+				if (write(pfd[1], &id, sizeof(id)) != sizeof(id))
+					_exit(3);
+				/* Deliver some, so DEL records and compaction run too. */
+				if (id % 3 == 0)
+					(void)spool_remove(c, id);
+			}
+		}
+		close(pfd[1]);
+		usleep((useconds_t)(rand() % 20000));
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		while (n < ELEMENTSOF(ids) &&
+		       (k = read(pfd[0], &ids[n], sizeof(ids[0]))) == sizeof(ids[0]))
+			n++;
+		close(pfd[0]);
+
+		assert_int_equal(spool_open(f->dir, 256 * 1024, &s), 0);
+		for (size_t i = 0; i < n; i++) {
+			/* Removed ones may be gone; every other accepted id is there. */
+			if (ids[i] % 3 != 0 && !spool_find(s, ids[i]))
+				lost++;
+		}
+		accepted_total += (unsigned)n;
+		/* Empty it for the next round, as a broker would. */
+		while (spool_first(s))
+			assert_int_equal(spool_remove(s, spool_first(s)->id), 0);
+		spool_free(s);
+	}
+	print_message("# figure: spool_kill_rounds=%u accepted=%u lost=%u\n", KILL_ROUNDS,
+		      accepted_total, lost);
+	assert_int_equal(lost, 0);
+	assert_true(accepted_total > 0);
+}
+
 static void test_inflight_reset_and_args(void **state)
 {
 	struct fixture *f = *state;
@@ -345,12 +415,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_compaction_bounds_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_after_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inflight_reset_and_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_kill_loop, setup, teardown),
 	};
 	static const char *const names[] = {
 		"/spool/roundtrip-reopen", "/spool/bounded-drops-lowest-priority-oldest",
 		"/spool/torn-tail-recovered", "/spool/corrupt-crc-stops-replay",
 		"/spool/random-garbage-file", "/spool/compaction-bounds-file",
 		"/spool/kill-after-accept", "/spool/inflight-reset-and-args",
+		"/spool/random-kill-loop",
 	};
 	struct CMUnitTest named[ELEMENTSOF(tests)];
 
