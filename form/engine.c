@@ -578,6 +578,12 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		back = !running ||
 			dev <= e->p.lean_band_deg - metric_floor(FORM_METRIC_TRUNK_LEAN) / 2;
 	}
+	/* soft absolute limit from the reference, with or without a baseline */
+	if (!isnan(lean) && fabs(lean) > e->p.lean_max_deg) {
+		thr = lean > 0 ? e->p.lean_max_deg : -e->p.lean_max_deg;
+		beyond = running;
+		back = !running;
+	}
 	alert_eval(e, FORM_ALERT_NOT_UPRIGHT, now, beyond, back, FORM_METRIC_TRUNK_LEAN, lean,
 		   thr, FORM_SEVERITY_WARNING);
 
@@ -611,8 +617,27 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		back = !running ||
 			vo <= thr - metric_floor(FORM_METRIC_VERTICAL_OSCILLATION) / 2;
 	}
-	alert_eval(e, FORM_ALERT_BOUNCING, now, beyond, back,
-		   FORM_METRIC_VERTICAL_OSCILLATION, vo, thr, FORM_SEVERITY_INFO);
+	/* or landing harder: impact above baseline (trend only; notes 3, 5.9) */
+	{
+		double imp = mt->m[FORM_METRIC_IMPACT].value;
+		enum form_metric bm = FORM_METRIC_VERTICAL_OSCILLATION;
+		double bv = vo;
+
+		if (bl && !isnan(bl->impact_g) && !isnan(imp)) {
+			double ithr = bl->impact_g * (1 + e->p.impact_rise_pct / 100.0);
+
+			back = back && (!running ||
+					imp <= ithr - metric_floor(FORM_METRIC_IMPACT) / 2);
+			if (!beyond && running && imp > ithr) {
+				beyond = true;
+				bm = FORM_METRIC_IMPACT;
+				bv = imp;
+				thr = ithr;
+			}
+		}
+		alert_eval(e, FORM_ALERT_BOUNCING, now, beyond, back, bm, bv, thr,
+			   FORM_SEVERITY_INFO);
+	}
 
 	/*
 	 * Fatigue drift (notes 5.12): metrics beyond their floors in the
