@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -346,6 +347,37 @@ static void test_names(void **state)
 	assert_int_equal(form_params_validate(&p), -EINVAL);
 }
 
+/* docs/form-metrics.md lists every parameter with the code's default. */
+static void test_docs_params(void **state)
+{
+	size_t n;
+	const struct form_param_info *t = form_param_table(&n);
+	char line[512];
+	bool seen[64] = {};
+	FILE *f = fopen("docs/form-metrics.md", "re");
+
+	assert_non_null(f);
+	assert_true(n <= 64);
+	while (fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < n; i++) {
+			char want[128], def[32];
+
+			if (isnan(t[i].def))
+				snprintf(def, sizeof(def), "unknown");
+			else if (t[i].type == 'b')
+				snprintf(def, sizeof(def), "%s", t[i].def ? "true" : "false");
+			else
+				snprintf(def, sizeof(def), "%g", t[i].def);
+			snprintf(want, sizeof(want), "| `%s` | %s | %s |", t[i].name, def, t[i].unit);
+			if (strncmp(line, want, strlen(want)) == 0)
+				seen[i] = true;
+		}
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!seen[i])
+			fail_msg("docs/form-metrics.md lacks '%s' with its default", t[i].name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +388,7 @@ int main(void)
 		{ "/form/engine/pain", test_pain, NULL, NULL, NULL },
 		{ "/form/engine/json", test_json, NULL, NULL, NULL },
 		{ "/form/engine/names-params", test_names, NULL, NULL, NULL },
+		{ "/form/engine/docs-params", test_docs_params, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
