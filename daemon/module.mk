@@ -17,3 +17,8 @@ $(BUILD)/gaitkeeperd: $(BUILD)/daemon/main.o $(LIBS)
 config-docs: $(BUILD)/gaitkeeperd
 	$(BUILD)/gaitkeeperd --dump-schema=markdown > docs/config.md
 	$(BUILD)/gaitkeeperd --dump-schema=example > config/gaitkeeper.conf.example
+
+# Measure the MQTT/spool figures and write them into docs/reliability.md.
+.PHONY: reliability-figures
+reliability-figures: $(BUILD)/gaitkeeperd $(BUILD)/bluez-sim $(BUILD)/tests/test-spool
+	GK_BUILD=$(BUILD) daemon/reliability-figures.sh
