@@ -49,12 +49,12 @@ def main():
         p = bytes.fromhex(line.split()[1])
         mtype, ts, ftype = p[0] & 0x3F, struct.unpack_from("<Q", p, 1)[0], p[9]
         if ftype not in want_types:
-            print("FAIL frame type 0x%02x" % ftype)
+            print("# FAIL frame type 0x%02x" % ftype)
             return 1
         body = p[10:]
         if ftype == 0x01:
             if len(body) % 6:
-                print("FAIL raw frame length %d" % len(body))
+                print("# FAIL raw frame length %d" % len(body))
                 return 1
             samples = [list(struct.unpack_from("<3h", body, i))
                        for i in range(0, len(body), 6)]
@@ -63,14 +63,14 @@ def main():
         streams.setdefault(mtype, []).append((ts, samples))
 
     if not streams:
-        print("FAIL no frames")
+        print("# FAIL no frames")
         return 1
     for mtype, frames in sorted(streams.items()):
         # Timestamps: last sample of each frame, n / rate apart.
         for (t_a, _), (t_b, s_b) in zip(frames, frames[1:]):
             want = len(s_b) * 1e9 / rate
             if abs((t_b - t_a) - want) > 2:
-                print("FAIL type %d timestamp step %d, want %.0f" % (mtype, t_b - t_a, want))
+                print("# FAIL type %d timestamp step %d, want %.0f" % (mtype, t_b - t_a, want))
                 return 1
         flat = [s for _, f in frames for s in f]
         if mtype == 2:
@@ -78,7 +78,7 @@ def main():
             for i, (x, y, z) in enumerate(flat):
                 t = t0 + i / rate
                 if abs(x - 100 * t) > 2 or abs(y + 50 * t) > 2 or z != 1000:
-                    print("FAIL acc sample %d (%d,%d,%d) at t=%.3f" % (i, x, y, z, t))
+                    print("# FAIL acc sample %d (%d,%d,%d) at t=%.3f" % (i, x, y, z, t))
                     return 1
         elif mtype == 5:
             lsb = 10.0 / gyro_factor
@@ -86,9 +86,9 @@ def main():
             for i, (x, y, z) in enumerate(flat):
                 t = t0 + i / rate
                 if abs(x - lsb * t) > 2 or y != 0 or abs(z - (-5 / gyro_factor)) > 1:
-                    print("FAIL gyro sample %d (%d,%d,%d) at t=%.3f" % (i, x, y, z, t))
+                    print("# FAIL gyro sample %d (%d,%d,%d) at t=%.3f" % (i, x, y, z, t))
                     return 1
-        print("ok type %d: %d frames, %d samples, %d per frame"
+        print("# decoded type %d: %d frames, %d samples, %d per frame"
               % (mtype, len(frames), len(flat), len(frames[-1][1])))
     return 0
 

@@ -344,7 +344,14 @@ static int run_step(char **argv, int argc, int *used)
 	char path[256];
 	int r;
 
-#define NEED(n) do { if (argc < (n) + 1) { printf("error %s: needs %d args\n", s, n); return -EINVAL; } *used = (n) + 1; } while (0)
+#define NEED(n)								\
+	do {								\
+		if (argc < (n) + 1) {					\
+			printf("error %s: needs %d args\n", s, n);	\
+			return -EINVAL;					\
+		}							\
+		*used = (n) + 1;					\
+	} while (0)
 	if (streq(s, "filter")) {
 		_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 		_cleanup_free_ char *l = NULL;

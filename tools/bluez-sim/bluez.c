@@ -1367,10 +1367,8 @@ static int16_t device_rssi_now(const struct sim_device *dev, uint64_t tick)
 static int scan_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct sim *sim = userdata;
-	static uint64_t tick;
-	uint64_t now = sim_mono_usec();
+	uint64_t now = sim_mono_usec(), tick = ++sim->scan_ticks;
 
-	tick++;
 	for (unsigned i = 0; i < sim->n_devices; i++) {
 		struct sim_device *dev = &sim->devices[i];
 		bool dup;

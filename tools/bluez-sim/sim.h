@@ -268,6 +268,7 @@ struct sim {
 	sd_bus_slot *root_slot;
 	sd_bus_slot *noc_slot;
 	sd_event_source *scan_timer;
+	uint64_t scan_ticks;		/* adverts heard so far: RSSI wobble */
 	sd_event_source *restart_timer;
 
 	struct discovery_client clients[SIM_MAX_CLIENTS];
