@@ -113,15 +113,15 @@ static int tile_load(const char *path, struct tile *t)
 	}
 	for (size_t i = 0, k = 0; i < t->n; i++) {
 		uint64_t tu = in[0].t_usec + i * (1000000 / RATE_HZ);
-		double f;
+		double w;
 
 		while (k + 2 < n && in[k + 1].t_usec <= tu)
 			k++;
-		f = (double)(tu - in[k].t_usec) / (double)(in[k + 1].t_usec - in[k].t_usec);
+		w = (double)(tu - in[k].t_usec) / (double)(in[k + 1].t_usec - in[k].t_usec);
 		t->s[i].t_usec = tu - in[0].t_usec;
-		t->s[i].ax = in[k].ax + f * (in[k + 1].ax - in[k].ax);
-		t->s[i].ay = in[k].ay + f * (in[k + 1].ay - in[k].ay);
-		t->s[i].az = in[k].az + f * (in[k + 1].az - in[k].az);
+		t->s[i].ax = in[k].ax + w * (in[k + 1].ax - in[k].ax);
+		t->s[i].ay = in[k].ay + w * (in[k + 1].ay - in[k].ay);
+		t->s[i].az = in[k].az + w * (in[k + 1].az - in[k].az);
 		t->s[i].gx = 30 * t->s[i].ax;
 		t->s[i].gy = 30 * (t->s[i].ay + 1);
 		t->s[i].gz = 30 * t->s[i].az;
