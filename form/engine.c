@@ -21,6 +21,7 @@
 #define BASELINE_MIN_STEPS 60u
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
 
+
 /* Histogram range of each metric (resolution = range / 128). */
 static const struct {
 	double lo, hi;
@@ -134,6 +135,9 @@ struct form_engine {
 
 	struct form_summary summary;
 };
+
+/* Issue 4: bounded state, under 64 KiB per engine, fixed at creation. */
+_Static_assert(sizeof(struct form_engine) < 64 * 1024, "form engine state over 64 KiB");
 
 static const char *const alert_cues[_FORM_ALERT_KIND_MAX] = {
 	[FORM_ALERT_OVERSTRIDING] = "Shorten your stride, land under your hips",

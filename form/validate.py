@@ -82,6 +82,13 @@ def variant_unclipped(header, rows, seed):
     return out
 
 
+def variant_noisy(header, rows, seed, sd):
+    """Unclipped flight plus white sensor noise on every channel."""
+    rnd = random.Random(seed + 1000)
+    return [[r[0]] + [x + rnd.gauss(0, sd) for x in r[1:]]
+            for r in variant_unclipped(header, rows, seed)]
+
+
 def variant_decimated(rows, step):
     return [list(r) for r in rows[::step]]
 
@@ -198,8 +205,9 @@ def main():
     w('The published vertical channel had its negative values set to 0. The '
       'same trials are re-run with (a) every exact zero replaced by noise '
       '(Gaussian, mean -0.1 g, SD 0.15 g, fixed seed), as a live sensor reads '
-      'in flight, and (b) decimated to 250 Hz and 100 Hz (every 2nd / 5th '
-      'sample). Targets apply to the published data only; these rows show '
+      'in flight, also with white noise (SD 0.1 g) added to every sample of both '
+      'axes, and (b) decimated to 250, 100, 50 and 25 Hz (every 2nd, 5th, '
+      '10th, 20th sample; 25 Hz is the Polar H10 minimum). Targets apply to the published data only; these rows show '
       'how much the figures depend on the artefact and the rate.\n\n')
     w('| variant | F1 | IC MAE ms | TO MAE ms | GCT RMSE ms | cadence err spm |\n'
       '|---|---|---|---|---|---|\n')
@@ -209,8 +217,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for label, fn, dec in (
                 ('flight zeros -> noise (500 Hz)', lambda h, r, s: variant_unclipped(h, r, s), 3),
+                ('unclipped + white noise SD 0.1 g', lambda h, r, s: variant_noisy(h, r, s, 0.1), 3),
                 ('decimated 250 Hz', lambda h, r, s: variant_decimated(r, 2), 3),
-                ('decimated 100 Hz', lambda h, r, s: variant_decimated(r, 5), 2)):
+                ('decimated 100 Hz', lambda h, r, s: variant_decimated(r, 5), 2),
+                ('decimated 50 Hz', lambda h, r, s: variant_decimated(r, 10), 2),
+                ('decimated 25 Hz', lambda h, r, s: variant_decimated(r, 20), 2)):
             evv = {}
             for t in trials:
                 hdr, rows = read_trace(os.path.join(sac, t['file']))
