@@ -765,362 +765,7 @@ int form_engine_set_baseline(struct form_engine *e, const struct form_baseline *
 	return 0;
 }
 
-/* ---- metrics tick, activity, session ---------------------------------- */
-
-static void metric_set(struct form_metrics *mt, enum form_metric m, double v, enum form_quality q)
-{
-	if (isnan(v))
-		q = FORM_QUALITY_NONE;
-	mt->m[m].value = q == FORM_QUALITY_NONE ? NAN : v;
-	mt->m[m].quality = q;
-}
-
-static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
-{
-	unsigned n = 0, nl = 0, nr = 0;
-	double step_ms = window_median(e, STEP_FIELD(step_ms), -1, &n), x;
-	enum form_quality q = n >= GOOD_STEPS && e->activity == FORM_ACTIVITY_RUNNING ?
-		FORM_QUALITY_GOOD : FORM_QUALITY_LOW;
-	double cad = NAN, v = speed_now(e), vo, sl = NAN;
-
-	memset(mt, 0, sizeof(*mt));
-	mt->activity = e->activity;
-	mt->window_steps = n;
-	mt->total_steps = e->total_steps;
-	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
-		metric_set(mt, m, NAN, FORM_QUALITY_NONE);
-
-	if (n >= 4) {
-		/*
-		 * Steps / time: the mean step time (steps far from the median
-		 * dropped). A median alone flips between the clusters of a
-		 * runner whose left and right step times differ.
-		 */
-		double sum = 0;
-		unsigned k = 0;
-
-		for (unsigned i = 0; i < e->n_steps_ring && i < METRIC_STEPS; i++) {
-			const struct step_rec *r =
-				&e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
-
-			if (e->t_now > r->ic_usec + METRIC_WINDOW_USEC)
-				break;
-			if (r->step_ms > 0.6 * step_ms && r->step_ms < 1.4 * step_ms) {
-				sum += r->step_ms;
-				k++;
-			}
-		}
-		if (k > 0)
-			step_ms = sum / k;
-		cad = 60000.0 / step_ms;
-		metric_set(mt, FORM_METRIC_CADENCE, cad, q);
-	} else if (fresh(e->t_now, e->t_cadence_pod, e->cadence_pod)) {
-		cad = e->cadence_pod;	/* footpod only: no IMU steps */
-		metric_set(mt, FORM_METRIC_CADENCE, cad, FORM_QUALITY_LOW);
-	}
-	if (n < 4)
-		q = FORM_QUALITY_NONE;
-
-	metric_set(mt, FORM_METRIC_GCT, window_median(e, STEP_FIELD(gct_ms), -1, NULL), q);
-	metric_set(mt, FORM_METRIC_FLIGHT, window_median(e, STEP_FIELD(flight_ms), -1, NULL), q);
-	vo = window_median(e, STEP_FIELD(vo_mm), -1, NULL);
-	metric_set(mt, FORM_METRIC_VERTICAL_OSCILLATION, vo, q);
-	metric_set(mt, FORM_METRIC_BRAKING, window_median(e, STEP_FIELD(braking), -1, NULL), q);
-	metric_set(mt, FORM_METRIC_IMPACT, window_median(e, STEP_FIELD(impact), -1, NULL), q);
-	metric_set(mt, FORM_METRIC_TRUNK_LEAN, window_median(e, STEP_FIELD(lean), -1, NULL), q);
-	metric_set(mt, FORM_METRIC_PELVIC_DROP, window_median(e, STEP_FIELD(drop), -1, NULL), q);
-
-	{
-		double gl = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_LEFT, &nl);
-		double gr = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_RIGHT, &nr);
-
-		/*
-		 * Balance needs a midline sensor: a clip on one hip sees its own
-		 * leg's stance differently from the other's.
-		 */
-		if (nl >= 3 && nr >= 3 && e->p.mount != FORM_MOUNT_WAIST)
-			metric_set(mt, FORM_METRIC_GCT_BALANCE, 100.0 * gl / (gl + gr),
-				   nl + nr >= 2 * GOOD_STEPS ? q : FORM_QUALITY_LOW);
-	}
-
-	if (!isnan(v)) {
-		metric_set(mt, FORM_METRIC_SPEED, v, FORM_QUALITY_GOOD);
-		if (!isnan(cad) && cad > 0) {
-			sl = v * 60.0 / cad;	/* notes 3: SL = v / (SR / 60) */
-			metric_set(mt, FORM_METRIC_STEP_LENGTH, sl,
-				   mt->m[FORM_METRIC_CADENCE].quality);
-		}
-		if (!isnan(sl) && sl > 0.1 && !isnan(vo))
-			metric_set(mt, FORM_METRIC_VERTICAL_RATIO, vo / (sl * 1000.0) * 100.0, q);
-	}
-	x = fresh(e->t_now, e->t_hr, e->hr) ? e->hr : NAN;
-	metric_set(mt, FORM_METRIC_HEART_RATE, x, FORM_QUALITY_GOOD);
-	if (e->session)
-		metric_set(mt, FORM_METRIC_PAIN, e->pain_last, FORM_QUALITY_GOOD);
-}
-
-static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
-{
-	unsigned n = 0;
-	double step_ms, fmin;
-
-	if (!e->have_imu || now - e->t_imu > 3 * USEC) {
-		/* no IMU: fall back to the footpod (speed and cadence) */
-		double v = speed_now(e);
-
-		if (isnan(v))
-			return FORM_ACTIVITY_UNKNOWN;
-		return v < 0.3 ? FORM_ACTIVITY_STANDING :
-			v < 2.0 ? FORM_ACTIVITY_WALKING : FORM_ACTIVITY_RUNNING;
-	}
-	if (e->total_steps == 0 || now > e->t_last_step + STANDING_AFTER_USEC)
-		return now - (e->t_imu > now ? now : e->t_imu) < USEC &&
-			now >= 2 * USEC ? FORM_ACTIVITY_STANDING : e->activity;
-
-	/* the activity looks at the last 4 s only, so it follows stops quickly */
-	step_ms = window_median_age(e, STEP_FIELD(step_ms), -1, ACTIVITY_WINDOW_USEC, &n);
-	if (n < 3)
-		return e->activity == FORM_ACTIVITY_UNKNOWN ? FORM_ACTIVITY_UNKNOWN :
-			e->activity;
-	fmin = window_median_age(e, STEP_FIELD(flight_min_g), -1, ACTIVITY_WINDOW_USEC, NULL);
-	if (60000.0 / step_ms >= e->p.running_min_cadence_spm && fmin < FLIGHT_MAX_G)
-		return FORM_ACTIVITY_RUNNING;
-	return FORM_ACTIVITY_WALKING;
-}
-
-static void session_end_emit(struct form_engine *e, uint64_t t, bool automatic);
-static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic);
-
-static void activity_update(struct form_engine *e, uint64_t now)
-{
-	enum form_activity a = activity_classify(e, now);
-
-	if (a == e->activity) {
-		e->pending_ticks = 0;
-	} else {
-		if (a != e->pending_activity)
-			e->pending_ticks = 0;
-		e->pending_activity = a;
-		/* two consecutive ticks, except the first classification */
-		if (++e->pending_ticks >= 2 || e->activity == FORM_ACTIVITY_UNKNOWN) {
-			struct form_event ev = {
-				.type = FORM_EVENT_ACTIVITY,
-				.t_usec = now,
-				.activity = { .from = e->activity, .to = a },
-			};
-
-			e->activity = a;
-			e->pending_ticks = 0;
-			emit(e, &ev);
-		}
-	}
-
-	if (e->activity == FORM_ACTIVITY_RUNNING) {
-		if (!e->running_since)
-			e->running_since = now;
-		e->not_running_since = 0;
-	} else {
-		e->running_since = 0;
-		if (!e->not_running_since)
-			e->not_running_since = now;
-	}
-
-	if (!e->p.auto_session)
-		return;
-	if (!e->session && e->running_since &&
-	    now - e->running_since >= (uint64_t)(e->p.auto_start_s * USEC)) {
-		(void)session_start(e, e->running_since, true);
-		/* the session began when the running did */
-		e->running_s = (double)(now - e->running_since) / USEC;
-		for (unsigned i = 0; i < e->n_steps_ring; i++)
-			if (e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS].ic_usec >=
-			    e->running_since)
-				e->session_steps++;
-	} else if (e->session && e->session_auto && e->not_running_since &&
-		   now - e->not_running_since >= (uint64_t)(e->p.auto_stop_s * USEC)) {
-		session_end_emit(e, e->not_running_since, true);
-	}
-}
-
-static int band_of(const struct form_engine *e, enum form_metric m, double x)
-{
-	double lo = NAN, hi = NAN, v = speed_now(e);
-
-	switch (m) {
-	case FORM_METRIC_CADENCE:
-		/* prior +-1 SD at the speed (notes 4), else +-5 % of baseline */
-		if (!isnan(v)) {
-			lo = cadence_expected(v) - e->p.cadence_prior_margin_spm;
-			hi = cadence_expected(v) + e->p.cadence_prior_margin_spm;
-		} else if (baseline_for_alerts(e)) {
-			double b = baseline_for_alerts(e)->cadence_spm;
-
-			lo = b * (1 - e->p.cadence_drop_pct / 100);
-			hi = b * (1 + e->p.cadence_drop_pct / 100);
-		}
-		break;
-	case FORM_METRIC_GCT:
-		lo = 218;	/* Garmin blue/green/orange bands (notes 3) [P] */
-		hi = 277;
-		break;
-	case FORM_METRIC_GCT_BALANCE:
-		lo = 100 - e->p.gct_balance_max_pct;
-		hi = e->p.gct_balance_max_pct;
-		break;
-	case FORM_METRIC_VERTICAL_RATIO:
-		lo = 0;
-		hi = 8.6;	/* Garmin green upper edge [P] */
-		break;
-	case FORM_METRIC_TRUNK_LEAN:
-		if (baseline_for_alerts(e)) {
-			lo = baseline_for_alerts(e)->trunk_lean_deg - e->p.lean_band_deg;
-			hi = baseline_for_alerts(e)->trunk_lean_deg + e->p.lean_band_deg;
-		}
-		break;
-	default:
-		break;
-	}
-	if (isnan(lo) || isnan(x))
-		return -1;
-	return x < lo ? 0 : x > hi ? 2 : 1;
-}
-
-static void tick(struct form_engine *e, uint64_t now)
-{
-	struct form_event ev = { .type = FORM_EVENT_METRICS, .t_usec = now };
-	double dt;
-
-	if (!e->tick_started) {
-		e->tick_started = true;
-		e->t_tick = now;
-		return;
-	}
-	if (now < e->t_tick + USEC)
-		return;
-	dt = (double)(now - e->t_tick) / USEC;
-	if (dt > 5)
-		dt = 5;		/* a gap is not session time */
-	e->t_tick = now;
-
-	activity_update(e, now);
-	metrics_compute(e, &ev.metrics);
-	e->last_metrics = ev.metrics;
-
-	if (e->session) {
-		double v = speed_now(e);
-
-		switch (e->activity) {
-		case FORM_ACTIVITY_RUNNING:
-			e->running_s += dt;
-			break;
-		case FORM_ACTIVITY_WALKING:
-			e->walking_s += dt;
-			break;
-		case FORM_ACTIVITY_STANDING:
-		case FORM_ACTIVITY_UNKNOWN:
-			e->standing_s += dt;
-			break;
-		case _FORM_ACTIVITY_MAX:
-		case _FORM_ACTIVITY_INVALID:
-			break;
-		}
-		if (!isnan(v)) {
-			e->distance_m += v * dt;
-			e->distance_known = true;
-		}
-		if (e->activity == FORM_ACTIVITY_RUNNING) {
-			double hr = ev.metrics.m[FORM_METRIC_HEART_RATE].value;
-			static const enum form_metric per_tick[] = {
-				FORM_METRIC_CADENCE, FORM_METRIC_GCT_BALANCE, FORM_METRIC_VERTICAL_RATIO,
-				FORM_METRIC_STEP_LENGTH, FORM_METRIC_HEART_RATE,
-				FORM_METRIC_SPEED,
-			};
-
-			for (unsigned i = 0; i < ELEMENTSOF(per_tick); i++)
-				session_add(e, per_tick[i], ev.metrics.m[per_tick[i]].value);
-			if (e->running_s >= e->p.warmup_s &&
-			    e->running_s < e->p.warmup_s + e->p.baseline_s) {
-				learn_add(e, FORM_METRIC_HEART_RATE, hr);
-				learn_add(e, FORM_METRIC_SPEED, v);
-				learn_add(e, FORM_METRIC_GCT_BALANCE,
-					  ev.metrics.m[FORM_METRIC_GCT_BALANCE].value);
-				learn_add(e, FORM_METRIC_CADENCE,
-					  ev.metrics.m[FORM_METRIC_CADENCE].value);
-			}
-			for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
-				int b = band_of(e, m, ev.metrics.m[m].value);
-
-				if (b >= 0)
-					e->band_s[m][b] += dt;
-			}
-		}
-		baseline_check_learned(e);
-		alerts_evaluate(e, &ev.metrics, now);
-	}
-	emit(e, &ev);
-}
-
-static void advance(struct form_engine *e, uint64_t t)
-{
-	if (t > e->t_now)
-		e->t_now = t;
-	tick(e, e->t_now);
-}
-
-/* ---- inputs ----------------------------------------------------------- */
-
-int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
-{
-	unsigned axes = isfinite(s->ax) + isfinite(s->ay) + isfinite(s->az);
-
-	if (axes < 2)
-		return -EINVAL;
-	if (e->have_imu && s->t_usec <= e->t_imu)
-		return -EINVAL;
-	if (fabs(s->ax) > 64 || fabs(s->ay) > 64 || fabs(s->az) > 64)
-		return -ERANGE;
-
-	e->have_imu = true;
-	e->t_imu = s->t_usec;
-	if (s->t_usec > e->t_now)
-		e->t_now = s->t_usec;
-	form_detector_feed(&e->det, s, on_step, e);
-	advance(e, s->t_usec);
-	return 0;
-}
-
-static int feed_context(struct form_engine *e, uint64_t t, double x, double lo, double hi,
-			double *val, uint64_t *tv)
-{
-	if (!isnan(x) && (x < lo || x > hi))
-		return -ERANGE;
-	*val = x;
-	*tv = t;
-	advance(e, t);
-	return 0;
-}
-
-int form_engine_feed_speed(struct form_engine *e, uint64_t t_usec, double mps)
-{
-	return feed_context(e, t_usec, mps, 0, 15, &e->speed, &e->t_speed);
-}
-
-int form_engine_feed_cadence(struct form_engine *e, uint64_t t_usec, double spm)
-{
-	return feed_context(e, t_usec, spm, 0, 300, &e->cadence_pod, &e->t_cadence_pod);
-}
-
-int form_engine_feed_heart_rate(struct form_engine *e, uint64_t t_usec, double bpm)
-{
-	return feed_context(e, t_usec, bpm, 20, 260, &e->hr, &e->t_hr);
-}
-
-int form_engine_feed_incline(struct form_engine *e, uint64_t t_usec, double pct)
-{
-	return feed_context(e, t_usec, pct, -45, 45, &e->incline, &e->t_incline);
-}
-
-/* ---- session ---------------------------------------------------------- */
+/* ---- session start, summary, end ------------------------------------- */
 
 static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 {
@@ -1152,11 +797,6 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	ev.session.automatic = automatic;
 	emit(e, &ev);
 	return 0;
-}
-
-int form_engine_session_start(struct form_engine *e, uint64_t t_usec)
-{
-	return session_start(e, t_usec, false);
 }
 
 static void summary_build(struct form_engine *e, uint64_t t)
@@ -1298,6 +938,366 @@ static void session_end_emit(struct form_engine *e, uint64_t t, bool automatic)
 		.summary = &e->summary,
 	};
 	emit(e, &ev);
+}
+
+/* ---- metrics tick, activity, session ---------------------------------- */
+
+static void metric_set(struct form_metrics *mt, enum form_metric m, double v, enum form_quality q)
+{
+	if (isnan(v))
+		q = FORM_QUALITY_NONE;
+	mt->m[m].value = q == FORM_QUALITY_NONE ? NAN : v;
+	mt->m[m].quality = q;
+}
+
+static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
+{
+	unsigned n = 0, nl = 0, nr = 0;
+	double step_ms = window_median(e, STEP_FIELD(step_ms), -1, &n), x;
+	enum form_quality q = n >= GOOD_STEPS && e->activity == FORM_ACTIVITY_RUNNING ?
+		FORM_QUALITY_GOOD : FORM_QUALITY_LOW;
+	double cad = NAN, v = speed_now(e), vo, sl = NAN;
+
+	memset(mt, 0, sizeof(*mt));
+	mt->activity = e->activity;
+	mt->window_steps = n;
+	mt->total_steps = e->total_steps;
+	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
+		metric_set(mt, m, NAN, FORM_QUALITY_NONE);
+
+	if (n >= 4) {
+		/*
+		 * Steps / time: the mean step time (steps far from the median
+		 * dropped). A median alone flips between the clusters of a
+		 * runner whose left and right step times differ.
+		 */
+		double sum = 0;
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < e->n_steps_ring && i < METRIC_STEPS; i++) {
+			const struct step_rec *r =
+				&e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
+
+			if (e->t_now > r->ic_usec + METRIC_WINDOW_USEC)
+				break;
+			if (r->step_ms > 0.6 * step_ms && r->step_ms < 1.4 * step_ms) {
+				sum += r->step_ms;
+				k++;
+			}
+		}
+		if (k > 0)
+			step_ms = sum / k;
+		cad = 60000.0 / step_ms;
+		metric_set(mt, FORM_METRIC_CADENCE, cad, q);
+	} else if (fresh(e->t_now, e->t_cadence_pod, e->cadence_pod)) {
+		cad = e->cadence_pod;	/* footpod only: no IMU steps */
+		metric_set(mt, FORM_METRIC_CADENCE, cad, FORM_QUALITY_LOW);
+	}
+	if (n < 4)
+		q = FORM_QUALITY_NONE;
+
+	metric_set(mt, FORM_METRIC_GCT, window_median(e, STEP_FIELD(gct_ms), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_FLIGHT, window_median(e, STEP_FIELD(flight_ms), -1, NULL), q);
+	vo = window_median(e, STEP_FIELD(vo_mm), -1, NULL);
+	metric_set(mt, FORM_METRIC_VERTICAL_OSCILLATION, vo, q);
+	metric_set(mt, FORM_METRIC_BRAKING, window_median(e, STEP_FIELD(braking), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_IMPACT, window_median(e, STEP_FIELD(impact), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_TRUNK_LEAN, window_median(e, STEP_FIELD(lean), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_PELVIC_DROP, window_median(e, STEP_FIELD(drop), -1, NULL), q);
+
+	{
+		double gl = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_LEFT, &nl);
+		double gr = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_RIGHT, &nr);
+
+		/*
+		 * Balance needs a midline sensor: a clip on one hip sees its own
+		 * leg's stance differently from the other's.
+		 */
+		if (nl >= 3 && nr >= 3 && e->p.mount != FORM_MOUNT_WAIST)
+			metric_set(mt, FORM_METRIC_GCT_BALANCE, 100.0 * gl / (gl + gr),
+				   nl + nr >= 2 * GOOD_STEPS ? q : FORM_QUALITY_LOW);
+	}
+
+	if (!isnan(v)) {
+		metric_set(mt, FORM_METRIC_SPEED, v, FORM_QUALITY_GOOD);
+		if (!isnan(cad) && cad > 0) {
+			sl = v * 60.0 / cad;	/* notes 3: SL = v / (SR / 60) */
+			metric_set(mt, FORM_METRIC_STEP_LENGTH, sl,
+				   mt->m[FORM_METRIC_CADENCE].quality);
+		}
+		if (!isnan(sl) && sl > 0.1 && !isnan(vo))
+			metric_set(mt, FORM_METRIC_VERTICAL_RATIO, vo / (sl * 1000.0) * 100.0, q);
+	}
+	x = fresh(e->t_now, e->t_hr, e->hr) ? e->hr : NAN;
+	metric_set(mt, FORM_METRIC_HEART_RATE, x, FORM_QUALITY_GOOD);
+	if (e->session)
+		metric_set(mt, FORM_METRIC_PAIN, e->pain_last, FORM_QUALITY_GOOD);
+}
+
+static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
+{
+	unsigned n = 0;
+	double step_ms, fmin;
+
+	if (!e->have_imu || now - e->t_imu > 3 * USEC) {
+		/* no IMU: fall back to the footpod (speed and cadence) */
+		double v = speed_now(e);
+
+		if (isnan(v))
+			return FORM_ACTIVITY_UNKNOWN;
+		return v < 0.3 ? FORM_ACTIVITY_STANDING :
+			v < 2.0 ? FORM_ACTIVITY_WALKING : FORM_ACTIVITY_RUNNING;
+	}
+	if (e->total_steps == 0 || now > e->t_last_step + STANDING_AFTER_USEC)
+		return now - (e->t_imu > now ? now : e->t_imu) < USEC &&
+			now >= 2 * USEC ? FORM_ACTIVITY_STANDING : e->activity;
+
+	/* the activity looks at the last 4 s only, so it follows stops quickly */
+	step_ms = window_median_age(e, STEP_FIELD(step_ms), -1, ACTIVITY_WINDOW_USEC, &n);
+	if (n < 3)
+		return e->activity == FORM_ACTIVITY_UNKNOWN ? FORM_ACTIVITY_UNKNOWN :
+			e->activity;
+	fmin = window_median_age(e, STEP_FIELD(flight_min_g), -1, ACTIVITY_WINDOW_USEC, NULL);
+	if (60000.0 / step_ms >= e->p.running_min_cadence_spm && fmin < FLIGHT_MAX_G)
+		return FORM_ACTIVITY_RUNNING;
+	return FORM_ACTIVITY_WALKING;
+}
+
+static void activity_update(struct form_engine *e, uint64_t now)
+{
+	enum form_activity a = activity_classify(e, now);
+
+	if (a == e->activity) {
+		e->pending_ticks = 0;
+	} else {
+		if (a != e->pending_activity)
+			e->pending_ticks = 0;
+		e->pending_activity = a;
+		/* two consecutive ticks, except the first classification */
+		if (++e->pending_ticks >= 2 || e->activity == FORM_ACTIVITY_UNKNOWN) {
+			struct form_event ev = {
+				.type = FORM_EVENT_ACTIVITY,
+				.t_usec = now,
+				.activity = { .from = e->activity, .to = a },
+			};
+
+			e->activity = a;
+			e->pending_ticks = 0;
+			emit(e, &ev);
+		}
+	}
+
+	if (e->activity == FORM_ACTIVITY_RUNNING) {
+		if (!e->running_since)
+			e->running_since = now;
+		e->not_running_since = 0;
+	} else {
+		e->running_since = 0;
+		if (!e->not_running_since)
+			e->not_running_since = now;
+	}
+
+	if (!e->p.auto_session)
+		return;
+	if (!e->session && e->running_since &&
+	    now - e->running_since >= (uint64_t)(e->p.auto_start_s * USEC)) {
+		(void)session_start(e, e->running_since, true);
+		/* the session began when the running did */
+		e->running_s = (double)(now - e->running_since) / USEC;
+		for (unsigned i = 0; i < e->n_steps_ring; i++)
+			if (e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS].ic_usec >=
+			    e->running_since)
+				e->session_steps++;
+	} else if (e->session && e->session_auto && e->not_running_since &&
+		   now - e->not_running_since >= (uint64_t)(e->p.auto_stop_s * USEC)) {
+		session_end_emit(e, e->not_running_since, true);
+	}
+}
+
+static int band_of(const struct form_engine *e, enum form_metric m, double x)
+{
+	double lo = NAN, hi = NAN, v = speed_now(e);
+
+	switch (m) {
+	case FORM_METRIC_CADENCE:
+		/* prior +-1 SD at the speed (notes 4), else +-5 % of baseline */
+		if (!isnan(v)) {
+			lo = cadence_expected(v) - e->p.cadence_prior_margin_spm;
+			hi = cadence_expected(v) + e->p.cadence_prior_margin_spm;
+		} else if (baseline_for_alerts(e)) {
+			double b = baseline_for_alerts(e)->cadence_spm;
+
+			lo = b * (1 - e->p.cadence_drop_pct / 100);
+			hi = b * (1 + e->p.cadence_drop_pct / 100);
+		}
+		break;
+	case FORM_METRIC_GCT:
+		lo = 218;	/* Garmin blue/green/orange bands (notes 3) [P] */
+		hi = 277;
+		break;
+	case FORM_METRIC_GCT_BALANCE:
+		lo = 100 - e->p.gct_balance_max_pct;
+		hi = e->p.gct_balance_max_pct;
+		break;
+	case FORM_METRIC_VERTICAL_RATIO:
+		lo = 0;
+		hi = 8.6;	/* Garmin green upper edge [P] */
+		break;
+	case FORM_METRIC_TRUNK_LEAN:
+		if (baseline_for_alerts(e)) {
+			lo = baseline_for_alerts(e)->trunk_lean_deg - e->p.lean_band_deg;
+			hi = baseline_for_alerts(e)->trunk_lean_deg + e->p.lean_band_deg;
+		}
+		break;
+	default:
+		break;
+	}
+	if (isnan(lo) || isnan(x))
+		return -1;
+	return x < lo ? 0 : x > hi ? 2 : 1;
+}
+
+static void tick(struct form_engine *e, uint64_t now)
+{
+	struct form_event ev = { .type = FORM_EVENT_METRICS, .t_usec = now };
+	double dt;
+
+	if (!e->tick_started) {
+		e->tick_started = true;
+		e->t_tick = now;
+		return;
+	}
+	if (now < e->t_tick + USEC)
+		return;
+	dt = (double)(now - e->t_tick) / USEC;
+	if (dt > 5)
+		dt = 5;		/* a gap is not session time */
+	e->t_tick = now;
+
+	activity_update(e, now);
+	metrics_compute(e, &ev.metrics);
+	e->last_metrics = ev.metrics;
+
+	if (e->session) {
+		double v = speed_now(e);
+
+		switch (e->activity) {
+		case FORM_ACTIVITY_RUNNING:
+			e->running_s += dt;
+			break;
+		case FORM_ACTIVITY_WALKING:
+			e->walking_s += dt;
+			break;
+		case FORM_ACTIVITY_STANDING:
+		case FORM_ACTIVITY_UNKNOWN:
+			e->standing_s += dt;
+			break;
+		case _FORM_ACTIVITY_MAX:
+		case _FORM_ACTIVITY_INVALID:
+			break;
+		}
+		if (!isnan(v)) {
+			e->distance_m += v * dt;
+			e->distance_known = true;
+		}
+		if (e->activity == FORM_ACTIVITY_RUNNING) {
+			double hr = ev.metrics.m[FORM_METRIC_HEART_RATE].value;
+			static const enum form_metric per_tick[] = {
+				FORM_METRIC_CADENCE, FORM_METRIC_GCT_BALANCE,
+				FORM_METRIC_VERTICAL_RATIO,
+				FORM_METRIC_STEP_LENGTH, FORM_METRIC_HEART_RATE,
+				FORM_METRIC_SPEED,
+			};
+
+			for (unsigned i = 0; i < ELEMENTSOF(per_tick); i++)
+				session_add(e, per_tick[i], ev.metrics.m[per_tick[i]].value);
+			if (e->running_s >= e->p.warmup_s &&
+			    e->running_s < e->p.warmup_s + e->p.baseline_s) {
+				learn_add(e, FORM_METRIC_HEART_RATE, hr);
+				learn_add(e, FORM_METRIC_SPEED, v);
+				learn_add(e, FORM_METRIC_GCT_BALANCE,
+					  ev.metrics.m[FORM_METRIC_GCT_BALANCE].value);
+				learn_add(e, FORM_METRIC_CADENCE,
+					  ev.metrics.m[FORM_METRIC_CADENCE].value);
+			}
+			for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
+				int b = band_of(e, m, ev.metrics.m[m].value);
+
+				if (b >= 0)
+					e->band_s[m][b] += dt;
+			}
+		}
+		baseline_check_learned(e);
+		alerts_evaluate(e, &ev.metrics, now);
+	}
+	emit(e, &ev);
+}
+
+static void advance(struct form_engine *e, uint64_t t)
+{
+	if (t > e->t_now)
+		e->t_now = t;
+	tick(e, e->t_now);
+}
+
+/* ---- inputs ----------------------------------------------------------- */
+
+int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
+{
+	unsigned axes = isfinite(s->ax) + isfinite(s->ay) + isfinite(s->az);
+
+	if (axes < 2)
+		return -EINVAL;
+	if (e->have_imu && s->t_usec <= e->t_imu)
+		return -EINVAL;
+	if (fabs(s->ax) > 64 || fabs(s->ay) > 64 || fabs(s->az) > 64)
+		return -ERANGE;
+
+	e->have_imu = true;
+	e->t_imu = s->t_usec;
+	if (s->t_usec > e->t_now)
+		e->t_now = s->t_usec;
+	form_detector_feed(&e->det, s, on_step, e);
+	advance(e, s->t_usec);
+	return 0;
+}
+
+static int feed_context(struct form_engine *e, uint64_t t, double x, double lo, double hi,
+			double *val, uint64_t *tv)
+{
+	if (!isnan(x) && (x < lo || x > hi))
+		return -ERANGE;
+	*val = x;
+	*tv = t;
+	advance(e, t);
+	return 0;
+}
+
+int form_engine_feed_speed(struct form_engine *e, uint64_t t_usec, double mps)
+{
+	return feed_context(e, t_usec, mps, 0, 15, &e->speed, &e->t_speed);
+}
+
+int form_engine_feed_cadence(struct form_engine *e, uint64_t t_usec, double spm)
+{
+	return feed_context(e, t_usec, spm, 0, 300, &e->cadence_pod, &e->t_cadence_pod);
+}
+
+int form_engine_feed_heart_rate(struct form_engine *e, uint64_t t_usec, double bpm)
+{
+	return feed_context(e, t_usec, bpm, 20, 260, &e->hr, &e->t_hr);
+}
+
+int form_engine_feed_incline(struct form_engine *e, uint64_t t_usec, double pct)
+{
+	return feed_context(e, t_usec, pct, -45, 45, &e->incline, &e->t_incline);
+}
+
+/* ---- session ---------------------------------------------------------- */
+
+int form_engine_session_start(struct form_engine *e, uint64_t t_usec)
+{
+	return session_start(e, t_usec, false);
 }
 
 int form_engine_session_stop(struct form_engine *e, uint64_t t_usec)

@@ -154,19 +154,22 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 	}
 
 	if (h.n_pointers) {
+		const char *site = site_words(h.main_pain_site);
+
 		used = (size_t)snprintf(h.pointer_text, sizeof(h.pointer_text),
-					"your %s followed runs with ", site_words(h.main_pain_site));
+					"your %s followed runs with ", site);
 		for (unsigned i = 0; i < h.n_pointers && used < sizeof(h.pointer_text); i++) {
 			const struct form_pain_pointer *p = &h.pointers[i];
-			const char *w = NULL;
+			const char *sep = i == 0 ? "" : i + 1 == h.n_pointers ? " and " : ", ";
+			const char *w = "";
 
 			for (size_t j = 0; j < ELEMENTSOF(pointer_metrics); j++)
 				if (pointer_metrics[j].m == p->metric)
 					w = p->direction > 0 ? pointer_metrics[j].higher :
 						pointer_metrics[j].lower;
-			used += (size_t)snprintf(h.pointer_text + used, sizeof(h.pointer_text) - used,
-						 "%s%s", i == 0 ? "" :
-						 i + 1 == h.n_pointers ? " and " : ", ", w);
+
+			used += (size_t)snprintf(h.pointer_text + used,
+						 sizeof(h.pointer_text) - used, "%s%s", sep, w);
 		}
 		if (used < sizeof(h.pointer_text))
 			snprintf(h.pointer_text + used, sizeof(h.pointer_text) - used,

@@ -368,7 +368,8 @@ static void test_docs_params(void **state)
 				snprintf(def, sizeof(def), "%s", t[i].def ? "true" : "false");
 			else
 				snprintf(def, sizeof(def), "%g", t[i].def);
-			snprintf(want, sizeof(want), "| `%s` | %s | %s |", t[i].name, def, t[i].unit);
+			snprintf(want, sizeof(want), "| `%s` | %s | %s |", t[i].name, def,
+				 t[i].unit);
 			if (strncmp(line, want, strlen(want)) == 0)
 				seen[i] = true;
 		}
@@ -383,8 +384,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		{ "/form/engine/activity-auto-session", test_activity_and_auto_session, NULL, NULL,
 		  NULL },
-		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL, NULL,
-		  NULL },
+		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL,
+		  NULL, NULL },
 		{ "/form/engine/pain", test_pain, NULL, NULL, NULL },
 		{ "/form/engine/json", test_json, NULL, NULL, NULL },
 		{ "/form/engine/names-params", test_names, NULL, NULL, NULL },

@@ -376,7 +376,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		{ "/form/metrics/contact-times", test_contact_times, NULL, NULL, NULL },
 		{ "/form/metrics/cadence", test_cadence, NULL, NULL, NULL },
-		{ "/form/metrics/vertical-oscillation", test_vertical_oscillation, NULL, NULL, NULL },
+		{ "/form/metrics/vertical-oscillation", test_vertical_oscillation, NULL, NULL,
+		  NULL },
 		{ "/form/metrics/braking", test_braking, NULL, NULL, NULL },
 		{ "/form/metrics/lean", test_lean, NULL, NULL, NULL },
 		{ "/form/metrics/pelvic-drop-side-balance", test_pelvic_drop_and_side, NULL, NULL,
