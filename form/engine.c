@@ -20,6 +20,7 @@
 #define FLIGHT_MAX_G 0.45		/* running: near free fall between steps */
 #define BASELINE_MIN_STEPS 60u
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
+#define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */
 
 
 /* Histogram range of each metric (resolution = range / 128). */
@@ -663,7 +664,12 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		enum form_metric first = FORM_METRIC_GCT;
 		double fv = NAN, ft = NAN;
 
-		for (unsigned i = 0; e->have_early && running && i < ELEMENTSOF(fat); i++) {
+		/* only at the baseline's speed: a faster pace is no fatigue (notes 5.13) */
+		bool steady = isnan(v) || isnan(e->early.speed_mps) ||
+			fabs(v - e->early.speed_mps) <= FATIGUE_SPEED_TOLERANCE_MPS;
+
+		for (unsigned i = 0; e->have_early && running && steady && i < ELEMENTSOF(fat);
+		     i++) {
 			const struct form_baseline *b = &e->early;
 			double base = fat[i].m == FORM_METRIC_GCT ? b->gct_ms :
 				fat[i].m == FORM_METRIC_CADENCE ? b->cadence_spm :
