@@ -402,6 +402,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		r = 0;
 		if (streq(a, "--power-cycle")) {
 			opts.power_cycle_adapter = true;
 			continue;
