@@ -27,6 +27,7 @@ struct synth {
 	double ap_g, ml_g, gyro_dps;
 	double pitch_deg, pitch_after_s, pitch2_deg;
 	bool three_axes, gyro;
+	bool upside_down;		/* sensor x = left, y = forward, z = down */
 	double sine_vo_amp_g;		/* > 0: pure sinusoid instead (VO test) */
 };
 
@@ -54,6 +55,15 @@ static void synth_sample(const struct synth *s, double t, struct form_imu_sample
 	}
 	th = (t >= s->pitch_after_s && s->pitch_after_s > 0 ? s->pitch2_deg : s->pitch_deg) *
 		M_PI / 180;
+	if (s->upside_down) {
+		/* a proper rotation: x_s = left, y_s = forward, z_s = down */
+		*ret = (struct form_imu_sample) {
+			.t_usec = (uint64_t)llround(t * 1e6),
+			.ax = ml, .ay = ap, .az = -v,
+			.gx = s->gyro ? 0 : NAN, .gy = s->gyro ? w : NAN, .gz = s->gyro ? 0 : NAN,
+		};
+		return;
+	}
 	*ret = (struct form_imu_sample) {
 		.t_usec = (uint64_t)llround(t * 1e6),
 		.ax = ap * cos(th) - v * sin(th),
@@ -304,6 +314,38 @@ static void test_pelvic_drop_and_side(void **state)
 	free(c);
 }
 
+/* Gravity and forward are found for any mounting: same answers upside down. */
+static void test_any_orientation(void **state)
+{
+	struct synth s = base;
+	struct collect *up, *down;
+	unsigned checked = 0;
+
+	s.three_axes = true;
+	s.gyro = true;
+	s.gyro_dps = 50;
+	s.gct_s[0] = 0.22;
+	up = run(&s, 30, FORM_MOUNT_SACRUM);
+	s.upside_down = true;
+	down = run(&s, 30, FORM_MOUNT_SACRUM);
+	assert_int_equal(up->n, down->n);
+	for (unsigned i = 0; i < up->n; i++) {
+		if (up->c[i].ic_usec < 10000000 || up->c[i].ic_usec > 28000000)
+			continue;
+		assert_true(llabs((long long)up->c[i].ic_usec - (long long)down->c[i].ic_usec) < 500);
+		assert_int_equal(up->c[i].side, down->c[i].side);
+		assert_true(fabs(up->c[i].pelvic_drop_deg - down->c[i].pelvic_drop_deg) < 0.05);
+		assert_true(fabs(up->c[i].braking_mps - down->c[i].braking_mps) < 0.01);
+		assert_true(fabs(up->c[i].gct_ms - down->c[i].gct_ms) < 1);
+		checked++;
+	}
+	assert_true(checked > 40);
+	assert_true(fabs(down->last.m[FORM_METRIC_GCT_BALANCE].value -
+			 up->last.m[FORM_METRIC_GCT_BALANCE].value) < 0.2);
+	free(up);
+	free(down);
+}
+
 static void test_missing_values(void **state)
 {
 	struct collect *c = run(&base, 20, FORM_MOUNT_SACRUM);
@@ -382,6 +424,7 @@ int main(void)
 		{ "/form/metrics/lean", test_lean, NULL, NULL, NULL },
 		{ "/form/metrics/pelvic-drop-side-balance", test_pelvic_drop_and_side, NULL, NULL,
 		  NULL },
+		{ "/form/metrics/any-orientation", test_any_orientation, NULL, NULL, NULL },
 		{ "/form/metrics/missing-values", test_missing_values, NULL, NULL, NULL },
 		{ "/form/metrics/step-length-ratio", test_step_length_and_ratio, NULL, NULL, NULL },
 		{ "/form/metrics/input-errors", test_input_errors, NULL, NULL, NULL },
