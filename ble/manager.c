@@ -2715,6 +2715,7 @@ int ble_manager_new(sd_bus *bus, sd_event *event,
 	if (options && options->adapter) {
 		m->opt_adapter = strdup(options->adapter);
 		if (!m->opt_adapter)
+			/* cppcheck-suppress memleak ; m is freed by _cleanup_ */
 			return -ENOMEM;
 	}
 	if (!m->opts.max_sensors)
