@@ -822,6 +822,8 @@ static void summary_build(struct form_engine *e, uint64_t t)
 	s->distance_m = e->distance_known ? e->distance_m : NAN;
 	s->steps = e->session_steps;
 	s->baseline_learned = e->have_early;
+	if (e->have_early)
+		s->baseline = e->early;
 
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
 		struct form_metric_stats *st = &s->stats[m];

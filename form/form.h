@@ -303,6 +303,28 @@ struct form_session_change {
 	bool automatic;			/* started/ended by the activity detector */
 };
 
+/*
+ * The runner's own reference values, learned after the warm-up (or loaded
+ * from storage). Values NAN when not learned. Speed-matched: speed_mps is
+ * the median speed it was learned at (NAN without a speed sensor).
+ */
+#define FORM_BASELINE_VERSION 1
+#define FORM_BASELINE_SIZE 128		/* bytes of the serialised form */
+struct form_baseline {
+	enum form_mount mount;
+	uint32_t steps;			/* steps it was learned from; 0 = invalid */
+	double speed_mps;
+	double cadence_spm;
+	double gct_ms;
+	double gct_balance_pct;
+	double vertical_oscillation_mm;
+	double trunk_lean_deg;		/* lean (chest) or pelvic tilt */
+	double pelvic_drop_deg;
+	double braking_mps;
+	double impact_g;
+	double heart_rate_bpm;
+};
+
 /* Per-metric statistics of a session (running time only). */
 struct form_metric_stats {
 	uint32_t n;			/* steps (or 1 Hz samples for HR/speed) */
@@ -352,6 +374,7 @@ struct form_summary {
 	/* Fatigue drift: late-run median minus baseline; NAN if unmeasured. */
 	double drift[_FORM_METRIC_MAX];
 	bool baseline_learned;		/* during this session */
+	struct form_baseline baseline;	/* the early-run baseline, if learned */
 	bool advice[_FORM_ADVICE_MAX];
 	struct form_digest digest;
 };
@@ -417,27 +440,6 @@ int form_engine_report_pain(struct form_engine *e, uint64_t t_usec, double level
 
 /* ---- personal baseline ------------------------------------------------ */
 
-/*
- * The runner's own reference values, learned after the warm-up (or loaded
- * from storage). Values NAN when not learned. Speed-matched: speed_mps is
- * the median speed it was learned at (NAN without a speed sensor).
- */
-#define FORM_BASELINE_VERSION 1
-#define FORM_BASELINE_SIZE 128		/* bytes of the serialised form */
-struct form_baseline {
-	enum form_mount mount;
-	uint32_t steps;			/* steps it was learned from; 0 = invalid */
-	double speed_mps;
-	double cadence_spm;
-	double gct_ms;
-	double gct_balance_pct;
-	double vertical_oscillation_mm;
-	double trunk_lean_deg;		/* lean (chest) or pelvic tilt */
-	double pelvic_drop_deg;
-	double braking_mps;
-	double impact_g;
-	double heart_rate_bpm;
-};
 
 /* Returns 0 and fills *ret, or -ENODATA while nothing is learned. */
 int form_engine_get_baseline(const struct form_engine *e, struct form_baseline *ret);

@@ -224,6 +224,31 @@ int form_summary_to_json(const struct form_summary *s, uint64_t t0_usec, struct 
 
 	r |= add_obj(o, "advice", advice_array(s->advice));
 	r |= add_num(o, "impact_load", s->digest.impact_load, 1);
+	if (s->baseline_learned) {
+		struct json_object *b = NULL;
+
+		r |= form_baseline_to_json(&s->baseline, &b) < 0;
+		r |= add_obj(o, "baseline", b);
+	} else {
+		r |= json_object_object_add(o, "baseline", NULL) < 0;
+	}
+	{
+		struct json_object *pain = json_object_new_array();
+
+		r |= add_obj(o, "pain", pain);
+		for (unsigned i = 0; pain && i < s->digest.n_pain && i < FORM_DIGEST_MAX_PAIN; i++) {
+			const struct form_pain_report *p = &s->digest.pain[i];
+			struct json_object *x = json_object_new_object();
+
+			if (!x || json_object_array_add(pain, x) < 0) {
+				json_object_put(x);
+				return -ENOMEM;
+			}
+			r |= add_int(x, "t_s", p->t_s);
+			r |= add_int(x, "level", p->level);
+			r |= add_str(x, "where", form_pain_site_to_string(p->site));
+		}
+	}
 	if (r)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
