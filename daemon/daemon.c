@@ -1277,7 +1277,7 @@ static void on_ble_state(void *userdata, unsigned id, const char *alias,
 				    reason && *reason ? reason : sensor_state_name(state));
 		update_status(d, "running");
 	}
-	publish_sensor_state(d, s);
+	/* sensor/<id>/state follows from the tick: at most once a second. */
 }
 
 static void on_ble_imu(void *userdata, unsigned id, const char *alias,
