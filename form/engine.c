@@ -546,14 +546,14 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 	double bal = mt->m[FORM_METRIC_GCT_BALANCE].value;
 	double vo = mt->m[FORM_METRIC_VERTICAL_OSCILLATION].value;
 	double v = speed_now(e);
-	double thr, bl_cad;
+	double thr;
 	bool beyond, back;
 
 	/* overstriding: low cadence for the speed with more braking or contact */
 	thr = NAN;
-	bl_cad = NAN;
 	if (bl && !isnan(bl->cadence_spm)) {
-		bl_cad = bl->cadence_spm;
+		double bl_cad = bl->cadence_spm;
+
 		if (!isnan(v) && !isnan(bl->speed_mps))
 			bl_cad += 7.0 * (v - bl->speed_mps);	/* speed-matched, notes 4 */
 		thr = bl_cad * (1.0 - e->p.cadence_drop_pct / 100.0);

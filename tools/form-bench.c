@@ -106,6 +106,10 @@ static int tile_load(const char *path, struct tile *t)
 	/* resample to 200 Hz */
 	t->period_usec = in[n - 1].t_usec - in[0].t_usec;
 	t->n = t->period_usec * RATE_HZ / 1000000;
+	if (t->n < 100) {
+		free(in);
+		return -EBADMSG;
+	}
 	t->s = calloc(t->n, sizeof(*t->s));
 	if (!t->s) {
 		free(in);
