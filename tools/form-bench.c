@@ -198,6 +198,8 @@ int main(int argc, char **argv)
 	int r;
 
 	r = tile_load(path, &t);
+	if (r >= 0 && t.n == 0)
+		r = -EBADMSG;
 	if (r < 0) {
 		fprintf(stderr, "form-bench: cannot load '%s': %s\n", path, strerror(-r));
 		return EX_NOINPUT;
