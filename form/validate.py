@@ -185,15 +185,18 @@ def main():
           res['ic_err_mean_ms'], res['ic_err_sd_ms'], res['to_err_mean_ms'],
           res['to_err_sd_ms'], res['gct_err_mean_ms'], res['cadence_err_max_spm']))
     w('Scorer line: `%s`\n\n' % line)
-    w('| trial | speed m/s | slope ° | truth | TP | FP | FN | cadence truth | '
-      'cadence pred | error spm |\n|---|---|---|---|---|---|---|---|---|---|\n')
+    w('| trial | speed m/s | slope ° | truth | TP | FP | FN | IC MAE ms | TO MAE ms | '
+      'GCT RMSE ms | cadence truth | cadence pred | error spm |\n'
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n')
     tmeta = {int(t['trial']): t for t in trials}
     for tr in res['trials']:
         m = tmeta[tr['trial']]
-        w('| %d | %s | %s | %d | %d | %d | %d | %.1f | %.1f | %.2f |\n' % (
+        one, _ = score(args.scorer, truth, {tr['trial']: ev[tr['trial']]})
+        w('| %d | %s | %s | %d | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f |\n' % (
             tr['trial'], m['speed_mps'], m['slope_deg'], tr['n_truth'], tr['tp'],
-            tr['fp'], tr['fn'], tr['cadence_truth_spm'],
-            tr['cadence_pred_spm'] or float('nan'), tr['cadence_err_spm']))
+            tr['fp'], tr['fn'], one['ic_mae_ms'], one['to_mae_ms'], one['gct_rmse_ms'],
+            tr['cadence_truth_spm'], tr['cadence_pred_spm'] or float('nan'),
+            tr['cadence_err_spm']))
     w('\nThe scorer takes cadence from the median IC-to-IC interval of ~13 '
       'steps; this runner alternates long and short steps (L/R), so a few ms '
       'of IC jitter can move the median from one cluster to the other. The '
