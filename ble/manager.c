@@ -61,6 +61,8 @@
  */
 #define IMU_PAIR_HOLD_USEC	(500 * USEC_PER_MSEC)
 #define IMU_FIFO		1024u
+/* Crystal drift we follow (BLE requires +-50 ppm sleep clocks; margin). */
+#define CLOCK_DRIFT_PPM		200
 /*
  * A device seen advertising after this long unseen has come back: end
  * the backoff early (but not sooner than BACKOFF_MIN_USEC into it).
@@ -85,6 +87,7 @@ struct bz_object {
 	unsigned ifaces;
 
 	bool powered;			/* Adapter1 */
+	bool discovering;
 
 	char *address;			/* Device1, normalised */
 	char *name;
@@ -232,6 +235,7 @@ struct sensor {
 	struct pmd_frame_format pmd_fmt[2];	/* [0] ACC, [1] GYRO */
 	bool has_clock_offset;
 	int64_t clock_offset_usec;	/* monotonic - sensor clock */
+	int64_t clock_sensor_usec;	/* sensor time of the last frame */
 	struct pmd_data_frame *frame;	/* decode buffer, 40 kB */
 	struct imu_fifo acc, gyro;
 	uint64_t gyro_span_usec;	/* time one gyro frame covers */
@@ -265,6 +269,7 @@ struct ble_manager {
 		DISCOVERY_STOPPING,
 	} discovery;
 	sd_event_source *discovery_retry;
+	sd_event_source *bluez_retry;	/* GetNameOwner / GetManagedObjects */
 
 	struct sensor **sensors;
 	size_t n_sensors;
@@ -591,7 +596,7 @@ static int read_variant_strv(sd_bus_message *msg, char ***dst)
 
 /* What changed in one properties dict, for the reactions afterwards. */
 struct prop_changes {
-	bool connected, resolved, powered, rssi, battery, uuids;
+	bool connected, resolved, powered, discovering, rssi, battery, uuids;
 	bool advert;			/* RSSI or ManufacturerData: it advertises */
 	bool has_value;
 	const void *value;
@@ -610,6 +615,14 @@ static int parse_property(struct bz_object *o, unsigned bit, const char *key,
 			if (r > 0) {
 				o->powered = b;
 				ch->powered = true;
+			}
+			return r;
+		}
+		if (streq(key, "Discovering")) {
+			r = read_variant_basic(msg, 'b', &b);
+			if (r > 0) {
+				o->discovering = b;
+				ch->discovering = true;
 			}
 			return r;
 		}
@@ -1357,16 +1370,22 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 	/*
 	 * Sensor clock to CLOCK_MONOTONIC: the smallest (arrival - sensor
 	 * time) seen on this connection is the offset with the least
-	 * transport delay. Reset on every connection.
+	 * transport delay. It may creep up by CLOCK_DRIFT_PPM of the sensor
+	 * time passed, so a sensor clock slower than ours is followed too.
+	 * Reset on every connection.
 	 */
 	{
 		int64_t sensor_usec = (int64_t)(f->timestamp_ns / 1000);
 		int64_t off = (int64_t)now - sensor_usec;
 
+		if (s->has_clock_offset && sensor_usec > s->clock_sensor_usec)
+			s->clock_offset_usec += (sensor_usec - s->clock_sensor_usec) *
+						CLOCK_DRIFT_PPM / 1000000;
 		if (!s->has_clock_offset || off < s->clock_offset_usec) {
 			s->clock_offset_usec = off;
 			s->has_clock_offset = true;
 		}
+		s->clock_sensor_usec = sensor_usec;
 	}
 	for (size_t i = 0; i < f->n_samples; i++) {
 		float v[3];
@@ -2446,6 +2465,14 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata,
 		device_changed(m, o, &ch);
 		break;
 	case OBJ_ADAPTER:
+		/*
+		 * Our discovery session ended under us (powered off, reset):
+		 * start it again when still wanted.
+		 */
+		if (m->adapter && streq(path, m->adapter) &&
+		    m->discovery == DISCOVERY_ON &&
+		    ((ch.discovering && !o->discovering) || (ch.powered && !o->powered)))
+			m->discovery = DISCOVERY_OFF;
 		break;
 	default:
 		return 0;
@@ -2542,14 +2569,23 @@ static void mirror_rebuilt(struct ble_manager *m)
 	reconcile_schedule(m);
 }
 
+/* The three calls that (re)start following BlueZ retry each other. */
+static void bluez_retry_later(struct ble_manager *m);
+static void got_owner(struct call *c, sd_bus_message *reply,
+		      const sd_bus_error *error);
+
 static void got_objects(struct call *c, sd_bus_message *reply,
 			const sd_bus_error *error)
 {
 	struct ble_manager *m = c->m;
 	int r;
 
-	if (error)
-		return;		/* bluetoothd went away again: NameOwnerChanged */
+	if (error) {
+		/* Gone again (NameOwnerChanged follows) or just slow: retry. */
+		if (m->owner)
+			bluez_retry_later(m);
+		return;
+	}
 
 	/* A snapshot newer than every signal before it: replace the mirror. */
 	objects_clear(m);
@@ -2578,6 +2614,7 @@ static void bluez_lost(struct ble_manager *m)
 	m->owner = NULL;
 	m->have_objects = false;
 	m->discovery = DISCOVERY_OFF;
+	m->bluez_retry = sd_event_source_disable_unref(m->bluez_retry);
 	calls_cancel_all(&m->calls);
 	objects_clear(m);
 	free(m->adapter);
@@ -2592,22 +2629,71 @@ static void bluez_lost(struct ble_manager *m)
 	reconcile_schedule(m);
 }
 
-static void bluez_found(struct ble_manager *m, const char *owner)
+static int request_objects(struct ble_manager *m)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+	int r;
 
+	r = sd_bus_message_new_method_call(m->bus, &msg, BLUEZ_SERVICE, "/",
+					   DBUS_OM, "GetManagedObjects");
+	if (r < 0)
+		return r;
+	return call_send(m, NULL, &m->calls, msg, CALL_TIMEOUT_USEC, got_objects,
+			 0, NULL);
+}
+
+static int request_owner(struct ble_manager *m)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(m->bus, &msg, "org.freedesktop.DBus",
+					   "/org/freedesktop/DBus",
+					   "org.freedesktop.DBus", "GetNameOwner");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(msg, "s", BLUEZ_SERVICE);
+	if (r < 0)
+		return r;
+	return call_send(m, NULL, &m->calls, msg, CALL_TIMEOUT_USEC, got_owner, 0,
+			 NULL);
+}
+
+static int bluez_retry_run(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct ble_manager *m = userdata;
+	int r;
+
+	m->bluez_retry = sd_event_source_disable_unref(m->bluez_retry);
+	if (!m->owner)
+		r = request_owner(m);
+	else if (!m->have_objects)
+		r = request_objects(m);
+	else
+		return 0;
+	if (r < 0)
+		bluez_retry_later(m);
+	return 0;
+}
+
+/* A lost or timed-out call to the bus or bluetoothd: ask again in 1 s. */
+static void bluez_retry_later(struct ble_manager *m)
+{
+	if (!m->bluez_retry)
+		(void)sd_event_add_time_relative(m->event, &m->bluez_retry,
+						 CLOCK_MONOTONIC, USEC_PER_SEC, 0,
+						 bluez_retry_run, m);
+}
+
+static void bluez_found(struct ble_manager *m, const char *owner)
+{
 	if (m->owner)
 		bluez_lost(m);
 	m->owner = strdup(owner);
 	if (!m->owner)
 		return;
-	if (sd_bus_message_new_method_call(m->bus, &msg, BLUEZ_SERVICE, "/",
-					   DBUS_OM, "GetManagedObjects") < 0 ||
-	    call_send(m, NULL, &m->calls, msg, CALL_TIMEOUT_USEC, got_objects, 0,
-		      NULL) < 0) {
-		free(m->owner);
-		m->owner = NULL;
-	}
+	if (request_objects(m) < 0)
+		bluez_retry_later(m);
 	reconcile_schedule(m);
 }
 
@@ -2634,6 +2720,10 @@ static void got_owner(struct call *c, sd_bus_message *reply,
 	struct ble_manager *m = c->m;
 	const char *owner;
 
+	if (error && !sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+		bluez_retry_later(m);	/* the bus did not answer: ask again */
+		return;
+	}
 	m->owner_known = true;
 	if (error || sd_bus_message_read(reply, "s", &owner) < 0) {
 		reconcile_schedule(m);	/* not running: NameOwnerChanged later */
@@ -2678,6 +2768,7 @@ struct ble_manager *ble_manager_free(struct ble_manager *m)
 	sd_bus_slot_unref(m->match_owner);
 	sd_event_source_disable_unref(m->reconcile);
 	sd_event_source_disable_unref(m->discovery_retry);
+	sd_event_source_disable_unref(m->bluez_retry);
 	sd_event_source_disable_unref(m->power_timer);
 	objects_clear(m);
 	free(m->owner);
@@ -2766,15 +2857,7 @@ int ble_manager_new(sd_bus *bus, sd_event *event,
 	if (r < 0)
 		return r;
 
-	r = sd_bus_message_new_method_call(bus, &msg, "org.freedesktop.DBus",
-					   "/org/freedesktop/DBus",
-					   "org.freedesktop.DBus", "GetNameOwner");
-	if (r < 0)
-		return r;
-	r = sd_bus_message_append(msg, "s", BLUEZ_SERVICE);
-	if (r < 0)
-		return r;
-	r = call_send(m, NULL, &m->calls, msg, CALL_TIMEOUT_USEC, got_owner, 0, NULL);
+	r = request_owner(m);
 	if (r < 0)
 		return r;
 
