@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -98,7 +99,7 @@ struct gk_daemon {
 	enum form_activity activity;
 	struct active_alert alerts[GK_ALERTS_ACTIVE_MAX];
 	unsigned n_alerts;
-	uint64_t last_live_usec;
+	uint64_t last_live_usec;	/* sample time of the last run/live */
 	uint64_t t0_usec;
 	char *last_summary;		/* JSON text of the last finished session */
 
@@ -122,6 +123,17 @@ static uint64_t epoch_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Is the wall clock NTP-synchronised? A Pi has no RTC: until it is, every
+ * "ts" may be far off, which gateway/state says (clock_synced).
+ */
+static bool clock_synced(void)
+{
+	struct timex tx = {};
+
+	return adjtimex(&tx) != TIME_ERROR && !(tx.status & STA_UNSYNC);
 }
 
 /* Wall-clock ms of a CLOCK_MONOTONIC stamp (payload "ts" fields only). */
@@ -394,6 +406,7 @@ static void publish_gateway_state(struct gk_daemon *d)
 	json_object_object_add(o, "commands_rejected",
 			       json_object_new_int64((int64_t)d->commands_rejected));
 	json_add_string(o, "config_error", d->reload_error[0] ? d->reload_error : NULL);
+	json_object_object_add(o, "clock_synced", json_object_new_boolean(clock_synced()));
 	(void)publish_json(d, "gateway/state", o, 1, true, false, 0);
 	json_object_put(o);
 	d->last_gateway_usec = now_usec();
@@ -747,13 +760,19 @@ static void on_live(struct gk_daemon *d, const struct form_event *ev)
 	const struct form_metrics *m = &ev->metrics;
 	struct dbus_api_metric dm[_FORM_METRIC_MAX];
 	struct json_object *o, *q;
-	uint64_t now = now_usec(), seq;
+	uint64_t seq;
 	size_t n = 0;
 
-	if (!d->session_active ||
-	    now - d->last_live_usec < d->cfg->mqtt.live_interval_ms * USEC_PER_MSEC * 9 / 10)
+	/*
+	 * Paced on sample time: samples arrive in bursts (a PMD frame holds
+	 * ~40), so the loop's clock would see jittered ~1 Hz events and drop
+	 * every other one near the interval.
+	 */
+	if (!d->session_active || (d->last_live_usec && ev->t_usec > d->last_live_usec &&
+				   ev->t_usec - d->last_live_usec <
+					   d->cfg->mqtt.live_interval_ms * USEC_PER_MSEC * 9 / 10))
 		return;
-	d->last_live_usec = now;
+	d->last_live_usec = ev->t_usec;
 
 	o = json_object_new_object();
 	q = json_object_new_object();

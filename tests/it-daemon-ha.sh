@@ -129,6 +129,26 @@ start_broker open
 gk_check "alert delivered once the broker allows it" gk_wait_for 20 \
 	grep -q '^1 gaitkeeper/it/alert {.*"kind":"pain"' "$sub_log"
 
+# ---- drain: a backlog spooled during an outage goes out at once -------------
+N=500
+stop_broker
+before=$(grep -c ' gaitkeeper/it/alert {' "$sub_log")
+for i in $(seq $N); do dbus_call ReportPain us 5 knee > /dev/null; done
+start_ts=$(date +%s.%N)
+start_broker open
+# Each report clears the previous pain alert and raises a new one: 2 messages.
+drained() { [ "$(grep -c ' gaitkeeper/it/alert {' "$sub_log")" -ge $((before + 2 * N - 1)) ]; }
+gk_check "$((2 * N)) spooled alerts delivered after the outage" gk_wait_for 60 drained
+drain_ms=$(python3 -c "print(round(($(date +%s.%N) - $start_ts) * 1000))")
+echo "# figure: drain_alerts=$((2 * N)) drain_ms=$drain_ms (broker start to last delivery)"
+gk_check "alert seq without gaps after the drain" python3 - "$sub_log" <<'PY'
+import json, sys
+s = [json.loads(l.split(" ", 2)[2])["seq"] for l in open(sys.argv[1], errors="replace")
+     if l.split(" ", 2)[1:2] == ["gaitkeeper/it/alert"]]
+u = sorted(set(s))
+sys.exit(0 if u == list(range(u[0], u[-1] + 1)) else 1)
+PY
+
 # ---- Home Assistant discovery ----------------------------------------------
 gk_wait_for 10 grep -q 'homeassistant/sensor/gaitkeeper_it/b_battery_pct/config {' "$sub_log"
 gk_check "sensor b announced (battery, diagnostic)" \
