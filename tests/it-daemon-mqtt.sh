@@ -305,13 +305,18 @@ for topic, qos, ret, example in checks:
 sys.exit(1 if bad else 0)
 PY
 
-# ---- clean shutdown: offline published, exit 0 -----------------------------
+# ---- clean shutdown: running session's summary flushed, offline, exit 0 ----
+summaries_before=$(count_topic session/summary)
+pub cmd/session/start '{"request_id":"last"}'
+gk_wait_for 10 grep -q '"request_id":"last","ok":true' "$sub_log"
 stop_ts=$(date +%s.%N)
 kill -TERM "$GKD_PID"
 wait "$GKD_PID"
 rc=$?
 echo "shutdown_ms=$(python3 -c "print(round(($(date +%s.%N) - $stop_ts) * 1000))")" >> "$FIG"
 gk_check "SIGTERM: exit status 0" test "$rc" -eq 0
+flushed() { [ "$(count_topic session/summary)" -gt "$summaries_before" ]; }
+gk_check "SIGTERM: the running session's summary was delivered" gk_wait_for 5 flushed
 gk_check "SIGTERM: status offline published" gk_wait_for 5 \
 	bash -c "grep -F ' gaitkeeper/it/status ' '$sub_log' | tail -1 | grep -q offline"
 gk_check "no crash or sanitizer report in the daemon log" \
