@@ -177,4 +177,23 @@ gk_check "h10 with StartNotify only: no new AcquireNotify" \
 gk_check "h10 with StartNotify only: 3 StartNotify subscriptions" \
 	is_eq "$(last_info h10 subscriptions)/$(sim_stat $H10 subscriptions)" 3/3
 
+# A second client on the same, already connected H10: AcquireNotify is
+# refused (InProgress: the first client has a StartNotify session), so it
+# falls back to StartNotify; the PMD start answers "already in state".
+FIRST_PID=$DRV_PID
+OUT=$gk_tmp/driver3.jsonl
+gk_bg "$DRV" --sensor alias=h10,kind=polar-h10,address=$H10,acquire=1 \
+	> "$OUT" 2> "$gk_tmp/driver3.err"
+DRV_PID=$gk_last_pid
+gk_check "second client: streaming through the fallback" gk_wait_for 30 streaming h10
+sleep 1
+gk_check "second client: IMU samples" has_event h10 imu '.n > 0'
+gk_check "second client: no AcquireNotify granted (refused, InProgress)" \
+	is_eq "$(sim_stat $H10 acquire_notify)" 1
+gk_check "second client: 3 subscriptions of its own" \
+	is_eq "$(last_info h10 subscriptions)" 3
+gk_check "both clients' sessions in the simulator" \
+	is_eq "$(sim_stat $H10 subscriptions)" 6
+kill "$FIRST_PID"
+
 gk_done
