@@ -29,6 +29,7 @@
 #define STEP_MIN_S 0.21
 #define STEP_MAX_S 1.5
 #define PEAK_MIN_AMPLITUDE_G 0.25
+#define FLIGHT_LEVEL_G 0.45
 #define GRAVITY_TAU_S 4.0
 
 static double dot3(const double *a, const double *b)
@@ -427,7 +428,7 @@ void form_detector_flush(struct form_detector *d, form_step_cb_t cb, void *userd
 
 static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void *userdata)
 {
-	double x = ring_v(d, m), thr, r_s, dt = d->dt_s > 0 ? d->dt_s : 0.01;
+	double x = ring_v(d, m), thr, low, r_s, dt = d->dt_s > 0 ? d->dt_s : 0.01;
 	uint64_t r;
 
 	d->v_mean = m == 0 ? x : d->v_mean + (x - d->v_mean) * fmin(1.0, dt / 2.0);
@@ -442,12 +443,28 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
 	}
 	r = d->refractory;
 	thr = d->v_mean + fmax(0.15, 0.25 * (d->peak_ema - d->v_mean));
+	/*
+	 * Near free fall: the stance is over (running has a flight phase).
+	 * Stance never gets this low, even between the humps of a forefoot
+	 * landing (>= 0.8 g in the sacral trials); flight reads about 0 g.
+	 */
+	low = FLIGHT_LEVEL_G;
 
-	if (x > thr && (d->n_peaks == 0 || m >= d->peak[1] + r) &&
-	    (!d->have_cand || x > d->cand_v)) {
+	/*
+	 * A stance can have several humps (forefoot strikes); its peak is the
+	 * highest. It ends when the signal drops to "low" (flight) or, without
+	 * a flight phase (walking), after the refractory time; a higher hump
+	 * after a flight belongs to the next stance, never to this one.
+	 */
+	if (x > thr && (!d->have_cand || x > d->cand_v) &&
+	    (d->n_peaks == 0 || m >= d->peak[1] + r)) {
 		d->have_cand = true;
 		d->cand = m;
 		d->cand_v = x;
+	}
+	if (x < low && d->have_cand) {
+		d->have_cand = false;
+		confirm_peak(d, d->cand, cb, userdata);
 	}
 	if (d->have_cand && m >= d->cand + r) {
 		d->have_cand = false;
