@@ -11,3 +11,6 @@ BLE_DRIVER_LIBS = $(BUILD)/libgkble.a $(BUILD)/libgkproto.a $(BUILD)/libgkcommon
 $(BUILD)/tests/ble-driver: $(BUILD)/tests/ble-driver.o $(BLE_DRIVER_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BLE_DRIVER_LIBS) $(LDLIBS)
+
+# Device matching sees advertised names and UUIDs: pure, fuzzed.
+FUZZ_EXTRA_SRCS += ble/match.c ble/ble.c
