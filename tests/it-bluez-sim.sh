@@ -73,6 +73,42 @@ start_sim() {
 	gk_wait_for 10 sim_ready
 }
 
+# ---- run 0: options, --bus, --no-adapter, a three-axis 100 Hz trace -----------------------
+out=$("$SIM" --device bogus,$H10,x 2>&1)
+gk_check "bad --device kind: error, non-zero exit" bash -c \
+	"! '$SIM' --device bogus,$H10,x 2> /dev/null && grep -q \"unknown device kind 'bogus'\" <<< \"\$1\"" _ "$out"
+printf 't_s,az_g\n0,1\n0.01,abc\n' > "$gk_tmp/bad.csv"
+out=$("$SIM" --trace "$gk_tmp/bad.csv" --device footpod,$POD,p 2>&1)
+gk_check "bad trace row: file:line named" has "$out" "bad.csv:3: bad field 'abc'"
+HIP=/work/shared/data/outdoor-hip-ankle/hip.csv
+[ -r "$HIP" ] || HIP=$TRACE
+env -u DBUS_SYSTEM_BUS_ADDRESS "$SIM" --bus "$BUS" --no-adapter --trace "$HIP" --time-scale 60 \
+	--device footpod,$POD,RunPod 2>> "$gk_tmp/sim.err" &
+SIM_PID=$!
+gk_pids+=("$SIM_PID")
+gk_check "--bus ADDRESS without DBUS_SYSTEM_BUS_ADDRESS" gk_wait_for 20 sim_ready
+gk_check "--no-adapter: org.bluez owned, no adapter" bash -c \
+	"busctl --address='$BUS' status org.bluez > /dev/null && ! busctl --address='$BUS' tree --list org.bluez | grep -q hci0"
+sim_call RestartBluez u 100
+gk_wait_for 5 bash -c "busctl --address='$BUS' status org.bluez > /dev/null 2>&1"
+gk_check "RestartBluez without adapter: still none" bash -c \
+	"! busctl --address='$BUS' tree --list org.bluez | grep -q hci0"
+sim_call AddAdapter
+out=$(probe scan wait-device $POD 5 stopscan connect $POD notify $POD 2a53 300 15)
+# The run starts standing: RSC says so (flags 03, speed 0, cadence 0), then runs.
+gk_check "RSC while the runner stands in the hip trace: walking, 0 m/s, 0 spm" has "$out" "^value 030000000000"
+running_cadence() {
+	local v c
+	for v in $(awk '/^value 070003/ { print $2 }' <<< "$1"); do
+		c=$((16#${v:6:2}))
+		[ $c -ge 130 ] && [ $c -le 210 ] && return 0
+	done
+	return 1
+}
+gk_check "RSC while running in the hip trace: 3 m/s, 130-210 spm" running_cadence "$out"
+sim_call Quit
+wait $SIM_PID
+
 # ---- run 1: every kind on the recorded treadmill trial -----------------------------
 start_sim --trace "$TRACE" --loop --speed-mps 3.2 --incline-pct 1 --temporary-timeout 3 \
 	--device polar-h10,$H10,"Polar H10 0A1B2C3D" \

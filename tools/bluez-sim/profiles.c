@@ -501,8 +501,10 @@ int profile_read(struct sim_char *ch)
 		set_value(ch, b, 4);
 		break;
 	case CHAR_ROLE_FTMS_FEATURE:
-		/* Machine: total distance (2), inclination (3), elapsed time (12);
-		 * targets: speed (0), inclination (1). */
+		/*
+		 * Machine: total distance (2), inclination (3), elapsed time
+		 * (12); targets: speed (0), inclination (1).
+		 */
 		memcpy(b, (const uint8_t[]){ 0x0c, 0x10, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00 }, 8);
 		set_value(ch, b, 8);
 		break;
