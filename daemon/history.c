@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The runner's history in the state directory: baseline and session digests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "daemon/context.h"
+#include "daemon/log.h"
+
+static int read_state_file(const struct gk_daemon *d, const char *name, uint8_t *buf,
+			   size_t cap, size_t *ret_len)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -EBADF;
+	ssize_t n;
+
+	if (state_path(d, name, "", path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap);
+	if (n < 0)
+		return -errno;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+/* Replace state_dir/name atomically and durably. */
+static int write_state_file(const struct gk_daemon *d, const char *name, const uint8_t *buf,
+			    size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	_cleanup_close_ int fd = -EBADF;
+	int r = 0;
+
+	if (state_path(d, name, "", path, sizeof(path)) < 0 ||
+	    state_path(d, name, ".tmp", tmp, sizeof(tmp)) < 0)
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t k = write(fd, buf, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		buf += k;
+		len -= (size_t)k;
+	}
+	if (fdatasync(fd) < 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	return r;
+}
+
+void history_load_baseline(struct gk_daemon *d)
+{
+	uint8_t buf[FORM_BASELINE_SIZE * 2];
+	struct form_baseline b;
+	size_t len = 0;
+	int r;
+
+	r = read_state_file(d, "baseline", buf, sizeof(buf), &len);
+	if (r == -ENOENT)
+		return;
+	if (r >= 0)
+		r = form_baseline_load(buf, len, &b);
+	if (r >= 0)
+		r = form_engine_set_baseline(d->form, &b);
+	if (r < 0)
+		log_warning_errno(r, "Stored baseline not used, ignoring: %m");
+	else
+		log_info("Loaded the runner's baseline (%u steps)", b.steps);
+}
+
+void history_save_baseline(struct gk_daemon *d)
+{
+	uint8_t buf[FORM_BASELINE_SIZE];
+	struct form_baseline b;
+	size_t len;
+	int r;
+
+	if (form_engine_get_baseline(d->form, &b) < 0)
+		return;
+	r = form_baseline_save(&b, buf, sizeof(buf), &len);
+	if (r >= 0)
+		r = write_state_file(d, "baseline", buf, len);
+	if (r < 0)
+		log_warning_errno(r, "Failed to store the baseline, ignoring: %m");
+}
+
+/*
+ * Digest history: state_dir/digests holds up to GK_DIGESTS_MAX records,
+ * each a little-endian u32 length and form_digest_serialize() bytes,
+ * oldest first. Returns how many were parsed into out.
+ */
+size_t history_load_digests(struct gk_daemon *d, struct form_digest *out, size_t cap)
+{
+	_cleanup_free_ uint8_t *buf = malloc(GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4));
+	size_t len = 0, pos = 0, n = 0;
+
+	if (!buf || read_state_file(d, "digests", buf, GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4),
+				    &len) < 0)
+		return 0;
+	while (len - pos >= 4 && n < cap) {
+		uint32_t l = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16 |
+			     (uint32_t)buf[pos + 3] << 24;
+
+		if (l > len - pos - 4)
+			break;
+		if (form_digest_parse(buf + pos + 4, l, &out[n]) >= 0)
+			n++;
+		pos += 4 + l;
+	}
+	return n;
+}
+
+void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
+			 struct form_digest *all, size_t *n)
+{
+	_cleanup_free_ uint8_t *buf = malloc(GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4));
+	size_t pos = 0, start;
+	int r = 0;
+
+	if (!buf)
+		return;
+	if (*n >= GK_DIGESTS_MAX) {
+		memmove(all, all + 1, (GK_DIGESTS_MAX - 1) * sizeof(*all));
+		(*n)--;
+	}
+	all[(*n)++] = *digest;
+
+	start = 0;
+	for (size_t i = start; i < *n && r >= 0; i++) {
+		size_t l;
+
+		r = form_digest_serialize(&all[i], buf + pos + 4, FORM_DIGEST_SIZE, &l);
+		if (r < 0)
+			break;
+		buf[pos] = l & 0xff;
+		buf[pos + 1] = (l >> 8) & 0xff;
+		buf[pos + 2] = (l >> 16) & 0xff;
+		buf[pos + 3] = (l >> 24) & 0xff;
+		pos += 4 + l;
+	}
+	if (r >= 0)
+		r = write_state_file(d, "digests", buf, pos);
+	if (r < 0)
+		log_warning_errno(r, "Failed to store the session digest, ignoring: %m");
+}

@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Every payload gaitkeeperd publishes: MQTT topics, D-Bus pushes, HA discovery. */
+#include <errno.h>
+#include <json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "daemon/context.h"
+#include "daemon/ha.h"
+#include "daemon/log.h"
+
+/*
+ * Add ts and the topic's seq to obj and publish it. spooled = must-deliver:
+ * durably queued, retried until the broker acknowledges it.
+ */
+int publish_json(struct gk_daemon *d, const char *suffix, struct json_object *obj,
+			unsigned qos, bool retain, bool spooled, enum spool_priority prio)
+{
+	char topic[TOPIC_MAX];
+	const char *text;
+	uint64_t seq;
+	int r;
+
+	json_object_object_add(obj, "ts", json_object_new_int64((int64_t)epoch_ms()));
+	seq = seq_next(d->seq, suffix);
+	json_add_u64_or_null(obj, "seq", seq);
+	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+						   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text)
+		return -ENOMEM;
+	topic_of(d, suffix, topic, sizeof(topic));
+	if (!d->mqtt)
+		return -ENOTCONN;
+
+	if (spooled) {
+		r = mqtt_publish_spooled(d->mqtt, topic, text, strlen(text), qos, retain, prio);
+		if (r < 0) {
+			d->publish_errors++;
+			return log_error_errno(r, "Failed to spool message for '%s': %m", topic);
+		}
+		return 0;
+	}
+	r = mqtt_publish(d->mqtt, topic, text, strlen(text), qos, retain);
+	if (r < 0 && r != -ENOTCONN)
+		d->publish_errors++;
+	return r;
+}
+
+/*
+ * Availability is must-deliver and retained. A newer value for a topic
+ * supersedes an older one still waiting in the spool, so a flapping
+ * sensor during an outage costs one record and the last value wins.
+ */
+void publish_availability(struct gk_daemon *d, const char *alias, bool online)
+{
+	char topic[TOPIC_MAX], suffix[128];
+	const char *v = online ? "online" : "offline";
+	struct spool_record *r, *next;
+	int k;
+
+	if (!d->mqtt)
+		return;
+	snprintf(suffix, sizeof(suffix), "sensor/%s/availability", alias);
+	topic_of(d, suffix, topic, sizeof(topic));
+	for (r = spool_first(d->spool); r; r = next) {
+		next = r->next;
+		if (!r->inflight && streq(r->topic, topic))
+			(void)spool_remove(d->spool, r->id);
+	}
+	k = mqtt_publish_spooled(d->mqtt, topic, v, strlen(v), 1, true, SPOOL_PRIORITY_STATE);
+	if (k < 0)
+		log_error_errno(k, "Failed to spool availability of '%s': %m", alias);
+}
+
+void publish_session_state(struct gk_daemon *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return;
+	json_add_string(o, "state", d->session_active ? "running" : "idle");
+	json_add_string(o, "activity", activity_name(d->activity));
+	json_add_u64_or_null(o, "started_ts", d->session_active ? d->session_started_ms : 0);
+	json_object_object_add(o, "automatic", d->session_active ?
+			       json_object_new_boolean(d->session_automatic) : NULL);
+	(void)publish_json(d, "session/state", o, 1, true, false, 0);
+	json_object_put(o);
+
+	if (d->api) {
+		struct dbus_api_session s = {
+			.state = d->session_active ? "running" : "idle",
+			.started_ms = d->session_active ? d->session_started_ms : 0,
+			.duration_ms = d->session_active ? epoch_ms() - d->session_started_ms : 0,
+			.distance_m = NAN,
+		};
+
+		(void)dbus_api_set_session(d->api, &s);
+	}
+}
+
+static struct json_object *alert_to_json(const struct active_alert *a)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "id", json_object_new_int64(a->id));
+	json_add_string(o, "kind", form_alert_kind_to_string(a->kind));
+	json_add_string(o, "severity", form_severity_to_string(a->severity));
+	json_add_string(o, "metric", form_metric_to_string(a->metric));
+	json_add_double(o, "value", a->value);
+	json_add_double(o, "threshold", a->threshold);
+	json_add_string(o, "cue", a->cue ? a->cue : "");
+	json_add_u64_or_null(o, "started_ts", a->started_ms);
+	return o;
+}
+
+void publish_alerts_active(struct gk_daemon *d)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *list = json_object_new_array();
+
+	if (!o || !list) {
+		json_object_put(o);
+		json_object_put(list);
+		return;
+	}
+	for (unsigned i = 0; i < d->n_alerts; i++)
+		json_object_array_add(list, alert_to_json(&d->alerts[i]));
+	json_object_object_add(o, "alerts", list);
+	(void)publish_json(d, "alert/active", o, 1, true, false, 0);
+	json_object_put(o);
+}
+
+void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
+{
+	const struct gk_sensor_config *sc = &d->cfg->sensors[s->index];
+	struct json_object *o = json_object_new_object();
+	char suffix[128];
+
+	if (!o)
+		return;
+	json_add_string(o, "alias", sc->alias);
+	json_add_string(o, "kind", gk_sensor_kind_to_string(sc->kind));
+	json_add_string(o, "state", sensor_state_name(s->state));
+	json_add_string(o, "reason", s->reason);
+	json_object_object_add(o, "available", json_object_new_boolean(s->available));
+	json_object_object_add(o, "battery_pct", s->battery_pct >= 0 ?
+			       json_object_new_int(s->battery_pct) : NULL);
+	json_object_object_add(o, "rssi_dbm", s->has_rssi ? json_object_new_int(s->rssi_dbm) :
+			       NULL);
+	json_add_u64_or_null(o, "last_seen_ts", s->last_seen_ms);
+	json_add_double(o, "heart_rate_bpm", s->heart_rate_bpm);
+	json_add_double(o, "speed_mps", s->speed_mps);
+	json_add_double(o, "cadence_spm", s->cadence_spm);
+	json_add_double(o, "power_w", s->power_w);
+	json_add_double(o, "incline_pct", s->incline_pct);
+	json_object_object_add(o, "notifications",
+			       json_object_new_int64((int64_t)s->notifications));
+	json_object_object_add(o, "malformed", json_object_new_int64((int64_t)s->malformed));
+	snprintf(suffix, sizeof(suffix), "sensor/%s/state", sc->alias);
+	(void)publish_json(d, suffix, o, 1, true, false, 0);
+	json_object_put(o);
+	s->dirty = false;
+
+	if (d->api) {
+		struct dbus_api_sensor ds = {
+			.alias = sc->alias,
+			.kind = gk_sensor_kind_to_string(sc->kind),
+			.state = sensor_state_name(s->state),
+			.reason = s->reason,
+			.available = s->available,
+			.battery_pct = s->battery_pct >= 0 ? s->battery_pct : NAN,
+			.rssi_dbm = s->has_rssi ? s->rssi_dbm : NAN,
+			.last_seen_ms = s->last_seen_ms,
+		};
+
+		(void)dbus_api_sensor_update(d->api, &ds);
+	}
+}
+
+void publish_gateway_state(struct gk_daemon *d)
+{
+	struct json_object *o = json_object_new_object();
+	struct spool_stats ss;
+	struct mqtt_stats ms = {};
+
+	if (!o)
+		return;
+	spool_get_stats(d->spool, &ss);
+	if (d->mqtt)
+		mqtt_get_stats(d->mqtt, &ms);
+	json_add_string(o, "version", GK_VERSION);
+	json_add_string(o, "node", d->cfg->node);
+	json_object_object_add(o, "sensors_streaming", json_object_new_int(sensors_streaming(d)));
+	json_object_object_add(o, "sensors_total", json_object_new_int((int)d->n_sensors));
+	json_object_object_add(o, "spool_records", json_object_new_int((int)ss.records));
+	json_object_object_add(o, "spool_bytes", json_object_new_int64((int64_t)ss.bytes));
+	json_object_object_add(o, "spool_dropped", json_object_new_int64((int64_t)ss.dropped));
+	json_object_object_add(o, "spool_recovered_bytes",
+			       json_object_new_int64((int64_t)ss.recovered_bytes));
+	json_object_object_add(o, "mqtt_delivered", json_object_new_int64((int64_t)ms.delivered));
+	json_object_object_add(o, "mqtt_rejected", json_object_new_int64((int64_t)ms.rejected));
+	json_object_object_add(o, "mqtt_connects", json_object_new_int64((int64_t)ms.connects));
+	json_object_object_add(o, "commands_rejected",
+			       json_object_new_int64((int64_t)d->commands_rejected));
+	json_add_string(o, "config_error", d->reload_error[0] ? d->reload_error : NULL);
+	json_object_object_add(o, "clock_synced", json_object_new_boolean(clock_synced()));
+	(void)publish_json(d, "gateway/state", o, 1, true, false, 0);
+	json_object_put(o);
+	d->last_gateway_usec = now_usec();
+}
+
+struct ha_walk {
+	struct gk_daemon *d;
+	FILE *list;		/* topics announced, for later removal */
+	bool clear;		/* publish empty configs instead */
+};
+
+static int ha_emit(void *userdata, const char *topic, struct json_object *config)
+{
+	struct ha_walk *w = userdata;
+	const char *text = w->clear ? "" :
+		json_object_to_json_string_ext(config, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (w->list)
+		fprintf(w->list, "%s\n", topic);
+	(void)mqtt_publish(w->d->mqtt, topic, text, strlen(text), 1, true);
+	return 0;
+}
+
+/*
+ * Announce every entity; entities announced before (listed in
+ * state_dir/ha-topics) that no longer exist get an empty retained config,
+ * which removes them from Home Assistant.
+ */
+void publish_discovery(struct gk_daemon *d)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], line[512];
+	_cleanup_free_ char *now = NULL;
+	size_t now_size = 0;
+	struct ha_walk w = { .d = d };
+	FILE *old;
+
+	if (!mqtt_connected(d->mqtt))
+		return;
+	if (state_path(d, "ha-topics", "", path, sizeof(path)) < 0 ||
+	    state_path(d, "ha-topics", ".tmp", tmp, sizeof(tmp)) < 0)
+		return;
+
+	w.list = open_memstream(&now, &now_size);
+	if (!w.list)
+		return;
+	if (d->cfg->mqtt.ha_discovery)
+		(void)ha_discovery_build(d->cfg, GK_VERSION, ha_emit, &w);
+	fclose(w.list);
+	w.list = NULL;
+
+	old = fopen(path, "re");
+	while (old && fgets(line, sizeof(line), old)) {
+		char key[520];
+
+		line[strcspn(line, "\n")] = 0;
+		snprintf(key, sizeof(key), "%s\n", line);
+		if (!*line || (now && strstr(now, key)))
+			continue;
+		log_info("Removing Home Assistant entity '%s'", line);
+		(void)mqtt_publish(d->mqtt, line, "", 0, 1, true);
+	}
+	if (old)
+		fclose(old);
+
+	old = fopen(tmp, "we");
+	if (old) {
+		fputs(now ? now : "", old);
+		if (fclose(old) == 0)
+			(void)rename(tmp, path);
+	}
+}
+
+static void on_summary(struct gk_daemon *d, const struct form_summary *s, uint64_t t_usec)
+{
+	_cleanup_free_ struct form_digest *all = calloc(GK_DIGESTS_MAX, sizeof(*all));
+	struct json_object *o = json_object_new_object(), *inner = NULL;
+	struct form_digest digest = s->digest;
+	struct form_history_report hist;
+	unsigned alerts = 0;
+	size_t n = 0;
+	const char *text;
+
+	if (!o || !all) {
+		json_object_put(o);
+		return;
+	}
+	for (int k = 0; k < _FORM_ALERT_KIND_MAX; k++)
+		alerts += s->alert_count[k];
+
+	json_add_u64_or_null(o, "started_ts", mono_to_epoch_ms(s->start_usec));
+	json_add_u64_or_null(o, "ended_ts", mono_to_epoch_ms(s->end_usec));
+	json_add_double(o, "duration_s", s->duration_s);
+	json_add_double(o, "running_s", s->running_s);
+	json_add_double(o, "distance_m", s->distance_m);
+	json_object_object_add(o, "steps", json_object_new_int64((int64_t)s->steps));
+	json_object_object_add(o, "alerts_total", json_object_new_int((int)alerts));
+	if (form_summary_to_json(s, s->start_usec, &inner) >= 0)
+		json_object_object_add(o, "summary", inner);
+	else
+		json_object_object_add(o, "summary", NULL);
+
+	/* The digest goes into the history; the history report into the summary. */
+	digest.start_epoch_s = mono_to_epoch_ms(s->start_usec) / 1000;
+	n = history_load_digests(d, all, GK_DIGESTS_MAX);
+	history_store_digest(d, &digest, all, &n);
+	if (form_history_analyze(all, n, epoch_ms() / 1000, &hist) >= 0 &&
+	    form_history_report_to_json(&hist, &inner) >= 0)
+		json_object_object_add(o, "history", inner);
+	else
+		json_object_object_add(o, "history", NULL);
+
+	(void)publish_json(d, "session/summary", o, 1, true, true, SPOOL_PRIORITY_SUMMARY);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	free(d->last_summary);
+	d->last_summary = text ? strdup(text) : NULL;
+	if (d->api && d->last_summary)
+		(void)dbus_api_session_ended(d->api, d->last_summary);
+	json_object_put(o);
+	d->baseline_pending = true;	/* saved from the tick: no engine calls here */
+	log_info("Session ended: %.0f s, %llu steps, %u alerts", s->duration_s,
+		 (unsigned long long)s->steps, alerts);
+}
+
+static void on_live(struct gk_daemon *d, const struct form_event *ev)
+{
+	const struct form_metrics *m = &ev->metrics;
+	struct dbus_api_metric dm[_FORM_METRIC_MAX];
+	struct json_object *o, *q;
+	uint64_t seq;
+	size_t n = 0;
+
+	/*
+	 * Paced on sample time: samples arrive in bursts (a PMD frame holds
+	 * ~40), so the loop's clock would see jittered ~1 Hz events and drop
+	 * every other one near the interval.
+	 */
+	if (!d->session_active || (d->last_live_usec && ev->t_usec > d->last_live_usec &&
+				   ev->t_usec - d->last_live_usec <
+					   d->cfg->mqtt.live_interval_ms * USEC_PER_MSEC * 9 / 10))
+		return;
+	d->last_live_usec = ev->t_usec;
+
+	o = json_object_new_object();
+	q = json_object_new_object();
+	if (!o || !q) {
+		json_object_put(o);
+		json_object_put(q);
+		return;
+	}
+	json_add_string(o, "activity", activity_name(m->activity));
+	json_add_double(o, "session_s", (double)(epoch_ms() - d->session_started_ms) / 1000.0);
+	json_object_object_add(o, "window_steps", json_object_new_int((int)m->window_steps));
+	json_object_object_add(o, "total_steps", json_object_new_int64((int64_t)m->total_steps));
+	for (int k = 0; k < _FORM_METRIC_MAX; k++) {
+		const char *name = form_metric_to_string((enum form_metric)k);
+		const struct form_metric_value *v = &m->m[k];
+		bool has = v->quality != FORM_QUALITY_NONE && isfinite(v->value);
+
+		json_add_double(o, name, has ? v->value : NAN);
+		json_add_string(q, name, form_quality_to_string(v->quality));
+		dm[n++] = (struct dbus_api_metric){
+			.name = name,
+			.value = has ? v->value : NAN,
+			.quality = form_quality_to_string(v->quality),
+		};
+	}
+	json_object_object_add(o, "quality", q);
+	(void)publish_json(d, "run/live", o, 0, false, false, 0);
+	seq = json_object_get_int64(json_object_object_get(o, "seq"));
+	json_object_put(o);
+	if (d->api)
+		(void)dbus_api_emit_live(d->api, epoch_ms(), seq, dm, n);
+}
+
+static void on_step(struct gk_daemon *d, const struct form_event *ev)
+{
+	const struct form_contact *c = &ev->contact;
+	struct json_object *o;
+
+	if (!d->cfg->mqtt.step_events)
+		return;
+	o = json_object_new_object();
+	if (!o)
+		return;
+	json_add_u64_or_null(o, "ic_ts", mono_to_epoch_ms(c->ic_usec));
+	json_add_u64_or_null(o, "to_ts", c->has_to ? mono_to_epoch_ms(c->to_usec) : 0);
+	json_add_string(o, "side", form_side_to_string(c->side));
+	json_add_double(o, "gct_ms", c->gct_ms);
+	json_add_double(o, "flight_ms", c->flight_ms);
+	json_add_double(o, "step_time_ms", c->step_time_ms);
+	json_add_double(o, "vertical_oscillation_mm", c->vertical_oscillation_mm);
+	json_add_double(o, "impact_g", c->peak_vertical_g);
+	json_add_double(o, "braking_mps", c->braking_mps);
+	json_add_double(o, "trunk_lean_deg", c->trunk_lean_deg);
+	json_add_double(o, "pelvic_tilt_deg", c->pelvic_tilt_deg);
+	json_add_double(o, "pelvic_drop_deg", c->pelvic_drop_deg);
+	(void)publish_json(d, "run/step", o, 0, false, false, 0);
+	json_object_put(o);
+}
+
+static void on_alert(struct gk_daemon *d, const struct form_event *ev, bool raised)
+{
+	const struct form_alert *a = &ev->alert;
+	struct active_alert cur = {
+		.id = a->id, .kind = a->kind, .severity = a->severity, .metric = a->metric,
+		.value = a->value, .threshold = a->threshold,
+		.started_ms = mono_to_epoch_ms(a->start_usec), .cue = a->cue,
+	};
+	struct json_object *o;
+	unsigned i;
+
+	for (i = 0; i < d->n_alerts && d->alerts[i].id != a->id; i++)
+		;
+	if (raised && i == d->n_alerts && d->n_alerts < GK_ALERTS_ACTIVE_MAX)
+		d->alerts[d->n_alerts++] = cur;
+	else if (!raised && i < d->n_alerts)
+		d->alerts[i] = d->alerts[--d->n_alerts];
+
+	o = alert_to_json(&cur);
+	if (o) {
+		const char *kind = form_alert_kind_to_string(a->kind);
+
+		json_add_string(o, "event", raised ? "alert" : "cleared");
+		/* Home Assistant's event entity reads event_type. */
+		json_add_string(o, "event_type", raised ? kind : "cleared");
+		json_add_u64_or_null(o, "ended_ts", raised ? 0 : mono_to_epoch_ms(a->end_usec));
+		(void)publish_json(d, "alert", o, 1, false, true, SPOOL_PRIORITY_ALERT);
+		json_object_put(o);
+	}
+	publish_alerts_active(d);
+
+	if (d->api) {
+		struct dbus_api_alert da = {
+			.id = a->id,
+			.kind = form_alert_kind_to_string(a->kind),
+			.severity = form_severity_to_string(a->severity),
+			.metric = form_metric_to_string(a->metric),
+			.value = a->value,
+			.threshold = a->threshold,
+			.cue = a->cue ? a->cue : "",
+		};
+
+		if (raised)
+			(void)dbus_api_alert_raised(d->api, &da);
+		else
+			(void)dbus_api_alert_cleared(d->api, &da);
+	}
+	log_info("Alert %s: %s (%s)", raised ? "raised" : "cleared",
+		 form_alert_kind_to_string(a->kind), form_metric_to_string(a->metric));
+}
+
+/* Called by the engine from inside a feed or session call: no engine calls here. */
+void publish_form_event(const struct form_event *ev, void *userdata)
+{
+	struct gk_daemon *d = userdata;
+
+	switch (ev->type) {
+	case FORM_EVENT_CONTACT:
+		on_step(d, ev);
+		break;
+	case FORM_EVENT_METRICS:
+		on_live(d, ev);
+		break;
+	case FORM_EVENT_ALERT:
+		on_alert(d, ev, true);
+		break;
+	case FORM_EVENT_CLEARED:
+		on_alert(d, ev, false);
+		break;
+	case FORM_EVENT_ACTIVITY:
+		d->activity = ev->activity.to;
+		publish_session_state(d);
+		break;
+	case FORM_EVENT_SESSION_STARTED:
+		d->session_active = true;
+		d->session_automatic = ev->session.automatic;
+		d->session_started_ms = mono_to_epoch_ms(ev->session.start_usec);
+		d->n_alerts = 0;
+		publish_session_state(d);
+		publish_alerts_active(d);
+		log_info("Session started (%s)",
+			 ev->session.automatic ? "automatic" : "by request");
+		break;
+	case FORM_EVENT_SESSION_ENDED:
+		d->session_active = false;
+		d->n_alerts = 0;
+		publish_session_state(d);
+		publish_alerts_active(d);
+		break;
+	case FORM_EVENT_SUMMARY:
+		if (ev->summary)
+			on_summary(d, ev->summary, ev->t_usec);
+		break;
+	case _FORM_EVENT_TYPE_MAX:
+	case _FORM_EVENT_TYPE_INVALID:
+		break;
+	}
+}
+
+void publish_command_result(struct gk_daemon *d, const char *command, const char *request_id,
+			  int r, const char *reason)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return;
+	json_add_string(o, "command", command);
+	json_add_string(o, "request_id", request_id && *request_id ? request_id : NULL);
+	json_object_object_add(o, "ok", json_object_new_boolean(r >= 0));
+	if (r < 0 && !reason)
+		reason = strerror(-r);
+	json_add_string(o, "error", r < 0 ? reason : NULL);
+	(void)publish_json(d, "cmd/result", o, 1, false, false, 0);
+	json_object_put(o);
+}
+
+void publish_state_all(struct gk_daemon *d)
+{
+	publish_gateway_state(d);
+	for (unsigned i = 0; i < d->n_sensors; i++)
+		publish_sensor_state(d, &d->sensors[i]);
+	publish_session_state(d);
+	publish_alerts_active(d);
+}
