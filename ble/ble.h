@@ -126,7 +126,8 @@ struct ble_treadmill {
  * Callbacks, all optional (NULL = not wanted), all called from the sd-event
  * loop. id is the value ble_manager_add_sensor() returned; alias is borrowed
  * for the call. Pointers to data are valid only during the call. A callback
- * may call ble_manager_get_sensor() but must not free the manager.
+ * may call ble_manager_get_sensor() but must neither free the manager nor
+ * remove a sensor (defer that to the loop).
  */
 struct ble_callbacks {
 	void (*on_state)(void *userdata, unsigned id, const char *alias,
@@ -204,10 +205,11 @@ struct ble_manager *ble_manager_free(struct ble_manager *m);
 
 /*
  * Add a sensor; config is copied. Work starts on the next loop iteration.
- * Returns 0 and *ret_id (>= 1), -EINVAL (no alias, duplicate alias, bad
- * kind or address, neither address nor name pattern is fine: the first
- * device advertising the kind's service matches), -E2BIG (max_sensors),
- * -ENOMEM.
+ * With neither address nor name pattern, the first device advertising the
+ * kind's services matches. One device serves one sensor entry.
+ * Returns 0 and *ret_id (>= 1), -EINVAL (no or duplicate alias, bad kind,
+ * malformed address, negative or non-finite cadence_multiplier), -E2BIG
+ * (max_sensors reached), -ENOMEM.
  */
 int ble_manager_add_sensor(struct ble_manager *m,
 			   const struct ble_sensor_config *config,

@@ -1448,9 +1448,18 @@ static void pmd_cp_indication(struct sensor *s, const uint8_t *buf, size_t len)
 	/* The start response may carry FACTOR (Verity Sense delta frames). */
 	if (resp.n_params &&
 	    pmd_settings_parse(resp.params, resp.n_params, &settings, NULL) >= 0 &&
-	    (settings.present & (1u << PMD_SETTING_FACTOR)))
+	    (settings.present & (1u << PMD_SETTING_FACTOR))) {
+		/* A factor that is not a sane positive scale is bad input. */
+		if (!isfinite(settings.factor) || settings.factor <= 0 ||
+		    settings.factor > 1000) {
+			sensor_malformed(s, SUB_PMD_CP, -EBADMSG);
+			(void)sensor_event(s, BLE_EVENT_FAILED,
+					   "PMD start: bad factor setting");
+			return;
+		}
 		s->pmd_fmt[s->pmd_phase == PMD_PHASE_STARTING_GYRO].factor =
 			settings.factor;
+	}
 
 	s->step_busy = false;
 	plan_advance(s);

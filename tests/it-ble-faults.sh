@@ -205,6 +205,16 @@ gk_check "malformed payloads change no state" \
 	test -z "$(first_after "$t0" pod state 'true')$(first_after "$t0" h10 state 'true')"
 gk_check "driver still running" kill -0 "$DRV_PID"
 
+# -- PMD: the sensor stops the measurement on its own -------------------------
+PMD_CP_UUID=fb005c81-02e7-f387-1cad-8acd2d8df0c8
+t0=$(now_ms)
+sim_call InjectPayload ssay $H10 $PMD_CP_UUID 2 0x01 0x02
+t=$(wait_after 5 "$t0" h10 state '.reason == "measurement stopped by the device"')
+gk_check "h10: 'stopped by the device' indication ends the connection" test -n "$t"
+within "pmd_stopped_recovered_h10_ms" "$(t=$(wait_after 15 "$t0" h10 state "$streaming_cond") &&
+	echo $((t - t0)))" 10000
+sleep 1
+
 # -- Signals from anyone but org.bluez's owner are ignored ----------------
 t0=$(now_ms)
 dev_path=/org/bluez/hci0/dev_${POD//:/_}
