@@ -16,6 +16,7 @@
 /*
  * Usage: ble-driver [--adapter NAME] [--power-cycle] [--info-ms N]
  *                   [--exit-after-ms N] [--imu-every N]
+ *                   [--connect-timeout-ms N] [--subscribe-timeout-ms N]
  *                   --sensor alias=A,kind=K[,address=X][,pattern=P][,rate=HZ]
  *                            [,range=G][,gyro=0|1][,acquire=0|1]
  *                            [,multiplier=X] ...
@@ -391,7 +392,7 @@ int main(int argc, char **argv)
 	struct ble_options opts = {};
 	struct ble_sensor_config configs[MAX_SENSORS];
 	size_t n_configs = 0;
-	unsigned long long info_ms = 0, exit_ms = 0, imu_every = 1;
+	unsigned long long info_ms = 0, exit_ms = 0, imu_every = 1, ms = 0;
 	struct driver d = { .imu_every = 1 };
 	sd_bus *bus = NULL;
 	sd_event_source *info_src = NULL, *exit_src = NULL;
@@ -412,6 +413,12 @@ int main(int argc, char **argv)
 		i++;
 		if (streq(a, "--adapter")) {
 			opts.adapter = v;
+		} else if (streq(a, "--connect-timeout-ms")) {
+			r = parse_unsigned(v, 600000, &ms);
+			opts.connect_timeout_usec = ms * 1000;
+		} else if (streq(a, "--subscribe-timeout-ms")) {
+			r = parse_unsigned(v, 600000, &ms);
+			opts.subscribe_timeout_usec = ms * 1000;
 		} else if (streq(a, "--info-ms")) {
 			r = parse_unsigned(v, 3600000, &info_ms);
 		} else if (streq(a, "--exit-after-ms")) {
@@ -490,6 +497,7 @@ fail:
 usage:
 	fprintf(stderr, "usage: ble-driver [--adapter NAME] [--power-cycle] "
 		"[--info-ms N] [--exit-after-ms N] [--imu-every N] "
+		"[--connect-timeout-ms N] [--subscribe-timeout-ms N] "
 		"--sensor alias=A,kind=K[,address=X][,pattern=P][,rate=HZ]"
 		"[,range=G][,gyro=0|1][,acquire=0|1][,multiplier=X] ...\n");
 	return 64;

@@ -185,6 +185,25 @@ gk_check "--adapter hci7: idle, waiting for the configured adapter" test -n "$t"
 kill "$DRV_PID"
 wait "$DRV_PID"
 
+# -- a Connect that never answers in time ------------------------------------
+# bluetoothd answers 2.5 s late; our Connect timeout is 1.5 s: the attempt is
+# cancelled (Disconnect) and retried; with bluetoothd fast again it connects.
+sim_call SetLatency u 2500
+OUT=$gk_tmp/driver4.jsonl
+gk_bg "$DRV" --connect-timeout-ms 1500 --sensor alias=pod,kind=footpod,address=$POD \
+	> "$OUT" 2> "$gk_tmp/driver4.err"
+DRV_PID=$gk_last_pid
+t=$(wait_after 20 0 pod state '.state == "backoff" and .reason == "connect: timed out"')
+gk_check "Connect slower than its timeout: 'connect: timed out'" test -n "$t"
+sim_call SetLatency u 0
+t1=$(now_ms)
+within connect_timeout_then_back_pod_ms "$(elapsed "$t1" 20 "$t1" pod state "$streaming_cond")" 10000
+sleep 1
+gk_check "after timed-out attempts: pod subscriptions 1/1 (ours/sim)" \
+	is_eq "$(last_info pod subscriptions)/$(sim_stat $POD subscriptions)" 1/1
+kill "$DRV_PID"
+wait "$DRV_PID"
+
 # -- opt-in adapter power cycle after repeated failures -----------------------
 # The footpod stops advertising: every Connect fails after ~1 s.
 sim_call SetAdvertising sb $POD false
