@@ -123,6 +123,9 @@ gk_check "Adapter1 signatures as BlueZ" has_sigs "$(sigs /org/bluez/hci0 org.blu
 	".Alias property s" ".UUIDs property as" ".Class property u" \
 	".StartDiscovery method - -" ".SetDiscoveryFilter method a{sv} -" \
 	".RemoveDevice method o -" ".GetDiscoveryFilters method - as"
+gk_check "/org/bluez has AgentManager1 and ProfileManager1" bash -c \
+	"busctl --address='$BUS' call org.bluez /org/bluez org.bluez.AgentManager1 RegisterAgent os /a NoInputNoOutput &&
+	 busctl --address='$BUS' introspect org.bluez /org/bluez | grep -q '^org.bluez.ProfileManager1 '"
 gk_check "GetDiscoveryFilters" has "$(bc call org.bluez /org/bluez/hci0 org.bluez.Adapter1 GetDiscoveryFilters)" \
 	'as 7 "UUIDs" "RSSI" "Pathloss" "Transport" "DuplicateData" "Discoverable" "Pattern"'
 

@@ -1853,6 +1853,65 @@ void bluez_remove_adapter(struct sim *sim)
 	sim->adapter_present = false;
 }
 
+/* ---- /org/bluez: AgentManager1, ProfileManager1 ------------------------------------ */
+
+/*
+ * bluetoothd always exports these; the sensors need no pairing agent and no
+ * profile, so registrations are accepted and otherwise ignored.
+ */
+static int root_accept(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	return sim_reply_empty(userdata, m);
+}
+
+static const sd_bus_vtable agent_manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD_WITH_NAMES("RegisterAgent", "os",
+				 SD_BUS_PARAM(agent) SD_BUS_PARAM(capability), "", ,
+				 root_accept, 0),
+	SD_BUS_METHOD_WITH_NAMES("UnregisterAgent", "o", SD_BUS_PARAM(agent), "", ,
+				 root_accept, 0),
+	SD_BUS_METHOD_WITH_NAMES("RequestDefaultAgent", "o", SD_BUS_PARAM(agent), "", ,
+				 root_accept, 0),
+	SD_BUS_VTABLE_END,
+};
+
+static const sd_bus_vtable profile_manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD_WITH_NAMES("RegisterProfile", "osa{sv}",
+				 SD_BUS_PARAM(profile) SD_BUS_PARAM(UUID) SD_BUS_PARAM(options),
+				 "", , root_accept, 0),
+	SD_BUS_METHOD_WITH_NAMES("UnregisterProfile", "o", SD_BUS_PARAM(profile), "", ,
+				 root_accept, 0),
+	SD_BUS_VTABLE_END,
+};
+
+static int root_add(struct sim *sim)
+{
+	int r;
+
+	if (sim->root_slot)
+		return 0;
+	r = sd_bus_add_object_vtable(sim->bus, &sim->root_slot, "/org/bluez",
+				     "org.bluez.AgentManager1", agent_manager_vtable, sim);
+	if (r < 0)
+		return r;
+	r = sd_bus_add_object_vtable(sim->bus, &sim->root_slot2, "/org/bluez",
+				     "org.bluez.ProfileManager1", profile_manager_vtable, sim);
+	if (r < 0)
+		return r;
+	(void)sd_bus_emit_object_added(sim->bus, "/org/bluez");
+	return 0;
+}
+
+static void root_remove(struct sim *sim)
+{
+	if (sim->root_slot)
+		(void)sd_bus_emit_object_removed(sim->bus, "/org/bluez");
+	sim->root_slot = sd_bus_slot_unref(sim->root_slot);
+	sim->root_slot2 = sd_bus_slot_unref(sim->root_slot2);
+}
+
 /* ---- clients leaving the bus ------------------------------------------------ */
 
 static int name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -1901,6 +1960,8 @@ static int restart_name_acquired(sd_bus_message *m, void *userdata, sd_bus_error
 	}
 	sim->bluez_owned = true;
 	sim->restarting = false;
+	if (root_add(sim) < 0)
+		fprintf(stderr, "bluez-sim: adding /org/bluez failed\n");
 	/* As bluetoothd: the name first, the adapter right after. */
 	if (!sim->no_adapter && bluez_add_adapter(sim) < 0)
 		fprintf(stderr, "bluez-sim: adding the adapter failed\n");
@@ -1939,6 +2000,7 @@ int bluez_restart(struct sim *sim, uint32_t down_ms)
 					     "org.freedesktop.DBus.Error.NoReply",
 					     "Remote peer disconnected");
 	bluez_remove_adapter(sim);
+	root_remove(sim);
 	r = sd_bus_release_name(sim->bus, "org.bluez");
 	if (r < 0)
 		fprintf(stderr, "bluez-sim: releasing org.bluez: %s\n", strerror(-r));
@@ -1959,6 +2021,9 @@ int bluez_start(struct sim *sim)
 	r = sd_bus_match_signal(sim->bus, &sim->noc_slot, "org.freedesktop.DBus",
 				"/org/freedesktop/DBus", "org.freedesktop.DBus",
 				"NameOwnerChanged", name_owner_changed, sim);
+	if (r < 0)
+		return r;
+	r = root_add(sim);
 	if (r < 0)
 		return r;
 	if (!sim->no_adapter) {
@@ -2002,6 +2067,8 @@ void bluez_free(struct sim *sim)
 		free(dev->adapter_path);
 	}
 	discovery_reset(sim);
+	sim->root_slot = sd_bus_slot_unref(sim->root_slot);
+	sim->root_slot2 = sd_bus_slot_unref(sim->root_slot2);
 	sim->adapter_slot = sd_bus_slot_unref(sim->adapter_slot);
 	sim->om_slot = sd_bus_slot_unref(sim->om_slot);
 	sim->noc_slot = sd_bus_slot_unref(sim->noc_slot);

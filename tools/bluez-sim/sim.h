@@ -265,7 +265,8 @@ struct sim {
 	uint32_t adapter_class;
 	sd_bus_slot *adapter_slot;
 	sd_bus_slot *om_slot;
-	sd_bus_slot *root_slot;
+	sd_bus_slot *root_slot;		/* /org/bluez AgentManager1 */
+	sd_bus_slot *root_slot2;	/* /org/bluez ProfileManager1 */
 	sd_bus_slot *noc_slot;
 	sd_event_source *scan_timer;
 	uint64_t scan_ticks;		/* adverts heard so far: RSSI wobble */
