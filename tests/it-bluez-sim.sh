@@ -220,11 +220,14 @@ gk_check "CPS power from speed and incline: 70 kg x 3.2 m/s = 255 W (got $cps)" 
 out=$(probe notify $MILL 2acd 2 4)
 gk_check "Treadmill Data: flags 0x040c, FTMS target 10.00 km/h, incline 1.0 %, ramp 0.6 deg" \
 	has "$out" "value 0c04e803......0a000600"
-( sleep 0.8; sim_call InjectPayload ssay $MILL 2ada 2 4 1 > /dev/null
-  sim_call InjectPayload ssay $MILL 2ada 2 4 1 > /dev/null ) &
-inj=$!
-out=$(probe notify $MILL 2ada 2 5)
-wait $inj
+# Inject only once the probe's StartNotify is done: nothing is queued before.
+probe notify $MILL 2ada 2 8 > "$gk_tmp/same.out" &
+pr=$!
+gk_wait_for 5 grep -q '^notify ok' "$gk_tmp/same.out"
+sim_call InjectPayload ssay $MILL 2ada 2 4 1 > /dev/null
+sim_call InjectPayload ssay $MILL 2ada 2 4 1 > /dev/null
+wait $pr
+out=$(cat "$gk_tmp/same.out")
 gk_check "PropertiesChanged for every notification even if unchanged" \
 	is_eq "$(grep -c '^value 0401$' <<< "$out")" 2
 gk_check "Notifying b false again after the client left" \
@@ -270,11 +273,13 @@ gk_check "SetSilent false: notifications again" has "$out" "^value"
 gk_check "notifications counter grows" test "$(stat $HRS notifications)" -gt "$n0"
 
 printf '16480054010000\n\n  0600\nff\n' > "$gk_tmp/payloads.txt"
-( sleep 0.8; sim_call InjectFile sss $HRS 2a37 "$gk_tmp/payloads.txt" ) &
-inj=$!
 sim_call SetSilent sb $HRS true
-out=$(probe notify $HRS 2a37 3 5)
-wait $inj
+probe notify $HRS 2a37 3 8 > "$gk_tmp/file.out" &
+pr=$!
+gk_wait_for 5 grep -q '^notify ok' "$gk_tmp/file.out"
+sim_call InjectFile sss $HRS 2a37 "$gk_tmp/payloads.txt"
+wait $pr
+out=$(cat "$gk_tmp/file.out")
 sim_call SetSilent sb $HRS false
 gk_check "InjectFile: each non-empty line, in order" is_eq "$(grep '^value' <<< "$out" | tr '\n' ' ')" \
 	"value 16480054010000 value 0600 value ff "

@@ -332,6 +332,7 @@ static int simple_call(const char *step, const char *addr, const char *uuid,
 	if (!is_subscribed(path) && n_subscribed < 16)
 		snprintf(subscribed[n_subscribed++], sizeof(subscribed[0]), "%s", path);
 	printf("%s ok\n", step);
+	fflush(stdout);
 	return 0;
 }
 
