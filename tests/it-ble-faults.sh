@@ -11,6 +11,11 @@ source "$(dirname "$0")/lib/env.sh"
 DRV=$GK_BUILD/tests/ble-driver
 SIM=$GK_BUILD/bluez-sim
 MARKDOWN=${1:-}
+if ! command -v jq > /dev/null || ! command -v busctl > /dev/null; then
+	gk_skip "ble faults" "jq and busctl needed (Debian: jq, systemd)"
+	gk_done
+	exit
+fi
 for bin in "$DRV" "$SIM"; do
 	if [ ! -x "$bin" ]; then
 		gk_skip "ble faults" "$bin not built"

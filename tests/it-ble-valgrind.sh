@@ -8,6 +8,11 @@ source "$(dirname "$0")/lib/env.sh"
 
 DRV=$GK_BUILD/tests/ble-driver
 SIM=$GK_BUILD/bluez-sim
+if ! command -v jq > /dev/null || ! command -v busctl > /dev/null; then
+	gk_skip "ble valgrind" "jq and busctl needed (Debian: jq, systemd)"
+	gk_done
+	exit
+fi
 for bin in "$DRV" "$SIM"; do
 	if [ ! -x "$bin" ]; then
 		gk_skip "ble valgrind" "$bin not built"
