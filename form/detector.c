@@ -46,6 +46,15 @@ static void normalize3(double *a)
 			a[i] /= n;
 }
 
+/* Steps are coming and the first 4 s are over: gravity from whole strides. */
+static bool gravity_by_stride(const struct form_detector *d)
+{
+	double dt = d->dt_s > 0 ? d->dt_s : 0.01;
+
+	return d->n_peaks >= 2 && d->g_n * dt > GRAVITY_TAU_S &&
+		d->n < d->last_peak_seen + (uint64_t)(2.0 / dt);
+}
+
 void form_detector_reset(struct form_detector *d)
 {
 	d->n = 0;
@@ -229,6 +238,36 @@ static double step_pelvic_drop_deg(const struct form_detector *d, uint64_t a, ui
 }
 
 /*
+ * Lateral sway: RMS of the lateral acceleration over the RMS of the whole
+ * dynamic acceleration, step means removed ("ML RMS ratio"; Schutte 2015,
+ * notes 5.10). Needs three axes and a known forward direction.
+ */
+static double step_sway_pct(const struct form_detector *d, uint64_t a, uint64_t b)
+{
+	double sv = 0, sa = 0, sm = 0, qv = 0, qa = 0, qm = 0, var_m, var_all;
+	unsigned n = (unsigned)(b - a);
+
+	if (n < 4 || !d->ap_valid || !(d->axis[0] && d->axis[1] && d->axis[2]))
+		return NAN;
+
+	for (uint64_t i = a; i < b; i++) {
+		double v = ring_v(d, i), ap = ring_ap(d, i), ml = ring_ml(d, i);
+
+		sv += v;
+		sa += ap;
+		sm += ml;
+		qv += v * v;
+		qa += ap * ap;
+		qm += ml * ml;
+	}
+	var_m = qm / n - (sm / n) * (sm / n);
+	var_all = var_m + qa / n - (sa / n) * (sa / n) + qv / n - (sv / n) * (sv / n);
+	if (!(var_all > 0) || var_m < 0)
+		return NAN;
+	return 100.0 * sqrt(var_m / var_all);
+}
+
+/*
  * Finish step k (peak p, initial contact ic) now that the next initial
  * contact ic_next (peak pn) is known.
  */
@@ -250,6 +289,7 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 	s.c.trunk_lean_deg = NAN;
 	s.c.pelvic_tilt_deg = NAN;
 	s.c.pelvic_drop_deg = NAN;
+	s.c.lateral_sway_pct = NAN;
 	s.c.side = FORM_SIDE_UNKNOWN;
 	s.stance_ml = NAN;
 
@@ -303,10 +343,9 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 
 	/* impact: peak vertical acceleration 0-60 ms after IC (notes 5.9) */
 	{
-		uint64_t e = index_at(d, i_ic, i_next, ic + 60000.0);
 		double pk = -INFINITY;
 
-		for (uint64_t i = i_ic; i <= e; i++)
+		for (uint64_t i = i_ic; i < i_next && ring_t(d, i) <= ic + 60000.0; i++)
 			pk = fmax(pk, ring_v(d, i));
 		s.c.peak_vertical_g = pk;
 	}
@@ -315,9 +354,14 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 		s.c.vertical_oscillation_mm = step_vo_mm(d, i_ic, i_next);
 		s.c.braking_mps = step_braking_mps(d, i_ic, i_to, i_next);
 		s.c.pelvic_drop_deg = step_pelvic_drop_deg(d, i_ic, i_mid, i_next);
+		s.c.lateral_sway_pct = step_sway_pct(d, i_ic, i_next);
 	}
 
-	/* forward direction: early stance is braking (notes 5.1, 5.8) */
+	/*
+	 * Forward direction: early stance is braking (notes 5.1, 5.8). Steps
+	 * are added in pairs (a stride) so that the left and right lateral
+	 * pushes cancel; older strides fade by 0.9 each (re-checked all run).
+	 */
 	{
 		uint64_t e = index_at(d, i_ic, i_next, ic + 30000.0);
 		double m1 = 0, m2 = 0, ml = 0;
@@ -328,10 +372,16 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 			m2 += d->h2[i & FORM_RING_MASK];
 		}
 		if (n > 0 && isfinite(s.c.step_time_ms)) {
-			d->ap_acc[0] = 0.95 * d->ap_acc[0] - m1 / n;
-			d->ap_acc[1] = 0.95 * d->ap_acc[1] - m2 / n;
+			d->ap_pair[0] -= m1 / n;
+			d->ap_pair[1] -= m2 / n;
 			d->ap_steps++;
-			if (d->ap_steps >= 4) {
+			if (d->ap_steps % 2 == 0) {
+				d->ap_acc[0] = 0.9 * d->ap_acc[0] + d->ap_pair[0];
+				d->ap_acc[1] = 0.9 * d->ap_acc[1] + d->ap_pair[1];
+				d->ap_pair[0] = 0;
+				d->ap_pair[1] = 0;
+			}
+			if (d->ap_steps >= 4 && d->ap_steps % 2 == 0) {
 				double nn = hypot(d->ap_acc[0], d->ap_acc[1]);
 
 				if (nn > 0) {
@@ -407,6 +457,21 @@ static void confirm_peak(struct form_detector *d, uint64_t p, form_step_cb_t cb,
 	d->ic_usec[1] = ic;
 	d->n_peaks++;
 	d->last_peak_seen = p;
+
+	/* every second step ends a stride: its mean acceleration is gravity */
+	if (d->n_peaks % 2 == 0) {
+		if (gravity_by_stride(d) && d->stride_n > 0) {
+			double beta = fmin(1.0, d->stride_n * d->dt_s / GRAVITY_TAU_S);
+
+			for (int i = 0; i < 3; i++)
+				d->g[i] += (d->stride_sum[i] / d->stride_n - d->g[i]) * beta;
+			for (int i = 0; i < 2; i++)
+				d->hmean[i] += (d->stride_hsum[i] / d->stride_n - d->hmean[i]) * beta;
+		}
+		memset(d->stride_sum, 0, sizeof(d->stride_sum));
+		memset(d->stride_hsum, 0, sizeof(d->stride_hsum));
+		d->stride_n = 0;
+	}
 }
 
 void form_detector_flush(struct form_detector *d, form_step_cb_t cb, void *userdata)
@@ -519,13 +584,23 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 	}
 	d->has_gyro = isfinite(gy[0]) && isfinite(gy[1]) && isfinite(gy[2]);
 
-	/* gravity: running mean for the first 4 s, then a 4 s EMA (notes 5.1) */
+	/*
+	 * Gravity (notes 5.1): the running mean for the first 4 s; then, while
+	 * steps come, the mean of each whole stride folded into a 4 s average
+	 * (confirm_peak()): a per-sample average would wobble with the
+	 * left/right lateral means and tilt "up" toward the stance foot. With
+	 * no steps (standing, 2 s without a peak) a per-sample 4 s average.
+	 */
 	d->g_n++;
 	alpha = 1.0 / d->g_n;
 	if (d->dt_s > 0 && alpha < d->dt_s / GRAVITY_TAU_S)
 		alpha = d->dt_s / GRAVITY_TAU_S;
 	for (int i = 0; i < 3; i++)
-		d->g[i] += (a[i] - d->g[i]) * alpha;
+		d->stride_sum[i] += a[i];
+	d->stride_n++;
+	if (!gravity_by_stride(d))
+		for (int i = 0; i < 3; i++)
+			d->g[i] += (a[i] - d->g[i]) * alpha;
 	/*
 	 * Gravity moves slowly: the unit vectors are recomputed every 8th
 	 * sample (every sample during the first 0.3 s). b1 and b2 are
@@ -565,9 +640,16 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 	h2 = dot3(a, d->b2);
 	if (d->has_gyro && d->ap_valid)
 		gap = dot3(gy, d->apv);
-	/* the horizontal mean is gravity leakage and offsets: remove it */
-	d->hmean[0] += (h1 - d->hmean[0]) * alpha;
-	d->hmean[1] += (h2 - d->hmean[1]) * alpha;
+	/*
+	 * The horizontal mean is gravity leakage and offsets: remove it. Like
+	 * gravity, it follows whole strides while steps come.
+	 */
+	d->stride_hsum[0] += h1;
+	d->stride_hsum[1] += h2;
+	if (!gravity_by_stride(d)) {
+		d->hmean[0] += (h1 - d->hmean[0]) * alpha;
+		d->hmean[1] += (h2 - d->hmean[1]) * alpha;
+	}
 	h1 -= d->hmean[0];
 	h2 -= d->hmean[1];
 

@@ -34,8 +34,12 @@ struct form_detector {
 	bool axis[3];
 	double g[3];
 	uint64_t g_n;
+	double stride_sum[3];		/* raw acceleration since the last stride end */
+	double stride_hsum[2];		/* raw horizontal components, likewise */
+	uint64_t stride_n;
 	double hmean[3];		/* slow mean of the horizontal residual */
 	double ap_acc[3];		/* sum of early-stance horizontal means */
+	double ap_pair[2];		/* the first step of the current pair */
 	unsigned ap_steps;
 	double ap[3];
 	bool ap_valid;

@@ -36,6 +36,7 @@ static const struct {
 	[FORM_METRIC_STEP_LENGTH] = { 0, 3 },
 	[FORM_METRIC_TRUNK_LEAN] = { -30, 30 },
 	[FORM_METRIC_PELVIC_DROP] = { 0, 20 },
+	[FORM_METRIC_LATERAL_SWAY] = { 0, 100 },
 	[FORM_METRIC_BRAKING] = { 0, 1 },
 	[FORM_METRIC_IMPACT] = { 0, 10 },
 	[FORM_METRIC_HEART_RATE] = { 40, 220 },
@@ -45,7 +46,7 @@ static const struct {
 
 struct step_rec {
 	uint64_t ic_usec;
-	double step_ms, gct_ms, flight_ms, vo_mm, braking, impact, lean, drop;
+	double step_ms, gct_ms, flight_ms, vo_mm, braking, impact, lean, drop, sway;
 	double flight_min_g;
 	enum form_side side;
 };
@@ -164,6 +165,8 @@ static double metric_floor(enum form_metric m)
 	case FORM_METRIC_TRUNK_LEAN:
 		return 3;
 	case FORM_METRIC_PELVIC_DROP:
+		return 2;
+	case FORM_METRIC_LATERAL_SWAY:
 		return 2;
 	case FORM_METRIC_GCT_BALANCE:
 		return 1;
@@ -386,6 +389,7 @@ static void on_step(const struct form_step *cs, void *userdata)
 		.impact = s.c.peak_vertical_g,
 		.lean = lean,
 		.drop = s.c.pelvic_drop_deg,
+		.sway = s.c.lateral_sway_pct,
 		.flight_min_g = s.flight_min_g,
 		.side = s.c.side,
 	};
@@ -407,6 +411,7 @@ static void on_step(const struct form_step *cs, void *userdata)
 			[FORM_METRIC_STEP_LENGTH] = NAN,
 			[FORM_METRIC_TRUNK_LEAN] = lean,
 			[FORM_METRIC_PELVIC_DROP] = s.c.pelvic_drop_deg,
+			[FORM_METRIC_LATERAL_SWAY] = s.c.lateral_sway_pct,
 			[FORM_METRIC_BRAKING] = s.c.braking_mps,
 			[FORM_METRIC_IMPACT] = s.c.peak_vertical_g,
 		};
@@ -592,17 +597,39 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 	alert_eval(e, FORM_ALERT_NOT_UPRIGHT, now, beyond, back, FORM_METRIC_TRUNK_LEAN, lean,
 		   thr, FORM_SEVERITY_WARNING);
 
-	/* pelvic instability: pelvic drop above baseline (gyro only) */
-	thr = NAN;
-	beyond = false;
-	back = true;
-	if (bl && !isnan(bl->pelvic_drop_deg) && !isnan(drop)) {
-		thr = bl->pelvic_drop_deg + e->p.pelvic_drop_rise_deg;
-		beyond = running && drop > thr;
-		back = !running || drop <= thr - metric_floor(FORM_METRIC_PELVIC_DROP) / 2;
+	/*
+	 * Pelvic instability / core not engaged: pelvic drop above baseline
+	 * (gyro), or lateral sway above baseline (three accelerometer axes).
+	 */
+	{
+		double sway = mt->m[FORM_METRIC_LATERAL_SWAY].value;
+		enum form_metric pm = FORM_METRIC_PELVIC_DROP;
+		double pv = drop;
+
+		thr = NAN;
+		beyond = false;
+		back = true;
+		if (bl && !isnan(bl->pelvic_drop_deg) && !isnan(drop)) {
+			thr = bl->pelvic_drop_deg + e->p.pelvic_drop_rise_deg;
+			beyond = running && drop > thr;
+			back = !running ||
+				drop <= thr - metric_floor(FORM_METRIC_PELVIC_DROP) / 2;
+		}
+		if (bl && !isnan(bl->lateral_sway_pct) && !isnan(sway)) {
+			double sthr = bl->lateral_sway_pct * (1 + e->p.lateral_sway_rise_pct / 100.0);
+
+			back = back && (!running ||
+					sway <= sthr - metric_floor(FORM_METRIC_LATERAL_SWAY) / 2);
+			if (!beyond && running && sway > sthr) {
+				beyond = true;
+				pm = FORM_METRIC_LATERAL_SWAY;
+				pv = sway;
+				thr = sthr;
+			}
+		}
+		alert_eval(e, FORM_ALERT_PELVIC_INSTABILITY, now, beyond, back, pm, pv, thr,
+			   FORM_SEVERITY_WARNING);
 	}
-	alert_eval(e, FORM_ALERT_PELVIC_INSTABILITY, now, beyond, back,
-		   FORM_METRIC_PELVIC_DROP, drop, thr, FORM_SEVERITY_WARNING);
 
 	/* L/R imbalance: either side above the Garmin red band */
 	thr = e->p.gct_balance_max_pct;
@@ -659,6 +686,7 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 			{ FORM_METRIC_VERTICAL_OSCILLATION, +1 },
 			{ FORM_METRIC_TRUNK_LEAN, +1 },
 			{ FORM_METRIC_PELVIC_DROP, +1 },
+			{ FORM_METRIC_LATERAL_SWAY, +1 },
 		};
 		unsigned count = 0;
 		enum form_metric first = FORM_METRIC_GCT;
@@ -676,6 +704,7 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 				fat[i].m == FORM_METRIC_VERTICAL_OSCILLATION ?
 					b->vertical_oscillation_mm :
 				fat[i].m == FORM_METRIC_TRUNK_LEAN ? b->trunk_lean_deg :
+				fat[i].m == FORM_METRIC_LATERAL_SWAY ? b->lateral_sway_pct :
 					b->pelvic_drop_deg;
 			double x = mt->m[fat[i].m].value;
 			double fl = metric_floor(fat[i].m);
@@ -722,6 +751,7 @@ static void baseline_from_hist(const struct form_engine *e, const struct form_hi
 		.vertical_oscillation_mm = MED(FORM_METRIC_VERTICAL_OSCILLATION),
 		.trunk_lean_deg = MED(FORM_METRIC_TRUNK_LEAN),
 		.pelvic_drop_deg = MED(FORM_METRIC_PELVIC_DROP),
+		.lateral_sway_pct = MED(FORM_METRIC_LATERAL_SWAY),
 		.braking_mps = MED(FORM_METRIC_BRAKING),
 		.impact_g = MED(FORM_METRIC_IMPACT),
 		.heart_rate_bpm = MED(FORM_METRIC_HEART_RATE),
@@ -1012,6 +1042,7 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 	metric_set(mt, FORM_METRIC_IMPACT, window_median(e, STEP_FIELD(impact), -1, NULL), q);
 	metric_set(mt, FORM_METRIC_TRUNK_LEAN, window_median(e, STEP_FIELD(lean), -1, NULL), q);
 	metric_set(mt, FORM_METRIC_PELVIC_DROP, window_median(e, STEP_FIELD(drop), -1, NULL), q);
+	metric_set(mt, FORM_METRIC_LATERAL_SWAY, window_median(e, STEP_FIELD(sway), -1, NULL), q);
 
 	{
 		double gl = window_median(e, STEP_FIELD(gct_ms), FORM_SIDE_LEFT, &nl);

@@ -79,6 +79,7 @@ enum form_metric {
 	FORM_METRIC_STEP_LENGTH,	/* "step_length_m" (needs speed) */
 	FORM_METRIC_TRUNK_LEAN,		/* "trunk_lean_deg": chest lean, or pelvic tilt */
 	FORM_METRIC_PELVIC_DROP,	/* "pelvic_drop_deg" (needs gyro) */
+	FORM_METRIC_LATERAL_SWAY,	/* "lateral_sway_pct": ML RMS ratio (3 axes) */
 	FORM_METRIC_BRAKING,		/* "braking_mps": speed loss per step */
 	FORM_METRIC_IMPACT,		/* "impact_g": peak vertical acc after IC */
 	FORM_METRIC_HEART_RATE,		/* "heart_rate_bpm" */
@@ -203,6 +204,7 @@ struct form_params {
 	double lean_band_deg;		/* 5: |lean - baseline| > x */
 	double lean_max_deg;		/* 15: absolute soft limit */
 	double pelvic_drop_rise_deg;	/* 2: drop > baseline + x */
+	double lateral_sway_rise_pct;	/* 20: sway > (100 + x) % of baseline */
 	double gct_balance_max_pct;	/* 52.2: either side above x (Garmin red) */
 	double vertical_oscillation_rise_mm; /* 15: VO > baseline + x */
 	double impact_rise_pct;		/* 15: impact > (100 + x) % of baseline */
@@ -266,6 +268,7 @@ struct form_contact {
 	double trunk_lean_deg;		/* chest: forward lean vs gravity */
 	double pelvic_tilt_deg;		/* sacrum/waist: forward tilt vs gravity */
 	double pelvic_drop_deg;		/* needs a gyro */
+	double lateral_sway_pct;	/* 100 RMS(lateral) / RMS(all), step mean removed */
 };
 
 struct form_metric_value {
@@ -320,6 +323,7 @@ struct form_baseline {
 	double vertical_oscillation_mm;
 	double trunk_lean_deg;		/* lean (chest) or pelvic tilt */
 	double pelvic_drop_deg;
+	double lateral_sway_pct;
 	double braking_mps;
 	double impact_g;
 	double heart_rate_bpm;

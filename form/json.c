@@ -101,6 +101,7 @@ static int contact_to_json(struct json_object *o, const struct form_contact *c, 
 	r |= add_num(o, "trunk_lean_deg", c->trunk_lean_deg, 1);
 	r |= add_num(o, "pelvic_tilt_deg", c->pelvic_tilt_deg, 1);
 	r |= add_num(o, "pelvic_drop_deg", c->pelvic_drop_deg, 1);
+	r |= add_num(o, "lateral_sway_pct", c->lateral_sway_pct, 1);
 	return r ? -ENOMEM : 0;
 }
 
@@ -363,6 +364,7 @@ int form_baseline_to_json(const struct form_baseline *b, struct json_object **re
 	r |= add_num(o, "vertical_oscillation_mm", b->vertical_oscillation_mm, 1);
 	r |= add_num(o, "trunk_lean_deg", b->trunk_lean_deg, 1);
 	r |= add_num(o, "pelvic_drop_deg", b->pelvic_drop_deg, 1);
+	r |= add_num(o, "lateral_sway_pct", b->lateral_sway_pct, 1);
 	r |= add_num(o, "braking_mps", b->braking_mps, 3);
 	r |= add_num(o, "impact_g", b->impact_g, 3);
 	r |= add_num(o, "heart_rate_bpm", b->heart_rate_bpm, 0);

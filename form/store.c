@@ -153,6 +153,7 @@ static int finish(struct writer *w, size_t *ret_len)
 	X(vertical_oscillation_mm, 0, 500)                              \
 	X(trunk_lean_deg, -90, 90)                                      \
 	X(pelvic_drop_deg, 0, 90)                                       \
+	X(lateral_sway_pct, 0, 100)                                     \
 	X(braking_mps, 0, 10)                                           \
 	X(impact_g, 0, 64)                                              \
 	X(heart_rate_bpm, 20, 260)

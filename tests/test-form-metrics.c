@@ -346,6 +346,87 @@ static void test_any_orientation(void **state)
 	free(down);
 }
 
+/*
+ * Reference value of the lateral sway for the synthetic model, computed
+ * independently of the engine: one step window starting at the first
+ * 200 Hz sample after the detected IC (tau = 15 ms), each channel passed
+ * through the engine's smoothing (two 3-tap boxcars = 1 2 3 2 1 / 9).
+ */
+static double model_sway_pct(const struct synth *s)
+{
+	double sum[3] = {}, sq[3] = {}, var[3];
+	unsigned n = (unsigned)llround(s->step_s * s->fs);
+
+	for (unsigned k = 0; k < n; k++) {
+		double x[3] = {};
+
+		for (int j = -2; j <= 2; j++) {
+			struct form_imu_sample smp;
+			double w = (3 - abs(j)) / 9.0;
+
+			synth_sample(s, s->t0 + 2 * s->step_s + 0.015 + (k + j) / s->fs, &smp);
+			x[0] += w * smp.ax;
+			x[1] += w * smp.ay;
+			x[2] += w * smp.az;
+		}
+		for (int c = 0; c < 3; c++) {
+			sum[c] += x[c];
+			sq[c] += x[c] * x[c];
+		}
+	}
+	for (int c = 0; c < 3; c++)
+		var[c] = sq[c] / n - (sum[c] / n) * (sum[c] / n);
+	return 100 * sqrt(var[1] / (var[0] + var[1] + var[2]));
+}
+
+static void test_sway_and_impact(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	unsigned checked = 0, n_sway = 0;
+	double want, mean_sway = 0;
+
+	/*
+	 * Without the smoothing, over one step T = 0.35 s with stance g =
+	 * 0.2 s: lateral M sin(pi tau/g): mean M 2g/(pi T) = 0.18189, mean
+	 * square M^2 g/(2T) = 0.071429, variance 0.038345 (M = 0.5); forward
+	 * -B sin(2 pi tau/g): variance B^2 g/(2T) = 0.285714; vertical P
+	 * sin(pi tau/g), P = 2.74889: P^2 g/(2T) - 1 = 1.158971. Sway = 100
+	 * sqrt(0.038345 / 1.483030) = 16.08 %. The smoothing damps the
+	 * faster forward and vertical content more: the reference model above.
+	 *
+	 * Impact: the last sample within 60 ms of the detected IC (tau =
+	 * 12.4 ms) is at tau = 70 ms: P sin(0.35 pi) = 2.4493 g; the
+	 * smoothing's gain at the pulse's 2.5 Hz, ((1 + 2 cos(2 pi 2.5 /
+	 * 200)) / 3)^2 = 0.9959, gives 2.439 g.
+	 */
+	s.three_axes = true;
+	want = model_sway_pct(&s);
+	assert_true(want > 16.08 && want < 17.5);
+	c = run(&s, 40, FORM_MOUNT_SACRUM);
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->c[i].ic_usec < 5000000 || c->c[i].ic_usec > 38000000)
+			continue;
+		/*
+		 * After the first strides (gravity by whole strides): left and
+		 * right alternate around the reference while the forward
+		 * direction settles (0.9 per stride); their mean is exact.
+		 */
+		if (c->c[i].ic_usec > 10000000) {
+			assert_true(fabs(c->c[i].lateral_sway_pct - want) < 0.3);
+			mean_sway += c->c[i].lateral_sway_pct;
+			n_sway++;
+		}
+		assert_true(fabs(c->c[i].peak_vertical_g - 2.439) < 0.01);
+		checked++;
+	}
+	assert_true(checked >= 80 && n_sway >= 60);
+	assert_true(fabs(mean_sway / n_sway - want) < 0.05);
+	assert_true(fabs(c->last.m[FORM_METRIC_LATERAL_SWAY].value - want) < 0.1);
+	assert_true(fabs(c->last.m[FORM_METRIC_IMPACT].value - 2.439) < 0.01);
+	free(c);
+}
+
 static void test_missing_values(void **state)
 {
 	struct collect *c = run(&base, 20, FORM_MOUNT_SACRUM);
@@ -376,8 +457,10 @@ static void test_step_length_and_ratio(void **state)
 		struct form_imu_sample x;
 
 		synth_sample(&base, i / 200.0, &x);
-		if (i % 200 == 0)
+		if (i % 200 == 0) {
 			assert_int_equal(form_engine_feed_speed(e, x.t_usec, 3.0), 0);
+			assert_int_equal(form_engine_feed_heart_rate(e, x.t_usec, 152), 0);
+		}
 		assert_int_equal(form_engine_feed_imu(e, &x), 0);
 	}
 	/* SL = v 60 / SR = 3.0 0.35 = 1.05 m; VR = VO / SL */
@@ -385,6 +468,9 @@ static void test_step_length_and_ratio(void **state)
 	assert_true(fabs(col.last.m[FORM_METRIC_VERTICAL_RATIO].value -
 			 col.last.m[FORM_METRIC_VERTICAL_OSCILLATION].value / 1050 * 100) < 0.05);
 	assert_true(fabs(col.last.m[FORM_METRIC_SPEED].value - 3.0) < 1e-9);
+	assert_true(col.last.m[FORM_METRIC_HEART_RATE].value == 152);
+	/* two axes: no lateral sway */
+	assert_int_equal(col.last.m[FORM_METRIC_LATERAL_SWAY].quality, FORM_QUALITY_NONE);
 	assert_int_equal(form_engine_feed_speed(e, 30000000, 99), -ERANGE);
 	form_engine_free(e);
 }
@@ -425,6 +511,7 @@ int main(void)
 		{ "/form/metrics/pelvic-drop-side-balance", test_pelvic_drop_and_side, NULL, NULL,
 		  NULL },
 		{ "/form/metrics/any-orientation", test_any_orientation, NULL, NULL, NULL },
+		{ "/form/metrics/sway-impact", test_sway_and_impact, NULL, NULL, NULL },
 		{ "/form/metrics/missing-values", test_missing_values, NULL, NULL, NULL },
 		{ "/form/metrics/step-length-ratio", test_step_length_and_ratio, NULL, NULL, NULL },
 		{ "/form/metrics/input-errors", test_input_errors, NULL, NULL, NULL },

@@ -15,7 +15,8 @@
 static const struct form_baseline sample_baseline = {
 	.mount = FORM_MOUNT_CHEST, .steps = 540, .speed_mps = 3.1, .cadence_spm = 168.5,
 	.gct_ms = 244, .gct_balance_pct = NAN, .vertical_oscillation_mm = 88,
-	.trunk_lean_deg = 1.5, .pelvic_drop_deg = NAN, .braking_mps = 0.31,
+	.trunk_lean_deg = 1.5, .pelvic_drop_deg = NAN, .lateral_sway_pct = 18.5,
+	.braking_mps = 0.31,
 	.impact_g = 3.2, .heart_rate_bpm = 151,
 };
 
@@ -26,8 +27,8 @@ static void test_baseline_roundtrip(void **state)
 	size_t len;
 
 	assert_int_equal(form_baseline_save(&sample_baseline, buf, sizeof(buf), &len), 0);
-	/* 12 header + 4 steps + 10 doubles + 4 CRC */
-	assert_int_equal(len, 100);
+	/* 12 header + 4 steps + 11 doubles + 4 CRC */
+	assert_int_equal(len, 108);
 	assert_memory_equal(buf, "GKBL", 4);
 	assert_int_equal(form_baseline_load(buf, len, &b), 0);
 	assert_int_equal(b.mount, FORM_MOUNT_CHEST);
