@@ -34,6 +34,7 @@ static const struct ha_entity live_entities[] = {
 	{ "sensor", "trunk_lean_deg", "Trunk lean", "°", NULL, "measurement", false,
 	  "mdi:human-handsdown" },
 	{ "sensor", "pelvic_drop_deg", "Pelvic drop", "°", NULL, "measurement", false, NULL },
+	{ "sensor", "lateral_sway_pct", "Lateral sway", "%", NULL, "measurement", false, NULL },
 	{ "sensor", "braking_mps", "Braking", "m/s", "speed", "measurement", false, NULL },
 	{ "sensor", "impact_g", "Impact", "g", NULL, "measurement", false, NULL },
 	{ "sensor", "heart_rate_bpm", "Heart rate", "bpm", NULL, "measurement", false,

@@ -5,12 +5,16 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "common/parse.h"
 #include "daemon/limits.h"
 #include "daemon/log.h"
 #include "daemon/mqtt.h"
@@ -22,6 +26,7 @@
 #define SESSION_EXPIRY_S 604800			/* 7 days of durable session */
 #define INFLIGHT_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define PUMP_INTERVAL_USEC (1 * USEC_PER_SEC)
+#define PROBE_INTERVAL_USEC (1 * USEC_PER_SEC)
 
 enum mqtt_event_type {
 	EVENT_CONNECTED,
@@ -76,6 +81,18 @@ struct mqtt_client {
 	sd_event_source *efd_source;
 
 	sd_event_source *retry_timer;
+
+	/*
+	 * While backing off, a plain TCP connect to the broker every second
+	 * tells us when it is back, so the link returns within about a second
+	 * instead of waiting out an 8 s backoff. At most one early reconnect
+	 * per outage: if that fails (TLS, auth), the backoff rules again.
+	 */
+	struct sockaddr_storage probe_addr;
+	socklen_t probe_len;		/* 0: the broker is not an IP literal */
+	bool probe_armed;
+	int probe_fd;
+	sd_event_source *probe_timer, *probe_io;
 	sd_event_source *pump_timer;
 	sd_event_source *shutdown_timer;
 	uint64_t backoff_usec;
@@ -248,7 +265,9 @@ static void reset_slots(struct mqtt_client *m)
 	spool_reset_inflight(m->spool);
 }
 
+/* connect, back off and probe call each other: the cycle needs these two. */
 static int connect_now(struct mqtt_client *m);
+static void schedule_reconnect(struct mqtt_client *m);
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -257,6 +276,146 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
 	(void)connect_now(m);
 	return 0;
+}
+
+/* Host and port of "mqtt://192.0.2.1:1883" or "mqtts://[2001:db8::1]". */
+static int parse_broker_addr(const char *uri, struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+	const char *h = strstr(uri, "://");
+	bool tls = strncmp(uri, "mqtts", 5) == 0 || strncmp(uri, "ssl", 3) == 0;
+	unsigned long long port = tls ? 8883 : 1883;
+	char host[64], portbuf[8];
+	const char *p;
+	size_t n;
+
+	if (!h)
+		return -EINVAL;
+	h += 3;
+	if (*h == '[') {
+		p = strchr(++h, ']');
+		if (!p)
+			return -EINVAL;
+		n = (size_t)(p - h);
+		p++;
+	} else {
+		n = strcspn(h, ":/");
+		p = h + n;
+	}
+	if (n == 0 || n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = 0;
+	if (*p == ':') {
+		size_t k = strcspn(p + 1, "/");
+
+		if (k == 0 || k >= sizeof(portbuf))
+			return -EINVAL;
+		memcpy(portbuf, p + 1, k);
+		portbuf[k] = 0;
+		if (parse_unsigned(portbuf, 65535, &port) < 0)
+			return -EINVAL;
+	}
+
+	memset(ret, 0, sizeof(*ret));
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ret)->sin_addr) == 1) {
+		((struct sockaddr_in *)ret)->sin_family = AF_INET;
+		((struct sockaddr_in *)ret)->sin_port = htons((uint16_t)port);
+		*ret_len = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ret)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ret)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ret)->sin6_port = htons((uint16_t)port);
+		*ret_len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return -EADDRNOTAVAIL;	/* a name: never resolved on the loop */
+}
+
+static void probe_stop(struct mqtt_client *m)
+{
+	m->probe_io = sd_event_source_disable_unref(m->probe_io);
+	m->probe_timer = sd_event_source_disable_unref(m->probe_timer);
+	close_nointr(m->probe_fd);
+	m->probe_fd = -EBADF;
+}
+
+static void probe_close(struct mqtt_client *m)
+{
+	m->probe_io = sd_event_source_disable_unref(m->probe_io);
+	close_nointr(m->probe_fd);
+	m->probe_fd = -EBADF;
+}
+
+static void probe_reachable(struct mqtt_client *m)
+{
+	probe_stop(m);
+	if (!m->probe_armed || m->connecting || m->connected || m->shutting_down)
+		return;
+	m->probe_armed = false;
+	log_module_debug("mqtt", "Broker answers again, reconnecting now");
+	m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+	if (connect_now(m) < 0)
+		schedule_reconnect(m);
+}
+
+static int on_probe_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct mqtt_client *m = userdata;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	probe_close(m);
+	if (err == 0)
+		probe_reachable(m);
+	return 0;
+}
+
+static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mqtt_client *m = userdata;
+	int r;
+
+	if (m->connecting || m->connected || m->shutting_down || !m->retry_timer) {
+		probe_stop(m);
+		return 0;
+	}
+	probe_close(m);
+	(void)sd_event_source_set_time(s, usec + PROBE_INTERVAL_USEC);
+
+	m->probe_fd = socket(m->probe_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			     0);
+	if (m->probe_fd < 0)
+		return 0;
+	if (connect(m->probe_fd, (struct sockaddr *)&m->probe_addr, m->probe_len) == 0) {
+		probe_close(m);
+		probe_reachable(m);
+		return 0;
+	}
+	if (errno != EINPROGRESS) {
+		probe_close(m);
+		return 0;
+	}
+	r = sd_event_add_io(m->event, &m->probe_io, m->probe_fd, EPOLLOUT, on_probe_io, m);
+	if (r < 0)
+		probe_close(m);
+	return 0;
+}
+
+static void probe_start(struct mqtt_client *m)
+{
+	int r;
+
+	if (!m->probe_len || !m->probe_armed || m->probe_timer)
+		return;
+	r = sd_event_add_time_relative(m->event, &m->probe_timer, CLOCK_MONOTONIC,
+				       PROBE_INTERVAL_USEC, 0, on_probe_timer, m);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->probe_timer, SD_EVENT_ON);
+	if (r < 0)
+		probe_stop(m);
 }
 
 static void schedule_reconnect(struct mqtt_client *m)
@@ -280,11 +439,14 @@ static void schedule_reconnect(struct mqtt_client *m)
 
 	k = sd_event_add_time_relative(m->event, &m->retry_timer, CLOCK_MONOTONIC, delay, 0,
 				       on_retry_timer, m);
-	if (k < 0)
+	if (k < 0) {
 		log_error_errno(k, "Failed to arm the MQTT reconnect timer: %m");
-	else
-		log_module_debug("mqtt", "Reconnecting in %llu ms",
-				 (unsigned long long)(delay / USEC_PER_MSEC));
+		return;
+	}
+	log_module_debug("mqtt", "Reconnecting in %llu ms",
+			 (unsigned long long)(delay / USEC_PER_MSEC));
+	if (delay > PROBE_INTERVAL_USEC)
+		probe_start(m);
 }
 
 /* Our own "offline" Will: retained, QoS 1. */
@@ -406,6 +568,8 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 		m->connecting = false;
 		m->connected = true;
 		m->backoff_usec = 0;
+		m->probe_armed = true;
+		probe_stop(m);
 		m->stats.connects++;
 		m->stats.last_connected_usec = now_usec();
 		/*
@@ -425,6 +589,9 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 	case EVENT_CONNECT_FAILED:
 		m->connecting = false;
 		m->stats.connect_failures++;
+		/* The broker answered (e.g. 0x86 bad password): probing won't help. */
+		if (ev->code >= 0x80)
+			m->probe_armed = false;
 		if (m->stats.connect_failures == 1 || m->stats.connect_failures % 20 == 0)
 			log_warning("Failed to connect to MQTT broker %s (code %d), retrying",
 				    m->uri, ev->code);
@@ -577,6 +744,8 @@ int mqtt_client_new(sd_event *event, struct spool *spool, const struct mqtt_opti
 	if (!m)
 		return -ENOMEM;
 	m->efd = -EBADF;
+	m->probe_fd = -EBADF;
+	m->probe_armed = true;
 	pthread_mutex_init(&m->lock, NULL);
 	m->event = sd_event_ref(event);
 	m->spool = spool;
@@ -599,6 +768,9 @@ int mqtt_client_new(sd_event *event, struct spool *spool, const struct mqtt_opti
 	m->will_topic = strdup_or_null(o->will_topic, &oom);
 	if (oom)
 		return -ENOMEM;
+
+	if (parse_broker_addr(m->uri, &m->probe_addr, &m->probe_len) < 0)
+		m->probe_len = 0;
 
 	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->efd < 0)
@@ -645,6 +817,7 @@ struct mqtt_client *mqtt_client_free(struct mqtt_client *m)
 	}
 	sd_event_source_disable_unref(m->efd_source);
 	sd_event_source_disable_unref(m->retry_timer);
+	probe_stop(m);
 	sd_event_source_disable_unref(m->pump_timer);
 	sd_event_source_disable_unref(m->shutdown_timer);
 	close_nointr(m->efd);
@@ -766,6 +939,7 @@ int mqtt_client_shutdown(struct mqtt_client *m, const char *payload, uint64_t ti
 		return 0;
 	m->shutting_down = true;
 	m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+	probe_stop(m);
 
 	r = sd_event_add_time_relative(m->event, &m->shutdown_timer, CLOCK_MONOTONIC,
 				       timeout_usec, 0, on_shutdown_timeout, m);

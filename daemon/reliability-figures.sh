@@ -27,7 +27,7 @@ run bash tests/it-daemon-ha.sh
 table=$(sort -u "$out" | awk -F= '
 	BEGIN {
 		d["ready_ms"] = "READY=1 after exec, broker and BlueZ present (ms)";
-		d["reconnect_ms"] = "broker back -> MQTT session again, after a ~4 s outage (ms)";
+		d["reconnect_ms"] = "broker restarted -> daemon connected, after a ~4 s outage (ms)";
 		d["broker_outage_lost"] = "must-deliver messages lost across the broker outage";
 		d["broker_outage_alert_duplicates"] = "alert duplicates across the broker outage";
 		d["sigkill_summary_duplicates"] = "summary duplicates across a daemon SIGKILL";

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Home Assistant discovery configs: every entity complete, every live metric covered. */
+#include <json.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/macro.h"
+#include "config/config.h"
+#include "daemon/ha.h"
+#include "form/form.h"
+
+struct seen {
+	char topics[256][160];
+	unsigned n;
+	bool bad;
+};
+
+static const char *get_str(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ?
+		json_object_get_string(v) : NULL;
+}
+
+static int collect(void *userdata, const char *topic, struct json_object *config)
+{
+	struct seen *s = userdata;
+	struct json_object *avail, *dev, *ids, *origin;
+
+	assert_true(s->n < ELEMENTSOF(s->topics));
+	snprintf(s->topics[s->n++], sizeof(s->topics[0]), "%s", topic);
+
+	/* Every entity: unique id, state topic, origin, device, availability. */
+	assert_non_null(get_str(config, "unique_id"));
+	assert_non_null(get_str(config, "state_topic"));
+	assert_non_null(get_str(config, "name"));
+	assert_true(json_object_object_get_ex(config, "origin", &origin));
+	assert_string_equal(get_str(origin, "name"), "gaitkeeper");
+	assert_true(json_object_object_get_ex(config, "device", &dev));
+	assert_true(json_object_object_get_ex(dev, "identifiers", &ids));
+	assert_true(json_object_array_length(ids) == 1);
+	assert_true(json_object_object_get_ex(config, "availability", &avail));
+	assert_true(json_object_array_length(avail) >= 1);
+	assert_string_equal(get_str(json_object_array_get_idx(avail, 0), "topic"),
+			    "gaitkeeper/gym/status");
+	assert_string_equal(get_str(config, "availability_mode"), "all");
+	return 0;
+}
+
+static bool has_topic(const struct seen *s, const char *topic)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (streq(s->topics[i], topic))
+			return true;
+	return false;
+}
+
+static const char conf[] =
+	"node = \"gym\";\n"
+	"sensors = (\n"
+	"  { alias = \"chest\"; kind = \"polar-h10\"; address = \"A0:9E:1A:00:00:01\"; },\n"
+	"  { alias = \"belt\"; kind = \"treadmill\"; name = \"*Tread*\"; }\n"
+	");\n";
+
+static void test_every_live_metric(void **state)
+{
+	struct gk_config *c = NULL;
+	struct seen *s = calloc(1, sizeof(*s));
+	char topic[160];
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", collect, s), 0);
+
+	/* A metric added to form/ must get an entity here too. */
+	for (int k = 0; k < _FORM_METRIC_MAX; k++) {
+		if (k == FORM_METRIC_PAIN)
+			continue;
+		snprintf(topic, sizeof(topic), "homeassistant/sensor/gaitkeeper_gym/run_%s/config",
+			 form_metric_to_string((enum form_metric)k));
+		if (!has_topic(s, topic))
+			fail_msg("no Home Assistant entity for run/live metric '%s'",
+				 form_metric_to_string((enum form_metric)k));
+	}
+	assert_true(has_topic(s, "homeassistant/event/gaitkeeper_gym/run_alert/config"));
+	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/chest_heart_rate_bpm/config"));
+	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/belt_speed_mps/config"));
+	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/belt_incline_pct/config"));
+	/* Entities follow the kind: a chest strap reports no speed. */
+	assert_false(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/chest_speed_mps/config"));
+	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/gateway_spool_dropped/config"));
+	free(s);
+	gk_config_free(c);
+}
+
+struct sensor_check {
+	bool sensor_avail_ok;
+	bool live_expires;
+	unsigned n;
+};
+
+static int check_sensor_entities(void *userdata, const char *topic, struct json_object *config)
+{
+	struct sensor_check *k = userdata;
+	struct json_object *avail, *exp;
+
+	k->n++;
+	json_object_object_get_ex(config, "availability", &avail);
+	if (strstr(topic, "/chest_")) {
+		/* Sensor entities: gateway status and the sensor's own availability. */
+		k->sensor_avail_ok = json_object_array_length(avail) == 2 &&
+			streq(get_str(json_object_array_get_idx(avail, 1), "topic"),
+			      "gaitkeeper/gym/sensor/chest/availability");
+	}
+	if (strstr(topic, "/run_cadence_spm/"))
+		k->live_expires = json_object_object_get_ex(config, "expire_after", &exp) &&
+				  json_object_get_int(exp) == HA_LIVE_EXPIRE_S &&
+				  streq(get_str(config, "unit_of_measurement"), "spm") &&
+				  streq(get_str(config, "state_class"), "measurement");
+	return 0;
+}
+
+static void test_availability_and_expiry(void **state)
+{
+	struct gk_config *c = NULL;
+	struct sensor_check k = {};
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", check_sensor_entities, &k), 0);
+	assert_true(k.sensor_avail_ok);
+	assert_true(k.live_expires);
+	assert_true(k.n > 20);
+	gk_config_free(c);
+}
+
+static int stop_early(void *userdata, const char *topic, struct json_object *config)
+{
+	unsigned *n = userdata;
+
+	return ++*n == 3 ? -ECANCELED : 0;
+}
+
+static void test_emit_error_stops(void **state)
+{
+	struct gk_config *c = NULL;
+	unsigned n = 0;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", stop_early, &n), -ECANCELED);
+	assert_int_equal(n, 3);
+	gk_config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		{ "/mqtt-ha/every-live-metric", test_every_live_metric, NULL, NULL, NULL },
+		{ "/mqtt-ha/availability-and-expiry", test_availability_and_expiry, NULL, NULL,
+		  NULL },
+		{ "/mqtt-ha/emit-error-stops", test_emit_error_stops, NULL, NULL, NULL },
+	};
+
+	return _cmocka_run_group_tests("mqtt-ha", tests, ELEMENTSOF(tests), NULL, NULL);
+}
