@@ -220,6 +220,27 @@ gk_check "CPS power from speed and incline: 70 kg x 3.2 m/s = 255 W (got $cps)" 
 out=$(probe notify $MILL 2acd 2 4)
 gk_check "Treadmill Data: flags 0x040c, FTMS target 10.00 km/h, incline 1.0 %, ramp 0.6 deg" \
 	has "$out" "value 0c04e803......0a000600"
+mill=$(awk '/^value 0c04/ { print $2; exit }' <<< "$out")
+
+# Cross-check: the simulator's own encoders against proto/ via gaitctl decode.
+GAITCTL=$GK_BUILD/gaitctl
+decodes() {	# decodes CHAR HEX JQ-CONDITION
+	local j
+	j=$("$GAITCTL" decode "$1" "$2") || { echo "# gaitctl decode $1 $2 failed"; return 1; }
+	jq -e "$3" <<< "$j" > /dev/null || { echo "# $j"; return 1; }
+}
+if [ -x "$GAITCTL" ] && command -v jq > /dev/null; then
+	gk_check "proto/ decodes the sim's RSC: 3.2 m/s, running, stride = speed / cadence" \
+		decodes 2a53 "$rsc" '(.speed_mps - 3.2 | fabs) < 0.01 and .running and
+			((.stride_length_m - 3.2 * 60 / .cadence_per_min) | fabs) < 0.02'
+	gk_check "proto/ decodes the sim's HRM: contact, RR" \
+		decodes 2a37 "$hrm" '.sensor_contact == "detected" and .heart_rate_bpm > 60'
+	gk_check "proto/ decodes the sim's CPS power" decodes 2a63 "$cps" '.power_w >= 250 and .power_w <= 260'
+	gk_check "proto/ decodes the sim's treadmill data" decodes 2acd "$mill" \
+		'.speed_kmh == 10 and .inclination_pct == 1 and .ramp_angle_deg == 0.6 and .elapsed_time_s > 0'
+else
+	gk_skip "proto/ cross-check" "build/gaitctl or jq missing"
+fi
 # Inject only once the probe's StartNotify is done: nothing is queued before.
 probe notify $MILL 2ada 2 8 > "$gk_tmp/same.out" &
 pr=$!
@@ -393,6 +414,18 @@ gk_check "Verity ACC start response carries factor 1.0" has "$out" "^value f0020
 gk_check "Verity gyro start response carries factor 2000/32768" has "$out" "^value f002050000050100007a3d$"
 gk_check "Verity ACC 0x81 + gyro 0x80 delta frames decode to the trace" bash -c \
 	"python3 '$PMD_CHECK' 52 0.06103515625 80,81 <<< '$out'"
+if [ -x "$GAITCTL" ] && command -v jq > /dev/null; then
+	frame=$(awk '/^packet 02/ { print $2; exit }' <<< "$out")
+	gk_check "proto/ decodes the sim's Verity ACC delta frame: 33 samples, z 1000 mG" \
+		decodes pmd-data "$frame" '.n_samples == 33 and .compressed and
+			([.samples[].z] | unique) == [1000]'
+	frame=$(awk '/^packet 05/ { print $2; exit }' <<< "$out")
+	gk_check "proto/ decodes the sim's Verity gyro delta frame" \
+		decodes pmd-data "$frame" '.n_samples == 33 and .measurement == "gyro"'
+	gk_check "proto/ decodes the gyro start response factor" \
+		decodes pmd-cp "$(awk '/^value f00205/ { print $2; exit }' <<< "$out")" \
+		'.status == 0 and ((.settings.factor - 2000 / 32768) | fabs) < 1e-6'
+fi
 kill -TERM $SIM_PID
 wait $SIM_PID
 gk_check "SIGTERM exits 0" test $? -eq 0
