@@ -35,6 +35,8 @@ table=$(sort -u "$out" | awk -F= '
 		d["shutdown_ms"] = "SIGTERM -> exit, offline published (ms)";
 		d["spool_kill_rounds"] = "spool writer SIGKILLed at random moments (rounds, accepted, lost)";
 		d["bad_reload_rss_growth_kib"] = "RSS growth over 200 invalid SIGHUP reloads (KiB)";
+		d["idle_cpu_pct"] = "CPU while idle, connected, no sensors (% of one CPU; 10 ms ticks over 10 s)";
+		d["idle_context_switches_per_s"] = "context switches per second while idle (wakeup proxy)";
 		d["drain_alerts"] = "spooled alerts drained after an outage (count, ms from broker start)";
 	}
 	{ key = $1; val = substr($0, length($1) + 2); desc = (key in d) ? d[key] : key;

@@ -167,6 +167,24 @@ uniq=$(grep -o 'homeassistant/[^ ]*/config {' "$sub_log" | sort -u | wc -l)
 more() { [ "$uniq" -gt 0 ] && [ "$(grep -c 'homeassistant/.*/config {' "$sub_log")" -ge $((n1 + uniq)) ]; }
 gk_check "re-announced when homeassistant/status says online" gk_wait_for 10 more
 
+# ---- idle cost: connected, no sensor streaming, no session ----------------
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$GKD_PID/stat"; }
+switches() {
+	cat /proc/"$GKD_PID"/task/*/status 2>/dev/null |
+		awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s}'
+}
+sleep 2
+t0=$(cpu_ticks); w0=$(switches)
+sleep 10
+t1=$(cpu_ticks); w1=$(switches)
+hz=$(getconf CLK_TCK)
+idle_cpu=$(python3 -c "print('%.3f' % (($t1 - $t0) / $hz / 10 * 100))")
+idle_wake=$(python3 -c "print('%.1f' % (($w1 - $w0) / 10))")
+echo "# figure: idle_cpu_pct=$idle_cpu (10 s, all threads, broker connected, no sensors)"
+echo "# figure: idle_context_switches_per_s=$idle_wake (all threads incl. Paho's)"
+gk_check "idle: under 1 % of a CPU ($idle_cpu %)" \
+	python3 -c "import sys; sys.exit(0 if $idle_cpu < 1 else 1)"
+
 # ---- bad reloads do not grow memory (libconfig#142 leaks a little) ---------
 cp "$cfg" "$gk_tmp/good.conf"
 printf 'node = "it";\nmqtt = { keepalive_s = 1; };\n"""""""\x01 bogus\n' > "$cfg"
