@@ -71,6 +71,7 @@ struct form_engine {
 
 	struct form_detector det;
 	bool have_imu;
+	uint64_t t_imu_first;		/* first IMU sample */
 	uint64_t t_imu;			/* last IMU sample */
 	uint64_t t_now;			/* latest time seen on any input */
 
@@ -1094,9 +1095,9 @@ static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
 		return v < 0.3 ? FORM_ACTIVITY_STANDING :
 			v < 2.0 ? FORM_ACTIVITY_WALKING : FORM_ACTIVITY_RUNNING;
 	}
+	/* no step for 2.5 s while the IMU has been streaming for 2 s: standing */
 	if (e->total_steps == 0 || now > e->t_last_step + STANDING_AFTER_USEC)
-		return now - (e->t_imu > now ? now : e->t_imu) < USEC &&
-			now >= 2 * USEC ? FORM_ACTIVITY_STANDING : e->activity;
+		return now >= e->t_imu_first + 2 * USEC ? FORM_ACTIVITY_STANDING : e->activity;
 
 	/* the activity looks at the last 4 s only, so it follows stops quickly */
 	step_ms = window_median_age(e, STEP_FIELD(step_ms), -1, ACTIVITY_WINDOW_USEC, &n);
@@ -1299,6 +1300,8 @@ int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 	if (fabs(s->ax) > 64 || fabs(s->ay) > 64 || fabs(s->az) > 64)
 		return -ERANGE;
 
+	if (!e->have_imu)
+		e->t_imu_first = s->t_usec;
 	e->have_imu = true;
 	e->t_imu = s->t_usec;
 	if (s->t_usec > e->t_now)
