@@ -279,6 +279,9 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 	uint64_t from, i_ic, i_next, i_to, i_mid, lo_i = p;
 	double lo = INFINITY;
 
+	/* an IC whose flight phase was not observed is not reported */
+	if (isnan(ic) || ic < 0)
+		return;
 	s.c.ic_usec = (uint64_t)llround(ic);
 	s.c.step_time_ms = NAN;
 	s.c.gct_ms = NAN;
@@ -308,9 +311,6 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 		}
 	s.flight_min_g = lo;
 
-	/* an IC whose flight phase was not observed is not reported */
-	if (isnan(ic) || ic < 0)
-		return;
 	if (step_ms / 1000.0 <= STEP_MAX_S && !last)
 		s.c.step_time_ms = step_ms;
 
