@@ -474,7 +474,8 @@ static void alert_clear(struct form_engine *e, enum form_alert_kind k, uint64_t 
 	a->active = false;
 	a->back_since = 0;
 	a->beyond_since = 0;
-	e->alert_s[k] += (double)(t - a->start_usec) / USEC;
+	if (t > a->start_usec)
+		e->alert_s[k] += (double)(t - a->start_usec) / USEC;
 	alert_emit(e, k, false, t);
 }
 
@@ -1378,7 +1379,8 @@ int form_engine_report_pain(struct form_engine *e, uint64_t t_usec, double level
 		e->pain_last = lv;
 		if (e->n_pain < FORM_DIGEST_MAX_PAIN) {
 			e->pain[e->n_pain++] = (struct form_pain_report) {
-				.t_s = (uint32_t)((t_usec - e->session_start) / USEC),
+				.t_s = t_usec > e->session_start ?
+					(uint32_t)((t_usec - e->session_start) / USEC) : 0,
 				.level = lv,
 				.site = (uint8_t)form_pain_site_from_text(where),
 			};
