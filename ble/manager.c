@@ -14,6 +14,7 @@
 
 #include "ble/backoff.h"
 #include "ble/ble.h"
+#include "ble/imu.h"
 #include "ble/match.h"
 #include "ble/state.h"
 #include "common/macro.h"
@@ -55,14 +56,6 @@
 #define POWER_CYCLE_MIN_USEC	(60 * USEC_PER_SEC)
 #define POWER_CYCLE_OFF_USEC	(500 * USEC_PER_MSEC)
 #define POWER_CYCLE_AFTER	5u
-/*
- * Verity Sense: an ACC sample waits for its gyro partner at least this
- * long, and at least 1.5 gyro frames (a frame spans up to ~0.7 s at 52 Hz).
- */
-#define IMU_PAIR_HOLD_USEC	(500 * USEC_PER_MSEC)
-#define IMU_FIFO		1024u
-/* Crystal drift we follow (BLE requires +-50 ppm sleep clocks; margin). */
-#define CLOCK_DRIFT_PPM		200
 /*
  * A device seen advertising after this long unseen has come back: end
  * the backoff early (but not sooner than BACKOFF_MIN_USEC into it).
@@ -159,16 +152,6 @@ enum pmd_phase {
 	PMD_PHASE_STARTED,
 };
 
-struct imu_entry {
-	uint64_t t_usec;		/* CLOCK_MONOTONIC */
-	float v[3];
-};
-
-struct imu_fifo {
-	struct imu_entry e[IMU_FIFO];
-	unsigned head, n;
-};
-
 struct call;
 
 /* The subscribe plan runs these steps in order, one call at a time. */
@@ -233,13 +216,10 @@ struct sensor {
 	uint8_t pmd_request[PMD_REQUEST_MAX];	/* last CP write */
 	size_t pmd_request_len;
 	struct pmd_frame_format pmd_fmt[2];	/* [0] ACC, [1] GYRO */
-	bool has_clock_offset;
-	int64_t clock_offset_usec;	/* monotonic - sensor clock */
-	int64_t clock_sensor_usec;	/* sensor time of the last frame */
+	struct ble_imu_clock clock;	/* reset per connection */
 	struct pmd_data_frame *frame;	/* decode buffer, 40 kB */
-	struct imu_fifo acc, gyro;
-	uint64_t gyro_span_usec;	/* time one gyro frame covers */
-	struct ble_imu_sample *out;	/* IMU_FIFO samples */
+	struct ble_imu_pairer *imu;	/* ~25 kB, PMD kinds only */
+	struct ble_imu_sample *out;	/* BLE_IMU_FIFO samples */
 };
 
 struct ble_manager {
@@ -933,8 +913,9 @@ static void sensor_drop_link(struct sensor *s, bool stop_notify)
 	s->step_busy = false;
 	s->subscribed = false;
 	s->pmd_phase = PMD_PHASE_IDLE;
-	s->has_clock_offset = false;
-	s->acc.n = s->gyro.n = 0;
+	s->clock = (struct ble_imu_clock) {};
+	if (s->imu)
+		ble_imu_pairer_reset(s->imu);
 	ftms_treadmill_merge_init(&s->ftms);
 	pmd_cp_assembler_init(&s->pmd_cp);
 	if (m->connecting == s) {
@@ -1250,31 +1231,6 @@ static int decode_treadmill(struct sensor *s, const uint8_t *buf, size_t len,
 
 /* ---- IMU: PMD frames to monotonic samples ---------------------------------- */
 
-static void fifo_push(struct imu_fifo *f, uint64_t t, const float v[3])
-{
-	unsigned i;
-
-	if (f->n == IMU_FIFO) {		/* overflow: drop the oldest */
-		f->head = (f->head + 1) % IMU_FIFO;
-		f->n--;
-	}
-	i = (f->head + f->n) % IMU_FIFO;
-	f->e[i].t_usec = t;
-	memcpy(f->e[i].v, v, sizeof(f->e[i].v));
-	f->n++;
-}
-
-static struct imu_entry *fifo_peek(struct imu_fifo *f)
-{
-	return f->n ? &f->e[f->head] : NULL;
-}
-
-static void fifo_pop(struct imu_fifo *f)
-{
-	f->head = (f->head + 1) % IMU_FIFO;
-	f->n--;
-}
-
 static unsigned imu_rate(const struct sensor *s)
 {
 	if (s->cfg.imu_rate_hz)
@@ -1288,115 +1244,55 @@ static bool gyro_wanted(const struct sensor *s)
 	return s->cfg.kind == BLE_SENSOR_KIND_POLAR_VERITY_SENSE && s->cfg.gyro;
 }
 
-/*
- * Pair ACC with GYRO samples by time (within half a sample period) and
- * hand them out. Without gyro, ACC goes out at once; with it, an ACC
- * sample waits up to IMU_PAIR_HOLD_USEC for its partner, then goes out
- * with NAN gyro.
- */
-static void imu_flush(struct sensor *s, uint64_t now)
-{
-	struct ble_manager *m = s->m;
-	/* Grids of equal rate are at most half a period apart; allow rounding. */
-	uint64_t half = USEC_PER_SEC / imu_rate(s) / 2 + 200;
-	uint64_t hold = s->gyro_span_usec * 3 / 2;
-	bool gyro = gyro_wanted(s);
-	size_t n = 0;
-	struct imu_entry *a;
-
-	while ((a = fifo_peek(&s->acc)) && n < IMU_FIFO) {
-		struct ble_imu_sample *o = &s->out[n];
-		struct imu_entry *g;
-
-		/* Gyro samples older than this ACC sample have no partner. */
-		while ((g = fifo_peek(&s->gyro)) && g->t_usec + half < a->t_usec)
-			fifo_pop(&s->gyro);
-
-		o->t_usec = a->t_usec;
-		for (unsigned k = 0; k < 3; k++) {
-			o->acc_g[k] = a->v[k];
-			o->gyro_dps[k] = NAN;
-		}
-		if (g && g->t_usec <= a->t_usec + half) {
-			memcpy(o->gyro_dps, g->v, sizeof(o->gyro_dps));
-			fifo_pop(&s->gyro);
-		} else if (gyro && !g &&
-			   a->t_usec + (hold > IMU_PAIR_HOLD_USEC ? hold :
-					IMU_PAIR_HOLD_USEC) > now) {
-			break;		/* wait for the gyro frame */
-		}
-		fifo_pop(&s->acc);
-		n++;
-	}
-	if (n && m->cb.on_imu)
-		m->cb.on_imu(m->userdata, s->id, s->alias, s->out, n);
-}
-
 static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 			   uint64_t now)
 {
+	struct ble_manager *m = s->m;
 	struct pmd_data_frame *f = s->frame;
 	struct pmd_frame_format *fmt;
-	struct imu_fifo *fifo;
-	float scale;
-	int idx, r;
+	bool gyro;
+	size_t n;
+	int r;
 
 	if (len < 1)
 		return -EBADMSG;
 	switch (buf[0] & PMD_MEASUREMENT_TYPE_MASK) {
 	case PMD_MEASUREMENT_ACC:
-		idx = 0;
-		fifo = &s->acc;
-		scale = 0.001f;		/* mG -> g */
+		gyro = false;
 		break;
 	case PMD_MEASUREMENT_GYRO:
-		idx = 1;
-		fifo = &s->gyro;
-		scale = 1.0f;		/* deg/s */
+		gyro = true;
 		break;
 	default:
 		return -EOPNOTSUPP;	/* a stream we did not start */
 	}
-	fmt = &s->pmd_fmt[idx];
+	fmt = &s->pmd_fmt[gyro];
 	r = pmd_data_frame_parse(buf, len, fmt, f, NULL);
 	if (r < 0)
 		return r;
 	if (f->n_samples == 0)
 		return 0;
 	fmt->previous_timestamp_ns = f->timestamp_ns;
-	if (idx == 1)
-		s->gyro_span_usec = f->n_samples * USEC_PER_SEC / imu_rate(s);
+	if (gyro)
+		s->imu->gyro_span_usec = f->n_samples * USEC_PER_SEC / imu_rate(s);
 
-	/*
-	 * Sensor clock to CLOCK_MONOTONIC: the smallest (arrival - sensor
-	 * time) seen on this connection is the offset with the least
-	 * transport delay. It may creep up by CLOCK_DRIFT_PPM of the sensor
-	 * time passed, so a sensor clock slower than ours is followed too.
-	 * Reset on every connection.
-	 */
-	{
-		int64_t sensor_usec = (int64_t)(f->timestamp_ns / 1000);
-		int64_t off = (int64_t)now - sensor_usec;
-
-		if (s->has_clock_offset && sensor_usec > s->clock_sensor_usec)
-			s->clock_offset_usec += (sensor_usec - s->clock_sensor_usec) *
-						CLOCK_DRIFT_PPM / 1000000;
-		if (!s->has_clock_offset || off < s->clock_offset_usec) {
-			s->clock_offset_usec = off;
-			s->has_clock_offset = true;
-		}
-		s->clock_sensor_usec = sensor_usec;
-	}
+	(void)ble_imu_clock_update(&s->clock, now, f->timestamp_ns);
 	for (size_t i = 0; i < f->n_samples; i++) {
+		uint64_t t = ble_imu_clock_map(&s->clock, f->samples[i].timestamp_ns);
 		float v[3];
-		int64_t t = (int64_t)(f->samples[i].timestamp_ns / 1000) +
-			    s->clock_offset_usec;
 
+		/* proto/ gives mG for ACC and deg/s for gyro */
 		for (unsigned k = 0; k < 3; k++)
-			v[k] = f->samples[i].value[k] * scale;
-		fifo_push(fifo, t > 0 ? (uint64_t)t : 0, v);
+			v[k] = gyro ? f->samples[i].value[k] :
+				      f->samples[i].value[k] * 0.001f;
+		if (gyro)
+			ble_imu_push_gyro(s->imu, t, v);
+		else
+			ble_imu_push_acc(s->imu, t, v);
 	}
-	imu_flush(s, now);
+	n = ble_imu_pop(s->imu, now, s->out, BLE_IMU_FIFO);
+	if (n && m->cb.on_imu)
+		m->cb.on_imu(m->userdata, s->id, s->alias, s->out, n);
 	return 0;
 }
 
@@ -2756,6 +2652,7 @@ static struct sensor *sensor_free(struct sensor *s)
 	free(s->cfg_pattern);
 	free(s->device_path);
 	free(s->frame);
+	free(s->imu);
 	free(s->out);
 	free(s);
 	return NULL;
@@ -2919,9 +2816,12 @@ int ble_manager_add_sensor(struct ble_manager *m,
 	if (s->cfg.kind == BLE_SENSOR_KIND_POLAR_H10 ||
 	    s->cfg.kind == BLE_SENSOR_KIND_POLAR_VERITY_SENSE) {
 		s->frame = malloc(sizeof(*s->frame));
-		s->out = calloc(IMU_FIFO, sizeof(*s->out));
-		if (!s->frame || !s->out)
+		s->out = calloc(BLE_IMU_FIFO, sizeof(*s->out));
+		s->imu = calloc(1, sizeof(*s->imu));
+		if (!s->frame || !s->out || !s->imu)
 			return sensor_free(s), -ENOMEM;
+		s->imu->rate_hz = imu_rate(s);
+		s->imu->gyro = gyro_wanted(s);
 	}
 	s->cfg.alias = s->alias;
 	s->cfg.address = s->cfg_address;

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* IMU samples: sensor clock to CLOCK_MONOTONIC, ACC/gyro pairing. */
+#include <math.h>
+#include <string.h>
+
+#include "ble/imu.h"
+
+int64_t ble_imu_clock_update(struct ble_imu_clock *c, uint64_t arrival_usec,
+			     uint64_t sensor_ns)
+{
+	/* Both fit in int64: sensor time < 2^64 ns = 1.8e13 us. */
+	int64_t sensor_usec = (int64_t)(sensor_ns / 1000);
+	int64_t off = (int64_t)arrival_usec - sensor_usec;
+
+	if (c->has_offset && sensor_usec > c->last_sensor_usec)
+		c->offset_usec += (sensor_usec - c->last_sensor_usec) *
+				  BLE_IMU_CLOCK_DRIFT_PPM / 1000000;
+	if (!c->has_offset || off < c->offset_usec) {
+		c->offset_usec = off;
+		c->has_offset = true;
+	}
+	c->last_sensor_usec = sensor_usec;
+	return c->offset_usec;
+}
+
+uint64_t ble_imu_clock_map(const struct ble_imu_clock *c, uint64_t sensor_ns)
+{
+	int64_t t = (int64_t)(sensor_ns / 1000) + c->offset_usec;
+
+	return t > 0 ? (uint64_t)t : 0;
+}
+
+static void fifo_push(struct ble_imu_fifo *f, uint64_t t, const float v[3])
+{
+	unsigned i;
+
+	if (f->n == BLE_IMU_FIFO) {	/* overflow: drop the oldest */
+		f->head = (f->head + 1) % BLE_IMU_FIFO;
+		f->n--;
+	}
+	i = (f->head + f->n) % BLE_IMU_FIFO;
+	f->e[i].t_usec = t;
+	memcpy(f->e[i].v, v, sizeof(f->e[i].v));
+	f->n++;
+}
+
+static const struct ble_imu_entry *fifo_peek(const struct ble_imu_fifo *f)
+{
+	return f->n ? &f->e[f->head] : NULL;
+}
+
+static void fifo_pop(struct ble_imu_fifo *f)
+{
+	f->head = (f->head + 1) % BLE_IMU_FIFO;
+	f->n--;
+}
+
+void ble_imu_pairer_reset(struct ble_imu_pairer *p)
+{
+	p->acc.n = p->acc.head = 0;
+	p->gyro_fifo.n = p->gyro_fifo.head = 0;
+	p->gyro_span_usec = 0;
+}
+
+void ble_imu_push_acc(struct ble_imu_pairer *p, uint64_t t_usec, const float g[3])
+{
+	fifo_push(&p->acc, t_usec, g);
+}
+
+void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, const float dps[3])
+{
+	fifo_push(&p->gyro_fifo, t_usec, dps);
+}
+
+size_t ble_imu_pop(struct ble_imu_pairer *p, uint64_t now_usec,
+		   struct ble_imu_sample *out, size_t cap)
+{
+	unsigned rate = p->rate_hz ? p->rate_hz : 1;
+	/* Grids of equal rate are at most half a period apart; allow rounding. */
+	uint64_t half = 1000000ULL / rate / 2 + 200;
+	uint64_t hold = p->gyro_span_usec * 3 / 2;
+	const struct ble_imu_entry *a;
+	size_t n = 0;
+
+	if (hold < BLE_IMU_PAIR_HOLD_USEC)
+		hold = BLE_IMU_PAIR_HOLD_USEC;
+
+	while (n < cap && (a = fifo_peek(&p->acc))) {
+		struct ble_imu_sample *o = &out[n];
+		const struct ble_imu_entry *g;
+
+		/* Gyro samples older than this ACC sample have no partner. */
+		while ((g = fifo_peek(&p->gyro_fifo)) && g->t_usec + half < a->t_usec)
+			fifo_pop(&p->gyro_fifo);
+
+		o->t_usec = a->t_usec;
+		for (unsigned k = 0; k < 3; k++) {
+			o->acc_g[k] = a->v[k];
+			o->gyro_dps[k] = NAN;
+		}
+		if (g && g->t_usec <= a->t_usec + half) {
+			memcpy(o->gyro_dps, g->v, sizeof(o->gyro_dps));
+			fifo_pop(&p->gyro_fifo);
+		} else if (p->gyro && !g && a->t_usec + hold > now_usec) {
+			break;		/* its gyro frame may still come */
+		}
+		fifo_pop(&p->acc);
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* IMU samples: sensor clock to CLOCK_MONOTONIC, ACC/gyro pairing (pure, no allocation). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ble/ble.h"
+
+/* Crystal drift followed upwards (BLE sleep clocks are +-50 ppm; margin). */
+#define BLE_IMU_CLOCK_DRIFT_PPM	200
+/* An ACC sample waits at least this long for its gyro partner. */
+#define BLE_IMU_PAIR_HOLD_USEC	500000ULL
+#define BLE_IMU_FIFO		1024u
+
+/*
+ * Sensor clock -> CLOCK_MONOTONIC. The offset is the smallest (arrival -
+ * sensor time) seen, i.e. the frame with the least transport delay; it may
+ * creep up by BLE_IMU_CLOCK_DRIFT_PPM of the sensor time passed so that a
+ * sensor clock slower than ours is followed too. Zero-initialise per
+ * connection.
+ */
+struct ble_imu_clock {
+	bool has_offset;
+	int64_t offset_usec;		/* monotonic - sensor */
+	int64_t last_sensor_usec;
+};
+
+/*
+ * Feed one frame: arrival_usec (CLOCK_MONOTONIC) and the sensor time of
+ * its last sample (ns). Returns the offset to add to sensor times (usec).
+ */
+int64_t ble_imu_clock_update(struct ble_imu_clock *c, uint64_t arrival_usec,
+			     uint64_t sensor_ns);
+
+/* Monotonic time of a sensor time (ns) under the current offset; >= 0. */
+uint64_t ble_imu_clock_map(const struct ble_imu_clock *c, uint64_t sensor_ns);
+
+struct ble_imu_entry {
+	uint64_t t_usec;
+	float v[3];
+};
+
+/* Bounded FIFO; when full the oldest entry is dropped. */
+struct ble_imu_fifo {
+	struct ble_imu_entry e[BLE_IMU_FIFO];
+	unsigned head, n;
+};
+
+/*
+ * Pairs ACC with gyro samples of the same rate (independent sample grids:
+ * at most half a period apart). Zero-initialise, then set rate_hz and
+ * gyro (whether gyro samples are expected at all).
+ */
+struct ble_imu_pairer {
+	unsigned rate_hz;
+	bool gyro;
+	uint64_t gyro_span_usec;	/* time the last gyro frame covered */
+	struct ble_imu_fifo acc, gyro_fifo;
+};
+
+void ble_imu_pairer_reset(struct ble_imu_pairer *p);
+void ble_imu_push_acc(struct ble_imu_pairer *p, uint64_t t_usec, const float g[3]);
+void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, const float dps[3]);
+
+/*
+ * Take out up to cap samples that are ready at now_usec: every ACC sample
+ * without gyro; with gyro, an ACC sample with its partner, or with NAN gyro
+ * once no partner can come (a later gyro sample exists, or it waited
+ * max(BLE_IMU_PAIR_HOLD_USEC, 1.5 gyro frames)). Returns the number
+ * written to out, oldest first.
+ */
+size_t ble_imu_pop(struct ble_imu_pairer *p, uint64_t now_usec,
+		   struct ble_imu_sample *out, size_t cap);

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests of IMU clock mapping and ACC/gyro pairing (ble/imu.c). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "ble/imu.h"
+
+#define MS 1000ULL
+#define S 1000000ULL
+
+/* The least-delayed frame sets the offset; slower ones do not move it. */
+static void test_clock_min_delay(void **state)
+{
+	struct ble_imu_clock c = {};
+	uint64_t sensor0 = 700000000000000000ULL;	/* ns, ~22 years after 2000 */
+
+	/* frame 1 arrives 30 ms after its last sample */
+	int64_t o1 = ble_imu_clock_update(&c, 10 * S + 30 * MS, sensor0);
+	/* frame 2, 180 ms of sensor time later, arrives with only 5 ms delay */
+	int64_t o2 = ble_imu_clock_update(&c, 10 * S + 185 * MS, sensor0 + 180000000ULL);
+	/* frame 3 is late (50 ms): the offset creeps by 200 ppm at most */
+	int64_t o3 = ble_imu_clock_update(&c, 10 * S + 410 * MS, sensor0 + 360000000ULL);
+
+	assert_true(o2 < o1);
+	assert_int_equal(o1 - o2, 25 * MS);
+	assert_true(o3 >= o2 && o3 - o2 <= (int64_t)(180 * MS * 200 / 1000000 + 1));
+	/* a sample at the frame-2 time maps to that frame's arrival (+ the creep) */
+	assert_int_equal(ble_imu_clock_map(&c, sensor0 + 180000000ULL),
+			 10 * S + 185 * MS + (uint64_t)(o3 - o2));
+}
+
+/* A sensor clock 100 ppm slower than ours is followed (offset grows). */
+static void test_clock_follows_drift(void **state)
+{
+	struct ble_imu_clock c = {};
+	uint64_t arrival = 5 * S, sensor = 1000000000ULL;
+	int64_t first = 0, last = 0;
+
+	for (int i = 0; i < 3600; i++) {	/* one hour, one frame a second */
+		last = ble_imu_clock_update(&c, arrival + 2 * MS, sensor);
+		if (!i)
+			first = last;
+		arrival += S + 100;		/* ours runs 100 us/s ahead */
+		sensor += 1000000000ULL;
+	}
+	/* the true offset grew by 3600 * 100 us; we follow within a frame's delay */
+	assert_true(last - first > (int64_t)(360 * MS - 3 * MS));
+	assert_true(last - first < (int64_t)(360 * MS + 3 * MS));
+}
+
+static void test_clock_map_clamps(void **state)
+{
+	struct ble_imu_clock c = {};
+
+	/* arrival far earlier than the sensor time: no negative times */
+	(void)ble_imu_clock_update(&c, 1000, 5000000000000ULL);
+	assert_int_equal(ble_imu_clock_map(&c, 0), 0);
+	(void)ble_imu_clock_update(&c, UINT64_MAX / 4, UINT64_MAX);
+	(void)ble_imu_clock_map(&c, UINT64_MAX);
+}
+
+static void push3(struct ble_imu_pairer *p, bool gyro, uint64_t t, float x)
+{
+	const float v[3] = { x, x + 1, x + 2 };
+
+	if (gyro)
+		ble_imu_push_gyro(p, t, v);
+	else
+		ble_imu_push_acc(p, t, v);
+}
+
+/* Without gyro every ACC sample goes out at once, in order. */
+static void test_pair_acc_only(void **state)
+{
+	struct ble_imu_pairer *p = calloc(1, sizeof(*p));
+	struct ble_imu_sample out[8];
+
+	assert_non_null(p);
+	p->rate_hz = 200;
+	for (int i = 0; i < 5; i++)
+		push3(p, false, 1000 * S + i * 5 * MS, (float)i);
+	assert_int_equal(ble_imu_pop(p, 1000 * S, out, 8), 5);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(out[i].t_usec, 1000 * S + i * 5 * MS);
+		assert_true(out[i].acc_g[0] == (float)i);
+		assert_true(isnan(out[i].gyro_dps[0]));
+	}
+	assert_int_equal(ble_imu_pop(p, 1000 * S, out, 8), 0);
+	free(p);
+}
+
+/* Grids offset by 9 ms at 52 Hz (period 19.2 ms) pair up one to one. */
+static void test_pair_offset_grids(void **state)
+{
+	struct ble_imu_pairer *p = calloc(1, sizeof(*p));
+	struct ble_imu_sample out[64];
+	uint64_t period = S / 52;
+
+	assert_non_null(p);
+	p->rate_hz = 52;
+	p->gyro = true;
+	p->gyro_span_usec = 36 * period;	/* learnt from earlier gyro frames */
+	for (int i = 0; i < 36; i++)
+		push3(p, false, 50 * S + i * period, (float)i);
+	/* ACC frame first: everything waits for the gyro frame */
+	assert_int_equal(ble_imu_pop(p, 50 * S + 36 * period, out, 64), 0);
+	for (int i = 0; i < 36; i++)
+		push3(p, true, 50 * S + i * period + 9 * MS, 100.0f + i);
+	assert_int_equal(ble_imu_pop(p, 50 * S + 37 * period, out, 64), 36);
+	for (int i = 0; i < 36; i++)
+		assert_true(out[i].gyro_dps[0] == 100.0f + i);
+	free(p);
+}
+
+/* A lost gyro frame: ACC goes out with NAN after the hold, not forever late. */
+static void test_pair_hold_expires(void **state)
+{
+	struct ble_imu_pairer *p = calloc(1, sizeof(*p));
+	struct ble_imu_sample out[8];
+
+	assert_non_null(p);
+	p->rate_hz = 52;
+	p->gyro = true;
+	push3(p, false, 10 * S, 1);
+	assert_int_equal(ble_imu_pop(p, 10 * S + 400 * MS, out, 8), 0);
+	assert_int_equal(ble_imu_pop(p, 10 * S + BLE_IMU_PAIR_HOLD_USEC, out, 8), 1);
+	assert_true(isnan(out[0].gyro_dps[0]));
+
+	/* a longer gyro frame span extends the hold to 1.5 frames */
+	p->gyro_span_usec = 700 * MS;
+	push3(p, false, 20 * S, 1);
+	assert_int_equal(ble_imu_pop(p, 20 * S + 1000 * MS, out, 8), 0);
+	assert_int_equal(ble_imu_pop(p, 20 * S + 1050 * MS, out, 8), 1);
+	free(p);
+}
+
+/* A gyro sample later than any partner lets the ACC sample go with NAN. */
+static void test_pair_no_partner(void **state)
+{
+	struct ble_imu_pairer *p = calloc(1, sizeof(*p));
+	struct ble_imu_sample out[8];
+
+	assert_non_null(p);
+	p->rate_hz = 52;
+	p->gyro = true;
+	push3(p, true, 10 * S - 100 * MS, 7);	/* too old: dropped */
+	push3(p, false, 10 * S, 1);
+	push3(p, true, 10 * S + 100 * MS, 9);	/* too new for it */
+	assert_int_equal(ble_imu_pop(p, 10 * S, out, 8), 1);
+	assert_true(isnan(out[0].gyro_dps[0]));
+	free(p);
+}
+
+/* A flood (or hostile timestamps) never grows memory: the FIFO drops oldest. */
+static void test_pair_bounded(void **state)
+{
+	struct ble_imu_pairer *p = calloc(1, sizeof(*p));
+	struct ble_imu_sample *out = calloc(BLE_IMU_FIFO, sizeof(*out));
+
+	assert_non_null(p);
+	assert_non_null(out);
+	p->rate_hz = 52;
+	p->gyro = true;
+	for (unsigned i = 0; i < 3 * BLE_IMU_FIFO; i++) {
+		push3(p, false, 1000 * S + i, (float)i);
+		push3(p, true, UINT64_MAX - i, 0);
+	}
+	assert_int_equal(p->acc.n, BLE_IMU_FIFO);
+	assert_int_equal(ble_imu_pop(p, UINT64_MAX / 2, out, BLE_IMU_FIFO), BLE_IMU_FIFO);
+	assert_true(out[0].acc_g[0] == (float)(2 * BLE_IMU_FIFO));
+	assert_int_equal(ble_imu_pop(p, UINT64_MAX / 2, out, 1), 0);
+	ble_imu_pairer_reset(p);
+	assert_int_equal(p->gyro_fifo.n, 0);
+	free(out);
+	free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		{ "/ble/imu/clock-min-delay", test_clock_min_delay, NULL, NULL, NULL },
+		{ "/ble/imu/clock-follows-drift", test_clock_follows_drift, NULL, NULL, NULL },
+		{ "/ble/imu/clock-map-clamps", test_clock_map_clamps, NULL, NULL, NULL },
+		{ "/ble/imu/pair-acc-only", test_pair_acc_only, NULL, NULL, NULL },
+		{ "/ble/imu/pair-offset-grids", test_pair_offset_grids, NULL, NULL, NULL },
+		{ "/ble/imu/pair-hold-expires", test_pair_hold_expires, NULL, NULL, NULL },
+		{ "/ble/imu/pair-no-partner", test_pair_no_partner, NULL, NULL, NULL },
+		{ "/ble/imu/pair-bounded", test_pair_bounded, NULL, NULL, NULL },
+	};
+
+	return cmocka_run_group_tests_name("ble/imu", tests, NULL, NULL);
+}
