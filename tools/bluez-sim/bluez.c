@@ -345,11 +345,10 @@ static const sd_bus_vtable desc_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Value", "ay", desc_get_value, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_METHOD_WITH_NAMES("ReadValue", "a{sv}", SD_BUS_PARAM(options), "ay",
-				 SD_BUS_PARAM(value), desc_read_value, 0),
-	SD_BUS_METHOD_WITH_NAMES("WriteValue", "aya{sv}",
-				 SD_BUS_PARAM(value) SD_BUS_PARAM(options), "", ,
-				 desc_write_value, 0),
+	SD_BUS_METHOD_WITH_ARGS("ReadValue", SD_BUS_ARGS("a{sv}", options),
+				SD_BUS_RESULT("ay", value), desc_read_value, 0),
+	SD_BUS_METHOD_WITH_ARGS("WriteValue", SD_BUS_ARGS("ay", value, "a{sv}", options),
+				SD_BUS_NO_RESULT, desc_write_value, 0),
 	SD_BUS_VTABLE_END,
 };
 
@@ -673,17 +672,14 @@ static int char_acquire_write(sd_bus_message *m, void *userdata, sd_bus_error *e
 			SD_BUS_VTABLE_PROPERTY_CONST),				\
 	SD_BUS_PROPERTY("MTU", "q", char_get_mtu, 0,				\
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),			\
-	SD_BUS_METHOD_WITH_NAMES("ReadValue", "a{sv}", SD_BUS_PARAM(options),	\
-				 "ay", SD_BUS_PARAM(value), char_read_value, 0), \
-	SD_BUS_METHOD_WITH_NAMES("WriteValue", "aya{sv}",			\
-				 SD_BUS_PARAM(value) SD_BUS_PARAM(options),	\
-				 "", , char_write_value, 0),			\
-	SD_BUS_METHOD_WITH_NAMES("AcquireWrite", "a{sv}", SD_BUS_PARAM(options), \
-				 "hq", SD_BUS_PARAM(fd) SD_BUS_PARAM(mtu),	\
-				 char_acquire_write, 0),			\
-	SD_BUS_METHOD_WITH_NAMES("AcquireNotify", "a{sv}", SD_BUS_PARAM(options), \
-				 "hq", SD_BUS_PARAM(fd) SD_BUS_PARAM(mtu),	\
-				 char_acquire_notify, 0),			\
+	SD_BUS_METHOD_WITH_ARGS("ReadValue", SD_BUS_ARGS("a{sv}", options), \
+				SD_BUS_RESULT("ay", value), char_read_value, 0), \
+	SD_BUS_METHOD_WITH_ARGS("WriteValue", SD_BUS_ARGS("ay", value, "a{sv}", options), \
+				SD_BUS_NO_RESULT, char_write_value, 0), \
+	SD_BUS_METHOD_WITH_ARGS("AcquireWrite", SD_BUS_ARGS("a{sv}", options), \
+				SD_BUS_RESULT("h", fd, "q", mtu), char_acquire_write, 0), \
+	SD_BUS_METHOD_WITH_ARGS("AcquireNotify", SD_BUS_ARGS("a{sv}", options), \
+				SD_BUS_RESULT("h", fd, "q", mtu), char_acquire_notify, 0), \
 	SD_BUS_METHOD("StartNotify", "", "", char_start_notify, 0),		\
 	SD_BUS_METHOD("StopNotify", "", "", char_stop_notify, 0)
 
@@ -1177,8 +1173,6 @@ static const sd_bus_vtable device_vtable[] = {
 				 SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Appearance", "q", NULL, offsetof(struct sim_device, appearance),
 			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Icon", "s", NULL, offsetof(struct sim_device, icon),
-			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Paired", "b", NULL, offsetof(struct sim_device, paired),
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_WRITABLE_PROPERTY("Trusted", "b", device_get_bool, device_set_bool, 0,
@@ -1207,10 +1201,10 @@ static const sd_bus_vtable device_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_METHOD("Disconnect", "", "", device_disconnect, 0),
 	SD_BUS_METHOD("Connect", "", "", device_connect, 0),
-	SD_BUS_METHOD_WITH_NAMES("ConnectProfile", "s", SD_BUS_PARAM(UUID), "", ,
-				 device_profile, 0),
-	SD_BUS_METHOD_WITH_NAMES("DisconnectProfile", "s", SD_BUS_PARAM(UUID), "", ,
-				 device_profile, 0),
+	SD_BUS_METHOD_WITH_ARGS("ConnectProfile", SD_BUS_ARGS("s", UUID),
+				SD_BUS_NO_RESULT, device_profile, 0),
+	SD_BUS_METHOD_WITH_ARGS("DisconnectProfile", SD_BUS_ARGS("s", UUID),
+				SD_BUS_NO_RESULT, device_profile, 0),
 	SD_BUS_METHOD("Pair", "", "", device_pair, 0),
 	SD_BUS_METHOD("CancelPairing", "", "", device_cancel_pairing, 0),
 	SD_BUS_VTABLE_END,
@@ -1801,13 +1795,13 @@ static const sd_bus_vtable adapter_vtable[] = {
 	SD_BUS_PROPERTY("Modalias", "s", adapter_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Roles", "as", adapter_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD("StartDiscovery", "", "", adapter_start_discovery, 0),
-	SD_BUS_METHOD_WITH_NAMES("SetDiscoveryFilter", "a{sv}", SD_BUS_PARAM(properties),
-				 "", , adapter_set_filter, 0),
+	SD_BUS_METHOD_WITH_ARGS("SetDiscoveryFilter", SD_BUS_ARGS("a{sv}", properties),
+				SD_BUS_NO_RESULT, adapter_set_filter, 0),
 	SD_BUS_METHOD("StopDiscovery", "", "", adapter_stop_discovery, 0),
-	SD_BUS_METHOD_WITH_NAMES("RemoveDevice", "o", SD_BUS_PARAM(device), "", ,
-				 adapter_remove_device, 0),
-	SD_BUS_METHOD_WITH_NAMES("GetDiscoveryFilters", "", , "as", SD_BUS_PARAM(filters),
-				 adapter_get_filters, 0),
+	SD_BUS_METHOD_WITH_ARGS("RemoveDevice", SD_BUS_ARGS("o", device),
+				SD_BUS_NO_RESULT, adapter_remove_device, 0),
+	SD_BUS_METHOD_WITH_ARGS("GetDiscoveryFilters", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("as", filters), adapter_get_filters, 0),
 	SD_BUS_VTABLE_END,
 };
 
@@ -1866,23 +1860,21 @@ static int root_accept(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 static const sd_bus_vtable agent_manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD_WITH_NAMES("RegisterAgent", "os",
-				 SD_BUS_PARAM(agent) SD_BUS_PARAM(capability), "", ,
-				 root_accept, 0),
-	SD_BUS_METHOD_WITH_NAMES("UnregisterAgent", "o", SD_BUS_PARAM(agent), "", ,
-				 root_accept, 0),
-	SD_BUS_METHOD_WITH_NAMES("RequestDefaultAgent", "o", SD_BUS_PARAM(agent), "", ,
-				 root_accept, 0),
+	SD_BUS_METHOD_WITH_ARGS("RegisterAgent", SD_BUS_ARGS("o", agent, "s", capability),
+				SD_BUS_NO_RESULT, root_accept, 0),
+	SD_BUS_METHOD_WITH_ARGS("UnregisterAgent", SD_BUS_ARGS("o", agent),
+				SD_BUS_NO_RESULT, root_accept, 0),
+	SD_BUS_METHOD_WITH_ARGS("RequestDefaultAgent", SD_BUS_ARGS("o", agent),
+				SD_BUS_NO_RESULT, root_accept, 0),
 	SD_BUS_VTABLE_END,
 };
 
 static const sd_bus_vtable profile_manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD_WITH_NAMES("RegisterProfile", "osa{sv}",
-				 SD_BUS_PARAM(profile) SD_BUS_PARAM(UUID) SD_BUS_PARAM(options),
-				 "", , root_accept, 0),
-	SD_BUS_METHOD_WITH_NAMES("UnregisterProfile", "o", SD_BUS_PARAM(profile), "", ,
-				 root_accept, 0),
+	SD_BUS_METHOD_WITH_ARGS("RegisterProfile", SD_BUS_ARGS("o", profile, "s", UUID, "a{sv}", options),
+				SD_BUS_NO_RESULT, root_accept, 0),
+	SD_BUS_METHOD_WITH_ARGS("UnregisterProfile", SD_BUS_ARGS("o", profile),
+				SD_BUS_NO_RESULT, root_accept, 0),
 	SD_BUS_VTABLE_END,
 };
 

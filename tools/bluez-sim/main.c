@@ -43,7 +43,7 @@ static int ctl_device(struct sim *sim, sd_bus_message *m, struct sim_device **re
 static int ctl_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
-	struct sim_device *dev;
+	struct sim_device *dev = NULL;
 	int r;
 
 	r = ctl_device(sim, m, &dev, error);
@@ -60,7 +60,7 @@ static int ctl_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *error
 static int ctl_set_silent(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
-	struct sim_device *dev;
+	struct sim_device *dev = NULL;
 	int b, r;
 
 	r = ctl_device(sim, m, &dev, error);
@@ -76,7 +76,7 @@ static int ctl_set_silent(sd_bus_message *m, void *userdata, sd_bus_error *error
 static int ctl_set_advertising(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
-	struct sim_device *dev;
+	struct sim_device *dev = NULL;
 	int b, r;
 
 	r = ctl_device(sim, m, &dev, error);
@@ -146,7 +146,7 @@ static int ctl_add_adapter(sd_bus_message *m, void *userdata, sd_bus_error *erro
 static int ctl_remove_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
-	struct sim_device *dev;
+	struct sim_device *dev = NULL;
 	int r;
 
 	r = ctl_device(sim, m, &dev, error);
@@ -165,6 +165,7 @@ static int ctl_char(struct sim_device *dev, const char *uuid, struct sim_char **
 {
 	char norm[SIM_UUID_MAX];
 
+	*ret = NULL;
 	if (uuid_normalize(uuid, norm) < 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "'%s' is not a UUID", uuid);
@@ -181,8 +182,8 @@ static int ctl_char(struct sim_device *dev, const char *uuid, struct sim_char **
 static int ctl_inject_payload(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
-	struct sim_device *dev;
-	struct sim_char *ch;
+	struct sim_device *dev = NULL;
+	struct sim_char *ch = NULL;
 	const char *uuid;
 	const void *data;
 	size_t len;
@@ -239,8 +240,8 @@ static int inject_tick(sd_event_source *s, uint64_t usec, void *userdata)
 static int ctl_inject_file(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
-	struct sim_device *dev;
-	struct sim_char *ch;
+	struct sim_device *dev = NULL;
+	struct sim_char *ch = NULL;
 	const char *uuid, *path;
 	_cleanup_free_ char *line = NULL;
 	_cleanup_free_ uint8_t (*bufs)[SIM_VALUE_MAX] = NULL;
@@ -333,7 +334,7 @@ static int ctl_get_stats(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	struct sim_device *dev;
+	struct sim_device *dev = NULL;
 	int r;
 
 	r = ctl_device(sim, m, &dev, error);
@@ -365,29 +366,26 @@ static int ctl_quit(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 static const sd_bus_vtable ctl_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD_WITH_NAMES("Disconnect", "s", SD_BUS_PARAM(address), "", ,
-				 ctl_disconnect, 0),
-	SD_BUS_METHOD_WITH_NAMES("SetSilent", "sb", SD_BUS_PARAM(address) SD_BUS_PARAM(silent),
-				 "", , ctl_set_silent, 0),
-	SD_BUS_METHOD_WITH_NAMES("SetAdvertising", "sb",
-				 SD_BUS_PARAM(address) SD_BUS_PARAM(on), "", ,
-				 ctl_set_advertising, 0),
-	SD_BUS_METHOD_WITH_NAMES("RestartBluez", "u", SD_BUS_PARAM(down_ms), "", ,
-				 ctl_restart, 0),
+	SD_BUS_METHOD_WITH_ARGS("Disconnect", SD_BUS_ARGS("s", address),
+				SD_BUS_NO_RESULT, ctl_disconnect, 0),
+	SD_BUS_METHOD_WITH_ARGS("SetSilent", SD_BUS_ARGS("s", address, "b", silent),
+				SD_BUS_NO_RESULT, ctl_set_silent, 0),
+	SD_BUS_METHOD_WITH_ARGS("SetAdvertising", SD_BUS_ARGS("s", address, "b", on),
+				SD_BUS_NO_RESULT, ctl_set_advertising, 0),
+	SD_BUS_METHOD_WITH_ARGS("RestartBluez", SD_BUS_ARGS("u", down_ms),
+				SD_BUS_NO_RESULT, ctl_restart, 0),
 	SD_BUS_METHOD("RemoveAdapter", "", "", ctl_remove_adapter, 0),
 	SD_BUS_METHOD("AddAdapter", "", "", ctl_add_adapter, 0),
-	SD_BUS_METHOD_WITH_NAMES("RemoveDevice", "s", SD_BUS_PARAM(address), "", ,
-				 ctl_remove_device, 0),
-	SD_BUS_METHOD_WITH_NAMES("InjectPayload", "ssay",
-				 SD_BUS_PARAM(address) SD_BUS_PARAM(uuid) SD_BUS_PARAM(value),
-				 "", , ctl_inject_payload, 0),
-	SD_BUS_METHOD_WITH_NAMES("InjectFile", "sss",
-				 SD_BUS_PARAM(address) SD_BUS_PARAM(uuid) SD_BUS_PARAM(path),
-				 "", , ctl_inject_file, 0),
-	SD_BUS_METHOD_WITH_NAMES("SetLatency", "u", SD_BUS_PARAM(ms), "", ,
-				 ctl_set_latency, 0),
-	SD_BUS_METHOD_WITH_NAMES("GetStats", "s", SD_BUS_PARAM(address), "a{sv}",
-				 SD_BUS_PARAM(stats), ctl_get_stats, 0),
+	SD_BUS_METHOD_WITH_ARGS("RemoveDevice", SD_BUS_ARGS("s", address),
+				SD_BUS_NO_RESULT, ctl_remove_device, 0),
+	SD_BUS_METHOD_WITH_ARGS("InjectPayload", SD_BUS_ARGS("s", address, "s", uuid, "ay", value),
+				SD_BUS_NO_RESULT, ctl_inject_payload, 0),
+	SD_BUS_METHOD_WITH_ARGS("InjectFile", SD_BUS_ARGS("s", address, "s", uuid, "s", path),
+				SD_BUS_NO_RESULT, ctl_inject_file, 0),
+	SD_BUS_METHOD_WITH_ARGS("SetLatency", SD_BUS_ARGS("u", ms),
+				SD_BUS_NO_RESULT, ctl_set_latency, 0),
+	SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_ARGS("s", address),
+				SD_BUS_RESULT("a{sv}", stats), ctl_get_stats, 0),
 	SD_BUS_METHOD("Quit", "", "", ctl_quit, 0),
 	SD_BUS_VTABLE_END,
 };
@@ -429,7 +427,7 @@ static int add_device(struct sim *sim, const char *spec)
 {
 	_cleanup_free_ char *copy = strdup(spec);
 	char *kind, *address, *name, addr[18];
-	struct sim_device *dev;
+	struct sim_device *dev = NULL;
 	int k, r;
 
 	if (!copy)
@@ -735,8 +733,10 @@ int main(int argc, char **argv)
 	sim.adapter_name = strdup("hci0");
 	sim.adapter_address = strdup("00:AA:01:00:00:00");
 	sim.adapter_alias = strdup("bluez-sim");
-	if (!sim.adapter_name || !sim.adapter_address || !sim.adapter_alias)
+	if (!sim.adapter_name || !sim.adapter_address || !sim.adapter_alias) {
+		sim_free(&sim);
 		return EXIT_FAILURE;
+	}
 
 	r = parse_args(&sim, argc, argv);
 	if (r > 0)

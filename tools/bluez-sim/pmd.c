@@ -480,7 +480,7 @@ void pmd_control_point(struct sim_device *dev, const uint8_t *buf, size_t len,
 	unsigned op = len ? buf[0] : 0, type = len > 1 ? buf[1] & 0x3f : 0;
 	unsigned status = PMD_OK;
 	const struct pmd_caps *c = NULL;
-	uint8_t params[64];
+	uint8_t params[64] = {};
 	size_t np = 0;
 
 	if (len < 2) {

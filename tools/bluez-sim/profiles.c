@@ -154,7 +154,6 @@ int profile_setup(struct sim_device *dev)
 		 */
 		dev->mtu = 232;
 		dev->appearance = 0x0340;	/* generic heart rate sensor */
-		dev->icon = "";
 		add_adv_uuid(dev, 0x180d);
 		add_adv_uuid(dev, 0xfeee);
 		dev->company_id = 0x006b;	/* Polar Electro Oy */
@@ -173,7 +172,6 @@ int profile_setup(struct sim_device *dev)
 		break;
 	case DEVICE_KIND_HEART_RATE:
 		dev->appearance = 0x0341;	/* heart rate belt */
-		dev->icon = "";
 		add_adv_uuid(dev, 0x180d);
 		r |= add_service16(dev, &h, 0x180d);
 		r |= add_char16(dev, &h, 0x2a37, N, CHAR_ROLE_HRM);
@@ -185,7 +183,6 @@ int profile_setup(struct sim_device *dev)
 	case DEVICE_KIND_FOOTPOD:
 	case DEVICE_KIND_POWER:
 		dev->appearance = 0x0443;	/* running walking sensor, on shoe */
-		dev->icon = "";
 		add_adv_uuid(dev, 0x1814);
 		if (dev->kind == DEVICE_KIND_POWER) {
 			add_adv_uuid(dev, 0x1818);
@@ -208,7 +205,6 @@ int profile_setup(struct sim_device *dev)
 		break;
 	case DEVICE_KIND_TREADMILL:
 		dev->appearance = 0x0000;
-		dev->icon = "";
 		dev->has_battery = false;
 		add_adv_uuid(dev, 0x1826);
 		/* FTMS service data: flags (available), type (bit 0 treadmill). */

@@ -132,7 +132,6 @@ struct sim_device {
 	char *path;
 	char *adapter_path;
 	const char *address_type;
-	const char *icon;
 	uint16_t appearance;
 	int16_t rssi;
 	uint16_t mtu;

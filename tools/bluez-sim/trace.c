@@ -155,61 +155,43 @@ static int trace_grow(struct trace *t, size_t *cap)
 	return 0;
 }
 
-int trace_load(const char *path, struct trace **ret)
+/* Parse the CSV in f into t (rows and present channels); path is for messages. */
+static int trace_read(struct trace *t, FILE *f, const char *path)
 {
-	_cleanup_(trace_freep) struct trace *t = calloc(1, sizeof(*t));
 	_cleanup_free_ char *line = NULL;
 	size_t linecap = 0, cap = 0, lineno = 1;
-	int map[TRACE_CHANNELS + 1], ncols = 0, r;
-	FILE *f;
+	int map[TRACE_CHANNELS + 1], ncols = 0, last = -1, r;
+	char *save = NULL, *tok;
 
-	if (!t)
-		return -ENOMEM;
-
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-
-	if (getline(&line, &linecap, f) < 0) {
-		fclose(f);
+	if (getline(&line, &linecap, f) < 0)
 		return -EBADMSG;
-	}
 	line[strcspn(line, "\r\n")] = 0;
 
 	/* Header: t_s first, then axes in the fixed order, each at most once. */
-	{
-		char *save = NULL, *tok = strtok_r(line, ",", &save);
-		int last = -1;
+	tok = strtok_r(line, ",", &save);
+	if (!tok || !streq(tok, "t_s")) {
+		fprintf(stderr, "%s:1: header must start with t_s\n", path);
+		return -EBADMSG;
+	}
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		int c = -1;
 
-		if (!tok || !streq(tok, "t_s")) {
-			fclose(f);
-			fprintf(stderr, "%s:1: header must start with t_s\n", path);
+		for (int i = 0; i < TRACE_CHANNELS; i++)
+			if (streq(tok, trace_columns[i]))
+				c = i;
+		if (c <= last) {
+			fprintf(stderr, "%s:1: unexpected column '%s'\n", path, tok);
 			return -EBADMSG;
 		}
-		while ((tok = strtok_r(NULL, ",", &save))) {
-			int c = -1;
-
-			for (int i = 0; i < TRACE_CHANNELS; i++)
-				if (streq(tok, trace_columns[i]))
-					c = i;
-			if (c <= last) {
-				fclose(f);
-				fprintf(stderr, "%s:1: unexpected column '%s'\n", path, tok);
-				return -EBADMSG;
-			}
-			last = c;
-			map[ncols++] = c;
-			t->present |= 1u << c;
-			t->ch[c] = malloc(sizeof(float));
-			if (!t->ch[c]) {
-				fclose(f);
-				return -ENOMEM;
-			}
-		}
+		last = c;
+		map[ncols++] = c;
+		t->present |= 1u << c;
+		t->ch[c] = malloc(sizeof(float));
+		if (!t->ch[c])
+			return -ENOMEM;
 	}
 
 	while (getline(&line, &linecap, f) >= 0) {
-		char *save = NULL, *tok;
 		int col = -1;
 		double v;
 
@@ -217,14 +199,12 @@ int trace_load(const char *path, struct trace **ret)
 		line[strcspn(line, "\r\n")] = 0;
 		if (t->n == cap) {
 			r = trace_grow(t, &cap);
-			if (r < 0) {
-				fclose(f);
+			if (r < 0)
 				return r;
-			}
 		}
+		save = NULL;
 		for (tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			if (col >= ncols || parse_double(tok, &v) < 0) {
-				fclose(f);
 				fprintf(stderr, "%s:%zu: bad field '%s'\n", path, lineno, tok);
 				return -EBADMSG;
 			}
@@ -235,29 +215,46 @@ int trace_load(const char *path, struct trace **ret)
 			col++;
 		}
 		if (col != ncols) {
-			fclose(f);
 			fprintf(stderr, "%s:%zu: expected %d fields\n", path, lineno, ncols + 1);
 			return -EBADMSG;
 		}
 		if (t->n > 0 ? t->t[t->n] <= t->t[t->n - 1] : t->t[0] != 0) {
-			fclose(f);
 			fprintf(stderr, "%s:%zu: t_s must start at 0 and increase\n", path, lineno);
 			return -EBADMSG;
 		}
 		t->n++;
 	}
-	fclose(f);
 
 	if (t->n < 2) {
 		fprintf(stderr, "%s: needs at least two samples\n", path);
 		return -EBADMSG;
 	}
+	return 0;
+}
 
-	r = trace_finish(t);
-	if (r < 0)
+int trace_load(const char *path, struct trace **ret)
+{
+	struct trace *t = calloc(1, sizeof(*t));
+	FILE *f;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		trace_free(t);
 		return r;
-
-	*ret = TAKE_PTR(t);
+	}
+	r = trace_read(t, f, path);
+	fclose(f);
+	if (r >= 0)
+		r = trace_finish(t);
+	if (r < 0) {
+		trace_free(t);
+		return r;
+	}
+	*ret = t;
 	return 0;
 }
 
