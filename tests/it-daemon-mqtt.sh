@@ -40,7 +40,7 @@ write_config() {
 	cat > "$cfg" <<EOF
 node = "it";
 log_level = "debug";
-mqtt = { uri = "$GK_MQTT_URI"; keepalive_s = 5; step_events = false; };
+mqtt = { uri = "$GK_MQTT_URI"; keepalive_s = 5; step_events = true; };
 form = { auto_session = false; };
 sensors = (
   { alias = "chest"; kind = "polar-h10"; address = "$H10"; mount = "chest"; },
@@ -143,6 +143,8 @@ gk_check "cmd/session/start accepted" gk_wait_for 10 \
 gk_check "session/state running" gk_wait_for 5 seen session/state '{"state":"running"'
 gk_check "run/live while running (QoS 0)" gk_wait_for 40 \
 	grep -q '^0 gaitkeeper/it/run/live {' "$sub_log"
+gk_check "run/step per detected step (QoS 0, step_events on)" gk_wait_for 20 \
+	grep -q '^0 gaitkeeper/it/run/step {"ic_ts":' "$sub_log"
 has_cadence() { [ "$(json_get "$(last_payload run/live)" cadence_spm)" != null ]; }
 gk_check "run/live has a cadence" gk_wait_for 30 has_cadence
 live_before=$(count_topic run/live)
