@@ -411,8 +411,9 @@ struct form_engine *form_engine_free(struct form_engine *e);
 void form_engine_set_event_cb(struct form_engine *e, form_event_cb_t cb, void *userdata);
 
 /*
- * Feed one IMU sample. 0 on success; -EINVAL if t_usec goes backwards or
- * fewer than two accelerometer axes are finite (the sample is dropped).
+ * Feed one IMU sample. 0 on success; -EINVAL if t_usec does not increase or
+ * fewer than two accelerometer axes are finite, -ERANGE beyond +-64 g (the
+ * sample is dropped).
  * A gap > 0.5 s in the stream resets the step detector, not the session.
  */
 int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s);
