@@ -83,6 +83,7 @@ gk_check "bad trace row: file:line named" has "$out" "bad.csv:3: bad field 'abc'
 HIP=/work/shared/data/outdoor-hip-ankle/hip.csv
 [ -r "$HIP" ] || HIP=$TRACE
 env -u DBUS_SYSTEM_BUS_ADDRESS "$SIM" --bus "$BUS" --no-adapter --trace "$HIP" --time-scale 60 \
+	--disconnect-delay-ms 600 \
 	--device footpod,$POD,RunPod 2>> "$gk_tmp/sim.err" &
 SIM_PID=$!
 gk_pids+=("$SIM_PID")
@@ -106,6 +107,27 @@ running_cadence() {
 	return 1
 }
 gk_check "RSC while running in the hip trace: 3 m/s, 130-210 spm" running_cadence "$out"
+# --disconnect-delay-ms: Device1.Disconnect keeps the link, notifications flow.
+probe notify $POD 2a53 1 5 sleep 3000 > "$gk_tmp/dd.out" &
+pr=$!
+gk_wait_for 5 grep -q '^value' "$gk_tmp/dd.out"
+t=$(date +%s%N)
+( sleep 0.2; grep -c '^value' "$gk_tmp/dd.out" > "$gk_tmp/dd.n0" ) &
+bc call org.bluez "$(dev_path $POD)" org.bluez.Device1 Disconnect
+ms=$((($(date +%s%N) - t) / 1000000))
+gk_check "--disconnect-delay-ms 600: Disconnect replied after ${ms} ms" test $ms -ge 600
+gk_check "notifications flow while Disconnect is pending" \
+	test "$(grep -c '^value' "$gk_tmp/dd.out")" -gt "$(cat "$gk_tmp/dd.n0")"
+gk_check "then Connected false" is_eq "$(prop "$(dev_path $POD)" org.bluez.Device1 Connected)" "b false"
+wait $pr
+probe connect $POD > /dev/null
+( sleep 0.2; bc call org.bluez "$(dev_path $POD)" org.bluez.Device1 Disconnect ) &
+pr=$!
+sleep 0.4
+out=$(probe connect $POD)
+wait $pr
+gk_check "Connect during a pending Disconnect: ok on the dying link" bash -c \
+	"grep -q '^connect-reply' <<< \"\$1\" && grep -q 'not-resolved' <<< \"\$1\"" _ "$out"
 sim_call Quit
 wait $SIM_PID
 
@@ -445,7 +467,7 @@ fi
 if [ "${vg[0]:-}" = missing ]; then
 	gk_skip "valgrind session" "valgrind not installed"
 else
-	gk_bg "${vg[@]}" "$SIM" --trace "$gk_tmp/ramp.csv" \
+	gk_bg "${vg[@]}" "$SIM" --trace "$gk_tmp/ramp.csv" --disconnect-delay-ms 100 \
 		--device polar-verity-sense,$VERITY,"Polar Sense 1" --device footpod,$POD,Pod \
 		2>> "$gk_tmp/vg.log"
 	SIM_PID=$gk_last_pid
@@ -459,6 +481,7 @@ else
 	sim_call InjectFile sss $POD 2a53 "$gk_tmp/one.txt" > /dev/null
 	sim_call SetLatency u 50
 	probe read $POD 2a54 > /dev/null
+	bc call org.bluez "$(dev_path $POD)" org.bluez.Device1 Disconnect
 	sim_call Disconnect s $VERITY
 	sim_call RestartBluez u 200
 	sleep 1

@@ -822,6 +822,12 @@ void device_link_down(struct sim_device *dev, const char *error_name,
 {
 	struct sim *sim = dev->sim;
 
+	/* A Disconnect() waiting for the link to close completes now. */
+	timer_cancel(&dev->disconnect_timer);
+	if (dev->disconnect_msg) {
+		(void)sim_reply_empty(sim, dev->disconnect_msg);
+		dev->disconnect_msg = sd_bus_message_unref(dev->disconnect_msg);
+	}
 	if (dev->connecting)
 		device_clear_connect(dev, error_name ?: BLUEZ_ERROR("Failed"),
 				     error_message ?: "le-connection-abort-by-local");
@@ -924,6 +930,9 @@ static int device_connect(sd_bus_message *m, void *userdata, sd_bus_error *error
 
 	if (!sim->powered)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("NotReady"), "Resource Not Ready");
+	/* Observed on 5.66: Connect during a pending Disconnect says ok. */
+	if (dev->disconnect_msg)
+		return sim_reply_empty(sim, m);
 	if (dev->connected)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("AlreadyConnected"),
 				       "Already Connected");
@@ -943,15 +952,37 @@ static int device_connect(sd_bus_message *m, void *userdata, sd_bus_error *error
 	return 1;
 }
 
+static int device_disconnect_done(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	device_link_down(userdata, NULL, NULL);	/* replies to Disconnect() */
+	return 0;
+}
+
 static int device_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim_device *dev = userdata;
+	struct sim *sim = dev->sim;
+	int r;
 
 	if (!dev->connected && !dev->connecting)
-		return sim_reply_error(dev->sim, m, BLUEZ_ERROR("NotConnected"),
-				       "Not Connected");
+		return sim_reply_error(sim, m, BLUEZ_ERROR("NotConnected"), "Not Connected");
+	if (dev->disconnect_msg)
+		return sim_reply_error(sim, m, BLUEZ_ERROR("InProgress"), "In Progress");
+	if (dev->connected && sim->disconnect_delay_usec) {
+		/*
+		 * bluetoothd waits for profiles to close (disconnect timer):
+		 * the link, and its notifications, live on until then.
+		 */
+		r = timer_arm(sim, &dev->disconnect_timer,
+			      sim_mono_usec() + sim->disconnect_delay_usec,
+			      device_disconnect_done, dev);
+		if (r < 0)
+			return r;
+		dev->disconnect_msg = sd_bus_message_ref(m);
+		return 1;
+	}
 	device_link_down(dev, BLUEZ_ERROR("Failed"), "Operation cancelled");
-	return sim_reply_empty(dev->sim, m);
+	return sim_reply_empty(sim, m);
 }
 
 static int device_pair(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -2044,6 +2075,7 @@ void bluez_free(struct sim *sim)
 		timer_cancel(&dev->temporary_timer);
 		timer_cancel(&dev->sensor_timer);
 		timer_cancel(&dev->inject_timer);
+		timer_cancel(&dev->disconnect_timer);
 		free(dev->inject_buf);
 		free(dev->inject_len);
 		for (unsigned k = 0; k < dev->n_services; k++)

@@ -406,6 +406,7 @@ static void usage(FILE *f)
 		"  --loop                 repeat the trace\n"
 		"  --no-adapter           start without an adapter (see AddAdapter)\n"
 		"  --temporary-timeout S  remove undiscovered devices after S s (default 30)\n"
+		"  --disconnect-delay-ms MS  Device1.Disconnect keeps the link MS ms (default 0)\n"
 		"  --device KIND,ADDRESS,NAME\n"
 		"      KIND: polar-h10 polar-verity-sense footpod power heart-rate treadmill\n");
 }
@@ -504,6 +505,7 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 	enum {
 		ARG_BUS = 0x100, ARG_ADAPTER, ARG_TRACE, ARG_SPEED, ARG_INCLINE,
 		ARG_SCALE, ARG_LOOP, ARG_NO_ADAPTER, ARG_DEVICE, ARG_TEMPORARY,
+		ARG_DISCONNECT_DELAY,
 	};
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, ARG_BUS },
@@ -516,6 +518,7 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 		{ "no-adapter", no_argument, NULL, ARG_NO_ADAPTER },
 		{ "device", required_argument, NULL, ARG_DEVICE },
 		{ "temporary-timeout", required_argument, NULL, ARG_TEMPORARY },
+		{ "disconnect-delay-ms", required_argument, NULL, ARG_DISCONNECT_DELAY },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -577,6 +580,11 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 			if (parse_positive("--temporary-timeout", optarg, 0.1, 3600, &v) < 0)
 				return -EINVAL;
 			sim->temporary_timeout_usec = (uint64_t)(v * 1e6);
+			break;
+		case ARG_DISCONNECT_DELAY:
+			if (parse_positive("--disconnect-delay-ms", optarg, 0, 10000, &v) < 0)
+				return -EINVAL;
+			sim->disconnect_delay_usec = (uint64_t)(v * 1000);
 			break;
 		case 'h':
 			usage(stdout);

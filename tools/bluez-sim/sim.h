@@ -167,6 +167,8 @@ struct sim_device {
 	sd_bus_slot *battery_slot;
 	sd_bus_message *connect_msg;	/* pending Connect() */
 	sd_event_source *connect_timer;
+	sd_bus_message *disconnect_msg;	/* pending Disconnect() */
+	sd_event_source *disconnect_timer;
 	sd_event_source *resolve_timer;
 	sd_event_source *temporary_timer;
 	sd_event_source *sensor_timer;	/* 1 Hz measurements */
@@ -243,6 +245,7 @@ struct sim {
 	bool loop;
 	bool no_adapter;
 	uint64_t temporary_timeout_usec;
+	uint64_t disconnect_delay_usec;
 
 	struct trace *trace;
 	uint64_t start_usec;		/* CLOCK_MONOTONIC at start */
