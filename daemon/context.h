@@ -235,3 +235,6 @@ size_t history_load_digests(struct gk_daemon *d, struct form_digest *out, size_t
 /* Append digest to all[*n] (dropping the oldest beyond GK_DIGESTS_MAX) and store all. */
 void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
 			  struct form_digest *all, size_t *n);
+/* d->last_summary to and from state_dir/last-summary.json. */
+void history_save_summary(struct gk_daemon *d);
+void history_load_summary(struct gk_daemon *d);

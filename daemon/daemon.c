@@ -917,6 +917,7 @@ int gk_daemon_new(const struct gk_daemon_options *o, struct gk_daemon **ret)
 	r = form_setup(d);
 	if (r < 0)
 		return r;
+	history_load_summary(d);
 
 	r = bus_setup(d);
 	if (r < 0 && d->bus)

@@ -2,6 +2,7 @@
 /* The runner's history in the state directory: baseline and session digests. */
 #include <errno.h>
 #include <fcntl.h>
+#include <json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,4 +155,50 @@ void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
 		r = write_state_file(d, "digests", buf, pos);
 	if (r < 0)
 		log_warning_errno(r, "Failed to store the session digest, ignoring: %m");
+}
+
+/*
+ * The last summary's exact bytes (with its ts and seq), so GetSummary and
+ * cmd/summary/republish still have it after a restart.
+ */
+void history_save_summary(struct gk_daemon *d)
+{
+	int r;
+
+	if (!d->last_summary)
+		return;
+	r = write_state_file(d, "last-summary.json", (const uint8_t *)d->last_summary,
+			     strlen(d->last_summary));
+	if (r < 0)
+		log_warning_errno(r, "Failed to store the last summary, ignoring: %m");
+}
+
+void history_load_summary(struct gk_daemon *d)
+{
+	_cleanup_free_ uint8_t *buf = malloc(GK_MQTT_PAYLOAD_MAX + 1);
+	struct json_object *o;
+	size_t len = 0;
+	int r;
+
+	if (!buf)
+		return;
+	r = read_state_file(d, "last-summary.json", buf, GK_MQTT_PAYLOAD_MAX, &len);
+	if (r == -ENOENT)
+		return;
+	if (r < 0 || len == 0 || memchr(buf, 0, len)) {
+		log_warning_errno(r < 0 ? r : -EBADMSG, "Stored last summary not used, "
+				  "ignoring: %m");
+		return;
+	}
+	buf[len] = 0;
+	/* Written by us, but read back as outside input: must be one JSON object. */
+	o = json_tokener_parse((char *)buf);
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		log_warning("Stored last summary is not a JSON object, ignoring");
+		return;
+	}
+	json_object_put(o);
+	free(d->last_summary);
+	d->last_summary = strdup((char *)buf);
 }

@@ -326,6 +326,7 @@ static void on_summary(struct gk_daemon *d, const struct form_summary *s, uint64
 						 JSON_C_TO_STRING_NOSLASHESCAPE);
 	free(d->last_summary);
 	d->last_summary = text ? strdup(text) : NULL;
+	history_save_summary(d);
 	if (d->api && d->last_summary)
 		(void)dbus_api_session_ended(d->api, d->last_summary);
 	json_object_put(o);

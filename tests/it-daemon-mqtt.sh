@@ -307,6 +307,15 @@ for topic, qos, ret, example in checks:
 sys.exit(1 if bad else 0)
 PY
 
+# ---- cmd/summary/republish: the last summary again, same seq -------------
+last_seq=$(json_get "$(last_payload session/summary)" seq)
+n_before=$(count_topic session/summary)
+pub cmd/summary/republish ''
+again() { [ "$(count_topic session/summary)" -gt "$n_before" ]; }
+gk_check "summary republished on request" gk_wait_for 10 again
+gk_check "republished summary keeps its seq ($last_seq)" \
+	test "$(json_get "$(last_payload session/summary)" seq)" = "$last_seq"
+
 # ---- clean shutdown: running session's summary flushed, offline, exit 0 ----
 summaries_before=$(count_topic session/summary)
 pub cmd/session/start '{"request_id":"last"}'
