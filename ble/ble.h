@@ -188,7 +188,8 @@ void ble_sensor_config_init(struct ble_sensor_config *c);
  * Create the manager on bus (must be a system-bus-like connection attached
  * to event) and start following org.bluez. options and callbacks are copied;
  * options may be NULL. userdata is passed to every callback.
- * Returns 0 and *ret (caller frees with ble_manager_free()), -EINVAL, -ENOMEM
+ * Returns 0 and *ret (caller frees with ble_manager_free()), -EINVAL (NULL
+ * bus or event, an adapter name of 32 bytes or more or with a slash), -ENOMEM
  * or an sd-bus error adding the match rules.
  */
 int ble_manager_new(sd_bus *bus, sd_event *event,

@@ -226,7 +226,7 @@ struct ble_manager {
 	sd_bus *bus;
 	sd_event *event;
 	struct ble_options opts;
-	char *opt_adapter;
+	char opt_adapter[32];		/* configured adapter, "" = any */
 	struct ble_callbacks cb;
 	void *userdata;
 
@@ -331,10 +331,10 @@ struct call {
 
 static void call_unlink(struct call *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else if (c->head && *c->head == c)
+	if (c->head && *c->head == c)
 		*c->head = c->next;
+	else if (c->prev)
+		c->prev->next = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
@@ -354,8 +354,15 @@ static struct call *call_cancel(struct call *c)
 
 static void calls_cancel_all(struct call **head)
 {
-	while (*head)
-		call_cancel(*head);
+	while (*head) {
+		struct call *c = *head;
+
+		*head = c->next;
+		if (*head)
+			(*head)->prev = NULL;
+		sd_bus_slot_unref(c->slot);
+		free(c);
+	}
 }
 
 static int call_reply(sd_bus_message *reply, void *userdata,
@@ -1903,7 +1910,7 @@ static void adapter_select(struct ble_manager *m)
 	for (struct bz_object *o = m->objects; o; o = o->next) {
 		if (!(o->ifaces & OBJ_ADAPTER))
 			continue;
-		if (m->opt_adapter) {
+		if (m->opt_adapter[0]) {
 			if (streq(path_basename(o->path), m->opt_adapter))
 				best = o;
 		} else if (o->powered && (!best || strcmp(o->path, best->path) < 0)) {
@@ -1924,7 +1931,7 @@ static const char *adapter_wait_reason(struct ble_manager *m)
 	if (!m->have_objects)
 		return "reading BlueZ objects";
 	if (!a)
-		return m->opt_adapter ? "waiting for the configured adapter" :
+		return m->opt_adapter[0] ? "waiting for the configured adapter" :
 					"waiting for a powered adapter";
 	if (m->power_cycling)
 		return "adapter power cycle";
@@ -2679,7 +2686,6 @@ struct ble_manager *ble_manager_free(struct ble_manager *m)
 	objects_clear(m);
 	free(m->owner);
 	free(m->adapter);
-	free(m->opt_adapter);
 	sd_bus_unref(m->bus);
 	sd_event_unref(m->event);
 	free(m);
@@ -2699,6 +2705,11 @@ int ble_manager_new(sd_bus *bus, sd_event *event,
 
 	if (!bus || !event || !ret)
 		return -EINVAL;
+	/* "hci0": an object name, never long */
+	if (options && options->adapter &&
+	    (strlen(options->adapter) >= sizeof(m->opt_adapter) ||
+	     strchr(options->adapter, '/')))
+		return -EINVAL;
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -2709,12 +2720,8 @@ int ble_manager_new(sd_bus *bus, sd_event *event,
 	if (options)
 		m->opts = *options;
 	m->opts.adapter = NULL;
-	if (options && options->adapter) {
-		m->opt_adapter = strdup(options->adapter);
-		if (!m->opt_adapter)
-			/* cppcheck-suppress memleak ; m is freed by _cleanup_ */
-			return -ENOMEM;
-	}
+	if (options && options->adapter)
+		strcpy(m->opt_adapter, options->adapter);	/* length checked */
 	if (!m->opts.max_sensors)
 		m->opts.max_sensors = BLE_MAX_SENSORS_DEFAULT;
 	if (!m->opts.power_cycle_after)
