@@ -75,7 +75,8 @@ struct ble_options {
 	unsigned power_cycle_after;	/* consecutive failures; 0 = 5 */
 	unsigned max_sensors;		/* cap from daemon/limits.h; 0 = default */
 	uint64_t connect_timeout_usec;	/* Connect method timeout; 0 = 10 s */
-	uint64_t subscribe_timeout_usec; /* resolve + subscribe + first data; 0 = 10 s */
+	/* resolve + subscribe + first data, on top of the Connect timeout; 0 = 10 s */
+	uint64_t subscribe_timeout_usec;
 };
 
 /* One IMU sample: t_usec on CLOCK_MONOTONIC; NAN where a channel is absent. */
@@ -150,7 +151,8 @@ struct ble_callbacks {
 	/*
 	 * A payload failed to decode. Rate-limited: at most once per 10 s per
 	 * sensor; count is the sensor's total so far, error is -EBADMSG or
-	 * similar, what names the characteristic ("rsc", "pmd", ...).
+	 * -EOPNOTSUPP, what names the stream: "heart-rate", "rsc", "power",
+	 * "treadmill", "pmd-control-point" or "pmd-data".
 	 */
 	void (*on_malformed)(void *userdata, unsigned id, const char *alias,
 			     const char *what, int error, uint64_t count);
