@@ -201,8 +201,9 @@ int ble_manager_new(sd_bus *bus, sd_event *event,
 
 /*
  * Release every fd, match, timer and pending call; NULL-safe, returns NULL.
- * Links are not disconnected explicitly: closing AcquireNotify fds and
- * dropping the bus client's notify sessions lets BlueZ clean up.
+ * Sensors this manager connected are disconnected (Device1.Disconnect, no
+ * reply awaited: flush the bus before closing it): BlueZ would keep their
+ * links up after we leave.
  */
 struct ble_manager *ble_manager_free(struct ble_manager *m);
 

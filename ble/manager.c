@@ -257,6 +257,8 @@ struct ble_manager {
 	struct sensor *connecting;	/* holds the connection slot */
 
 	sd_event_source *reconcile;
+	sd_event_source *exit_source;	/* releases the sensors at loop exit */
+	bool released;
 	uint64_t last_power_cycle_usec;
 	bool power_cycling;
 	sd_event_source *power_timer;
@@ -2665,15 +2667,49 @@ static struct sensor *sensor_free(struct sensor *s)
 	return NULL;
 }
 
+/*
+ * BlueZ keeps a link up after its client leaves: release the sensors we
+ * hold (notify sessions, then the link), so they stop streaming into
+ * nowhere and a watch or phone can have them. Once only.
+ */
+static void manager_release(struct ble_manager *m)
+{
+	if (m->released)
+		return;
+	m->released = true;
+	for (size_t i = 0; i < m->n_sensors; i++) {
+		struct sensor *s = m->sensors[i];
+		struct bz_object *dev = s->device_path ?
+			object_find(m, s->device_path) : NULL;
+
+		for (unsigned k = 0; k < _SUB_KIND_MAX; k++)
+			sub_close(s, &s->subs[k], true);
+		if (m->owner && dev && dev->connected && ble_state_is_linked(s->state))
+			call_forget(m, s->device_path, BLUEZ_DEVICE, "Disconnect");
+	}
+}
+
+/*
+ * sd-bus closes an attached bus when the loop exits: send the release
+ * messages before that (this exit source runs first).
+ */
+static int on_loop_exit(sd_event_source *src, void *userdata)
+{
+	manager_release(userdata);
+	return 0;
+}
+
 struct ble_manager *ble_manager_free(struct ble_manager *m)
 {
 	if (!m)
 		return NULL;
+	manager_release(m);
 	for (size_t i = 0; i < m->n_sensors; i++) {
 		m->connecting = NULL;
 		sensor_free(m->sensors[i]);
 	}
 	free(m->sensors);
+	sd_event_source_disable_unref(m->exit_source);
 	calls_cancel_all(&m->calls);
 	sd_bus_slot_unref(m->match_added);
 	sd_bus_slot_unref(m->match_removed);
@@ -2734,6 +2770,12 @@ int ble_manager_new(sd_bus *bus, sd_event *event,
 		m->cb = *callbacks;
 	m->userdata = userdata;
 
+	r = sd_event_add_exit(event, &m->exit_source, on_loop_exit, m);
+	if (r < 0)
+		return r;
+	r = sd_event_source_set_priority(m->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+	if (r < 0)
+		return r;
 	r = sd_event_add_defer(event, &m->reconcile, reconcile_run, m);
 	if (r < 0)
 		return r;

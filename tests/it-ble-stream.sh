@@ -167,9 +167,23 @@ gk_check "discovery stopped once every sensor streams" \
 		/org/bluez/hci0 org.bluez.Adapter1 Discovering)" "b false"
 
 # Without AcquireNotify the PMD data goes through StartNotify.
+# On exit the driver releases its sensors: BlueZ would keep the links up.
+# Watched on the bus: the simulator drops calls whose sender has already
+# left (its privilege check looks the sender up), real bluetoothd does not.
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" monitor \
+	--match "type='method_call',interface='org.bluez.Device1',member='Disconnect'" \
+	> "$gk_tmp/monitor.txt" 2>&1 &
+MON_PID=$!
+gk_pids+=("$MON_PID")
+sleep 0.5
 kill "$DRV_PID"
 wait "$DRV_PID" 2>/dev/null
 gk_check "driver exits cleanly on SIGTERM" test $? -eq 0
+released() {
+	[ "$(grep -c 'Member=Disconnect' "$gk_tmp/monitor.txt")" -ge 6 ]
+}
+gk_check "on exit it disconnects all six sensors" gk_wait_for 5 released
+kill "$MON_PID" 2>/dev/null
 OUT=$gk_tmp/driver2.jsonl
 gk_bg "$DRV" --sensor alias=h10,kind=polar-h10,address=$H10,acquire=0 \
 	> "$OUT" 2> "$gk_tmp/driver2.err"
