@@ -201,9 +201,10 @@ int ble_manager_new(sd_bus *bus, sd_event *event,
 
 /*
  * Release every fd, match, timer and pending call; NULL-safe, returns NULL.
- * Sensors this manager connected are disconnected (Device1.Disconnect, no
- * reply awaited: flush the bus before closing it): BlueZ would keep their
- * links up after we leave.
+ * The sensors' notify sessions are stopped and their links disconnected
+ * (no reply awaited), because BlueZ would keep the links up after we
+ * leave. This also happens when the event loop exits, before sd-bus closes
+ * an attached bus, so freeing after sd_event_loop() returns is fine.
  */
 struct ble_manager *ble_manager_free(struct ble_manager *m);
 
