@@ -139,6 +139,9 @@ struct dbus_api {
 
 	struct api_sensor **sensors;
 	size_t n_sensors;
+
+	struct pending_check *pending;	/* caller checks waiting for the bus */
+	unsigned n_pending;
 };
 
 /*
@@ -614,51 +617,201 @@ static int property_get_alerts(sd_bus *bus, const char *path,
 
 /* ---- methods ---------------------------------------------------------- */
 
-static int method_start_session(sd_bus_message *m, void *userdata,
-				sd_bus_error *error)
+/* The part of a mutating method after the caller check: reads m, replies. */
+typedef int (*method_run_t)(struct dbus_api *api, sd_bus_message *m,
+			    sd_bus_error *error);
+
+/*
+ * A caller check waiting for the bus's GetConnectionCredentials: sd-bus 252
+ * does not read "UnixGroupIDs" from it, so a caller whose group comes only
+ * from its process (SupplementaryGroups=, newgrp) is asked for again, in
+ * the loop, without blocking it.
+ */
+struct pending_check {
+	struct dbus_api *api;
+	sd_bus_message *call;
+	sd_bus_slot *slot;
+	method_run_t run;
+	struct pending_check *next;
+};
+
+/* Checks in flight; beyond this callers get LimitsExceeded. */
+#define DBUS_API_MAX_PENDING 16u
+
+static struct pending_check *pending_check_free(struct pending_check *p)
 {
-	struct dbus_api *api = userdata;
+	struct pending_check **pp;
+
+	if (!p)
+		return NULL;
+
+	for (pp = &p->api->pending; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			p->api->n_pending--;
+			break;
+		}
+
+	sd_bus_slot_unref(p->slot);
+	sd_bus_message_unref(p->call);
+	free(p);
+	return NULL;
+}
+
+/* Reply to call from run()'s result or from r. */
+static int reply_result(sd_bus_message *call, sd_bus_error *e, int r)
+{
+	if (r >= 0)
+		return 0;
+
+	if (sd_bus_error_is_set(e))
+		return sd_bus_reply_method_error(call, e);
+
+	return sd_bus_reply_method_errno(call, r, NULL);
+}
+
+/* Does an a{sv} from GetConnectionCredentials list gid in UnixGroupIDs? */
+static int creds_have_gid(sd_bus_message *reply, gid_t gid)
+{
+	const char *key;
+	int r;
+
+	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+	if (r < 0)
+		return r;
+
+	while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+		r = sd_bus_message_read(reply, "s", &key);
+		if (r < 0)
+			return r;
+
+		if (!streq(key, "UnixGroupIDs")) {
+			r = sd_bus_message_skip(reply, "v");
+		} else {
+			const uint32_t *ids;
+			size_t size;
+
+			r = sd_bus_message_enter_container(reply, 'v', "au");
+			if (r < 0)
+				return r;
+			r = sd_bus_message_read_array(reply, 'u', (const void **)&ids,
+						      &size);
+			if (r < 0)
+				return r;
+			for (size_t i = 0; i < size / sizeof(*ids); i++)
+				if (ids[i] == gid)
+					return 1;
+			r = sd_bus_message_exit_container(reply);
+		}
+		if (r < 0)
+			return r;
+
+		r = sd_bus_message_exit_container(reply);
+		if (r < 0)
+			return r;
+	}
+
+	return r;
+}
+
+static int on_connection_credentials(sd_bus_message *reply, void *userdata,
+				     sd_bus_error *ret_error)
+{
+	struct pending_check *p = userdata;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *grbuf = NULL;
+	struct group gr;
+	int r;
+
+	r = lookup_group(DBUS_API_OPERATOR_GROUP, &gr, &grbuf);
+	if (r > 0 && !sd_bus_message_is_method_error(reply, NULL))
+		r = creds_have_gid(reply, gr.gr_gid);
+	else if (r >= 0)
+		r = -EACCES;
+
+	if (r > 0)
+		r = p->run(p->api, p->call, &e);
+	else
+		r = bus_error_from_errno(&e, r < 0 ? r : -EACCES);
+
+	(void)reply_result(p->call, &e, r);
+	pending_check_free(p);
+	return 0;
+}
+
+/*
+ * Run a mutating method for an operator: at once when the sender's
+ * credentials or the group database allow it, after the bus's own account
+ * of the sender's groups otherwise (the reply then comes later).
+ */
+static int operator_call(struct dbus_api *api, sd_bus_message *m,
+			 sd_bus_error *error, method_run_t run)
+{
+	struct pending_check *p;
 	int r;
 
 	r = check_operator(m);
-	if (r < 0)
+	if (r >= 0)
+		return run(api, m, error);
+	if (r != -EACCES)
 		return bus_error_from_errno(error, r);
 
-	r = api->ops->start_session(api->userdata);
+	if (api->n_pending >= DBUS_API_MAX_PENDING)
+		return bus_error_from_errno(error, -ENOBUFS);
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return bus_error_from_errno(error, -ENOMEM);
+
+	p->api = api;
+	p->call = sd_bus_message_ref(m);
+	p->run = run;
+	p->next = api->pending;
+	api->pending = p;
+	api->n_pending++;
+
+	r = sd_bus_call_method_async(api->bus, &p->slot, "org.freedesktop.DBus",
+				     "/org/freedesktop/DBus",
+				     "org.freedesktop.DBus",
+				     "GetConnectionCredentials",
+				     on_connection_credentials, p, "s",
+				     sd_bus_message_get_sender(m));
+	if (r < 0) {
+		pending_check_free(p);
+		return bus_error_from_errno(error, -EACCES);
+	}
+
+	return 1;	/* replied to from on_connection_credentials() */
+}
+
+static int run_start_session(struct dbus_api *api, sd_bus_message *m,
+			     sd_bus_error *error)
+{
+	int r = api->ops->start_session(api->userdata);
+
 	if (r < 0)
 		return bus_error_from_errno(error, r);
 
 	return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_stop_session(sd_bus_message *m, void *userdata,
-			       sd_bus_error *error)
+static int run_stop_session(struct dbus_api *api, sd_bus_message *m,
+			    sd_bus_error *error)
 {
-	struct dbus_api *api = userdata;
-	int r;
+	int r = api->ops->stop_session(api->userdata);
 
-	r = check_operator(m);
-	if (r < 0)
-		return bus_error_from_errno(error, r);
-
-	r = api->ops->stop_session(api->userdata);
 	if (r < 0)
 		return bus_error_from_errno(error, r);
 
 	return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_report_pain(sd_bus_message *m, void *userdata,
-			      sd_bus_error *error)
+static int run_report_pain(struct dbus_api *api, sd_bus_message *m,
+			   sd_bus_error *error)
 {
-	struct dbus_api *api = userdata;
 	const char *where;
 	uint32_t level;
 	int r;
-
-	r = check_operator(m);
-	if (r < 0)
-		return bus_error_from_errno(error, r);
 
 	r = sd_bus_message_read(m, "us", &level, &where);
 	if (r < 0)
@@ -680,6 +833,24 @@ static int method_report_pain(sd_bus_message *m, void *userdata,
 		return bus_error_from_errno(error, r);
 
 	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_start_session(sd_bus_message *m, void *userdata,
+				sd_bus_error *error)
+{
+	return operator_call(userdata, m, error, run_start_session);
+}
+
+static int method_stop_session(sd_bus_message *m, void *userdata,
+			       sd_bus_error *error)
+{
+	return operator_call(userdata, m, error, run_stop_session);
+}
+
+static int method_report_pain(sd_bus_message *m, void *userdata,
+			      sd_bus_error *error)
+{
+	return operator_call(userdata, m, error, run_report_pain);
 }
 
 static int method_get_summary(sd_bus_message *m, void *userdata,
@@ -901,6 +1072,9 @@ struct dbus_api *dbus_api_free(struct dbus_api *api)
 {
 	if (!api)
 		return NULL;
+
+	while (api->pending)
+		pending_check_free(api->pending);	/* no reply: we are going */
 
 	sd_event_source_disable_unref(api->flush_source);
 	sd_bus_slot_unref(api->manager_slot);

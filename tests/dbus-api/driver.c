@@ -365,9 +365,12 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		r = sd_bus_request_name_async(d.bus, NULL, DBUS_API_NAME, 0,
 					      on_name, &d);
-	if (r >= 0)
+	if (r >= 0) {
 		r = sd_event_add_io(d.event, NULL, STDIN_FILENO, EPOLLIN,
 				    on_stdin, &d);
+		if (r == -EPERM)
+			r = 0;	/* stdin is a file (/dev/null): no commands */
+	}
 	if (r >= 0)
 		r = sd_event_loop(d.event);
 	if (r < 0)
