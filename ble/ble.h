@@ -156,6 +156,12 @@ struct ble_callbacks {
 	 */
 	void (*on_malformed)(void *userdata, unsigned id, const char *alias,
 			     const char *what, int error, uint64_t count);
+	/*
+	 * Debug detail the other callbacks do not carry (refused calls,
+	 * fallbacks, retries); alias is NULL for manager-wide messages.
+	 * For the daemon's debug log only: wording is not a contract.
+	 */
+	void (*on_debug)(void *userdata, const char *alias, const char *message);
 };
 
 /* Snapshot of one sensor for status reporting. */

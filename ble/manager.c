@@ -316,6 +316,21 @@ static const char *path_basename(const char *p)
 	return s ? s + 1 : p;
 }
 
+/* Format only when someone listens: this is on the notification path. */
+_printf_(3, 4)
+static void debug(struct ble_manager *m, const char *alias, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	if (!m->cb.on_debug)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	m->cb.on_debug(m->userdata, alias, buf);
+}
+
 /* ---- pending calls ------------------------------------------------------- */
 
 typedef void (*call_handler_t)(struct call *c, sd_bus_message *reply,
@@ -1366,6 +1381,10 @@ static void pmd_cp_indication(struct sensor *s, const uint8_t *buf, size_t len)
 			settings.factor;
 	}
 
+	debug(s->m, s->alias, "PMD %s started (%s, factor %g)",
+	      pmd_measurement_type_to_string(resp.measurement_type),
+	      pmd_status_to_string(resp.status),
+	      (double)s->pmd_fmt[s->pmd_phase == PMD_PHASE_STARTING_GYRO].factor);
 	s->step_busy = false;
 	plan_advance(s);
 }
@@ -1707,6 +1726,8 @@ static void step_done(struct call *c, sd_bus_message *reply,
 			 * fall back to StartNotify on the same step.
 			 */
 			sub->acquire_refused = true;
+			debug(s->m, s->alias, "AcquireNotify refused (%s: %s), using StartNotify",
+			      error->name, error->message ? error->message : "");
 			r = plan_call(s, sub, "StartNotify", step);
 			if (r < 0)
 				(void)sensor_event(s, BLE_EVENT_FAILED,
@@ -2024,9 +2045,11 @@ static void discovery_started(struct call *c, sd_bus_message *reply,
 	struct ble_manager *m = c->m;
 
 	if (error && !sd_bus_error_has_name(error, "org.bluez.Error.InProgress")) {
+		debug(m, NULL, "StartDiscovery failed (%s), retrying in 1 s", error->name);
 		discovery_failed(m);
 		return;
 	}
+	debug(m, NULL, "discovering on %s", path_basename(m->adapter));
 	m->discovery = DISCOVERY_ON;
 	reconcile_schedule(m);
 }
@@ -2048,6 +2071,8 @@ static void discovery_filtered(struct call *c, sd_bus_message *reply,
 static void discovery_stopped(struct call *c, sd_bus_message *reply,
 			      const sd_bus_error *error)
 {
+	debug(c->m, NULL, "discovery stopped%s%s", error ? ": " : "",
+	      error ? error->name : "");
 	c->m->discovery = DISCOVERY_OFF;
 	reconcile_schedule(c->m);
 }
@@ -2496,6 +2521,7 @@ static void got_objects(struct call *c, sd_bus_message *reply,
 
 	if (error) {
 		/* Gone again (NameOwnerChanged follows) or just slow: retry. */
+		debug(m, NULL, "GetManagedObjects failed (%s)", error->name);
 		if (m->owner)
 			bluez_retry_later(m);
 		return;
@@ -2524,6 +2550,7 @@ static void got_objects(struct call *c, sd_bus_message *reply,
 
 static void bluez_lost(struct ble_manager *m)
 {
+	debug(m, NULL, "org.bluez has no owner");
 	free(m->owner);
 	m->owner = NULL;
 	m->have_objects = false;
@@ -2601,6 +2628,7 @@ static void bluez_retry_later(struct ble_manager *m)
 
 static void bluez_found(struct ble_manager *m, const char *owner)
 {
+	debug(m, NULL, "org.bluez is owned by %s", owner);
 	if (m->owner)
 		bluez_lost(m);
 	m->owner = strdup(owner);

@@ -253,6 +253,16 @@ static void on_malformed(void *userdata, unsigned id, const char *alias,
 	line_put(o);
 }
 
+static void on_debug(void *userdata, const char *alias, const char *message)
+{
+	struct json_object *o = line_new(userdata, "debug", alias);
+
+	if (!o)
+		return;
+	json_object_object_add(o, "message", json_object_new_string(message));
+	line_put(o);
+}
+
 static void print_info(struct driver *d)
 {
 	for (size_t i = 0; i < d->n_ids; i++) {
@@ -388,6 +398,7 @@ int main(int argc, char **argv)
 		.on_battery = on_battery,
 		.on_rssi = on_rssi,
 		.on_malformed = on_malformed,
+		.on_debug = on_debug,
 	};
 	struct ble_options opts = {};
 	struct ble_sensor_config configs[MAX_SENSORS];

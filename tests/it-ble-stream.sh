@@ -209,6 +209,9 @@ sleep 1
 gk_check "second client: IMU samples" has_event h10 imu '.n > 0'
 gk_check "second client: no AcquireNotify granted (refused, InProgress)" \
 	is_eq "$(sim_stat $H10 acquire_notify)" 1
+gk_check "second client: the fallback is in the debug output" \
+	has_event h10 debug '.message | test("AcquireNotify refused .*InProgress")'
+
 gk_check "second client: 3 subscriptions of its own" \
 	is_eq "$(last_info h10 subscriptions)" 3
 gk_check "both clients' sessions in the simulator" \
