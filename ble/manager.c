@@ -2764,7 +2764,6 @@ int ble_manager_new(sd_bus *bus, sd_event *event,
 		    struct ble_manager **ret)
 {
 	_cleanup_(ble_manager_freep) struct ble_manager *m = NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
 	int r;
 
 	if (!bus || !event || !ret)
