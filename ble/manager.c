@@ -1068,7 +1068,7 @@ static void sensor_enter(struct sensor *s, enum ble_sensor_state state)
 		r = sd_event_add_time(m->event, &s->watchdog, CLOCK_MONOTONIC,
 				      s->last_data_usec +
 				      STALE_PERIODS * NOMINAL_PERIOD_USEC,
-				      100 * USEC_PER_MSEC, timer_watchdog, s);
+				      10 * USEC_PER_MSEC, timer_watchdog, s);
 		if (r < 0) {
 			notify_state(s);
 			(void)sensor_event(s, BLE_EVENT_FAILED, "watchdog: %s",
