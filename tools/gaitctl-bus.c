@@ -971,7 +971,8 @@ static int on_owner(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	struct watch *w = userdata;
 	const char *name, *old, *new;
 
-	if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || *new)
+	if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 ||
+	    !streq(name, DBUS_API_NAME) || *new)
 		return 0;
 
 	fprintf(stderr, "gaitctl: gaitkeeperd left the bus\n");
@@ -1017,9 +1018,10 @@ static int cmd_watch(sd_bus *bus, const struct options *o)
 		r = sd_bus_match_signal(bus, NULL, DBUS_API_NAME, DBUS_API_PATH,
 					MANAGER_INTERFACE, NULL, on_objects, &w);
 	if (r >= 0)
-		r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus",
-					"/org/freedesktop/DBus", "org.freedesktop.DBus",
-					"NameOwnerChanged", on_owner, &w);
+		r = sd_bus_add_match(bus, NULL, "type='signal',sender='org.freedesktop.DBus',"
+				     "interface='org.freedesktop.DBus',"
+				     "member='NameOwnerChanged',arg0='" DBUS_API_NAME "'",
+				     on_owner, &w);
 	if (r < 0) {
 		fprintf(stderr, "gaitctl: watch: cannot subscribe: %s\n", strerror(-r));
 		w.exit_code = EX_UNAVAILABLE;
@@ -1143,6 +1145,9 @@ int gaitctl_bus(int argc, char **argv)
 	r = connect_bus(&bus);
 	if (r < 0)
 		return -r;
+
+	/* 10 significant digits (157.4954243), as gaitkeeperd's own JSON. */
+	(void)json_c_set_serialization_double_format("%.10g", JSON_C_OPTION_GLOBAL);
 
 	if (streq(cmd, "status"))
 		return cmd_status(bus, &o);
