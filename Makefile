@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev \
 	llvm libsystemd-dev libconfig-dev libpaho-mqtt-dev libbluetooth-dev \
 	libjson-c-dev libcmocka-dev dbus-daemon dbus-bin mosquitto \
 	mosquitto-clients tshark python3 valgrind cppcheck clang-tools \
-	systemd procps
+	systemd procps jq coreutils openssl
 
 PKG_MODULES := libsystemd libconfig json-c bluez
 
