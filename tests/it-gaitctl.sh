@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# gaitctl's live commands against daemon/dbus-api.c served by
+# build/tests/dbus-api-driver on a private bus: the driver turns stdin lines
+# into the daemon's push calls, so each check knows exactly what was
+# published (names, NaN -> null, sensor removal, alerts, caps) and what
+# gaitctl must print. tests/it-dbus-api.sh does the same against gaitkeeperd.
+source "$(dirname "$0")/lib/env.sh"
+cd "$GK_ROOT" || exit 1
+GAITCTL=$GK_BUILD/gaitctl
+DRIVER=$GK_BUILD/tests/dbus-api-driver
+for b in "$GAITCTL" "$DRIVER"; do
+	if [ ! -x "$b" ]; then
+		gk_skip "binaries" "$b not built"
+		gk_done
+		exit 1
+	fi
+done
+
+gk_start_dbus 2> /dev/null || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+
+"$GAITCTL" status > "$gk_tmp/none.out" 2>&1
+rc=$?
+gk_check "no service: exit 69 (got $rc)" test "$rc" -eq 69
+gk_check "no service: says gaitkeeperd is not running" grep -q 'gaitkeeperd is not running' "$gk_tmp/none.out"
+"$GAITCTL" session > /dev/null 2>&1
+gk_check "usage error: exit 64" test $? -eq 64
+"$GAITCTL" watch --count x > /dev/null 2>&1
+gk_check "bad --count: exit 64" test $? -eq 64
+
+mkfifo "$gk_tmp/in"
+exec 3<> "$gk_tmp/in"		# read-write: neither open blocks
+# Not gk_bg: an async command without its own redirection reads /dev/null.
+"$DRIVER" <&3 > "$gk_tmp/driver.out" 2>&1 &
+gk_pids+=($!)
+gk_wait_for 10 grep -q '^ready' "$gk_tmp/driver.out" || { gk_not_ok "driver ready"; gk_done; exit 1; }
+# send LINE: one command, wait for its answer line, left in $answer.
+# (Not called in $(...): the answer count must survive the call.)
+n_answers=0
+send() {
+	echo "$1" >&3
+	n_answers=$((n_answers + 1))
+	gk_wait_for 5 bash -c "[ \$(grep -c '^ok \|^error ' '$gk_tmp/driver.out') -ge $n_answers ]"
+	answer=$(grep '^ok \|^error ' "$gk_tmp/driver.out" | sed -n "${n_answers}p")
+}
+
+send "gateway gym running 1 2 1 1/2 sensors streaming"
+send "sensor chest polar-h10 streaming 1 85 -60"
+send "sensor pod-1 footpod connecting 0 - - not seen yet"
+
+"$GAITCTL" status > "$gk_tmp/status.txt"
+gk_check "status: node" grep -q '^Node: *gym' "$gk_tmp/status.txt"
+gk_check "status: broker" grep -q '^Broker: *connected' "$gk_tmp/status.txt"
+gk_check "status: sensors 1/2" grep -q '^Sensors: *1/2 streaming' "$gk_tmp/status.txt"
+"$GAITCTL" status --json > "$gk_tmp/status.json"
+gk_check "status --json: snake_case keys and values" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+ok = (s["node"] == "gym" and s["broker_connected"] is True and s["sensors_streaming"] == 1
+      and s["sensors_total"] == 2 and s["status"] == "1/2 sensors streaming"
+      and s["session"]["distance_m"] is None and s["session"]["active_alerts"] == [])
+sys.exit(not ok)' "$gk_tmp/status.json"
+
+"$GAITCTL" sensors --json > "$gk_tmp/sensors.json"
+gk_check "sensors --json: two sensors, NaN as null, the reason" python3 -c '
+import json, sys
+l = {s["alias"]: s for s in json.load(open(sys.argv[1]))}
+ok = (set(l) == {"chest", "pod-1"} and l["chest"]["battery_pct"] == 85
+      and l["chest"]["rssi_dbm"] == -60 and l["pod-1"]["battery_pct"] is None
+      and l["pod-1"]["rssi_dbm"] is None and l["pod-1"]["reason"] == "not seen yet"
+      and l["pod-1"]["available"] is False and l["pod-1"]["last_seen_ms"] == 0)
+sys.exit(not ok)' "$gk_tmp/sensors.json"
+"$GAITCTL" sensors > "$gk_tmp/sensors.txt"
+gk_check "sensors: a table row per sensor" \
+	bash -c "grep -q '^  chest .*polar-h10 .*streaming .*yes .*85%' '$gk_tmp/sensors.txt' && grep -q '^  pod-1 .*not seen yet' '$gk_tmp/sensors.txt'"
+
+# ---- methods through gaitctl -----------------------------------------------------
+gk_check "session start" bash -c "'$GAITCTL' session start | grep -qx 'Session started.'"
+"$GAITCTL" session start --json > "$gk_tmp/again.json" 2> "$gk_tmp/again.err"
+rc=$?
+gk_check "session start twice: exit 1, JSON error AlreadyRunning" \
+	bash -c "[ $rc -eq 1 ] && grep -q '\"error\":\"io.gaitkeeper.Gaitkeeper1.Error.AlreadyRunning\"' '$gk_tmp/again.json'"
+gk_check "pain: default location lower-back" \
+	bash -c "'$GAITCTL' pain 3 > /dev/null && grep -q '^call PAIN 3 lower-back' '$gk_tmp/driver.out'"
+gk_check "pain --where knee --json" \
+	bash -c "'$GAITCTL' pain 4 --where knee --json | grep -qx '{\"ok\":true}'"
+"$GAITCTL" pain 11 > /dev/null 2> "$gk_tmp/p11.err"
+rc=$?
+gk_check "pain 11: exit 65 with the service's message (got $rc)" \
+	bash -c "[ $rc -eq 65 ] && grep -q 'out of range 0-10' '$gk_tmp/p11.err'"
+"$GAITCTL" pain 2 --where elbow > /dev/null 2> "$gk_tmp/elbow.err"
+gk_check "pain --where elbow: exit 65" test $? -eq 65
+"$GAITCTL" pain -1 > /dev/null 2>&1
+gk_check "pain -1: usage error 64" test $? -eq 64
+"$GAITCTL" summary --json > "$gk_tmp/sum.json"
+gk_check "summary --json: the running session's document" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(not (s["running"] is True and [p["where"] for p in s["pain"]] == ["lower-back", "knee"]))' \
+	"$gk_tmp/sum.json"
+"$GAITCTL" summary --last > /dev/null 2> "$gk_tmp/nolast.err"
+gk_check "summary --last before any ended: NotFound message" grep -q 'No such session summary' "$gk_tmp/nolast.err"
+
+# ---- watch --json: signals and property changes, in order ------------------------------
+"$GAITCTL" watch --json --count 2 > "$gk_tmp/watch.jsonl" 2>&1 &
+wpid=$!
+gk_wait_for 5 grep -q '"event":"state"' "$gk_tmp/watch.jsonl"
+send "live 1 cadence_spm=170:good gct_ms=-:none trunk_lean_deg=8.5:low"
+send "raise 7 overstriding warning cadence_spm 150 160 Shorter steps"
+send "sensor pod-1 footpod streaming 1 50 -70"
+send "remove chest"
+sleep 0.3
+send "live 2 cadence_spm=171:good"
+gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
+wait "$wpid"
+gk_check "watch --count 2 exits 0 after two live frames" test $? -eq 0
+gk_check "watch --json: live, alert, sensor events as documented" python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+kinds = [e["event"] for e in ev]
+live = [e for e in ev if e["event"] == "live"]
+alert = [e for e in ev if e["event"] == "alert_raised"]
+sensor = [e for e in ev if e["event"] == "sensor" and e["alias"] == "pod-1"]
+ok = (kinds[0] == "state" and len(live) == 2
+      and live[0]["metrics"] == {"cadence_spm": 170, "trunk_lean_deg": 8.5}
+      and live[0]["quality"] == {"cadence_spm": "good", "gct_ms": "none", "trunk_lean_deg": "low"}
+      and live[0]["seq"] == 1 and live[1]["seq"] == 2
+      and len(alert) == 1 and alert[0]["id"] == 7 and alert[0]["cue"] == "Shorter steps"
+      and alert[0]["threshold"] == 160
+      and sensor and sensor[-1]["available"] is True and sensor[-1]["battery_pct"] == 50)
+sys.exit(not ok)' "$gk_tmp/watch.jsonl"
+"$GAITCTL" sensors --json > "$gk_tmp/sensors2.json"
+gk_check "removed sensor is gone (InterfacesRemoved)" python3 -c '
+import json, sys
+sys.exit([s["alias"] for s in json.load(open(sys.argv[1]))] != ["pod-1"])' "$gk_tmp/sensors2.json"
+"$GAITCTL" status --json > "$gk_tmp/status2.json"
+gk_check "status --json: ActiveAlerts as named objects, Metrics kept" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["session"]
+a = s["active_alerts"]
+ok = (len(a) == 1 and a[0]["kind"] == "overstriding" and a[0]["value"] == 150
+      and s["metrics"] == {"cadence_spm": 171})
+sys.exit(not ok)' "$gk_tmp/status2.json"
+
+# ---- watch (text): a frame with metrics, units and the alert ---------------------------
+"$GAITCTL" watch --count 1 > "$gk_tmp/watch.txt" 2>&1 &
+wpid=$!
+sleep 0.5
+send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good"
+gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
+gk_check "watch: metric with its unit" grep -q 'cadence  *172.4 spm  good' "$gk_tmp/watch.txt"
+gk_check "watch: vertical oscillation in mm" grep -q 'vertical oscillation  *81.0 mm' "$gk_tmp/watch.txt"
+gk_check "watch: active alert listed" grep -q 'warning.*overstriding' "$gk_tmp/watch.txt"
+gk_check "watch: not a terminal, so no escape sequences" bash -c "! grep -q $'\e' '$gk_tmp/watch.txt'"
+
+# ---- dbus-api push-call contracts ---------------------------------------------------------
+send "live 4 cadence_spm=1 cadence_spm=2"
+r=$answer
+gk_check "dbus_api_emit_live: duplicate name -> EINVAL ($r)" test "$r" = "error live: Invalid argument"
+long=$(printf 'x%.0s' $(seq 70))
+send "sensor $long footpod idle 0 - -"
+r=$answer
+gk_check "dbus_api_sensor_update: alias over 64 bytes -> EINVAL" test "$r" = "error sensor: Invalid argument"
+for i in $(seq 2 32); do send "sensor s$i footpod idle 0 - -"; done
+send "sensor one-too-many footpod idle 0 - -"
+r=$answer
+gk_check "dbus_api_sensor_update: the 33rd sensor -> ENOSPC ($r)" test "$r" = "error sensor: No space left on device"
+send "remove nosuch"
+r=$answer
+gk_check "dbus_api_sensor_remove: unknown -> ENOENT" test "$r" = "error remove: No such file or directory"
+
+gk_check "session stop" bash -c "'$GAITCTL' session stop | grep -qx 'Session stopped.'"
+"$GAITCTL" summary --last > "$gk_tmp/last.txt"
+gk_check "summary --last (text): key: value lines" grep -q '^running: false' "$gk_tmp/last.txt"
+"$GAITCTL" status --json > "$gk_tmp/status3.json"
+gk_check "SessionEnded empties ActiveAlerts and Metrics" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["session"]
+sys.exit(not (s["active_alerts"] == [] and s["metrics"] == {} and s["state"] == "idle"))' "$gk_tmp/status3.json"
+"$GAITCTL" session stop > /dev/null 2>&1
+gk_check "session stop without a session: exit 1" test $? -eq 1
+
+echo quit >&3
+gk_done
