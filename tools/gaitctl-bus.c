@@ -728,6 +728,7 @@ static void watch_render(struct watch *w)
 	const char *eol = w->tty ? "\033[K" : "";
 	json_object *metrics = NULL, *quality = NULL, *alerts = NULL;
 	char now[16], dur[32];
+	double started;
 
 	if (w->o->json)
 		return;
@@ -736,7 +737,11 @@ static void watch_render(struct watch *w)
 	json_object_object_get_ex(w->live, "quality", &quality);
 	json_object_object_get_ex(w->session, "active_alerts", &alerts);
 	format_clock((uint64_t)jnum(w->live, "ts_ms"), now, sizeof(now));
-	format_duration(jnum(w->session, "duration_ms"), dur, sizeof(dur));
+	/* DurationMs changes only with the session state: count from the start. */
+	started = jnum(w->session, "start_time_ms");
+	format_duration(streq(jstr(w->session, "state"), "running") && started > 0 ?
+			(double)time(NULL) * 1000 - started :
+			jnum(w->session, "duration_ms"), dur, sizeof(dur));
 
 	printf("%sgaitkeeper %s  session %s %s  broker %s  %s/%s sensors streaming%s\n",
 	       w->tty ? "\033[H" : "\n", jstr(w->gw, "node"), jstr(w->session, "state"),
