@@ -14,6 +14,7 @@
 
 #include "common/macro.h"
 #include "daemon/dbus-api.h"
+#include "daemon/mqtt-command.h"
 
 #define DBUS_API_ERROR_ALREADY_RUNNING	DBUS_API_NAME ".Error.AlreadyRunning"
 #define DBUS_API_ERROR_NOT_RUNNING	DBUS_API_NAME ".Error.NotRunning"
@@ -21,11 +22,6 @@
 
 /* Longest sensor alias we accept: it becomes an object path element. */
 #define DBUS_API_ALIAS_MAX 64u
-
-const char *const dbus_api_pain_locations[] = {
-	"lower-back", "upper-back", "neck", "hip", "knee", "shin", "ankle",
-	"foot", "other", NULL,
-};
 
 /* Bit n of a dirty mask stands for the n-th name of the matching table. */
 enum {
@@ -189,8 +185,9 @@ bool dbus_api_pain_location_valid(const char *where)
 	if (!where)
 		return false;
 
-	for (size_t i = 0; dbus_api_pain_locations[i]; i++)
-		if (streq(where, dbus_api_pain_locations[i]))
+	/* One list for D-Bus and MQTT cmd/pain. */
+	for (size_t i = 0; mqtt_command_pain_locations[i]; i++)
+		if (streq(where, mqtt_command_pain_locations[i]))
 			return true;
 
 	return false;
@@ -822,11 +819,23 @@ static int run_report_pain(struct dbus_api *api, sd_bus_message *m,
 					 "Pain level %u is out of range 0-%u",
 					 level, DBUS_API_PAIN_LEVEL_MAX);
 
-	if (!dbus_api_pain_location_valid(where))
+	if (!dbus_api_pain_location_valid(where)) {
+		char known[256] = "";
+		size_t len = 0;
+
+		for (size_t i = 0; mqtt_command_pain_locations[i]; i++) {
+			int w = snprintf(known + len, sizeof(known) - len, "%s%s",
+					 i ? ", " : "", mqtt_command_pain_locations[i]);
+
+			if (w < 0 || (size_t)w >= sizeof(known) - len)
+				break;
+			len += w;
+		}
+
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Unknown pain location '%.64s' (lower-back, "
-					 "upper-back, neck, hip, knee, shin, ankle, "
-					 "foot, other)", where);
+					 "Unknown pain location '%.64s' (%s)",
+					 where, known);
+	}
 
 	r = api->ops->report_pain(api->userdata, level, where);
 	if (r < 0)

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "daemon/limits.h"
+
 /*
  * The daemon owns the loop and the bus; dbus-api owns the objects on it.
  *
@@ -44,11 +46,11 @@
 /* ReportPain level range: a 0-10 numeric rating scale, 0 = no pain. */
 #define DBUS_API_PAIN_LEVEL_MAX	10u
 
-/* Caps on what the API keeps per object (callers beyond them get -ENOSPC). */
-#define DBUS_API_MAX_SENSORS	32u
-#define DBUS_API_MAX_ALERTS	32u	/* active alerts kept for ActiveAlerts */
+/* Caps on what the API keeps (daemon/limits.h); beyond them -ENOSPC/-E2BIG. */
+#define DBUS_API_MAX_SENSORS	GK_MAX_SENSORS
+#define DBUS_API_MAX_ALERTS	GK_ALERTS_ACTIVE_MAX	/* kept for ActiveAlerts */
 #define DBUS_API_MAX_METRICS	64u	/* entries of one LiveMetrics signal */
-#define DBUS_API_MAX_SUMMARY	(256u * 1024u)	/* bytes of a summary JSON */
+#define DBUS_API_MAX_SUMMARY	GK_MQTT_PAYLOAD_MAX	/* bytes of a summary JSON */
 
 struct dbus_api;
 
@@ -64,7 +66,8 @@ struct dbus_api;
  *   -ENOMEM, -ENOSPC, -ENOBUFS	out of resources / a limit was hit
  *   anything else	org.freedesktop.DBus.Error.Failed with strerror()
  * Arguments are validated before the call: level <= DBUS_API_PAIN_LEVEL_MAX
- * and where is one of dbus_api_pain_locations (never NULL).
+ * and where is one of mqtt_command_pain_locations (daemon/mqtt-command.h),
+ * the same list as the MQTT cmd/pain command (never NULL).
  * get_summary stores a malloc()ed, NUL-terminated JSON text in *ret_json on
  * success (dbus-api frees it); last = false asks for the running session
  * (or the last one when none is running), last = true for the last
@@ -77,13 +80,7 @@ struct dbus_api_ops {
 	int (*get_summary)(void *userdata, bool last, char **ret_json);
 };
 
-/*
- * The accepted ReportPain locations, NULL-terminated: "lower-back",
- * "upper-back", "neck", "hip", "knee", "shin", "ankle", "foot", "other".
- */
-extern const char *const dbus_api_pain_locations[];
-
-/* Returns true if where is one of dbus_api_pain_locations. */
+/* Returns true if where is an accepted ReportPain location. */
 bool dbus_api_pain_location_valid(const char *where);
 
 /*

@@ -161,10 +161,13 @@ long=$(printf 'x%.0s' $(seq 70))
 send "sensor $long footpod idle 0 - -"
 r=$answer
 gk_check "dbus_api_sensor_update: alias over 64 bytes -> EINVAL" test "$r" = "error sensor: Invalid argument"
-for i in $(seq 2 32); do send "sensor s$i footpod idle 0 - -"; done
+# The cap is GK_MAX_SENSORS (daemon/limits.h); pod-1 is the first.
+max=$(sed -n 's/^#define GK_MAX_SENSORS \([0-9]*\)u.*/\1/p' daemon/limits.h)
+for i in $(seq 2 "$max"); do send "sensor s$i footpod idle 0 - -"; done
+gk_check "sensors up to the cap of $max are accepted" test "$answer" = "ok sensor"
 send "sensor one-too-many footpod idle 0 - -"
 r=$answer
-gk_check "dbus_api_sensor_update: the 33rd sensor -> ENOSPC ($r)" test "$r" = "error sensor: No space left on device"
+gk_check "dbus_api_sensor_update: sensor $((max + 1)) -> ENOSPC ($r)" test "$r" = "error sensor: No space left on device"
 send "remove nosuch"
 r=$answer
 gk_check "dbus_api_sensor_remove: unknown -> ENOENT" test "$r" = "error remove: No such file or directory"
