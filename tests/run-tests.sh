@@ -41,9 +41,9 @@ run_one() {
 	local start=$SECONDS
 	timeout --kill-after=10 "${GK_TEST_TIMEOUT:-600}" "$@" > "$log" 2>&1
 	rc=$?
-	if grep -qE '^(ok|not ok)( |$)' "$log"; then
-		pass=$(grep -E '^ok( |$)' "$log" | grep -vc '# SKIP')
-		fail=$(grep -cE '^not ok( |$)|^ok .*# SKIP' "$log")
+	if grep -aqE '^(ok|not ok)( |$)' "$log"; then
+		pass=$(grep -aE '^ok( |$)' "$log" | grep -avc '# SKIP')
+		fail=$(grep -acE '^not ok( |$)|^ok .*# SKIP' "$log")
 	else
 		pass=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 		fail=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
@@ -59,7 +59,7 @@ run_one() {
 	if [ "$fail" -ne 0 ]; then
 		failed_names+=("$name")
 		echo "FAIL $name ($pass passed, $fail failed, exit $rc, $((SECONDS - start))s) - log: $log"
-		grep -E '^\[  FAILED  \] /|^not ok|^ok .*# SKIP|ERROR|error:' "$log" | head -20 | sed 's/^/    /'
+		grep -aE '^\[  FAILED  \] /|^not ok|^ok .*# SKIP|ERROR|error:' "$log" | head -20 | sed 's/^/    /'
 	else
 		echo "ok   $name ($pass passed, $((SECONDS - start))s)"
 	fi
