@@ -255,6 +255,7 @@ struct ble_manager {
 	size_t n_sensors;
 	unsigned next_id;
 	struct sensor *connecting;	/* holds the connection slot */
+	bool connect_waiting;		/* a Connect waits for discovery to stop */
 
 	sd_event_source *reconcile;
 	sd_event_source *exit_source;	/* releases the sensors at loop exit */
@@ -2128,7 +2129,7 @@ static int append_filter(struct ble_manager *m, sd_bus_message *msg)
 /* Is any configured sensor missing (and not being connected)? */
 static bool discovery_wanted(struct ble_manager *m)
 {
-	if (!adapter_usable(m) || m->connecting)
+	if (!adapter_usable(m) || m->connecting || m->connect_waiting)
 		return false;
 	for (size_t i = 0; i < m->n_sensors; i++) {
 		enum ble_sensor_state st = m->sensors[i]->state;
@@ -2179,6 +2180,7 @@ static void reconcile_now(struct ble_manager *m)
 
 	adapter_select(m);
 	usable = adapter_usable(m);
+	m->connect_waiting = false;	/* recomputed below */
 
 	for (size_t i = 0; i < m->n_sensors; i++) {
 		struct sensor *s = m->sensors[i];
@@ -2215,8 +2217,18 @@ static void reconcile_now(struct ble_manager *m)
 			sensor_reason(s, "waiting for the disconnect to finish");
 			continue;
 		}
-		if (!m->connecting)
-			sensor_connect(s, dev);
+		if (m->connecting || m->connect_waiting)
+			continue;
+		/*
+		 * Stop scanning before connecting (ble.md 2.8 step 2): the
+		 * attempt waits until StopDiscovery has been answered.
+		 */
+		if (m->discovery != DISCOVERY_OFF) {
+			m->connect_waiting = true;
+			sensor_reason(s, "pausing discovery to connect");
+			continue;
+		}
+		sensor_connect(s, dev);
 	}
 	discovery_step(m);
 }

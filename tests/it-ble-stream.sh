@@ -92,6 +92,13 @@ gk_bg "$SIM" --speed-mps 3.0 --loop \
 	--device treadmill,$MILL,"Treadmill T1" 2> "$gk_tmp/sim.err"
 gk_check "simulator owns io.gaitkeeper.BluezSim" gk_wait_for 10 sim_ready
 
+# Every call to org.bluez, for the discovery contract checks below.
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" monitor --json=short \
+	--match "type='method_call',destination='org.bluez'" > "$gk_tmp/calls.json" 2>&1 &
+gk_pids+=("$!")
+CALLS_MON=$!
+sleep 0.5
+
 OUT=$gk_tmp/driver.jsonl
 gk_bg "$DRV" --imu-every 5 \
 	--sensor alias=h10,kind=polar-h10,address=$H10,rate=200 \
@@ -140,6 +147,31 @@ gk_check "mill: treadmill speed ~3.0 m/s" \
 gk_check "battery level reported" \
 	has_event pod battery '.battery_pct >= 0 and .battery_pct <= 100'
 gk_check "no malformed payloads from a healthy simulator" no_event malformed
+
+# Discovery: LE only, the kinds' advertised services; stopped before every
+# Connect of the same client (scanning degrades connection setup).
+calls() {
+	jq -R -c 'fromjson? | select(.type == "method_call")' "$gk_tmp/calls.json"
+}
+gk_check "SetDiscoveryFilter: Transport le, DuplicateData, the kinds' UUIDs" \
+	test -n "$(calls | jq -c 'select(.member == "SetDiscoveryFilter") | .payload.data[0] |
+		select(.Transport.data == "le" and .DuplicateData.data == true and
+		       (.UUIDs.data | index("0000180d-0000-1000-8000-00805f9b34fb") and
+			index("0000feee-0000-1000-8000-00805f9b34fb") and
+			index("00001814-0000-1000-8000-00805f9b34fb") and
+			index("00001818-0000-1000-8000-00805f9b34fb") and
+			index("00001826-0000-1000-8000-00805f9b34fb")))' | head -1)"
+connects_while_scanning() {
+	calls | jq -s '[group_by(.sender)[] |
+		reduce .[] as $c ({on: false, bad: 0};
+			if $c.member == "StartDiscovery" then .on = true
+			elif $c.member == "StopDiscovery" then .on = false
+			elif $c.member == "Connect" and .on then .bad += 1
+			else . end) | .bad] | add // 0'
+}
+gk_check "no Connect while our discovery runs" is_eq "$(connects_while_scanning)" 0
+gk_check "six Connect calls, serialised" \
+	is_eq "$(calls | jq -s '[.[] | select(.member == "Connect")] | length')" 6
 
 # Our subscriptions are the simulator's, one per characteristic.
 check_subs() {
