@@ -1,33 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Table tests for the Cycling Power Measurement 0x2A63 decoder. */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "common/parse.h"
 #include "proto/cps.h"
-
-#define assert_near(a, b, eps)							\
-	do {									\
-		double _a = (a), _b = (b);					\
-		if (!(fabs(_a - _b) <= (eps)))					\
-			fail_msg("%s = %.17g, expected %.17g", #a, _a, _b);	\
-	} while (0)
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
-}
+#include "tests/lib/proto-test.h"
 
 static int parse_hex_str(const char *hex, const uint8_t **ret, size_t *ret_len)
 {

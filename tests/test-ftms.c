@@ -3,48 +3,20 @@
  * Table tests for the FTMS decoders: Treadmill Data 0x2ACD (More Data merge,
  * pace width, vendor bytes), Supported Speed Range 0x2AD4, Status 0x2ADA.
  */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "common/parse.h"
 #include "proto/ftms.h"
 #include "proto/json.h"
+#include "tests/lib/proto-test.h"
 
 #include <json.h>
 
-#define assert_near(a, b, eps)							\
-	do {									\
-		double _a = (a), _b = (b);					\
-		if (!(fabs(_a - _b) <= (eps)))					\
-			fail_msg("%s = %.17g, expected %.17g", #a, _a, _b);	\
-	} while (0)
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
-}
-
 /* Decode hex into *d from an exact-size heap copy. */
-static int treadmill(const char *hex, struct ftms_treadmill_data *d,
+static int treadmill(const char *s, struct ftms_treadmill_data *d,
 		     struct proto_error *e)
 {
-	uint8_t buf[128], *p;
 	size_t len;
+	uint8_t *p = hex_dup_exact(s, 128, &len);
 	int r;
 
-	assert_int_equal(parse_hex(hex, buf, sizeof(buf), &len), 0);
-	p = dup_exact(buf, len);
 	r = ftms_treadmill_data_parse(p, len, d, e);
 	free(p);
 	return r;
@@ -374,12 +346,10 @@ static void test_status(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct ftms_status s;
-		uint8_t buf[32], *p;
 		size_t len;
+		uint8_t *p = hex_dup_exact(cases[i].hex, 32, &len);
 		int r;
 
-		assert_int_equal(parse_hex(cases[i].hex, buf, sizeof(buf), &len), 0);
-		p = dup_exact(buf, len);
 		r = ftms_status_parse(p, len, &s, NULL);
 		free(p);
 		assert_int_equal(r, cases[i].r);

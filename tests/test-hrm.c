@@ -1,33 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Table tests for the Heart Rate Measurement 0x2A37 decoder. */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "common/parse.h"
 #include "proto/hrm.h"
-
-#define assert_near(a, b, eps)							\
-	do {									\
-		double _a = (a), _b = (b);					\
-		if (!(fabs(_a - _b) <= (eps)))					\
-			fail_msg("%s = %.17g, expected %.17g", #a, _a, _b);	\
-	} while (0)
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
-}
+#include "tests/lib/proto-test.h"
 
 static const struct hrm_case {
 	const char *name;
@@ -77,13 +51,12 @@ static void test_hrm_case(void **state)
 	const struct hrm_case *c = *state;
 	struct hrm_measurement *m = malloc(sizeof(*m));
 	struct proto_error e = {};
-	uint8_t buf[64], *p;
+	uint8_t *p;
 	size_t len;
 	int r;
 
 	assert_non_null(m);
-	assert_int_equal(parse_hex(c->hex, buf, sizeof(buf), &len), 0);
-	p = dup_exact(buf, len);
+	p = hex_dup_exact(c->hex, 64, &len);
 	memset(m, 0x5a, sizeof(*m));
 	r = hrm_measurement_parse(p, len, m, &e);
 	free(p);

@@ -5,55 +5,20 @@
  * 0x80/0x81, gyro, ECG), the delta decoder and per-sample timestamps.
  * Real vectors: polar-ble-sdk Android tests (files named per test).
  */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "common/parse.h"
 #include "proto/json.h"
 #include "proto/pmd.h"
+#include "tests/lib/proto-test.h"
 
 #include <json.h>
-
-#define assert_near(a, b, eps)							\
-	do {									\
-		double _a = (a), _b = (b);					\
-		if (!(fabs(_a - _b) <= (eps)))					\
-			fail_msg("%s = %.17g, expected %.17g", #a, _a, _b);	\
-	} while (0)
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
-}
-
-static size_t hex(const char *s, uint8_t *buf, size_t cap)
-{
-	size_t len;
-
-	assert_int_equal(parse_hex(s, buf, cap, &len), 0);
-	return len;
-}
 
 /* Decode a data frame from hex through an exact heap copy. */
 static int frame(const char *s, const struct pmd_frame_format *fmt,
 		 struct pmd_data_frame *f, struct proto_error *e)
 {
-	uint8_t buf[1024], *p;
-	size_t len = hex(s, buf, sizeof(buf));
+	size_t len;
+	uint8_t *p = hex_dup_exact(s, 1024, &len);
 	int r;
 
-	p = dup_exact(buf, len);
 	r = pmd_data_frame_parse(p, len, fmt, f, e);
 	free(p);
 	return r;

@@ -1,40 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Table tests for the RSC Measurement 0x2A53 and RSC Feature 0x2A54 decoders. */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "common/parse.h"
 #include "proto/json.h"
 #include "proto/rsc.h"
+#include "tests/lib/proto-test.h"
 
 #include <json.h>
 
-/* Exact-size heap copy: ASan and valgrind see any read past len. */
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
-}
-
 #define NA -1.0
-
-/* cmocka 1.1 has no assert_double_equal: print both values on failure. */
-#define assert_near(a, b, eps)							\
-	do {									\
-		double _a = (a), _b = (b);					\
-		if (!(fabs(_a - _b) <= (eps)))					\
-			fail_msg("%s = %.17g, expected %.17g", #a, _a, _b);	\
-	} while (0)
 
 static const struct rsc_case {
 	const char *name;
@@ -84,12 +56,10 @@ static void test_rsc_case(void **state)
 	const struct rsc_case *c = *state;
 	struct rsc_measurement m;
 	struct proto_error e = {};
-	uint8_t buf[64], *p;
 	size_t len;
+	uint8_t *p = hex_dup_exact(c->hex, 64, &len);
 	int r;
 
-	assert_int_equal(parse_hex(c->hex, buf, sizeof(buf), &len), 0);
-	p = dup_exact(buf, len);
 	memset(&m, 0x5a, sizeof(m));
 	r = rsc_measurement_parse(p, len, &m, &e);
 	free(p);
