@@ -154,19 +154,11 @@ static void test_hrm_rr_cap(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(hrm_cases) / sizeof(hrm_cases[0]) + 3];
-	size_t n = 0;
+	static const struct CMUnitTest extra[] = {
+		{ "/proto/hrm/rr-ms-polar-h7", test_hrm_rr_ms, NULL, NULL, NULL },
+		{ "/proto/hrm/all-flags-all-lengths", test_hrm_all_lengths, NULL, NULL, NULL },
+		{ "/proto/hrm/rr-cap", test_hrm_rr_cap, NULL, NULL, NULL },
+	};
 
-	for (size_t i = 0; i < sizeof(hrm_cases) / sizeof(hrm_cases[0]); i++)
-		tests[n++] = (struct CMUnitTest) {
-			hrm_cases[i].name, test_hrm_case, NULL, NULL,
-			(void *)&hrm_cases[i]
-		};
-	tests[n++] = (struct CMUnitTest) { "/proto/hrm/rr-ms-polar-h7",
-					   test_hrm_rr_ms, NULL, NULL, NULL };
-	tests[n++] = (struct CMUnitTest) { "/proto/hrm/all-flags-all-lengths",
-					   test_hrm_all_lengths, NULL, NULL, NULL };
-	tests[n++] = (struct CMUnitTest) { "/proto/hrm/rr-cap",
-					   test_hrm_rr_cap, NULL, NULL, NULL };
-	return _cmocka_run_group_tests("proto/hrm", tests, n, NULL, NULL);
+	return RUN_CASE_TABLE("proto/hrm", hrm_cases, test_hrm_case, extra);
 }

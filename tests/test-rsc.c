@@ -168,21 +168,12 @@ static void test_rsc_json(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rsc_cases) / sizeof(rsc_cases[0]) + 4];
-	size_t n = 0;
+	static const struct CMUnitTest extra[] = {
+		{ "/proto/rsc/all-flags-all-lengths", test_rsc_all_lengths, NULL, NULL, NULL },
+		{ "/proto/rsc/null-buffer", test_rsc_null_error, NULL, NULL, NULL },
+		{ "/proto/rsc/json", test_rsc_json, NULL, NULL, NULL },
+		{ "/proto/rsc/feature", test_rsc_feature, NULL, NULL, NULL },
+	};
 
-	for (size_t i = 0; i < sizeof(rsc_cases) / sizeof(rsc_cases[0]); i++)
-		tests[n++] = (struct CMUnitTest) {
-			rsc_cases[i].name, test_rsc_case, NULL, NULL,
-			(void *)&rsc_cases[i]
-		};
-	tests[n++] = (struct CMUnitTest) { "/proto/rsc/all-flags-all-lengths",
-					   test_rsc_all_lengths, NULL, NULL, NULL };
-	tests[n++] = (struct CMUnitTest) { "/proto/rsc/null-buffer",
-					   test_rsc_null_error, NULL, NULL, NULL };
-	tests[n++] = (struct CMUnitTest) { "/proto/rsc/json",
-					   test_rsc_json, NULL, NULL, NULL };
-	tests[n++] = (struct CMUnitTest) { "/proto/rsc/feature",
-					   test_rsc_feature, NULL, NULL, NULL };
-	return _cmocka_run_group_tests("proto/rsc", tests, n, NULL, NULL);
+	return RUN_CASE_TABLE("proto/rsc", rsc_cases, test_rsc_case, extra);
 }
