@@ -3,23 +3,21 @@
 #include "proto/cps.h"
 #include "tests/lib/proto-test.h"
 
-static int parse_hex_str(const char *hex, const uint8_t **ret, size_t *ret_len)
+/* Decode a measurement given as hex; both the hex and the decode must succeed. */
+static void cps_decode(const char *s, struct cps_measurement *m)
 {
 	static uint8_t buf[128];
+	size_t len = hex(s, buf, sizeof(buf));
 
-	*ret = buf;
-	return parse_hex(hex, buf, sizeof(buf), ret_len);
+	assert_int_equal(cps_measurement_parse(buf, len, m, NULL), 0);
 }
 
 /* OpenTracks BluetoothHandlerCyclingPowerTest.java: `00 00 28 00` = 40 W */
 static void test_cps_power_only(void **state)
 {
-	const uint8_t *buf;
 	struct cps_measurement m;
-	size_t len;
 
-	assert_int_equal(parse_hex_str("00 00 28 00", &buf, &len), 0);
-	assert_int_equal(cps_measurement_parse(buf, len, &m, NULL), 0);
+	cps_decode("00 00 28 00", &m);
 	assert_int_equal(m.power_w, 40);
 	assert_false(m.has_pedal_power_balance);
 	assert_false(m.has_accumulated_torque);
@@ -31,12 +29,9 @@ static void test_cps_power_only(void **state)
 /* Same file: torque (crank based) + crank revolution data */
 static void test_cps_crank(void **state)
 {
-	const uint8_t *buf;
 	struct cps_measurement m;
-	size_t len;
 
-	assert_int_equal(parse_hex_str("2c 00 00 00 9f 00 0c 00 e5 42", &buf, &len), 0);
-	assert_int_equal(cps_measurement_parse(buf, len, &m, NULL), 0);
+	cps_decode("2c 00 00 00 9f 00 0c 00 e5 42", &m);
 	assert_int_equal(m.flags, 0x002c);
 	assert_int_equal(m.power_w, 0);
 	assert_true(m.has_accumulated_torque);
@@ -51,12 +46,9 @@ static void test_cps_crank(void **state)
 /* antoniokly/BluetoothThing CyclingPowerMeasurementTests.swift (real trainer) */
 static void test_cps_wheel(void **state)
 {
-	const uint8_t *buf;
 	struct cps_measurement m;
-	size_t len;
 
-	assert_int_equal(parse_hex_str("14 00 49 00 77 31 55 06 00 00 8f 7c", &buf, &len), 0);
-	assert_int_equal(cps_measurement_parse(buf, len, &m, NULL), 0);
+	cps_decode("14 00 49 00 77 31 55 06 00 00 8f 7c", &m);
 	assert_int_equal(m.power_w, 73);
 	assert_false(m.accumulated_torque_crank);
 	assert_near(m.accumulated_torque_nm, 395.72, 0.005);
@@ -88,11 +80,7 @@ static void test_cps_wheel_speed(void **state)
 	struct cps_measurement m[5];
 
 	for (size_t i = 0; i < 5; i++) {
-		const uint8_t *buf;
-		size_t len;
-
-		assert_int_equal(parse_hex_str(seq[i].hex, &buf, &len), 0);
-		assert_int_equal(cps_measurement_parse(buf, len, &m[i], NULL), 0);
+		cps_decode(seq[i].hex, &m[i]);
 		assert_int_equal(m[i].power_w, seq[i].power_w);
 		assert_int_equal(m[i].wheel_revolutions, seq[i].revs);
 	}
@@ -104,11 +92,9 @@ static void test_cps_wheel_speed(void **state)
 /* Every optional field at once, with negative and extreme values. */
 static void test_cps_all_fields(void **state)
 {
-	const uint8_t *buf;
 	struct cps_measurement m;
-	size_t len;
 
-	assert_int_equal(parse_hex_str(
+	cps_decode(
 		"ff 1f"		/* flags: bits 0-12 */
 		" 9c ff"	/* power -100 W */
 		" 64"		/* balance 100 -> 50 %, left */
@@ -119,8 +105,7 @@ static void test_cps_all_fields(void **state)
 		" 20 00 e0 ff"	/* torque max 1 Nm, min -1 Nm */
 		" 5a 40 0b"	/* angles: max 0x05a = 90, min 0x0b4 = 180 */
 		" 0a 00 c3 00"	/* dead spots 10, 195 deg */
-		" 07 00", &buf, &len), 0);	/* energy 7 kJ */
-	assert_int_equal(cps_measurement_parse(buf, len, &m, NULL), 0);
+		" 07 00", &m);	/* energy 7 kJ */
 	assert_int_equal(m.power_w, -100);
 	assert_near(m.pedal_power_balance_pct, 50, 0);
 	assert_true(m.pedal_power_balance_left);
