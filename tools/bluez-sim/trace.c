@@ -7,20 +7,16 @@
 #include <string.h>
 
 #include "common/macro.h"
-#include "common/parse.h"
+#include "form/trace-csv.h"
 #include "tools/bluez-sim/sim.h"
 
-#define TRACE_CHANNELS		6
+#define TRACE_CHANNELS		_TRACE_CSV_COLUMN_MAX
 #define TRACE_MAX_ROWS		(4u * 1000 * 1000)
 /* Steps closer than this are one step (240 spm is beyond sprinting). */
 #define TRACE_MIN_STEP_S	0.25
 /* A gap longer than this between steps means the runner stopped. */
 #define TRACE_MAX_STEP_S	1.5
 #define TRACE_CADENCE_WINDOW_S	5.0
-
-static const char *const trace_columns[TRACE_CHANNELS] = {
-	"ax_g", "ay_g", "az_g", "gx_dps", "gy_dps", "gz_dps",
-};
 
 struct trace {
 	size_t n;
@@ -144,7 +140,7 @@ static int trace_grow(struct trace *t, size_t *cap)
 	for (unsigned c = 0; c < TRACE_CHANNELS; c++) {
 		float *nc;
 
-		if (!t->ch[c])
+		if (!(t->present & (1u << c)))
 			continue;
 		nc = realloc(t->ch[c], ncap * sizeof(*nc));
 		if (!nc)
@@ -155,76 +151,68 @@ static int trace_grow(struct trace *t, size_t *cap)
 	return 0;
 }
 
-/* Parse the CSV in f into t (rows and present channels); path is for messages. */
+/* Append one parsed sample (channels in trace_csv_column order). */
+static int trace_append(struct trace *t, size_t *cap, const struct form_imu_sample *s)
+{
+	const double v[TRACE_CHANNELS] = { s->ax, s->ay, s->az, s->gx, s->gy, s->gz };
+	int r;
+
+	if (t->n == *cap) {
+		r = trace_grow(t, cap);
+		if (r < 0)
+			return r;
+	}
+	t->t[t->n] = (double)s->t_usec / 1e6;
+	for (unsigned c = 0; c < TRACE_CHANNELS; c++)
+		if (t->ch[c])
+			t->ch[c][t->n] = (float)v[c];
+	t->n++;
+	return 0;
+}
+
+/*
+ * Read the CSV in f into t (rows and present channels) with the strict
+ * parser of form/trace-csv.h; path is for messages. On top of the format
+ * the sim needs t_s to start at 0 and two samples to interpolate.
+ */
 static int trace_read(struct trace *t, FILE *f, const char *path)
 {
 	_cleanup_free_ char *line = NULL;
-	size_t linecap = 0, cap = 0, lineno = 1;
-	int map[TRACE_CHANNELS + 1], ncols = 0, last = -1, r;
-	char *save = NULL, *tok;
+	size_t linecap = 0, cap = 0;
+	struct trace_csv csv;
+	ssize_t l;
+	int r;
 
-	if (getline(&line, &linecap, f) < 0)
+	trace_csv_init(&csv);
+	while ((l = getline(&line, &linecap, f)) >= 0) {
+		struct form_imu_sample s;
+		size_t len = (size_t)l;
+
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		r = trace_csv_feed_line(&csv, line, len, &s);
+		if (r < 0) {
+			fprintf(stderr, "%s:%u: %s\n", path, csv.line, csv.error);
+			return r;
+		}
+		if (r == 0) {
+			for (unsigned i = 0; i < csv.n_cols; i++)
+				t->present |= 1u << csv.col[i];
+			continue;
+		}
+		if (t->n == 0 && s.t_usec != 0) {
+			fprintf(stderr, "%s:%u: t_s must start at 0\n", path, csv.line);
+			return -EBADMSG;
+		}
+		r = trace_append(t, &cap, &s);
+		if (r < 0)
+			return r;
+	}
+
+	if (!csv.have_header) {
+		fprintf(stderr, "%s:1: empty file: no header\n", path);
 		return -EBADMSG;
-	line[strcspn(line, "\r\n")] = 0;
-
-	/* Header: t_s first, then axes in the fixed order, each at most once. */
-	tok = strtok_r(line, ",", &save);
-	if (!tok || !streq(tok, "t_s")) {
-		fprintf(stderr, "%s:1: header must start with t_s\n", path);
-		return -EBADMSG;
 	}
-	while ((tok = strtok_r(NULL, ",", &save))) {
-		int c = -1;
-
-		for (int i = 0; i < TRACE_CHANNELS; i++)
-			if (streq(tok, trace_columns[i]))
-				c = i;
-		if (c <= last) {
-			fprintf(stderr, "%s:1: unexpected column '%s'\n", path, tok);
-			return -EBADMSG;
-		}
-		last = c;
-		map[ncols++] = c;
-		t->present |= 1u << c;
-		t->ch[c] = malloc(sizeof(float));
-		if (!t->ch[c])
-			return -ENOMEM;
-	}
-
-	while (getline(&line, &linecap, f) >= 0) {
-		int col = -1;
-		double v;
-
-		lineno++;
-		line[strcspn(line, "\r\n")] = 0;
-		if (t->n == cap) {
-			r = trace_grow(t, &cap);
-			if (r < 0)
-				return r;
-		}
-		save = NULL;
-		for (tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			if (col >= ncols || parse_double(tok, &v) < 0) {
-				fprintf(stderr, "%s:%zu: bad field '%s'\n", path, lineno, tok);
-				return -EBADMSG;
-			}
-			if (col < 0)
-				t->t[t->n] = v;
-			else
-				t->ch[map[col]][t->n] = (float)v;
-			col++;
-		}
-		if (col != ncols) {
-			fprintf(stderr, "%s:%zu: expected %d fields\n", path, lineno, ncols + 1);
-			return -EBADMSG;
-		}
-		if (t->n > 0 ? t->t[t->n] <= t->t[t->n - 1] : t->t[0] != 0) {
-			fprintf(stderr, "%s:%zu: t_s must start at 0 and increase\n", path, lineno);
-			return -EBADMSG;
-		}
-		t->n++;
-	}
-
 	if (t->n < 2) {
 		fprintf(stderr, "%s: needs at least two samples\n", path);
 		return -EBADMSG;
