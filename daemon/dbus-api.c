@@ -193,66 +193,62 @@ bool dbus_api_pain_location_valid(const char *where)
 	return false;
 }
 
-/*
- * Look up a group or user record with the reentrant NSS calls, growing the
- * buffer on ERANGE. Returns 1 found, 0 not found, -errno.
- */
-static int lookup_group(const char *name, struct group *gr, char **ret_buf)
+/* One reentrant NSS lookup into a caller-provided record; sets *found. */
+typedef int (*nss_call_t)(const void *key, void *record, char *buf, size_t size,
+			  bool *found);
+
+static int call_getgrnam(const void *key, void *record, char *buf, size_t size,
+			 bool *found)
 {
-	size_t size = 1024;
+	struct group *res = NULL;
+	int e = getgrnam_r(key, record, buf, size, &res);
 
-	for (;;) {
-		_cleanup_free_ char *buf = malloc(size);
-		struct group *res = NULL;
-		int e;
-
-		if (!buf)
-			return -ENOMEM;
-
-		e = getgrnam_r(name, gr, buf, size, &res);
-		if (e == ERANGE && size < 1024 * 1024) {
-			size *= 2;
-			continue;
-		}
-
-		if (e != 0)
-			return -e;
-
-		if (!res)
-			return 0;
-
-		*ret_buf = TAKE_PTR(buf);
-		return 1;
-	}
+	*found = res;
+	return e;
 }
 
-static int lookup_user(uid_t uid, struct passwd *pw, char **ret_buf)
+static int call_getpwuid(const void *key, void *record, char *buf, size_t size,
+			 bool *found)
 {
-	size_t size = 1024;
+	struct passwd *res = NULL;
+	int e = getpwuid_r(*(const uid_t *)key, record, buf, size, &res);
 
-	for (;;) {
+	*found = res;
+	return e;
+}
+
+/*
+ * Run an NSS lookup, growing its string buffer on ERANGE. The record points
+ * into *ret_buf, which the caller frees. Returns 1 found, 0 not found, -errno.
+ */
+static int nss_lookup(nss_call_t call, const void *key, void *record, char **ret_buf)
+{
+	for (size_t size = 1024; size <= 1024 * 1024; size *= 2) {
 		_cleanup_free_ char *buf = malloc(size);
-		struct passwd *res = NULL;
+		bool found = false;
 		int e;
 
 		if (!buf)
 			return -ENOMEM;
 
-		e = getpwuid_r(uid, pw, buf, size, &res);
-		if (e == ERANGE && size < 1024 * 1024) {
-			size *= 2;
+		e = call(key, record, buf, size, &found);
+		if (e == ERANGE)
 			continue;
-		}
-
 		if (e != 0)
 			return -e;
-
-		if (!res)
+		if (!found)
 			return 0;
 
 		*ret_buf = TAKE_PTR(buf);
 		return 1;
 	}
+
+	return -ERANGE;
+}
+
+static int lookup_group(const char *name, struct group *gr, char **ret_buf)
+{
+	return nss_lookup(call_getgrnam, name, gr, ret_buf);
 }
 
 /*
@@ -298,7 +294,7 @@ static int check_operator(sd_bus_message *m)
 		if (gids[i] == gr.gr_gid)
 			return 0;
 
-	r = lookup_user(uid, &pw, &pwbuf);
+	r = nss_lookup(call_getpwuid, &uid, &pw, &pwbuf);
 	if (r <= 0)
 		return r < 0 ? r : -EACCES;
 
