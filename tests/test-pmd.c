@@ -5,6 +5,7 @@
  * 0x80/0x81, gyro, ECG), the delta decoder and per-sample timestamps.
  * Real vectors: polar-ble-sdk Android tests (files named per test).
  */
+#include "common/macro.h"
 #include "proto/json.h"
 #include "proto/pmd.h"
 #include "tests/lib/proto-test.h"
@@ -148,26 +149,39 @@ static void test_acc_delta1(void **state)
 	free(f);
 }
 
+/* Expected raw value of one channel of one sample. */
+struct raw_want {
+	size_t sample;
+	unsigned ch;
+	int32_t raw;
+};
+
+/* Decode a raw frame (no format) into f: it must succeed with n_samples and these raws. */
+static void check_raw_frame(const char *s, struct pmd_data_frame *f, size_t n_samples,
+			    const struct raw_want *want, size_t n_want)
+{
+	assert_int_equal(frame(s, NULL, f, NULL), 0);
+	assert_int_equal(f->n_samples, n_samples);
+	for (size_t i = 0; i < n_want; i++)
+		assert_int_equal(f->samples[want[i].sample].raw[want[i].ch], want[i].raw);
+}
+
 static void test_acc_raw0_raw2(void **state)
 {
 	struct pmd_data_frame *f = frame_new();
-
 	/* raw 0: 3 x int8 mG */
-	assert_int_equal(frame("02 00 00 00 00 00 00 00 00 00 7f 80 ff 01 00 fe",
-			       NULL, f, NULL), 0);
-	assert_int_equal(f->n_samples, 2);
-	assert_int_equal(f->samples[0].raw[0], 127);
-	assert_int_equal(f->samples[0].raw[1], -128);
-	assert_int_equal(f->samples[0].raw[2], -1);
-	assert_int_equal(f->samples[1].raw[2], -2);
-
+	static const struct raw_want raw0[] = {
+		{ 0, 0, 127 }, { 0, 1, -128 }, { 0, 2, -1 }, { 1, 2, -2 },
+	};
 	/* raw 2: 3 x int24 mG, sign extension from bit 23 */
-	assert_int_equal(frame("02 00 00 00 00 00 00 00 00 02 ff ff 7f 00 00 80 ff ff ff",
-			       NULL, f, NULL), 0);
-	assert_int_equal(f->n_samples, 1);
-	assert_int_equal(f->samples[0].raw[0], 8388607);
-	assert_int_equal(f->samples[0].raw[1], -8388608);
-	assert_int_equal(f->samples[0].raw[2], -1);
+	static const struct raw_want raw2[] = {
+		{ 0, 0, 8388607 }, { 0, 1, -8388608 }, { 0, 2, -1 },
+	};
+
+	check_raw_frame("02 00 00 00 00 00 00 00 00 00 7f 80 ff 01 00 fe",
+			f, 2, raw0, ELEMENTSOF(raw0));
+	check_raw_frame("02 00 00 00 00 00 00 00 00 02 ff ff 7f 00 00 80 ff ff ff",
+			f, 1, raw2, ELEMENTSOF(raw2));
 	free(f);
 }
 
@@ -175,14 +189,12 @@ static void test_acc_raw0_raw2(void **state)
 static void test_ecg(void **state)
 {
 	struct pmd_data_frame *f = frame_new();
+	static const struct raw_want ecg[] = { { 0, 0, -32766 }, { 1, 0, 32770 } };
 
-	assert_int_equal(frame("00 00 94 35 77 00 00 00 00 00 02 80 ff 02 80 00",
-			       NULL, f, NULL), 0);
+	check_raw_frame("00 00 94 35 77 00 00 00 00 00 02 80 ff 02 80 00",
+			f, 2, ecg, ELEMENTSOF(ecg));
 	assert_int_equal(f->channels, 1);
 	assert_string_equal(f->unit, "uV");
-	assert_int_equal(f->n_samples, 2);
-	assert_int_equal(f->samples[0].raw[0], -32766);
-	assert_int_equal(f->samples[1].raw[0], 32770);
 	free(f);
 }
 
