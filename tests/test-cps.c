@@ -149,14 +149,10 @@ static void check_len(uint16_t flags, size_t len)
 {
 	struct cps_measurement m;
 	struct proto_error e = {};
-	uint8_t buf[64], *p;
+	uint8_t *p = lead_value(flags, 2, 0xc3, len);
 	size_t exp = cps_expected_len(flags);
 	int r;
 
-	memset(buf, 0xc3, sizeof(buf));
-	buf[0] = flags & 0xff;
-	buf[1] = flags >> 8;
-	p = dup_exact(buf, len);
 	r = cps_measurement_parse(p, len, &m, &e);
 	free(p);
 	if (len >= exp) {

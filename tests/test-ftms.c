@@ -263,15 +263,12 @@ static void test_all_flags_lengths(void **state)
 
 		for (size_t len = 0; len <= 64; len++) {
 			struct ftms_treadmill_data d;
-			uint8_t buf[64], *p;
+			uint8_t *p;
 			int r;
 
 			if (f % 61 && len + 1 != exp && len != exp && len != exp + 1)
 				continue;
-			memset(buf, 0x5c, sizeof(buf));
-			buf[0] = flags & 0xff;
-			buf[1] = flags >> 8;
-			p = dup_exact(buf, len);
+			p = lead_value(flags, 2, 0x5c, len);
 			r = ftms_treadmill_data_parse(p, len, &d, NULL);
 			free(p);
 			if (len < exp) {
@@ -287,12 +284,8 @@ static void test_all_flags_lengths(void **state)
 	for (unsigned f = 0x20; f < 0x2000; f += 0x20)
 		for (size_t len = 0; len <= 64; len++) {
 			struct ftms_treadmill_data d;
-			uint8_t buf[64], *p;
+			uint8_t *p = lead_value(f, 2, 0x21, len);
 
-			memset(buf, 0x21, sizeof(buf));
-			buf[0] = f & 0xff;
-			buf[1] = f >> 8;
-			p = dup_exact(buf, len);
 			(void)ftms_treadmill_data_parse(p, len, &d, NULL);
 			free(p);
 		}
@@ -366,12 +359,9 @@ static void test_status(void **state)
 
 	for (unsigned op = 0; op < 256; op++)
 		for (size_t len = 0; len <= 64; len++) {
-			uint8_t buf[64], *p;
+			uint8_t *p = lead_value(op, 1, 0x7e, len);
 			struct ftms_status s;
 
-			memset(buf, 0x7e, sizeof(buf));
-			buf[0] = (uint8_t)op;
-			p = dup_exact(buf, len);
 			(void)ftms_status_parse(p, len, &s, NULL);
 			free(p);
 		}

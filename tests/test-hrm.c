@@ -110,13 +110,10 @@ static void test_hrm_all_lengths(void **state)
 	for (unsigned flags = 0; flags < 256; flags++)
 		for (size_t len = 0; len <= 64; len++) {
 			struct proto_error e = {};
-			uint8_t buf[64], *p;
+			uint8_t *p = lead_value(flags, 1, 0x33, len);
 			size_t fixed = hrm_fixed_len(flags);
 			int r;
 
-			memset(buf, 0x33, sizeof(buf));
-			buf[0] = (uint8_t)flags;
-			p = dup_exact(buf, len);
 			r = hrm_measurement_parse(p, len, m, &e);
 			free(p);
 			if (len < fixed) {

@@ -498,11 +498,8 @@ static void test_settings(void **state)
 
 	for (size_t l = 0; l <= 64; l++)
 		for (unsigned t = 0; t < 8; t++) {
-			uint8_t b[64], *p;
+			uint8_t *p = lead_value(t, 1, 1, l);
 
-			memset(b, 1, sizeof(b));
-			b[0] = (uint8_t)t;
-			p = dup_exact(b, l);
 			(void)pmd_settings_parse(p, l, &s, NULL);
 			free(p);
 		}
@@ -553,10 +550,8 @@ static void test_cp_response(void **state)
 	assert_int_equal(pmd_cp_response_parse(NULL, 0, &c, &e), -EBADMSG);
 
 	for (size_t l = 0; l <= 64; l++) {
-		uint8_t b[64], *p;
+		uint8_t *p = lead_value(0, 0, 0xf0, l);
 
-		memset(b, 0xf0, sizeof(b));
-		p = dup_exact(b, l);
 		(void)pmd_cp_response_parse(p, l, &c, NULL);
 		free(p);
 	}

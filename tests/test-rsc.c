@@ -102,12 +102,9 @@ static void test_rsc_all_lengths(void **state)
 		for (size_t len = 0; len <= 64; len++) {
 			struct rsc_measurement m;
 			struct proto_error e = {};
-			uint8_t buf[64], *p;
+			uint8_t *p = lead_value(flags, 1, 0xa5, len);
 			int r;
 
-			memset(buf, 0xa5, sizeof(buf));
-			buf[0] = (uint8_t)flags;
-			p = dup_exact(buf, len);
 			r = rsc_measurement_parse(p, len, &m, &e);
 			free(p);
 			if (len >= rsc_expected_len(flags)) {

@@ -32,6 +32,22 @@ static inline uint8_t *dup_exact(const uint8_t *p, size_t n)
 	return c;
 }
 
+/*
+ * Exact-size heap copy of a len-byte value (len <= 64): fill bytes, the first
+ * n_lead of them replaced by lead, little-endian (a flags field, an opcode).
+ * free() it.
+ */
+static inline uint8_t *lead_value(uint32_t lead, size_t n_lead, uint8_t fill, size_t len)
+{
+	uint8_t buf[64];
+
+	assert_true(len <= sizeof(buf) && n_lead <= sizeof(lead));
+	memset(buf, fill, sizeof(buf));
+	for (size_t i = 0; i < n_lead; i++)
+		buf[i] = (uint8_t)(lead >> (8 * i));
+	return dup_exact(buf, len);
+}
+
 /* Decode hex text into buf (cap bytes); the text must be valid. Returns the length. */
 static inline size_t hex(const char *s, uint8_t *buf, size_t cap)
 {
