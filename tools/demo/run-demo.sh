@@ -10,7 +10,11 @@
 #
 #   tools/demo/run-demo.sh [--ci] [--no-build]
 #   DEMO_SECONDS   length of the watched run (default 150; --ci: 60)
-#   DEMO_SCALE     bluez-sim --time-scale (default 1: real time)
+#   DEMO_FROM      seconds into the recording to start at (default 195: the
+#                  baseline is learnt on steady running, then at about 100 s
+#                  the runner slows down to a walk and form alerts fire)
+#   DEMO_SCALE     bluez-sim --time-scale (default 1: real time; gaitkeeperd
+#                  times 1 Hz sensors by arrival, so keep 1 for sane metrics)
 #   DEMO_PAIN_AT   seconds into the run to report pain 5 at the lower back
 #                  through `gaitctl pain` (default: 2/3 of the run; 0 = never)
 set -u
@@ -49,7 +53,12 @@ done
 say "private bus, broker and simulated sensors in $gk_tmp"
 gk_start_dbus 2>> "$log" || { say "dbus-daemon did not start"; exit 1; }
 gk_start_mosquitto || { say "mosquitto did not start"; exit 1; }
-gk_bg "$B/bluez-sim" --trace data/demo/hip-run-5min30.csv --loop --time-scale "$scale" \
+# The recording from DEMO_FROM on, t_s from 0 again (trace CSV: data/README).
+from=${DEMO_FROM:-195}
+awk -F, -v from="$from" 'BEGIN { OFS = "," } NR == 1 { print; next }
+	$1 >= from { $1 = sprintf("%.2f", $1 - from); print }' \
+	data/demo/hip-run-5min30.csv > "$gk_tmp/run.csv"
+gk_bg "$B/bluez-sim" --trace "$gk_tmp/run.csv" --loop --time-scale "$scale" \
 	--speed-mps 2.9 \
 	--device "polar-h10,A0:9E:1A:D0:00:01,Polar H10 DEMO" \
 	--device "footpod,C8:FD:19:D0:00:02,Stryd DEMO" \
