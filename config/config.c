@@ -77,11 +77,17 @@ static int names_lookup(const char *const *names, const char *s)
 	return -EINVAL;
 }
 
+/* names[i] for 0 <= i < max, else NULL. */
+static const char *names_get(const char *const *names, int max, int i)
+{
+	if (i < 0 || i >= max)
+		return NULL;
+	return names[i];
+}
+
 const char *gk_sensor_kind_to_string(int kind)
 {
-	if (kind < 0 || kind >= _GK_SENSOR_KIND_MAX)
-		return NULL;
-	return sensor_kind_names[kind];
+	return names_get(sensor_kind_names, _GK_SENSOR_KIND_MAX, kind);
 }
 
 int gk_sensor_kind_from_string(const char *s)
@@ -91,9 +97,7 @@ int gk_sensor_kind_from_string(const char *s)
 
 const char *gk_mount_to_string(int mount)
 {
-	if (mount < 0 || mount >= _GK_MOUNT_MAX)
-		return NULL;
-	return mount_names[mount];
+	return names_get(mount_names, _GK_MOUNT_MAX, mount);
 }
 
 int gk_mount_from_string(const char *s)
@@ -103,9 +107,7 @@ int gk_mount_from_string(const char *s)
 
 const char *gk_log_level_to_string(int level)
 {
-	if (level < 0 || level >= _GK_LOG_LEVEL_MAX)
-		return NULL;
-	return log_level_names[level];
+	return names_get(log_level_names, _GK_LOG_LEVEL_MAX, level);
 }
 
 int gk_log_level_from_string(const char *s)
