@@ -433,6 +433,16 @@ static void seen(struct gk_daemon *d, struct sensor_slot *s)
 	s->dirty = true;
 }
 
+/* A data notification from sensor ble_id: its slot, marked seen; NULL if unknown. */
+static struct sensor_slot *slot_seen(struct gk_daemon *d, unsigned ble_id)
+{
+	struct sensor_slot *s = slot_of(d, ble_id);
+
+	if (s)
+		seen(d, s);
+	return s;
+}
+
 static void on_ble_state(void *userdata, unsigned id, const char *alias,
 			 enum ble_sensor_state state, const char *reason, bool available)
 {
@@ -461,11 +471,10 @@ static void on_ble_imu(void *userdata, unsigned id, const char *alias,
 		       const struct ble_imu_sample *samples, size_t n)
 {
 	struct gk_daemon *d = userdata;
-	struct sensor_slot *s = slot_of(d, id);
+	struct sensor_slot *s = slot_seen(d, id);
 
 	if (!s)
 		return;
-	seen(d, s);
 	if (d->imu_sensor != (int)s->index || !d->form)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -487,11 +496,10 @@ static void on_ble_heart_rate(void *userdata, unsigned id, const char *alias,
 			      const struct ble_heart_rate *hr)
 {
 	struct gk_daemon *d = userdata;
-	struct sensor_slot *s = slot_of(d, id);
+	struct sensor_slot *s = slot_seen(d, id);
 
 	if (!s)
 		return;
-	seen(d, s);
 	s->heart_rate_bpm = hr->bpm ? hr->bpm : NAN;
 	(void)form_engine_feed_heart_rate(d->form, hr->t_usec, s->heart_rate_bpm);
 }
@@ -499,11 +507,10 @@ static void on_ble_heart_rate(void *userdata, unsigned id, const char *alias,
 static void on_ble_rsc(void *userdata, unsigned id, const char *alias, const struct ble_rsc *rsc)
 {
 	struct gk_daemon *d = userdata;
-	struct sensor_slot *s = slot_of(d, id);
+	struct sensor_slot *s = slot_seen(d, id);
 
 	if (!s)
 		return;
-	seen(d, s);
 	s->speed_mps = rsc->speed_mps;
 	s->cadence_spm = rsc->cadence_spm;
 	/* Belt speed from a treadmill wins over a footpod's estimate (QZ#3127). */
@@ -517,11 +524,10 @@ static void on_ble_power(void *userdata, unsigned id, const char *alias,
 			 const struct ble_power *p)
 {
 	struct gk_daemon *d = userdata;
-	struct sensor_slot *s = slot_of(d, id);
+	struct sensor_slot *s = slot_seen(d, id);
 
 	if (!s)
 		return;
-	seen(d, s);
 	s->power_w = p->power_w;
 }
 
@@ -529,11 +535,10 @@ static void on_ble_treadmill(void *userdata, unsigned id, const char *alias,
 			     const struct ble_treadmill *t)
 {
 	struct gk_daemon *d = userdata;
-	struct sensor_slot *s = slot_of(d, id);
+	struct sensor_slot *s = slot_seen(d, id);
 
 	if (!s)
 		return;
-	seen(d, s);
 	s->speed_mps = t->speed_mps;
 	s->incline_pct = t->inclination_pct;
 	if (isfinite(t->heart_rate_bpm))
