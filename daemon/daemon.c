@@ -694,6 +694,20 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* Log each line of text (NUL-terminated in place) as its own error; NULL logs nothing. */
+static void log_error_lines(char *text)
+{
+	char *line = text, *nl;
+
+	while (line && *line) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		log_error("%s", line);
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
 static void reload(struct gk_daemon *d)
 {
 	struct gk_config *c = NULL;
@@ -706,16 +720,8 @@ static void reload(struct gk_daemon *d)
 	update_status(d, "reloading");
 	r = gk_config_load_file(d->config_path, &c, &errors);
 	if (r < 0) {
-		char *line = errors, *nl;
-
 		/* Every problem on its own line, then keep running on the old config. */
-		while (line && *line) {
-			nl = strchr(line, '\n');
-			if (nl)
-				*nl = 0;
-			log_error("%s", line);
-			line = nl ? nl + 1 : NULL;
-		}
+		log_error_lines(errors);
 		snprintf(d->reload_error, sizeof(d->reload_error), "%s",
 			 errors ? errors : "unreadable");
 		log_error_errno(r, "Reloading '%s' failed, keeping the old configuration: %m",
@@ -854,15 +860,7 @@ int gk_daemon_new(const struct gk_daemon_options *o, struct gk_daemon **ret)
 
 	r = gk_config_load_file(d->config_path, &d->cfg, &errors);
 	if (r < 0) {
-		char *line = errors, *nl;
-
-		while (line && *line) {
-			nl = strchr(line, '\n');
-			if (nl)
-				*nl = 0;
-			log_error("%s", line);
-			line = nl ? nl + 1 : NULL;
-		}
+		log_error_lines(errors);
 		return log_error_errno(r, "Invalid configuration '%s': %m", d->config_path);
 	}
 	if (!o->debug)
