@@ -7,8 +7,8 @@
 # mosquitto on loopback; no BlueZ on the bus on purpose.
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
+source tests/lib/daemon.sh
 
-GKD=$GK_BUILD/gaitkeeperd
 if [ ! -x "$GKD" ]; then
 	gk_skip "gaitkeeperd" "$GKD not built"
 	gk_done
@@ -65,28 +65,10 @@ write_config() {	# write_config ALIAS...
 }
 write_config a b
 
-cat > "$gk_tmp/notify.py" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as f:
-    while True:
-        msg = s.recv(4096).decode(errors="replace").replace("\n", "|")
-        f.write("%.6f %s\n" % (time.time(), msg))
-PY
-gk_bg python3 "$gk_tmp/notify.py" "$gk_tmp/notify.sock" "$gk_tmp/notify.log"
-gk_wait_for 5 test -S "$gk_tmp/notify.sock"
-
-dlog=$gk_tmp/daemon.log
-start_daemon() {
-	START_TS=$(date +%s.%N)
-	# quarantine_size_mb=0: under make sanitize, let ASan reuse memory so
-	# RSS means something (no effect on a normal build).
-	gk_bg env NOTIFY_SOCKET="$gk_tmp/notify.sock" WATCHDOG_USEC=2000000 \
-		ASAN_OPTIONS="quarantine_size_mb=0:${ASAN_OPTIONS:-}" "$GKD" --config "$cfg" \
-		--state-dir "$gk_tmp/state" --stderr 2>> "$dlog"
-	GKD_PID=$gk_last_pid
-}
+gkd_start_notify
+# quarantine_size_mb=0: under make sanitize, let ASan reuse memory so
+# RSS means something (no effect on a normal build).
+GKD_ENV=(WATCHDOG_USEC=2000000 "ASAN_OPTIONS=quarantine_size_mb=0:${ASAN_OPTIONS:-}")
 
 # ---- no broker, no adapter, no sensors: still READY at once ----------------
 start_daemon
@@ -99,10 +81,6 @@ gk_check "STATUS= reports the degraded state" \
 	grep -q 'STATUS=0/2 sensors streaming, broker disconnected' "$gk_tmp/notify.log"
 wd() { [ "$(grep -c 'WATCHDOG=1' "$gk_tmp/notify.log")" -ge "$1" ]; }
 gk_check "WATCHDOG=1 at half WatchdogSec while the broker is missing" gk_wait_for 5 wd 4
-dbus_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.Gaitkeeper1 \
-		/io/gaitkeeper/Gaitkeeper1 io.gaitkeeper.Gaitkeeper1 "$@"
-}
 gk_check "D-Bus API answers without broker" dbus_call StartSession
 gk_check "core keeps running: pain report accepted offline" dbus_call ReportPain us 5 knee
 sleep 1

@@ -8,8 +8,8 @@
 # Figures go to $GK_BUILD/it-daemon-mqtt.figures (docs/reliability.md).
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
+source tests/lib/daemon.sh
 
-GKD=$GK_BUILD/gaitkeeperd
 SIM=$GK_BUILD/bluez-sim
 FIG=$GK_BUILD/it-daemon-mqtt.figures
 for b in "$GKD" "$SIM"; do
@@ -34,7 +34,7 @@ gk_bg "$SIM" --loop --speed-mps 3.0 \
 gk_wait_for 10 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status io.gaitkeeper.BluezSim \
 	> /dev/null || { gk_not_ok "bluez-sim on the private bus"; gk_done; exit 1; }
 
-state=$gk_tmp/state
+state=$gk_tmp/state	# start_daemon's --state-dir
 cfg=$gk_tmp/gaitkeeper.conf
 write_config() {
 	cat > "$cfg" <<EOF
@@ -61,27 +61,7 @@ start_sub() {
 }
 start_sub
 
-# systemd's notify socket, read by a small python listener.
-notify_log=$gk_tmp/notify.log
-cat > "$gk_tmp/notify.py" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as f:
-    while True:
-        msg = s.recv(4096).decode(errors="replace").replace("\n", "|")
-        f.write("%.6f %s\n" % (time.time(), msg))
-PY
-gk_bg python3 "$gk_tmp/notify.py" "$gk_tmp/notify.sock" "$notify_log"
-gk_wait_for 5 test -S "$gk_tmp/notify.sock"
-
-dlog=$gk_tmp/daemon.log
-start_daemon() {
-	START_TS=$(date +%s.%N)
-	gk_bg env NOTIFY_SOCKET="$gk_tmp/notify.sock" "$GKD" --config "$cfg" \
-		--state-dir "$state" --stderr 2>> "$dlog"
-	GKD_PID=$gk_last_pid
-}
+gkd_start_notify
 
 # last_payload TOPIC-SUFFIX: the newest payload seen on gaitkeeper/it/SUFFIX.
 last_payload() {
@@ -92,10 +72,6 @@ seen() {
 }
 json_get() {	# json_get JSON KEY -> value (python repr of JSON value)
 	python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(json.dumps(v.get(sys.argv[2])))' "$1" "$2"
-}
-dbus_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.Gaitkeeper1 \
-		/io/gaitkeeper/Gaitkeeper1 io.gaitkeeper.Gaitkeeper1 "$@"
 }
 sim_call() {
 	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared gaitkeeperd set-up for the daemon integration tests, sourced after lib/env.sh.
+# Provides: GKD, dlog, notify_log, a systemd notify-socket listener
+# (gkd_start_notify), start_daemon (extra environment from the GKD_ENV array)
+# and dbus_call on the daemon's private-bus API.
+
+GKD=$GK_BUILD/gaitkeeperd
+dlog=$gk_tmp/daemon.log
+notify_log=$gk_tmp/notify.log
+GKD_ENV=()
+
+# gkd_start_notify: systemd's notify socket $gk_tmp/notify.sock, read by a small
+# python listener that appends "TIME MESSAGE" lines to $notify_log.
+gkd_start_notify() {
+	cat > "$gk_tmp/notify.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        msg = s.recv(4096).decode(errors="replace").replace("\n", "|")
+        f.write("%.6f %s\n" % (time.time(), msg))
+PY
+	gk_bg python3 "$gk_tmp/notify.py" "$gk_tmp/notify.sock" "$notify_log"
+	gk_wait_for 5 test -S "$gk_tmp/notify.sock"
+}
+
+# start_daemon: gaitkeeperd on $cfg with state in $gk_tmp/state, stderr to
+# $dlog. Sets START_TS (epoch seconds) and GKD_PID.
+start_daemon() {
+	START_TS=$(date +%s.%N)
+	gk_bg env NOTIFY_SOCKET="$gk_tmp/notify.sock" "${GKD_ENV[@]}" "$GKD" --config "$cfg" \
+		--state-dir "$gk_tmp/state" --stderr 2>> "$dlog"
+	GKD_PID=$gk_last_pid
+}
+
+dbus_call() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.Gaitkeeper1 \
+		/io/gaitkeeper/Gaitkeeper1 io.gaitkeeper.Gaitkeeper1 "$@"
+}
