@@ -1214,6 +1214,7 @@ int dbus_api_sensor_update(struct dbus_api *api, const struct dbus_api_sensor *f
 	s->rssi_dbm = NAN;
 	s->alias = strdup(from->alias);
 	if (!s->alias)
+		/* cppcheck-suppress memleak ; s is freed by _cleanup_ */
 		return -ENOMEM;
 
 	r = sd_bus_path_encode(DBUS_API_SENSOR_PREFIX, from->alias, &s->path);
