@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Table tests for the Cycling Power Measurement 0x2A63 decoder. */
+#include "common/macro.h"
 #include "proto/cps.h"
 #include "tests/lib/proto-test.h"
 
@@ -130,19 +131,20 @@ static void test_cps_all_fields(void **state)
 
 static size_t cps_expected_len(uint16_t f)
 {
-	size_t n = 4;
+	static const struct flag_field fields[] = {
+		{ CPS_FLAG_PEDAL_POWER_BALANCE, 1, 0 },
+		{ CPS_FLAG_ACCUMULATED_TORQUE, 2, 0 },
+		{ CPS_FLAG_WHEEL_REVOLUTIONS, 6, 0 },
+		{ CPS_FLAG_CRANK_REVOLUTIONS, 4, 0 },
+		{ CPS_FLAG_EXTREME_FORCE, 4, 0 },
+		{ CPS_FLAG_EXTREME_TORQUE, 4, 0 },
+		{ CPS_FLAG_EXTREME_ANGLES, 3, 0 },
+		{ CPS_FLAG_TOP_DEAD_SPOT, 2, 0 },
+		{ CPS_FLAG_BOTTOM_DEAD_SPOT, 2, 0 },
+		{ CPS_FLAG_ACCUMULATED_ENERGY, 2, 0 },
+	};
 
-	n += f & CPS_FLAG_PEDAL_POWER_BALANCE ? 1 : 0;
-	n += f & CPS_FLAG_ACCUMULATED_TORQUE ? 2 : 0;
-	n += f & CPS_FLAG_WHEEL_REVOLUTIONS ? 6 : 0;
-	n += f & CPS_FLAG_CRANK_REVOLUTIONS ? 4 : 0;
-	n += f & CPS_FLAG_EXTREME_FORCE ? 4 : 0;
-	n += f & CPS_FLAG_EXTREME_TORQUE ? 4 : 0;
-	n += f & CPS_FLAG_EXTREME_ANGLES ? 3 : 0;
-	n += f & CPS_FLAG_TOP_DEAD_SPOT ? 2 : 0;
-	n += f & CPS_FLAG_BOTTOM_DEAD_SPOT ? 2 : 0;
-	n += f & CPS_FLAG_ACCUMULATED_ENERGY ? 2 : 0;
-	return n;
+	return fields_len(4, fields, ELEMENTSOF(fields), f);
 }
 
 static void check_len(uint16_t flags, size_t len)

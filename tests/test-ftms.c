@@ -3,6 +3,7 @@
  * Table tests for the FTMS decoders: Treadmill Data 0x2ACD (More Data merge,
  * pace width, vendor bytes), Supported Speed Range 0x2AD4, Status 0x2ADA.
  */
+#include "common/macro.h"
 #include "proto/ftms.h"
 #include "proto/json.h"
 #include "tests/lib/proto-test.h"
@@ -235,20 +236,21 @@ static void test_merge_vendor_bytes(void **state)
 
 static size_t treadmill_len(uint16_t f)
 {
-	size_t n = 2;
+	static const struct flag_field fields[] = {
+		{ FTMS_TREADMILL_FLAG_MORE_DATA, 0, 2 },	/* speed only without it */
+		{ FTMS_TREADMILL_FLAG_AVERAGE_SPEED, 2, 0 },
+		{ FTMS_TREADMILL_FLAG_TOTAL_DISTANCE, 3, 0 },
+		{ FTMS_TREADMILL_FLAG_INCLINATION, 4, 0 },
+		{ FTMS_TREADMILL_FLAG_ELEVATION_GAIN, 4, 0 },
+		{ FTMS_TREADMILL_FLAG_EXPENDED_ENERGY, 5, 0 },
+		{ FTMS_TREADMILL_FLAG_HEART_RATE, 1, 0 },
+		{ FTMS_TREADMILL_FLAG_METABOLIC_EQUIVALENT, 1, 0 },
+		{ FTMS_TREADMILL_FLAG_ELAPSED_TIME, 2, 0 },
+		{ FTMS_TREADMILL_FLAG_REMAINING_TIME, 2, 0 },
+		{ FTMS_TREADMILL_FLAG_FORCE_AND_POWER, 4, 0 },
+	};
 
-	n += f & FTMS_TREADMILL_FLAG_MORE_DATA ? 0 : 2;
-	n += f & FTMS_TREADMILL_FLAG_AVERAGE_SPEED ? 2 : 0;
-	n += f & FTMS_TREADMILL_FLAG_TOTAL_DISTANCE ? 3 : 0;
-	n += f & FTMS_TREADMILL_FLAG_INCLINATION ? 4 : 0;
-	n += f & FTMS_TREADMILL_FLAG_ELEVATION_GAIN ? 4 : 0;
-	n += f & FTMS_TREADMILL_FLAG_EXPENDED_ENERGY ? 5 : 0;
-	n += f & FTMS_TREADMILL_FLAG_HEART_RATE ? 1 : 0;
-	n += f & FTMS_TREADMILL_FLAG_METABOLIC_EQUIVALENT ? 1 : 0;
-	n += f & FTMS_TREADMILL_FLAG_ELAPSED_TIME ? 2 : 0;
-	n += f & FTMS_TREADMILL_FLAG_REMAINING_TIME ? 2 : 0;
-	n += f & FTMS_TREADMILL_FLAG_FORCE_AND_POWER ? 4 : 0;
-	return n;
+	return fields_len(2, fields, ELEMENTSOF(fields), f);
 }
 
 /*

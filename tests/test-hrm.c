@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Table tests for the Heart Rate Measurement 0x2A37 decoder. */
+#include "common/macro.h"
 #include "proto/hrm.h"
 #include "tests/lib/proto-test.h"
 
@@ -97,8 +98,12 @@ static void test_hrm_rr_ms(void **state)
 
 static size_t hrm_fixed_len(uint8_t flags)
 {
-	return 1 + (flags & HRM_FLAG_HR_UINT16 ? 2 : 1) +
-	       (flags & HRM_FLAG_ENERGY_EXPENDED ? 2 : 0);
+	static const struct flag_field fields[] = {
+		{ HRM_FLAG_HR_UINT16, 2, 1 },
+		{ HRM_FLAG_ENERGY_EXPENDED, 2, 0 },
+	};
+
+	return fields_len(1, fields, ELEMENTSOF(fields), flags);
 }
 
 /* Every flags value and every length 0..64, exact heap copies. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Table tests for the RSC Measurement 0x2A53 and RSC Feature 0x2A54 decoders. */
+#include "common/macro.h"
 #include "proto/json.h"
 #include "proto/rsc.h"
 #include "tests/lib/proto-test.h"
@@ -87,8 +88,12 @@ static void test_rsc_case(void **state)
 
 static size_t rsc_expected_len(uint8_t flags)
 {
-	return 4 + (flags & RSC_FLAG_STRIDE_LENGTH ? 2 : 0) +
-	       (flags & RSC_FLAG_TOTAL_DISTANCE ? 4 : 0);
+	static const struct flag_field fields[] = {
+		{ RSC_FLAG_STRIDE_LENGTH, 2, 0 },
+		{ RSC_FLAG_TOTAL_DISTANCE, 4, 0 },
+	};
+
+	return fields_len(4, fields, ELEMENTSOF(fields), flags);
 }
 
 /*

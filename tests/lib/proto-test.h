@@ -32,6 +32,23 @@ static inline uint8_t *dup_exact(const uint8_t *p, size_t n)
 	return c;
 }
 
+/* A flags bit and the bytes its field takes when the bit is set and when it is clear. */
+struct flag_field {
+	uint32_t flag;
+	size_t set, clear;
+};
+
+/* Expected length of a value: fixed bytes plus each field's size for these flags. */
+static inline size_t fields_len(size_t fixed, const struct flag_field *fields, size_t n,
+				uint32_t flags)
+{
+	size_t len = fixed;
+
+	for (size_t i = 0; i < n; i++)
+		len += flags & fields[i].flag ? fields[i].set : fields[i].clear;
+	return len;
+}
+
 /*
  * Exact-size heap copy of a len-byte value (len <= 64): fill bytes, the first
  * n_lead of them replaced by lead, little-endian (a flags field, an opcode).
