@@ -362,26 +362,56 @@ static void test_delta_roundtrip(void **state)
 			}
 }
 
+/* A malformed input: its hex and the error offset it must report (ANY_OFFSET: unchecked). */
+struct bad_input {
+	const char *hex;
+	size_t offset;
+};
+
+#define ANY_OFFSET SIZE_MAX
+
+/* Each input must be refused by parse with -EBADMSG (and its offset). */
+static void check_bad_inputs(const struct bad_input *bad, size_t n,
+			     int (*parse)(const uint8_t *p, size_t len, struct proto_error *e))
+{
+	for (size_t i = 0; i < n; i++) {
+		struct proto_error e = {};
+		uint8_t buf[64];
+		size_t len = hex(bad[i].hex, buf, sizeof(buf));
+
+		assert_int_equal(parse(buf, len, &e), -EBADMSG);
+		if (bad[i].offset != ANY_OFFSET)
+			assert_int_equal(e.offset, bad[i].offset);
+	}
+}
+
+/* One channel of 16-bit references into 4 rows, as test_delta_invalid decodes. */
+static int delta_1x16_4rows(const uint8_t *p, size_t len, struct proto_error *e)
+{
+	int32_t rows[4][PMD_CHANNELS_MAX];
+	size_t n;
+
+	return pmd_delta_decode(p, len, 1, 16, rows, 4, &n, e);
+}
+
 static void test_delta_invalid(void **state)
 {
 	int32_t rows[4][PMD_CHANNELS_MAX];
 	struct proto_error e = {};
 	uint8_t buf[64];
 	size_t len, n;
+	static const struct bad_input bad[] = {
+		/* delta width 0 and 33 are refused at the block header */
+		{ "01 00 00 05", 2 },
+		{ "01 00 21 01 00 00 00 00 00", ANY_OFFSET },
+		/* more samples than the caller's rows */
+		{ "01 00 08 04 01 02 03 04", ANY_OFFSET },
+		/* a lone header byte */
+		{ "01 00 08", 2 },
+	};
 
-	/* delta width 0 and 33 are refused at the block header */
-	len = hex("01 00 00 05", buf, sizeof(buf));
-	assert_int_equal(pmd_delta_decode(buf, len, 1, 16, rows, 4, &n, &e), -EBADMSG);
-	assert_int_equal(e.offset, 2);
-	len = hex("01 00 21 01 00 00 00 00 00", buf, sizeof(buf));
-	assert_int_equal(pmd_delta_decode(buf, len, 1, 16, rows, 4, &n, &e), -EBADMSG);
-	/* more samples than the caller's rows */
-	len = hex("01 00 08 04 01 02 03 04", buf, sizeof(buf));
-	assert_int_equal(pmd_delta_decode(buf, len, 1, 16, rows, 4, &n, &e), -EBADMSG);
-	/* a lone header byte */
+	check_bad_inputs(bad, ELEMENTSOF(bad), delta_1x16_4rows);
 	len = hex("01 00 08", buf, sizeof(buf));
-	assert_int_equal(pmd_delta_decode(buf, len, 1, 16, rows, 4, &n, &e), -EBADMSG);
-	assert_int_equal(e.offset, 2);
 	/* reference cut off */
 	assert_int_equal(pmd_delta_decode(buf, 1, 1, 16, rows, 4, &n, &e), -EBADMSG);
 	assert_int_equal(pmd_delta_decode(NULL, 0, 1, 16, rows, 4, &n, &e), -EBADMSG);
@@ -443,6 +473,13 @@ static void test_timestamps(void **state)
 	free(f);
 }
 
+static int settings_parse(const uint8_t *p, size_t len, struct proto_error *e)
+{
+	struct pmd_settings s;
+
+	return pmd_settings_parse(p, len, &s, e);
+}
+
 /* PmdSettingTest.kt */
 static void test_settings(void **state)
 {
@@ -452,6 +489,10 @@ static void test_settings(void **state)
 	size_t len = hex("00 01 34 00 01 01 10 00 02 04 f5 00 f4 01 e8 03 d0 07 04 01 03",
 			 buf, sizeof(buf));
 	static const uint32_t ranges[] = { 245, 500, 1000, 2000 };
+	static const struct bad_input bad[] = {
+		{ "ff ff ff", 0 }, { "04 01 03 04 01 03", 3 }, { "00 02 34 00 1a", 4 },
+		{ "04 21", ANY_OFFSET },
+	};
 
 	assert_int_equal(pmd_settings_parse(buf, len, &s, &e), 0);
 	assert_int_equal(s.sample_rate_hz.count, 1);
@@ -482,17 +523,7 @@ static void test_settings(void **state)
 	assert_int_equal(s.present, 0);
 
 	/* unknown type, repeated type, truncated group, too many values */
-	len = hex("ff ff ff", buf, sizeof(buf));
-	assert_int_equal(pmd_settings_parse(buf, len, &s, &e), -EBADMSG);
-	assert_int_equal(e.offset, 0);
-	len = hex("04 01 03 04 01 03", buf, sizeof(buf));
-	assert_int_equal(pmd_settings_parse(buf, len, &s, &e), -EBADMSG);
-	assert_int_equal(e.offset, 3);
-	len = hex("00 02 34 00 1a", buf, sizeof(buf));
-	assert_int_equal(pmd_settings_parse(buf, len, &s, &e), -EBADMSG);
-	assert_int_equal(e.offset, 4);
-	len = hex("04 21", buf, sizeof(buf));
-	assert_int_equal(pmd_settings_parse(buf, len, &s, &e), -EBADMSG);
+	check_bad_inputs(bad, ELEMENTSOF(bad), settings_parse);
 	len = hex("05 01 00 00", buf, sizeof(buf));
 	assert_int_equal(pmd_settings_parse(buf, len, &s, &e), -EBADMSG);
 
@@ -505,6 +536,13 @@ static void test_settings(void **state)
 		}
 }
 
+static int cp_response_parse(const uint8_t *p, size_t len, struct proto_error *e)
+{
+	struct pmd_cp_response c;
+
+	return pmd_cp_response_parse(p, len, &c, e);
+}
+
 /* BlePmdClientControlPointResponseTest.kt and notes/ble.md examples */
 static void test_cp_response(void **state)
 {
@@ -512,6 +550,7 @@ static void test_cp_response(void **state)
 	struct proto_error e = {};
 	uint8_t buf[64];
 	size_t len;
+	static const struct bad_input bad[] = { { "f0 01 02", 3 }, { "0f 01 02 00 00", 0 } };
 
 	len = hex("f0 01 02 00 00 ff ff ff", buf, sizeof(buf));
 	assert_int_equal(pmd_cp_response_parse(buf, len, &c, &e), 0);
@@ -541,12 +580,7 @@ static void test_cp_response(void **state)
 	assert_true(c.stopped_by_device);
 	assert_int_equal(c.n_params, 2);
 
-	len = hex("f0 01 02", buf, sizeof(buf));
-	assert_int_equal(pmd_cp_response_parse(buf, len, &c, &e), -EBADMSG);
-	assert_int_equal(e.offset, 3);
-	len = hex("0f 01 02 00 00", buf, sizeof(buf));
-	assert_int_equal(pmd_cp_response_parse(buf, len, &c, &e), -EBADMSG);
-	assert_int_equal(e.offset, 0);
+	check_bad_inputs(bad, ELEMENTSOF(bad), cp_response_parse);
 	assert_int_equal(pmd_cp_response_parse(NULL, 0, &c, &e), -EBADMSG);
 
 	for (size_t l = 0; l <= 64; l++) {
