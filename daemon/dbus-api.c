@@ -424,8 +424,11 @@ static int api_alert_set(struct api_alert *a, const struct dbus_api_alert *from)
 		return -ENOMEM;
 	}
 
-	api_alert_done(a);
+	/* Swap first, free after: from's strings may even point into *a. */
+	struct api_alert old = *a;
+
 	*a = n;
+	api_alert_done(&old);
 	return 0;
 }
 

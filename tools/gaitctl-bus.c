@@ -639,7 +639,7 @@ static int call_simple(sd_bus *bus, const struct options *o, const char *what,
 
 static int cmd_session(sd_bus *bus, const struct options *o, const char *verb)
 {
-	if (streq(verb, "start"))
+	if (streq_ptr(verb, "start"))
 		return call_simple(bus, o, "session start", "StartSession",
 				   "Session started.", NULL);
 	return call_simple(bus, o, "session stop", "StopSession",
@@ -846,7 +846,7 @@ static int on_live(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int on_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct watch *w = userdata;
-	bool raised = streq(sd_bus_message_get_member(m), "AlertRaised");
+	bool raised = streq_ptr(sd_bus_message_get_member(m), "AlertRaised");
 	const char *kind, *severity, *metric, *cue;
 	double value, threshold;
 	char when[16];
