@@ -51,43 +51,18 @@ static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
 	return ~crc;
 }
 
-static void put_le16(uint8_t *p, uint16_t v)
+/* n-byte little-endian store and load (n <= 8), independent of alignment. */
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
 {
-	p[0] = v & 0xff;
-	p[1] = v >> 8;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < n; i++)
 		p[i] = (v >> (8 * i)) & 0xff;
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (v >> (8 * i)) & 0xff;
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < 4; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
+static uint64_t get_le(const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
 
-	for (unsigned i = 0; i < 8; i++)
+	for (unsigned i = 0; i < n; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
 }
@@ -146,22 +121,22 @@ static int record_encode(unsigned type, unsigned flags, uint64_t id, const char 
 	if (!b)
 		return -ENOMEM;
 
-	put_le32(b, SPOOL_MAGIC);
+	put_le(b, SPOOL_MAGIC, 4);
 	b[4] = (uint8_t)type;
 	b[5] = (uint8_t)flags;
-	put_le16(b + 6, 0);
-	put_le64(b + 8, id);
-	put_le32(b + 16, (uint32_t)body);
+	put_le(b + 6, 0, 2);
+	put_le(b + 8, id, 8);
+	put_le(b + 16, (uint32_t)body, 4);
 	p = b + SPOOL_HEADER_SIZE;
 	if (topic) {
-		put_le16(p, (uint16_t)tlen);
+		put_le(p, (uint16_t)tlen, 2);
 		memcpy(p + 2, topic, tlen);
 		p += 2 + tlen;
 	}
 	if (len)
 		memcpy(p, payload, len);
 	/* The CRC covers the header before it and the whole body. */
-	put_le32(b + 20, crc32_update(crc32_update(0, b, 20), b + SPOOL_HEADER_SIZE, body));
+	put_le(b + 20, crc32_update(crc32_update(0, b, 20), b + SPOOL_HEADER_SIZE, body), 4);
 
 	*ret = b;
 	*ret_size = size;
@@ -233,13 +208,13 @@ static void replay(struct spool *s, const uint8_t *buf, size_t len)
 
 	while (len - pos >= SPOOL_HEADER_SIZE) {
 		const uint8_t *h = buf + pos;
-		uint32_t body = get_le32(h + 16);
-		uint64_t id = get_le64(h + 8);
+		uint32_t body = get_le(h + 16, 4);
+		uint64_t id = get_le(h + 8, 8);
 		const uint8_t *b = h + SPOOL_HEADER_SIZE;
 
-		if (get_le32(h) != SPOOL_MAGIC || body > len - pos - SPOOL_HEADER_SIZE)
+		if (get_le(h, 4) != SPOOL_MAGIC || body > len - pos - SPOOL_HEADER_SIZE)
 			break;
-		if (crc32_update(crc32_update(0, h, 20), b, body) != get_le32(h + 20))
+		if (crc32_update(crc32_update(0, h, 20), b, body) != get_le(h + 20, 4))
 			break;
 
 		switch (h[4]) {
@@ -247,7 +222,7 @@ static void replay(struct spool *s, const uint8_t *buf, size_t len)
 			struct spool_record *r;
 			uint16_t tlen;
 
-			if (body < 2 || (tlen = get_le16(b)) == 0 || tlen > body - 2 ||
+			if (body < 2 || (tlen = get_le(b, 2)) == 0 || tlen > body - 2 ||
 			    memchr(b + 2, 0, tlen) || id == 0 || spool_find(s, id))
 				goto bad;
 			r = calloc(1, sizeof(*r));
@@ -277,7 +252,7 @@ static void replay(struct spool *s, const uint8_t *buf, size_t len)
 			break;
 		case RECORD_STATS:
 			if (body >= 8)
-				s->stats.dropped = get_le64(b);
+				s->stats.dropped = get_le(b, 8);
 			break;
 		default:
 			goto bad;
@@ -336,7 +311,7 @@ static int compact(struct spool *s)
 
 	tmp.fd = fd;
 	tmp.stats.file_bytes = 0;
-	put_le64(stats, s->stats.dropped);
+	put_le(stats, s->stats.dropped, 8);
 	r = append(&tmp, RECORD_STATS, 0, 0, NULL, stats, sizeof(stats));
 	for (struct spool_record *e = s->head; r >= 0 && e; e = e->next)
 		r = append(&tmp, RECORD_ADD,
