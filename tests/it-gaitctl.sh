@@ -142,6 +142,22 @@ ok = (len(a) == 1 and a[0]["kind"] == "overstriding" and a[0]["value"] == 150
       and s["metrics"] == {"cadence_spm": 171})
 sys.exit(not ok)' "$gk_tmp/status2.json"
 
+# Raising an active id again updates it in place (no second row).
+send "raise 7 overstriding critical cadence_spm 140 160 Shorter steps now"
+"$GAITCTL" status --json > "$gk_tmp/status-upd.json"
+gk_check "AlertRaised for an active id updates its ActiveAlerts row" python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["session"]["active_alerts"]
+sys.exit(not (len(a) == 1 and a[0]["value"] == 140 and a[0]["severity"] == "critical"))' \
+	"$gk_tmp/status-upd.json"
+send "raise 8 pain warning pain_level 5 4 Listen to your body"
+send "clear 8 pain warning pain_level 5 4"
+"$GAITCTL" status --json > "$gk_tmp/status-clr.json"
+gk_check "AlertCleared drops only its id" python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["session"]["active_alerts"]
+sys.exit([x["id"] for x in a] != [7])' "$gk_tmp/status-clr.json"
+
 # ---- watch (text): a frame with metrics, units and the alert ---------------------------
 "$GAITCTL" watch --count 1 > "$gk_tmp/watch.txt" 2>&1 &
 wpid=$!
@@ -150,7 +166,7 @@ send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good"
 gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
 gk_check "watch: metric with its unit" grep -q 'cadence  *172.4 spm  good' "$gk_tmp/watch.txt"
 gk_check "watch: vertical oscillation in mm" grep -q 'vertical oscillation  *81.0 mm' "$gk_tmp/watch.txt"
-gk_check "watch: active alert listed" grep -q 'warning.*overstriding' "$gk_tmp/watch.txt"
+gk_check "watch: active alert listed" grep -q 'critical.*overstriding' "$gk_tmp/watch.txt"
 gk_check "watch: not a terminal, so no escape sequences" bash -c "! grep -q $'\e' '$gk_tmp/watch.txt'"
 
 # ---- dbus-api push-call contracts ---------------------------------------------------------
