@@ -1,14 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Table tests for the Battery Level 0x2A19 decoder. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
 #include "proto/battery.h"
+#include "tests/lib/proto-test.h"
 
 static void test_battery_levels(void **state)
 {
@@ -34,12 +27,10 @@ static void test_battery_levels(void **state)
 static void test_battery_lengths(void **state)
 {
 	for (size_t len = 0; len <= 64; len++) {
-		uint8_t *p = malloc(len ? len : 1);
+		uint8_t *p = lead_value(0, 0, 42, len);
 		struct battery_level l;
 		int r;
 
-		assert_non_null(p);
-		memset(p, 42, len);
 		r = battery_level_parse(p, len, &l, NULL);
 		free(p);
 		assert_int_equal(r, len ? 0 : -EBADMSG);
