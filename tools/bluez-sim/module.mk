@@ -13,3 +13,12 @@ BINS += $(BUILD)/bluez-sim-probe
 $(BUILD)/bluez-sim-probe: $(BUILD)/tests/bluez-sim-probe/probe.o $(BUILD)/libgkcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libgkcommon.a $(LDLIBS)
+
+# The PMD control point request parser is pure: fuzzed (tests/fuzz-sim-pmd-request.c).
+FUZZ_EXTRA_SRCS += tools/bluez-sim/pmd-request.c
+
+# Its replay driver needs the parser too (it lives in no module library).
+$(BUILD)/tests/replay-fuzz-sim-pmd-request: $(BUILD)/tests/fuzz-sim-pmd-request.o \
+		$(BUILD)/tools/bluez-sim/pmd-request.o $(BUILD)/tests/lib/fuzz-replay.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(LDLIBS)

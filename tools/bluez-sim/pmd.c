@@ -6,85 +6,18 @@
 #include <string.h>
 
 #include "common/macro.h"
+#include "tools/bluez-sim/pmd-request.h"
 #include "tools/bluez-sim/sim.h"
-
-/* Control point op codes and response status (notes/ble.md 1.7). */
-#define PMD_OP_GET_SETTINGS	0x01
-#define PMD_OP_START		0x02
-#define PMD_OP_STOP		0x03
-#define PMD_OP_LAST		0x09
-#define PMD_RESPONSE		0xf0
-
-#define PMD_OK			0
-#define PMD_INVALID_OP		1
-#define PMD_INVALID_TYPE	2
-#define PMD_NOT_SUPPORTED	3
-#define PMD_INVALID_LENGTH	4
-#define PMD_INVALID_PARAMETER	5
-#define PMD_ALREADY_IN_STATE	6
-#define PMD_INVALID_RESOLUTION	7
-#define PMD_INVALID_RATE	8
-#define PMD_INVALID_RANGE	9
-#define PMD_INVALID_CHANNELS	11
-
-#define PMD_TYPE_ECG		0
-#define PMD_TYPE_PPG		1
-#define PMD_TYPE_ACC		2
-#define PMD_TYPE_PPI		3
-#define PMD_TYPE_GYRO		5
-#define PMD_TYPE_MAG		6
-#define PMD_TYPE_MAX		14
-
-/* Setting types: 0 rate, 1 resolution, 2 range, 4 channels, 5 factor. */
-#define PMD_SET_RATE		0
-#define PMD_SET_RESOLUTION	1
-#define PMD_SET_RANGE		2
-#define PMD_SET_RANGE_MILLI	3
-#define PMD_SET_CHANNELS	4
-#define PMD_SET_FACTOR		5
-#define PMD_SET_SECURITY	6
 
 #define PMD_HEADER_LEN		10	/* type, uint64 timestamp, frame type */
 /* Delta frames: samples per frame and deltas per block. */
 #define PMD_DELTA_FRAME_SAMPLES	33
 #define PMD_DELTA_BLOCK		16
 
-/* What a device offers per measurement type; 0-terminated lists. */
-struct pmd_caps {
-	unsigned type;
-	bool streams;			/* the simulator produces frames */
-	uint16_t rates[5];
-	uint16_t resolutions[2];
-	uint16_t ranges[5];
-	uint8_t channels[2];
-};
-
-static const struct pmd_caps h10_caps[] = {
-	{ PMD_TYPE_ECG, false, { 130 }, { 14 }, { 0 }, { 0 } },
-	{ PMD_TYPE_ACC, true, { 25, 50, 100, 200 }, { 16 }, { 2, 4, 8 }, { 0 } },
-};
-
-static const struct pmd_caps verity_caps[] = {
-	{ PMD_TYPE_PPG, false, { 55 }, { 22 }, { 0 }, { 4 } },
-	{ PMD_TYPE_ACC, true, { 52 }, { 16 }, { 8 }, { 3 } },
-	{ PMD_TYPE_PPI, false, { 0 }, { 0 }, { 0 }, { 0 } },
-	{ PMD_TYPE_GYRO, true, { 52 }, { 16 }, { 250, 500, 1000, 2000 }, { 3 } },
-	{ PMD_TYPE_MAG, false, { 10, 20, 50, 100 }, { 16 }, { 50 }, { 3 } },
-};
-
-static const struct pmd_caps *pmd_caps_find(const struct sim_device *dev, unsigned type)
+static enum sim_pmd_model pmd_model(const struct sim_device *dev)
 {
-	const struct pmd_caps *c = h10_caps;
-	size_t n = ELEMENTSOF(h10_caps);
-
-	if (dev->kind == DEVICE_KIND_POLAR_VERITY_SENSE) {
-		c = verity_caps;
-		n = ELEMENTSOF(verity_caps);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (c[i].type == type)
-			return &c[i];
-	return NULL;
+	return dev->kind == DEVICE_KIND_POLAR_VERITY_SENSE ? PMD_MODEL_VERITY_SENSE :
+							     PMD_MODEL_H10;
 }
 
 static struct sim_char *pmd_data_char(struct sim_device *dev)
@@ -111,46 +44,6 @@ void pmd_features(const struct sim_device *dev, uint8_t *buf, size_t *len)
 bool pmd_streaming(const struct sim_device *dev)
 {
 	return dev->pmd[0].active || dev->pmd[1].active;
-}
-
-static void put_u16_list(uint8_t *out, size_t *n, unsigned setting, const uint16_t *v,
-			 size_t max)
-{
-	size_t k = 0;
-
-	while (k < max && v[k])
-		k++;
-	if (!k)
-		return;
-	out[(*n)++] = (uint8_t)setting;
-	out[(*n)++] = (uint8_t)k;
-	for (size_t i = 0; i < k; i++) {
-		out[(*n)++] = v[i] & 0xff;
-		out[(*n)++] = v[i] >> 8;
-	}
-}
-
-static size_t pmd_settings(const struct pmd_caps *c, uint8_t *out)
-{
-	size_t n = 0;
-
-	put_u16_list(out, &n, PMD_SET_RATE, c->rates, ELEMENTSOF(c->rates));
-	put_u16_list(out, &n, PMD_SET_RESOLUTION, c->resolutions, ELEMENTSOF(c->resolutions));
-	put_u16_list(out, &n, PMD_SET_RANGE, c->ranges, ELEMENTSOF(c->ranges));
-	if (c->channels[0]) {
-		out[n++] = PMD_SET_CHANNELS;
-		out[n++] = 1;
-		out[n++] = c->channels[0];
-	}
-	return n;
-}
-
-static bool in_list(const uint16_t *l, size_t max, unsigned v)
-{
-	for (size_t i = 0; i < max && l[i]; i++)
-		if (l[i] == v)
-			return true;
-	return false;
 }
 
 /* ---- frames ------------------------------------------------------------------ */
@@ -358,70 +251,6 @@ void pmd_stop_all(struct sim_device *dev)
 
 /* ---- control point --------------------------------------------------------------- */
 
-static unsigned le16(const uint8_t *p)
-{
-	return p[0] | p[1] << 8;
-}
-
-/* Parse a start request's settings; returns a PMD status. */
-static unsigned pmd_parse_start(const struct pmd_caps *c, const uint8_t *p, size_t n,
-				unsigned *rate, unsigned *range)
-{
-	static const uint8_t width[] = { 2, 2, 2, 4, 1, 4, 16 };
-	unsigned seen = 0;
-
-	*rate = c->rates[ELEMENTSOF(c->rates) - 1];
-	for (size_t i = 0; i < ELEMENTSOF(c->rates); i++)
-		if (c->rates[i])
-			*rate = c->rates[i];	/* default: the highest rate */
-	*range = c->ranges[0];
-	for (size_t i = 0; i < ELEMENTSOF(c->ranges); i++)
-		if (c->ranges[i])
-			*range = c->ranges[i];	/* default: the widest range */
-
-	for (size_t pos = 0; pos < n;) {
-		unsigned type, count, v;
-
-		if (n - pos < 2)
-			return PMD_INVALID_LENGTH;
-		type = p[pos];
-		count = p[pos + 1];
-		pos += 2;
-		if (type >= ELEMENTSOF(width) || (seen & (1u << type)))
-			return PMD_INVALID_PARAMETER;
-		seen |= 1u << type;
-		if (count != 1)
-			return PMD_INVALID_PARAMETER;
-		if (n - pos < width[type])
-			return PMD_INVALID_LENGTH;
-		v = width[type] == 1 ? p[pos] : le16(p + pos);
-		switch (type) {
-		case PMD_SET_RATE:
-			if (!in_list(c->rates, ELEMENTSOF(c->rates), v))
-				return PMD_INVALID_RATE;
-			*rate = v;
-			break;
-		case PMD_SET_RESOLUTION:
-			if (!in_list(c->resolutions, ELEMENTSOF(c->resolutions), v))
-				return PMD_INVALID_RESOLUTION;
-			break;
-		case PMD_SET_RANGE:
-			if (!in_list(c->ranges, ELEMENTSOF(c->ranges), v))
-				return PMD_INVALID_RANGE;
-			*range = v;
-			break;
-		case PMD_SET_CHANNELS:
-			if (c->channels[0] ? v != c->channels[0] : v != 3)
-				return PMD_INVALID_CHANNELS;
-			break;
-		default:
-			return PMD_INVALID_PARAMETER;
-		}
-		pos += width[type];
-	}
-	return PMD_OK;
-}
-
 static void put_factor(uint8_t *out, size_t *n, float f)
 {
 	uint32_t u;
@@ -433,41 +262,41 @@ static void put_factor(uint8_t *out, size_t *n, float f)
 		out[(*n)++] = (uint8_t)(u >> (8 * b));
 }
 
-static unsigned pmd_start(struct sim_device *dev, const struct pmd_caps *c,
-			  const uint8_t *p, size_t n, uint8_t *params, size_t *np)
+static struct pmd_stream *pmd_stream_of(struct sim_device *dev, unsigned type)
+{
+	return &dev->pmd[type == PMD_TYPE_ACC ? 0 : 1];
+}
+
+static unsigned pmd_start(struct sim_device *dev, const struct sim_pmd_request *req,
+			  uint8_t *params, size_t *np)
 {
 	struct sim *sim = dev->sim;
-	struct pmd_stream *st;
-	unsigned rate, range, status;
+	struct pmd_stream *st = pmd_stream_of(dev, req->type);
 	uint64_t now;
 
-	if (!c->streams)
-		return PMD_NOT_SUPPORTED;
-	st = &dev->pmd[c->type == PMD_TYPE_ACC ? 0 : 1];
 	if (st->active)
 		return PMD_ALREADY_IN_STATE;
-	status = pmd_parse_start(c, p, n, &rate, &range);
-	if (status != PMD_OK)
-		return status;
+	if (req->settings_status != PMD_OK)
+		return req->settings_status;
 
 	now = sim_now_usec(sim);
 	memset(st, 0, sizeof(*st));
 	st->dev = dev;
-	st->type = c->type;
-	st->rate_hz = rate;
-	st->range = range;
+	st->type = req->type;
+	st->rate_hz = req->rate;
+	st->range = req->range;
 	st->start_sim_usec = now;
 	st->epoch_ns = sim->epoch_ns_at_start + now * 1000;
 	st->factor = 1.0f;
 	if (dev->kind == DEVICE_KIND_POLAR_VERITY_SENSE) {
 		/* ACC: mG, factor 1. Gyro: LSB of range/32768 deg/s. */
-		if (c->type == PMD_TYPE_GYRO)
-			st->factor = (float)range / 32768.0f;
+		if (req->type == PMD_TYPE_GYRO)
+			st->factor = (float)req->range / 32768.0f;
 		put_factor(params, np, st->factor);
 	}
 	if (sd_event_add_time(sim->event, &st->timer, CLOCK_MONOTONIC,
 			      sim_real_at(sim, now + (pmd_samples_per_frame(dev, st) - 1) *
-					  1000000ULL / rate),
+					  1000000ULL / req->rate),
 			      1000, pmd_tick, st) < 0)
 		return PMD_INVALID_PARAMETER;
 	st->active = true;
@@ -477,47 +306,22 @@ static unsigned pmd_start(struct sim_device *dev, const struct pmd_caps *c,
 void pmd_control_point(struct sim_device *dev, const uint8_t *buf, size_t len,
 		       uint8_t *ret, size_t *ret_len)
 {
-	unsigned op = len ? buf[0] : 0, type = len > 1 ? buf[1] & 0x3f : 0;
-	unsigned status = PMD_OK;
-	const struct pmd_caps *c = NULL;
-	uint8_t params[64] = {};
+	struct sim_pmd_request req;
+	uint8_t params[PMD_SETTINGS_MAX] = {};
 	size_t np = 0;
+	unsigned status = sim_pmd_request_parse(pmd_model(dev), buf, len, &req);
 
-	if (len < 2) {
-		status = len ? PMD_INVALID_LENGTH : PMD_INVALID_OP;
-	} else if (op < PMD_OP_GET_SETTINGS || op > PMD_OP_LAST) {
-		status = PMD_INVALID_OP;
-	} else if (op > PMD_OP_STOP) {
-		status = PMD_NOT_SUPPORTED;	/* SDK mode, status, offline: not simulated */
-	} else if (type > PMD_TYPE_MAX) {
-		status = PMD_INVALID_TYPE;
-	} else if (!(c = pmd_caps_find(dev, type))) {
-		status = PMD_NOT_SUPPORTED;
-	} else if (buf[1] & 0x80) {
-		status = PMD_NOT_SUPPORTED;	/* offline recording */
-	} else if (op == PMD_OP_GET_SETTINGS) {
-		np = pmd_settings(c, params);
-	} else if (op == PMD_OP_START) {
-		status = pmd_start(dev, c, buf + 2, len - 2, params, &np);
-	} else {
-		struct pmd_stream *st = &dev->pmd[type == PMD_TYPE_ACC ? 0 : 1];
+	if (status == PMD_OK && req.op == PMD_OP_GET_SETTINGS) {
+		np = sim_pmd_caps_settings(req.caps, params);
+	} else if (status == PMD_OK && req.op == PMD_OP_START) {
+		status = pmd_start(dev, &req, params, &np);
+	} else if (status == PMD_OK) {
+		struct pmd_stream *st = pmd_stream_of(dev, req.type);
 
-		if (len != 2)
-			status = PMD_INVALID_LENGTH;
-		else if (!c->streams || !st->active)
+		if (!st->active)
 			status = PMD_ALREADY_IN_STATE;
 		else
 			pmd_stream_stop(st);
 	}
-	if (status != PMD_OK)
-		np = 0;
-
-	/* F0 <op> <type> <status> <more> <params> */
-	ret[0] = PMD_RESPONSE;
-	ret[1] = (uint8_t)op;
-	ret[2] = len > 1 ? buf[1] : 0;
-	ret[3] = (uint8_t)status;
-	ret[4] = 0;
-	memcpy(ret + 5, params, np);
-	*ret_len = 5 + np;
+	*ret_len = sim_pmd_response(&req, status, params, np, ret);
 }
