@@ -1256,12 +1256,30 @@ static int decode_treadmill(struct sensor *s, const uint8_t *buf, size_t len,
 
 /* ---- IMU: PMD frames to monotonic samples ---------------------------------- */
 
+/*
+ * The rate asked for in the PMD start: the configured rate snapped to the
+ * nearest one the kind offers (a PMD start with any other rate is refused
+ * with "invalid sample rate"). H10 ACC: 25/50/100/200 Hz; Verity Sense in
+ * SDK mode: 26/52/104/208/416 Hz (polar-ble-sdk product docs).
+ */
 static unsigned imu_rate(const struct sensor *s)
 {
-	if (s->cfg.imu_rate_hz)
-		return s->cfg.imu_rate_hz;
-	return s->cfg.kind == BLE_SENSOR_KIND_POLAR_H10 ?
-		BLE_H10_RATE_HZ_DEFAULT : BLE_VERITY_RATE_HZ_DEFAULT;
+	static const unsigned h10[] = { 25, 50, 100, 200 };
+	static const unsigned verity[] = { 26, 52, 104, 208, 416 };
+	bool is_h10 = s->cfg.kind == BLE_SENSOR_KIND_POLAR_H10;
+	const unsigned *rates = is_h10 ? h10 : verity;
+	size_t n = is_h10 ? ELEMENTSOF(h10) : ELEMENTSOF(verity);
+	unsigned want = s->cfg.imu_rate_hz, best;
+
+	if (!want)
+		return is_h10 ? BLE_H10_RATE_HZ_DEFAULT : BLE_VERITY_RATE_HZ_DEFAULT;
+
+	best = rates[0];
+	for (size_t i = 1; i < n; i++)
+		if ((want > rates[i] ? want - rates[i] : rates[i] - want) <
+		    (want > best ? want - best : best - want))
+			best = rates[i];
+	return best;
 }
 
 static bool gyro_wanted(const struct sensor *s)

@@ -689,6 +689,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 		d->form_reload_pending = false;
 		(void)form_setup(d);
 	}
+	if (d->session_active)
+		publish_session_dbus(d);
 	update_status(d, d->stopping ? "stopping" : "running");
 	(void)sd_event_source_set_time(s, usec + TICK_USEC);
 	return 0;

@@ -97,9 +97,10 @@ int main(int argc, char **argv)
 			debug_modules = optarg ? optarg : "all";
 			break;
 		case ARG_DUMP:
-			if (streq(optarg, "markdown"))
+			/* required_argument: getopt never leaves it NULL here */
+			if (optarg && streq(optarg, "markdown"))
 				return gk_config_write_markdown(stdout) < 0;
-			if (streq(optarg, "example"))
+			if (optarg && streq(optarg, "example"))
 				return gk_config_write_example(stdout) < 0;
 			fprintf(stderr, "--dump-schema: 'markdown' or 'example'\n");
 			return 64;

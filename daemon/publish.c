@@ -88,17 +88,24 @@ void publish_session_state(struct gk_daemon *d)
 			       json_object_new_boolean(d->session_automatic) : NULL);
 	(void)publish_json(d, "session/state", o, 1, true, false, 0);
 	json_object_put(o);
+	publish_session_dbus(d);
+}
 
-	if (d->api) {
-		struct dbus_api_session s = {
-			.state = d->session_active ? "running" : "idle",
-			.started_ms = d->session_active ? d->session_started_ms : 0,
-			.duration_ms = d->session_active ? epoch_ms() - d->session_started_ms : 0,
-			.distance_m = NAN,
-		};
+/*
+ * The D-Bus session object: also refreshed every tick while a session runs
+ * so that DurationMs stays current (the call coalesces PropertiesChanged).
+ */
+void publish_session_dbus(struct gk_daemon *d)
+{
+	struct dbus_api_session s = {
+		.state = d->session_active ? "running" : "idle",
+		.started_ms = d->session_active ? d->session_started_ms : 0,
+		.duration_ms = d->session_active ? epoch_ms() - d->session_started_ms : 0,
+		.distance_m = NAN,
+	};
 
+	if (d->api)
 		(void)dbus_api_set_session(d->api, &s);
-	}
 }
 
 static struct json_object *alert_to_json(const struct active_alert *a)
