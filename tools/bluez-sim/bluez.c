@@ -286,16 +286,26 @@ static int get_empty_ao(sd_bus *bus, const char *path, const char *interface,
 	return sd_bus_message_append(reply, "ao", 0);
 }
 
-/* ---- GattDescriptor1 (CCCD) ---------------------------------------------- */
-
-static int desc_get_characteristic(sd_bus *bus, const char *path, const char *interface,
-				   const char *property, sd_bus_message *reply,
-				   void *userdata, sd_bus_error *error)
+/*
+ * Characteristic1.Service, Service1.Device, Device1.Adapter: the path of
+ * the object one level up, told apart by the interface.
+ */
+static int get_parent_path(sd_bus *bus, const char *path, const char *interface,
+			   const char *property, sd_bus_message *reply, void *userdata,
+			   sd_bus_error *error)
 {
-	struct sim_char *ch = userdata;
+	const char *parent;
 
-	return sd_bus_message_append_basic(reply, 'o', ch->path);
+	if (streq(interface, "org.bluez.GattCharacteristic1"))
+		parent = ((const struct sim_char *)userdata)->service->path;
+	else if (streq(interface, "org.bluez.GattService1"))
+		parent = ((const struct sim_service *)userdata)->dev->path;
+	else
+		parent = ((const struct sim_device *)userdata)->sim->adapter_path;
+	return sd_bus_message_append_basic(reply, 'o', parent);
 }
+
+/* ---- GattDescriptor1 (CCCD) ---------------------------------------------- */
 
 static int desc_get_uuid(sd_bus *bus, const char *path, const char *interface,
 			 const char *property, sd_bus_message *reply, void *userdata,
@@ -341,7 +351,7 @@ static int desc_write_value(sd_bus_message *m, void *userdata, sd_bus_error *err
 static const sd_bus_vtable desc_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("UUID", "s", desc_get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Characteristic", "o", desc_get_characteristic, 0,
+	SD_BUS_PROPERTY("Characteristic", "o", NULL, offsetof(struct sim_char, path),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Value", "ay", desc_get_value, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -353,15 +363,6 @@ static const sd_bus_vtable desc_vtable[] = {
 };
 
 /* ---- GattCharacteristic1 ------------------------------------------------- */
-
-static int char_get_service(sd_bus *bus, const char *path, const char *interface,
-			    const char *property, sd_bus_message *reply, void *userdata,
-			    sd_bus_error *error)
-{
-	struct sim_char *ch = userdata;
-
-	return sd_bus_message_append_basic(reply, 'o', ch->service->path);
-}
 
 static int char_get_value(sd_bus *bus, const char *path, const char *interface,
 			  const char *property, sd_bus_message *reply, void *userdata,
@@ -664,7 +665,7 @@ static int char_acquire_write(sd_bus_message *m, void *userdata, sd_bus_error *e
 	SD_BUS_PROPERTY("UUID", "s", get_string_array,				\
 			offsetof(struct sim_char, uuid),			\
 			SD_BUS_VTABLE_PROPERTY_CONST),				\
-	SD_BUS_PROPERTY("Service", "o", char_get_service, 0,			\
+	SD_BUS_PROPERTY("Service", "o", get_parent_path, 0,			\
 			SD_BUS_VTABLE_PROPERTY_CONST),				\
 	SD_BUS_PROPERTY("Value", "ay", char_get_value, 0,			\
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),			\
@@ -714,20 +715,11 @@ static const sd_bus_vtable char_vtable_notify[] = {
 
 /* ---- GattService1 ------------------------------------------------------- */
 
-static int service_get_device(sd_bus *bus, const char *path, const char *interface,
-			      const char *property, sd_bus_message *reply, void *userdata,
-			      sd_bus_error *error)
-{
-	struct sim_service *svc = userdata;
-
-	return sd_bus_message_append_basic(reply, 'o', svc->dev->path);
-}
-
 static const sd_bus_vtable service_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("UUID", "s", get_string_array, offsetof(struct sim_service, uuid),
 			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Device", "o", service_get_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Device", "o", get_parent_path, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Primary", "b", NULL, offsetof(struct sim_service, primary),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Includes", "ao", get_empty_ao, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -1050,13 +1042,36 @@ static int device_get_uuids(sd_bus *bus, const char *path, const char *interface
 	return sd_bus_message_close_container(reply);
 }
 
-static int device_get_adapter(sd_bus *bus, const char *path, const char *interface,
-			      const char *property, sd_bus_message *reply, void *userdata,
-			      sd_bus_error *error)
+/*
+ * An advertising data dict a{Kv} (K: key_type) with one entry key -> <ay>,
+ * or empty when len is 0. key as sd_bus_message_append_basic() takes it.
+ */
+static int append_adv_dict(sd_bus_message *reply, char key_type, const void *key,
+			   const uint8_t *data, size_t len)
 {
-	struct sim_device *dev = userdata;
+	const char entry[] = { key_type, 'v', 0 };
+	const char dict[] = { '{', key_type, 'v', '}', 0 };
+	int r;
 
-	return sd_bus_message_append_basic(reply, 'o', dev->sim->adapter_path);
+	r = sd_bus_message_open_container(reply, 'a', dict);
+	if (r < 0)
+		return r;
+	if (len) {
+		r = sd_bus_message_open_container(reply, 'e', entry);
+		if (r >= 0)
+			r = sd_bus_message_append_basic(reply, key_type, key);
+		if (r >= 0)
+			r = sd_bus_message_open_container(reply, 'v', "ay");
+		if (r >= 0)
+			r = sd_bus_message_append_array(reply, 'y', data, len);
+		if (r >= 0)
+			r = sd_bus_message_close_container(reply);
+		if (r >= 0)
+			r = sd_bus_message_close_container(reply);
+		if (r < 0)
+			return r;
+	}
+	return sd_bus_message_close_container(reply);
 }
 
 static int device_get_mfr(sd_bus *bus, const char *path, const char *interface,
@@ -1064,27 +1079,8 @@ static int device_get_mfr(sd_bus *bus, const char *path, const char *interface,
 			  sd_bus_error *error)
 {
 	struct sim_device *dev = userdata;
-	int r;
 
-	r = sd_bus_message_open_container(reply, 'a', "{qv}");
-	if (r < 0)
-		return r;
-	if (dev->mfr_len) {
-		r = sd_bus_message_open_container(reply, 'e', "qv");
-		if (r >= 0)
-			r = sd_bus_message_append_basic(reply, 'q', &dev->company_id);
-		if (r >= 0)
-			r = sd_bus_message_open_container(reply, 'v', "ay");
-		if (r >= 0)
-			r = sd_bus_message_append_array(reply, 'y', dev->mfr_data, dev->mfr_len);
-		if (r >= 0)
-			r = sd_bus_message_close_container(reply);
-		if (r >= 0)
-			r = sd_bus_message_close_container(reply);
-		if (r < 0)
-			return r;
-	}
-	return sd_bus_message_close_container(reply);
+	return append_adv_dict(reply, 'q', &dev->company_id, dev->mfr_data, dev->mfr_len);
 }
 
 static int device_get_svc_data(sd_bus *bus, const char *path, const char *interface,
@@ -1092,28 +1088,9 @@ static int device_get_svc_data(sd_bus *bus, const char *path, const char *interf
 			       sd_bus_error *error)
 {
 	struct sim_device *dev = userdata;
-	int r;
 
-	r = sd_bus_message_open_container(reply, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	if (dev->svc_data_len) {
-		r = sd_bus_message_open_container(reply, 'e', "sv");
-		if (r >= 0)
-			r = sd_bus_message_append_basic(reply, 's', dev->svc_data_uuid);
-		if (r >= 0)
-			r = sd_bus_message_open_container(reply, 'v', "ay");
-		if (r >= 0)
-			r = sd_bus_message_append_array(reply, 'y', dev->svc_data,
-							dev->svc_data_len);
-		if (r >= 0)
-			r = sd_bus_message_close_container(reply);
-		if (r >= 0)
-			r = sd_bus_message_close_container(reply);
-		if (r < 0)
-			return r;
-	}
-	return sd_bus_message_close_container(reply);
+	return append_adv_dict(reply, 's', dev->svc_data_uuid, dev->svc_data,
+			       dev->svc_data_len);
 }
 
 static int device_get_adv_flags(sd_bus *bus, const char *path, const char *interface,
@@ -1126,26 +1103,37 @@ static int device_get_adv_flags(sd_bus *bus, const char *path, const char *inter
 	return sd_bus_message_append_array(reply, 'y', flags, sizeof(flags));
 }
 
+/*
+ * Device1.Alias, Adapter1.Alias: replace *alias by the value written, an
+ * empty one resets it to fallback (device-api.txt, adapter-api.txt).
+ */
+static int set_alias(struct sim *sim, const char *path, const char *interface,
+		     sd_bus_message *value, const char *fallback, char **alias)
+{
+	const char *s;
+	char *copy;
+	int r;
+
+	r = sd_bus_message_read_basic(value, 's', &s);
+	if (r < 0)
+		return r;
+	copy = strdup(*s ? s : fallback);
+	if (!copy)
+		return -ENOMEM;
+	free(*alias);
+	*alias = copy;
+	emit_changed(sim, path, interface, "Alias");
+	return 1;
+}
+
 static int device_set_alias(sd_bus *bus, const char *path, const char *interface,
 			    const char *property, sd_bus_message *value, void *userdata,
 			    sd_bus_error *error)
 {
 	struct sim_device *dev = userdata;
-	const char *alias;
-	char *copy;
-	int r;
 
-	r = sd_bus_message_read_basic(value, 's', &alias);
-	if (r < 0)
-		return r;
-	/* An empty alias resets it to the name (device-api.txt). */
-	copy = strdup(*alias ? alias : dev->name);
-	if (!copy)
-		return -ENOMEM;
-	free(dev->alias);
-	dev->alias = copy;
-	emit_changed(dev->sim, dev->path, "org.bluez.Device1", "Alias");
-	return 1;
+	return set_alias(dev->sim, dev->path, "org.bluez.Device1", value, dev->name,
+			 &dev->alias);
 }
 
 static int device_set_bool(sd_bus *bus, const char *path, const char *interface,
@@ -1219,7 +1207,7 @@ static const sd_bus_vtable device_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("UUIDs", "as", device_get_uuids, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("Adapter", "o", device_get_adapter, 0,
+	SD_BUS_PROPERTY("Adapter", "o", get_parent_path, 0,
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("ManufacturerData", "a{qv}", device_get_mfr, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -1761,20 +1749,9 @@ static int adapter_set_alias(sd_bus *bus, const char *path, const char *interfac
 			     sd_bus_error *error)
 {
 	struct sim *sim = userdata;
-	const char *s;
-	char *copy;
-	int r;
 
-	r = sd_bus_message_read_basic(value, 's', &s);
-	if (r < 0)
-		return r;
-	copy = strdup(*s ? s : "bluez-sim");
-	if (!copy)
-		return -ENOMEM;
-	free(sim->adapter_alias);
-	sim->adapter_alias = copy;
-	emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "Alias");
-	return 1;
+	return set_alias(sim, sim->adapter_path, "org.bluez.Adapter1", value, "bluez-sim",
+			 &sim->adapter_alias);
 }
 
 static int adapter_get_const(sd_bus *bus, const char *path, const char *interface,

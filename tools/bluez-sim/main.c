@@ -57,16 +57,24 @@ static int ctl_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *error
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+/* SetSilent, SetAdvertising: a device address and a boolean. */
+static int ctl_device_bool(struct sim *sim, sd_bus_message *m, struct sim_device **ret,
+			   int *ret_b, sd_bus_error *error)
+{
+	int r;
+
+	r = ctl_device(sim, m, ret, error);
+	if (r < 0)
+		return r;
+	return sd_bus_message_read_basic(m, 'b', ret_b);
+}
+
 static int ctl_set_silent(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct sim *sim = userdata;
 	struct sim_device *dev = NULL;
 	int b, r;
 
-	r = ctl_device(sim, m, &dev, error);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_read_basic(m, 'b', &b);
+	r = ctl_device_bool(userdata, m, &dev, &b, error);
 	if (r < 0)
 		return r;
 	dev->silent = b;
@@ -75,14 +83,10 @@ static int ctl_set_silent(sd_bus_message *m, void *userdata, sd_bus_error *error
 
 static int ctl_set_advertising(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct sim *sim = userdata;
 	struct sim_device *dev = NULL;
 	int b, r;
 
-	r = ctl_device(sim, m, &dev, error);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_read_basic(m, 'b', &b);
+	r = ctl_device_bool(userdata, m, &dev, &b, error);
 	if (r < 0)
 		return r;
 	dev->advertising = b;
@@ -91,18 +95,30 @@ static int ctl_set_advertising(sd_bus_message *m, void *userdata, sd_bus_error *
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+/* A uint32 argument of at most max; name and unit word the error. */
+static int ctl_read_u32(sd_bus_message *m, uint32_t max, const char *name, const char *unit,
+			uint32_t *ret, sd_bus_error *error)
+{
+	int r;
+
+	r = sd_bus_message_read_basic(m, 'u', ret);
+	if (r < 0)
+		return r;
+	if (*ret > max)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s %u%s is over %u",
+					 name, *ret, unit, max);
+	return 0;
+}
+
 static int ctl_restart(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
 	uint32_t down_ms;
 	int r;
 
-	r = sd_bus_message_read_basic(m, 'u', &down_ms);
+	r = ctl_read_u32(m, 600000, "down_ms", "", &down_ms, error);
 	if (r < 0)
 		return r;
-	if (down_ms > 600000)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "down_ms %u is over 600000", down_ms);
 	r = bluez_restart(sim, down_ms);
 	if (r == -EBUSY)
 		return sd_bus_error_setf(error, CTL_ERROR("Busy"), "A restart is in progress");
@@ -320,12 +336,9 @@ static int ctl_set_latency(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	uint32_t ms;
 	int r;
 
-	r = sd_bus_message_read_basic(m, 'u', &ms);
+	r = ctl_read_u32(m, 60000, "latency", " ms", &ms, error);
 	if (r < 0)
 		return r;
-	if (ms > 60000)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "latency %u ms is over 60000", ms);
 	sim->latency_ms = ms;
 	return sd_bus_reply_method_return(m, NULL);
 }

@@ -128,6 +128,35 @@ static void add_adv_uuid(struct sim_device *dev, unsigned u)
 #define N GATT_PROP_NOTIFY
 #define I GATT_PROP_INDICATE
 
+/* A 16-bit service and its 16-bit characteristics, in handle order. */
+struct char16_spec {
+	unsigned uuid;
+	unsigned props;
+	enum char_role role;
+};
+
+static int add_service16_chars(struct sim_device *dev, unsigned *h, unsigned u,
+			       const struct char16_spec *c, size_t n)
+{
+	int r = add_service16(dev, h, u);
+
+	for (size_t i = 0; i < n; i++)
+		r |= add_char16(dev, h, c[i].uuid, c[i].props, c[i].role);
+	return r;
+}
+
+/* Device Information (0x180a): manufacturer and model name. */
+static const struct char16_spec device_information[] = {
+	{ 0x2a29, R, CHAR_ROLE_MANUFACTURER },
+	{ 0x2a24, R, CHAR_ROLE_MODEL },
+};
+
+/* Heart Rate (0x180d): measurement and body sensor location. */
+static const struct char16_spec heart_rate[] = {
+	{ 0x2a37, N, CHAR_ROLE_HRM },
+	{ 0x2a38, R, CHAR_ROLE_BODY_LOCATION },
+};
+
 int profile_setup(struct sim_device *dev)
 {
 	/* Handles 0x0001-0x0007 hold GAP, which BlueZ does not export. */
@@ -159,12 +188,9 @@ int profile_setup(struct sim_device *dev)
 		dev->company_id = 0x006b;	/* Polar Electro Oy */
 		dev->mfr_len = 4;
 		memcpy(dev->mfr_data, (const uint8_t[]){ 0x33, 0x1e, 0x3f, 0x00 }, 4);
-		r |= add_service16(dev, &h, 0x180d);
-		r |= add_char16(dev, &h, 0x2a37, N, CHAR_ROLE_HRM);
-		r |= add_char16(dev, &h, 0x2a38, R, CHAR_ROLE_BODY_LOCATION);
-		r |= add_service16(dev, &h, 0x180a);
-		r |= add_char16(dev, &h, 0x2a29, R, CHAR_ROLE_MANUFACTURER);
-		r |= add_char16(dev, &h, 0x2a24, R, CHAR_ROLE_MODEL);
+		r |= add_service16_chars(dev, &h, 0x180d, heart_rate, ELEMENTSOF(heart_rate));
+		r |= add_service16_chars(dev, &h, 0x180a, device_information,
+					 ELEMENTSOF(device_information));
 		r |= add_char16(dev, &h, 0x2a26, R, CHAR_ROLE_FIRMWARE);
 		r |= add_service(dev, &h, PMD_SERVICE_UUID);
 		r |= add_char(dev, &h, PMD_CP_UUID, R | W | I, CHAR_ROLE_PMD_CP);
@@ -173,12 +199,9 @@ int profile_setup(struct sim_device *dev)
 	case DEVICE_KIND_HEART_RATE:
 		dev->appearance = 0x0341;	/* heart rate belt */
 		add_adv_uuid(dev, 0x180d);
-		r |= add_service16(dev, &h, 0x180d);
-		r |= add_char16(dev, &h, 0x2a37, N, CHAR_ROLE_HRM);
-		r |= add_char16(dev, &h, 0x2a38, R, CHAR_ROLE_BODY_LOCATION);
-		r |= add_service16(dev, &h, 0x180a);
-		r |= add_char16(dev, &h, 0x2a29, R, CHAR_ROLE_MANUFACTURER);
-		r |= add_char16(dev, &h, 0x2a24, R, CHAR_ROLE_MODEL);
+		r |= add_service16_chars(dev, &h, 0x180d, heart_rate, ELEMENTSOF(heart_rate));
+		r |= add_service16_chars(dev, &h, 0x180a, device_information,
+					 ELEMENTSOF(device_information));
 		break;
 	case DEVICE_KIND_FOOTPOD:
 	case DEVICE_KIND_POWER:
@@ -199,9 +222,8 @@ int profile_setup(struct sim_device *dev)
 			r |= add_char16(dev, &h, 0x2a65, R, CHAR_ROLE_CP_FEATURE);
 			r |= add_char16(dev, &h, 0x2a5d, R, CHAR_ROLE_SENSOR_LOCATION);
 		}
-		r |= add_service16(dev, &h, 0x180a);
-		r |= add_char16(dev, &h, 0x2a29, R, CHAR_ROLE_MANUFACTURER);
-		r |= add_char16(dev, &h, 0x2a24, R, CHAR_ROLE_MODEL);
+		r |= add_service16_chars(dev, &h, 0x180a, device_information,
+					 ELEMENTSOF(device_information));
 		break;
 	case DEVICE_KIND_TREADMILL:
 		dev->appearance = 0x0000;
@@ -219,9 +241,8 @@ int profile_setup(struct sim_device *dev)
 		r |= add_char16(dev, &h, 0x2ad5, R, CHAR_ROLE_INCLINE_RANGE);
 		r |= add_char16(dev, &h, 0x2ad9, W | I, CHAR_ROLE_FTMS_CP);
 		r |= add_char16(dev, &h, 0x2ada, N, CHAR_ROLE_FTMS_STATUS);
-		r |= add_service16(dev, &h, 0x180a);
-		r |= add_char16(dev, &h, 0x2a29, R, CHAR_ROLE_MANUFACTURER);
-		r |= add_char16(dev, &h, 0x2a24, R, CHAR_ROLE_MODEL);
+		r |= add_service16_chars(dev, &h, 0x180a, device_information,
+					 ELEMENTSOF(device_information));
 		break;
 	case _DEVICE_KIND_MAX:
 	case _DEVICE_KIND_INVALID:
