@@ -15,7 +15,10 @@ for b in gaitkeeperd gaitctl bluez-sim; do
 done
 
 out=$gk_tmp/demo.out
-DEMO_SECONDS=${DEMO_SECONDS:-35} DEMO_PAIN_AT=15 GK_BUILD=$GK_BUILD \
+# Every process the demo starts inherits this marker; afterwards no process
+# on the machine may still carry it (other users' demos don't).
+mark="GK_DEMO_MARK=$gk_tmp"
+env "$mark" DEMO_SECONDS=${DEMO_SECONDS:-35} DEMO_PAIN_AT=15 GK_BUILD=$GK_BUILD \
 	timeout 150 tools/demo/run-demo.sh --ci --no-build > "$out" 2> "$gk_tmp/demo.err"
 rc=$?
 gk_check "run-demo.sh --ci exits 0 (got $rc)" test "$rc" -eq 0
@@ -60,6 +63,7 @@ gk_check "at least one alert raised ($(awk '$1 == "alerts" { print $3 }' "$gk_tm
 gk_check "session summary printed" test "$(fact summary)" = 1
 gk_check "summary counts steps ($(fact summary_steps))" test "$(fact summary_steps)" -ge 50
 gk_check "summary counts the alerts ($(fact summary_alerts))" test "$(fact summary_alerts)" -ge 1
-left=$(pgrep -f 'gaitkeeperd --config .*/demo.conf|bluez-sim --trace data/demo/' | wc -l)
+sleep 0.5
+left=$(grep -lzx "$mark" /proc/[0-9]*/environ 2>/dev/null | wc -l)
 gk_check "nothing left running after the demo" test "$left" -eq 0
 gk_done
