@@ -77,9 +77,9 @@ start_sim() {
 out=$("$SIM" --device bogus,$H10,x 2>&1)
 gk_check "bad --device kind: error, non-zero exit" bash -c \
 	"! '$SIM' --device bogus,$H10,x 2> /dev/null && grep -q \"unknown device kind 'bogus'\" <<< \"\$1\"" _ "$out"
-printf 't_s,az_g\n0,1\n0.01,abc\n' > "$gk_tmp/bad.csv"
+printf 't_s,ax_g,az_g\n0,0,1\n0.01,0,abc\n' > "$gk_tmp/bad.csv"
 out=$("$SIM" --trace "$gk_tmp/bad.csv" --device footpod,$POD,p 2>&1)
-gk_check "bad trace row: file:line named" has "$out" "bad.csv:3: bad field 'abc'"
+gk_check "bad trace row: file:line named" has "$out" "bad.csv:3: field 3 is not a plain decimal number: 'abc'"
 HIP=/work/shared/data/outdoor-hip-ankle/hip.csv
 [ -r "$HIP" ] || HIP=$TRACE
 env -u DBUS_SYSTEM_BUS_ADDRESS "$SIM" --bus "$BUS" --no-adapter --trace "$HIP" --time-scale 60 \

@@ -349,7 +349,7 @@ static int desc_write_value(sd_bus_message *m, void *userdata, sd_bus_error *err
 }
 
 static const sd_bus_vtable desc_vtable[] = {
-	SD_BUS_VTABLE_START(0),
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("UUID", "s", desc_get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Characteristic", "o", NULL, offsetof(struct sim_char, path),
 			SD_BUS_VTABLE_PROPERTY_CONST),
@@ -661,7 +661,7 @@ static int char_acquire_write(sd_bus_message *m, void *userdata, sd_bus_error *e
 }
 
 #define CHAR_VTABLE_COMMON							\
-	SD_BUS_VTABLE_START(0),							\
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),							\
 	SD_BUS_PROPERTY("UUID", "s", get_string_array,				\
 			offsetof(struct sim_char, uuid),			\
 			SD_BUS_VTABLE_PROPERTY_CONST),				\
@@ -716,7 +716,7 @@ static const sd_bus_vtable char_vtable_notify[] = {
 /* ---- GattService1 ------------------------------------------------------- */
 
 static const sd_bus_vtable service_vtable[] = {
-	SD_BUS_VTABLE_START(0),
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("UUID", "s", get_string_array, offsetof(struct sim_service, uuid),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Device", "o", get_parent_path, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -790,7 +790,7 @@ static void gatt_unexport(struct sim_device *dev, bool signal)
 /* ---- org.bluez.Battery1 ------------------------------------------------------ */
 
 static const sd_bus_vtable battery_vtable[] = {
-	SD_BUS_VTABLE_START(0),
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("Percentage", "y", NULL, offsetof(struct sim_device, battery),
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_VTABLE_END,
@@ -1181,7 +1181,7 @@ static int device_get_alias(sd_bus *bus, const char *path, const char *interface
 }
 
 static const sd_bus_vtable device_vtable[] = {
-	SD_BUS_VTABLE_START(0),
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("Address", "s", NULL, offsetof(struct sim_device, address),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("AddressType", "s", NULL, offsetof(struct sim_device, address_type),
@@ -1776,7 +1776,7 @@ static int adapter_get_const(sd_bus *bus, const char *path, const char *interfac
 }
 
 static const sd_bus_vtable adapter_vtable[] = {
-	SD_BUS_VTABLE_START(0),
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("Address", "s", NULL, offsetof(struct sim, adapter_address),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("AddressType", "s", adapter_get_const, 0,
@@ -1867,7 +1867,7 @@ static int root_accept(sd_bus_message *m, void *userdata, sd_bus_error *error)
 }
 
 static const sd_bus_vtable agent_manager_vtable[] = {
-	SD_BUS_VTABLE_START(0),
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("RegisterAgent", SD_BUS_ARGS("o", agent, "s", capability),
 				SD_BUS_NO_RESULT, root_accept, 0),
 	SD_BUS_METHOD_WITH_ARGS("UnregisterAgent", SD_BUS_ARGS("o", agent),
@@ -1878,7 +1878,7 @@ static const sd_bus_vtable agent_manager_vtable[] = {
 };
 
 static const sd_bus_vtable profile_manager_vtable[] = {
-	SD_BUS_VTABLE_START(0),
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("RegisterProfile", SD_BUS_ARGS("o", profile, "s", UUID, "a{sv}", options),
 				SD_BUS_NO_RESULT, root_accept, 0),
 	SD_BUS_METHOD_WITH_ARGS("UnregisterProfile", SD_BUS_ARGS("o", profile),

@@ -103,6 +103,8 @@ static int trace_find_steps(struct trace *t)
 		bool peak = smooth[i] > 0.5 * sd;
 
 		for (size_t j = a; peak && j <= b; j++)
+			/* j <= b < n; "j < i" breaks ties, it is no bound */
+			/* cppcheck-suppress arrayIndexThenCheck */
 			if (smooth[j] > smooth[i] || (smooth[j] == smooth[i] && j < i))
 				peak = false;
 		if (peak)
@@ -347,7 +349,7 @@ void trace_sample(const struct trace *t, double s, double ret[6])
 void trace_rest(const struct trace *t, double ret[6])
 {
 	for (unsigned c = 0; c < TRACE_CHANNELS; c++)
-		ret[c] = t->ch[c] && c < 3 ? t->rest[c] : 0;
+		ret[c] = c < 3 && t->ch[c] ? t->rest[c] : 0;
 }
 
 double trace_cadence_spm(const struct trace *t, double s)
