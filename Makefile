@@ -138,6 +138,7 @@ check: all tests
 		$(TEST_BINS) $(FUZZ_REPLAYS) $(sort $(wildcard tests/it-*.sh))
 
 test: deps
+	$(MAKE) -j$$(nproc) all tests
 	$(MAKE) check
 
 sanitize: deps
