@@ -190,6 +190,219 @@ def to_model_cv(sac, trials):
     return coef, rms(errs), rms(ins), len(rows)
 
 
+def scored_truth(truth_csv, duration=4.96):
+    """The truth ICs score-contacts scores (complete, away from the edges), s."""
+    out = {}
+    with open(truth_csv) as f:
+        for r in csv.DictReader(f):
+            if (r['complete'] == '1' and float(r['ic_s']) >= 0.5 - 1e-9 and
+                    float(r['to_s']) <= duration - 0.1 + 1e-9):
+                out.setdefault(int(r['trial']), []).append(float(r['ic_s']))
+    return out
+
+
+def median_cadence(ics):
+    d = [b - a for a, b in zip(ics, ics[1:])]
+    return 60.0 / st.median(d) if d else None
+
+
+def match_ics(truth, pred, tol=0.06):
+    """Greedy smallest-|error| pairing (as score-contacts): [(truth, pred)]."""
+    cand = sorted((abs(p - t), i, j) for i, t in enumerate(truth)
+                  for j, p in enumerate(pred) if abs(p - t) <= tol)
+    ut, up, pairs = set(), set(), []
+    for _, i, j in cand:
+        if i not in ut and j not in up:
+            ut.add(i)
+            up.add(j)
+            pairs.append((truth[i], pred[j]))
+    return sorted(pairs)
+
+
+def rms(xs):
+    return math.sqrt(sum(x * x for x in xs) / len(xs)) if xs else float('nan')
+
+
+def ic_jitter(pairs_by_trial):
+    """
+    IC error split into what moves the cadence and what does not: a constant
+    offset per trial does not change any interval; the within-trial spread
+    (SD around the trial's mean error) and the difference between the mean
+    errors of alternate steps (A = 1st, 3rd, ... contact; B = the others:
+    left/right, side unknown here) do.
+    """
+    out = {}
+    for tr, pairs in pairs_by_trial.items():
+        e = [1000 * (p - t) for t, p in pairs]
+        if len(e) < 3:
+            continue
+        out[tr] = dict(sd=st.pstdev(e), ab=st.mean(e[0::2]) - st.mean(e[1::2]),
+                       worst=max(range(len(e)), key=lambda k: abs(e[k] - st.mean(e))),
+                       err=e)
+    return out
+
+
+def jitter_model(truth_by_trial, sigma_ms, reps=200, seed=4):
+    """
+    Expected mean cadence error of an IC detector that is exact up to
+    Gaussian jitter sigma, given that the truth ICs are whole 2 ms samples
+    (true event uniformly within +-1 ms): (mean, 5th, 95th percentile) spm.
+    """
+    rnd = random.Random(seed)
+    means = []
+    for _ in range(reps):
+        errs = []
+        for ics in truth_by_trial.values():
+            p = [t + (rnd.uniform(-1, 1) + rnd.gauss(0, sigma_ms)) / 1000 for t in ics]
+            errs.append(abs(median_cadence(p) - median_cadence(ics)))
+        means.append(st.mean(errs))
+    means.sort()
+    return st.mean(means), means[reps // 20], means[reps - 1 - reps // 20]
+
+
+def smooth_v(data):
+    """Gravity-projected vertical channel smoothed as the engine does at 500 Hz."""
+    mx = st.mean(r[1] for r in data)
+    mz = st.mean(r[2] for r in data)
+    n = math.hypot(mx, mz)
+    v = [(r[1] * mx + r[2] * mz) / n for r in data]
+    for _ in range(2):  # two 5-sample boxcars, centred (delay removed)
+        v = [st.mean(v[max(0, i - 2):i + 3]) for i in range(len(v))]
+    return v
+
+
+def ic_alternatives(sac, trials, truth_by_trial, fs=500.0):
+    """
+    Candidate IC features on the same channel, found around each truth IC
+    (only the stance peak and the flight minimum are located from it): the
+    within-trial spread and A/B difference of each, and the cadence error it
+    gives, with no offset (offsets do not move intervals).
+    """
+    def cross(v, i, level):
+        f = (level - v[i - 1]) / (v[i] - v[i - 1]) if v[i] != v[i - 1] else 0.5
+        return (i - 1 + min(max(f, 0.0), 1.0)) / fs
+
+    feats = (
+        ('30 % of flight-min-to-peak rise (engine)', 'frac', 0.3),
+        ('15 % of the rise', 'frac', 0.15),
+        ('50 % of the rise', 'frac', 0.5),
+        ('flight minimum + 0.3 g', 'abs', 0.3),
+        ('flight minimum + 0.8 g', 'abs', 0.8),
+        ('1 g (vertical force = body weight)', 'level', 1.0),
+        ('steepest-slope tangent back to the flight minimum', 'tangent', None),
+        ('mean of the 10/20/30/40 % crossings', 'multi', None),
+    )
+    res = {f[0]: {} for f in feats}
+    for t in trials:
+        tr = int(t['trial'])
+        _, data = read_trace(os.path.join(sac, t['file']))
+        v = smooth_v(data)
+        for ic in truth_by_trial.get(tr, []):
+            i = int(round(ic * fs))
+            if i < 80 or i + 60 >= len(v):
+                continue
+            p = max(range(i, i + 60), key=lambda k: v[k])
+            lo_i = min(range(p - 75, p), key=lambda k: v[k])
+            lo, amp = v[lo_i], v[p] - v[lo_i]
+
+            def at(level):
+                q = p
+                while q > lo_i + 1 and v[q - 1] > level:
+                    q -= 1
+                return cross(v, q, level)
+            for name, kind, x in feats:
+                if kind == 'frac':
+                    e = at(lo + x * amp)
+                elif kind == 'abs':
+                    e = at(lo + x)
+                elif kind == 'level':
+                    e = at(x)
+                elif kind == 'tangent':
+                    k = max(range(lo_i + 1, p + 1), key=lambda k: v[k] - v[k - 1])
+                    e = (k - 0.5 - ((v[k] + v[k - 1]) / 2 - lo) / (v[k] - v[k - 1])) / fs
+                else:
+                    e = st.mean(at(lo + f * amp) for f in (0.1, 0.2, 0.3, 0.4))
+                res[name].setdefault(tr, []).append((ic, e))
+    rows = []
+    for name, _, _ in feats:
+        j = ic_jitter(res[name])
+        cad = [abs(median_cadence([p for _, p in pr]) - median_cadence([t for t, _ in pr]))
+               for pr in res[name].values()]
+        rows.append((name, rms([x['sd'] for x in j.values()]),
+                     st.mean(abs(x['ab']) for x in j.values()), st.mean(cad), max(cad)))
+    return rows
+
+
+def cadence_section(w, res, ev, truth_csv, sac, trials):
+    """Why the cadence error is what it is (docs/validation.md)."""
+    truth = scored_truth(truth_csv)
+    pairs = {}
+    for tr, events in ev.items():
+        pred = sorted(c['ic_s'] for c in contacts(events))
+        pairs[tr] = match_ics(truth.get(tr, []), pred)
+    jit = ic_jitter(pairs)
+    w('## Cadence error: where it comes from\n\n')
+    w('Per trial: the scorer\'s median IC-to-IC interval for truth and '
+      'prediction; the mean interval of the steps starting at the 1st, 3rd, ... '
+      'scored contact (A) and of the others (B), truth / predicted (the runner '
+      'alternates a longer and a shorter step; side is unknown, no ML axis); '
+      'the within-trial SD of the IC error (its per-trial mean removed: a '
+      'constant offset moves no interval); the A − B difference of the mean IC '
+      'error; the contact furthest from its trial\'s mean error. "spm per ms" '
+      'is how much 1 ms of median interval moves the cadence.\n\n')
+    w('| trial | median interval truth ms | pred ms | Δ ms | spm per ms | error spm | '
+      'A steps truth / pred ms | B steps truth / pred ms | IC error SD ms | '
+      'A − B IC error ms | furthest contact (#, error ms) |\n'
+      '|---|---|---|---|---|---|---|---|---|---|---|\n')
+    ivl_err, per = [], []
+    for r in res['trials']:
+        tr = r['trial']
+        if tr not in jit or not r['cadence_pred_spm']:
+            continue
+        mt, mp = 60000.0 / r['cadence_truth_spm'], 60000.0 / r['cadence_pred_spm']
+        pr = pairs[tr]
+        ti = [1000 * (b[0] - a[0]) for a, b in zip(pr, pr[1:])]
+        pi = [1000 * (b[1] - a[1]) for a, b in zip(pr, pr[1:])]
+        ivl_err += [b - a for a, b in zip(ti, pi)]
+        j = jit[tr]
+        per.append(dict(trial=tr, d=mp - mt, err=r['cadence_err_spm'], ab=j['ab'],
+                        gap=abs(st.mean(ti[0::2]) - st.mean(ti[1::2])), n=len(ti)))
+        w('| %d | %.1f | %.1f | %+.1f | %.2f | %.2f | %.1f / %.1f | %.1f / %.1f | %.1f | '
+          '%+.1f | %d, %+.1f |\n' % (
+              tr, mt, mp, mp - mt, 60000.0 / mt ** 2, r['cadence_err_spm'],
+              st.mean(ti[0::2]), st.mean(pi[0::2]), st.mean(ti[1::2]), st.mean(pi[1::2]),
+              j['sd'], j['ab'], j['worst'] + 1, j['err'][j['worst']]))
+    sd = rms([x['sd'] for x in jit.values()])
+    ab = st.mean(abs(x['ab']) for x in jit.values())
+    w('\nPooled within-trial IC error SD %.2f ms; mean |A − B| %.2f ms; '
+      'IC-to-IC interval error RMS %.2f ms (%d intervals). At these cadences '
+      '1 ms of median interval is 0.5–0.9 spm, and the truth ICs themselves are '
+      'whole 2 ms samples.\n\n' % (sd, ab, rms(ivl_err), len(ivl_err)))
+    w('What a detector with a given jitter would score here (truth ICs + '
+      'uniform ±1 ms for the sampling of the truth + Gaussian jitter σ, '
+      'scorer\'s median-interval cadence, 200 seeded repetitions; mean over '
+      'the 19 trials, 5–95 % range of that mean):\n\n')
+    w('| IC jitter σ ms | expected cadence error spm | 5–95 % |\n|---|---|---|\n')
+    model = {}
+    for s_ in (0.0, 1.0, 1.5, 2.0, round(sd, 2), 3.0):
+        m, lo_, hi = jitter_model(truth, s_)
+        model[s_] = m
+        w('| %s%s | %.2f | %.2f–%.2f |\n' % (
+            '%.2f' % s_, ' (measured)' if s_ == round(sd, 2) else '', m, lo_, hi))
+    w('\nAlternative IC features on the same gravity-projected, smoothed '
+      'channel (python re-implementation; the first row is the engine\'s '
+      'definition and should match the figures above):\n\n')
+    w('| IC feature | within-trial SD ms | mean abs(A − B) ms | cadence error spm | '
+      'worst trial spm |\n|---|---|---|---|---|\n')
+    alts = ic_alternatives(sac, trials, truth)
+    for name, a_sd, a_ab, a_cad, a_max in alts:
+        w('| %s | %.2f | %.2f | %.2f | %.2f |\n' % (name, a_sd, a_ab, a_cad, a_max))
+    w('\n')
+    return dict(sd=sd, ab=ab, ivl=rms(ivl_err), model=model,
+                per=per,
+                best_alt=min(a[1] for a in alts), alts=alts)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--gaitctl', required=True)
@@ -279,6 +492,7 @@ def main():
       'of IC jitter can move the median from one cluster to the other. The '
       'engine\'s own live cadence (60000 / median step time over 20 steps) is '
       'listed per trial in the next section.\n\n')
+    cad_why = cadence_section(w, res, ev, truth, sac, trials)
 
     # ---- robustness: the clipping artefact and lower rates ----------------
     w('## Robustness: not relying on the zeroed flight phase\n\n')
@@ -463,6 +677,38 @@ def main():
             w('* **%s**\n' % f_)
     else:
         w('* No target missed in this run.\n')
+    if not check('cadence_err_spm', res['cadence_err_spm']):
+        need = min((s_ for s_, m in cad_why['model'].items() if m <= TARGETS['cadence_err_spm'][1]),
+                   key=lambda s_: -s_, default=None)
+        per = cad_why['per']
+        top = sorted(per, key=lambda x: -x['err'])[:4]
+        eng_sd = cad_why['alts'][0][1]
+        better = [a[0] for a in cad_why['alts'][1:] if a[1] < eng_sd]
+        w('* Why the cadence target is missed (section "Cadence error: where it comes '
+          'from"): the scorer\'s cadence is 60 / the median of %d–%d IC-to-IC '
+          'intervals per trial, and this runner\'s A and B steps differ by %.0f–%.0f ms '
+          '(median %.0f ms), so the median sits at the edge of one cluster and follows '
+          'the IC error of one or two contacts. Those errors are not a bias (a constant '
+          'offset moves no interval) but within-trial jitter: SD %.2f ms pooled (mean '
+          '|A − B| %.2f ms), interval error RMS %.2f ms. A detector with that jitter is '
+          'expected to score %.2f spm here (measured %.2f); %s. %s The largest errors: '
+          '%s.\n' % (
+              min(x['n'] for x in per), max(x['n'] for x in per),
+              min(x['gap'] for x in per), max(x['gap'] for x in per),
+              st.median(x['gap'] for x in per),
+              cad_why['sd'], cad_why['ab'], cad_why['ivl'],
+              cad_why['model'][round(cad_why['sd'], 2)], res['cadence_err_spm'],
+              ('reaching <= 1 spm in expectation needs a jitter of about %.1f ms' % need)
+              if need is not None else 'no jitter level in the model reaches the target',
+              ('None of the %d alternative IC features tried on the same channel has less '
+               'jitter than the engine\'s (%.2f ms), and picking the one whose cadence error '
+               'happens to be lowest on these %d trials would fit the noise of a '
+               'median of about %.0f intervals, so the engine keeps its IC definition.' % (
+                   len(cad_why['alts']) - 1, eng_sd, len(per),
+                   st.median(x['n'] for x in per))) if not better else
+              ('Alternative IC features with less jitter: %s.' % ', '.join(better)),
+              '; '.join('trial %d %.2f spm (median interval %+.1f ms, A − B IC error %+.1f ms)'
+                        % (x['trial'], x['err'], x['d'], x['ab']) for x in top)))
     w('* Only one runner has force-plate truth; the contact constants are fitted '
       'on these trials (see Method). The 12 held-back trials are not in this repository.\n'
       '* Side (left/right) needs a mediolateral axis; the sacral trials have '
