@@ -386,8 +386,12 @@ def cadence_section(w, res, ev, truth_csv, sac, trials):
     ab = st.mean(abs(x['ab']) for x in jit.values())
     w('\nPooled within-trial IC error SD %.2f ms; mean |A − B| %.2f ms; '
       'IC-to-IC interval error RMS %.2f ms (%d intervals). At these cadences '
-      '1 ms of median interval is 0.5–0.9 spm, and the truth ICs themselves are '
-      'whole 2 ms samples.\n\n' % (sd, ab, rms(ivl_err), len(ivl_err)))
+      '1 ms of median interval is %.2f–%.2f spm, and the truth ICs themselves are '
+      'whole 2 ms samples.\n\n' % (sd, ab, rms(ivl_err), len(ivl_err),
+                                   min(60000.0 / (60000.0 / r['cadence_truth_spm']) ** 2
+                                       for r in res['trials'] if r['cadence_truth_spm']),
+                                   max(60000.0 / (60000.0 / r['cadence_truth_spm']) ** 2
+                                       for r in res['trials'] if r['cadence_truth_spm'])))
     w('What a detector with a given jitter would score here (truth ICs + '
       'uniform ±1 ms for the sampling of the truth + Gaussian jitter σ, '
       'scorer\'s median-interval cadence, 200 seeded repetitions; mean over '
