@@ -216,6 +216,7 @@ int publish_json(struct gk_daemon *d, const char *suffix, struct json_object *ob
 void publish_availability(struct gk_daemon *d, const char *alias, bool online);
 void publish_session_state(struct gk_daemon *d);
 void publish_session_dbus(struct gk_daemon *d);
+void publish_sensor_dbus(struct gk_daemon *d, const struct sensor_slot *s);
 void publish_alerts_active(struct gk_daemon *d);
 void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s);
 void publish_gateway_state(struct gk_daemon *d);

@@ -456,6 +456,7 @@ static void on_ble_state(void *userdata, unsigned id, const char *alias,
 	s->dirty = true;
 	if (available != s->available) {
 		s->available = available;
+		publish_sensor_dbus(d, s);
 		publish_availability(d, alias, available);
 		if (available)
 			log_info("Sensor '%s' is streaming", alias);

@@ -172,21 +172,30 @@ void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
 	(void)publish_json(d, suffix, o, 1, true, false, 0);
 	json_object_put(o);
 	s->dirty = false;
+	publish_sensor_dbus(d, s);
+}
 
-	if (d->api) {
-		struct dbus_api_sensor ds = {
-			.alias = sc->alias,
-			.kind = gk_sensor_kind_to_string(sc->kind),
-			.state = sensor_state_name(s->state),
-			.reason = s->reason,
-			.available = s->available,
-			.battery_pct = s->battery_pct >= 0 ? s->battery_pct : NAN,
-			.rssi_dbm = s->has_rssi ? s->rssi_dbm : NAN,
-			.last_seen_ms = s->last_seen_ms,
-		};
+/*
+ * The sensor's D-Bus object: on every tick with news, and at once on a state
+ * change so that it never lags the gateway's SensorsStreaming count (the call
+ * coalesces PropertiesChanged).
+ */
+void publish_sensor_dbus(struct gk_daemon *d, const struct sensor_slot *s)
+{
+	const struct gk_sensor_config *sc = &d->cfg->sensors[s->index];
+	struct dbus_api_sensor ds = {
+		.alias = sc->alias,
+		.kind = gk_sensor_kind_to_string(sc->kind),
+		.state = sensor_state_name(s->state),
+		.reason = s->reason,
+		.available = s->available,
+		.battery_pct = s->battery_pct >= 0 ? s->battery_pct : NAN,
+		.rssi_dbm = s->has_rssi ? s->rssi_dbm : NAN,
+		.last_seen_ms = s->last_seen_ms,
+	};
 
+	if (d->api)
 		(void)dbus_api_sensor_update(d->api, &ds);
-	}
 }
 
 void publish_gateway_state(struct gk_daemon *d)
