@@ -50,6 +50,9 @@ FUZZERS   :=
 
 all:
 
+# Keep intermediate objects (test and fuzz .o files) between runs.
+.SECONDARY:
+
 # ---- libraries: one static archive per module ------------------------------
 # $(call module_lib,name,sources) makes $(BUILD)/libgk<name>.a
 define module_lib
