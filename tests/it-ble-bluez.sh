@@ -7,53 +7,10 @@
 # cycle after repeated failures. Prints "# figure NAME MS" lines.
 source "$(dirname "$0")/lib/env.sh"
 
-DRV=$GK_BUILD/tests/ble-driver
-SIM=$GK_BUILD/bluez-sim
 MARKDOWN=${1:-}
-if ! command -v jq > /dev/null || ! command -v busctl > /dev/null; then
-	gk_skip "ble bluez" "jq and busctl needed (Debian: jq, systemd)"
-	gk_done
-	exit
-fi
-for bin in "$DRV" "$SIM"; do
-	if [ ! -x "$bin" ]; then
-		gk_skip "ble bluez" "$bin not built"
-		gk_done
-		exit
-	fi
-done
+source "$(dirname "$0")/lib/ble.sh"
+ble_require "ble bluez"
 
-sim_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
-		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@" > /dev/null
-}
-
-sim_stat() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short call \
-		io.gaitkeeper.BluezSim /io/gaitkeeper/BluezSim \
-		io.gaitkeeper.BluezSim1 GetStats s "$1" |
-		jq -r ".data[0].$2.data"
-}
-
-sim_ready() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --no-pager list 2>/dev/null |
-		grep -q '^io\.gaitkeeper\.BluezSim '
-}
-
-now_ms() {
-	date +%s%3N
-}
-
-q() {
-	local f=${*: -1}
-	jq -R "${@:1:$#-1}" "fromjson? | $f" "$OUT"
-}
-
-first_after() {
-	q -r --arg a "$2" --argjson t "$1" \
-		"select(.wall_ms >= \$t and .event == \"$3\" and .alias == \$a and ($4)) | .wall_ms" |
-		head -1
-}
 
 wait_after() {
 	local limit=$1 t i

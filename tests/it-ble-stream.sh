@@ -5,20 +5,8 @@
 # the simulator's subscription counts match ours (issue #5, "Tests").
 source "$(dirname "$0")/lib/env.sh"
 
-DRV=$GK_BUILD/tests/ble-driver
-SIM=$GK_BUILD/bluez-sim
-if ! command -v jq > /dev/null || ! command -v busctl > /dev/null; then
-	gk_skip "ble stream" "jq and busctl needed (Debian: jq, systemd)"
-	gk_done
-	exit
-fi
-for bin in "$DRV" "$SIM"; do
-	if [ ! -x "$bin" ]; then
-		gk_skip "ble stream" "$bin not built"
-		gk_done
-		exit
-	fi
-done
+source "$(dirname "$0")/lib/ble.sh"
+ble_require "ble stream"
 
 sim_call() {
 	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
@@ -31,11 +19,6 @@ sim_stat() {
 		io.gaitkeeper.BluezSim /io/gaitkeeper/BluezSim \
 		io.gaitkeeper.BluezSim1 GetStats s "$1" |
 		jq -r ".data[0].$2.data"
-}
-
-sim_ready() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --no-pager list 2>/dev/null |
-		grep -q '^io\.gaitkeeper\.BluezSim '
 }
 
 # q [jq options] FILTER: FILTER over each complete JSON line of $OUT (the

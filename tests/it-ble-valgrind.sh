@@ -6,35 +6,13 @@
 # memory errors and no leaks (issue #5, "nothing leaks under valgrind").
 source "$(dirname "$0")/lib/env.sh"
 
-DRV=$GK_BUILD/tests/ble-driver
-SIM=$GK_BUILD/bluez-sim
-if ! command -v jq > /dev/null || ! command -v busctl > /dev/null; then
-	gk_skip "ble valgrind" "jq and busctl needed (Debian: jq, systemd)"
-	gk_done
-	exit
-fi
-for bin in "$DRV" "$SIM"; do
-	if [ ! -x "$bin" ]; then
-		gk_skip "ble valgrind" "$bin not built"
-		gk_done
-		exit
-	fi
-done
+source "$(dirname "$0")/lib/ble.sh"
+ble_require "ble valgrind"
 if ! command -v valgrind > /dev/null; then
 	gk_skip "ble valgrind" "valgrind not installed"
 	gk_done
 	exit
 fi
-
-sim_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
-		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@" > /dev/null
-}
-
-sim_ready() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --no-pager list 2>/dev/null |
-		grep -q '^io\.gaitkeeper\.BluezSim '
-}
 
 q() {
 	local f=${*: -1}

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared by the ble/ contract tests (tests/it-ble-*.sh), after tests/lib/env.sh:
+# the driver and simulator paths, their prerequisites, and helpers that call
+# the simulator's control interface and read the driver's JSON lines ($OUT).
+
+DRV=$GK_BUILD/tests/ble-driver
+SIM=$GK_BUILD/bluez-sim
+
+# ble_require NAME: jq, busctl and both binaries, or a SKIP (counted as a
+# failure by the runner) and exit.
+ble_require() {
+	local bin
+	if ! command -v jq > /dev/null || ! command -v busctl > /dev/null; then
+		gk_skip "$1" "jq and busctl needed (Debian: jq, systemd)"
+		gk_done
+		exit
+	fi
+	for bin in "$DRV" "$SIM"; do
+		if [ ! -x "$bin" ]; then
+			gk_skip "$1" "$bin not built"
+			gk_done
+			exit
+		fi
+	done
+}
+
+sim_call() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
+		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@" > /dev/null
+}
+
+sim_stat() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short call \
+		io.gaitkeeper.BluezSim /io/gaitkeeper/BluezSim \
+		io.gaitkeeper.BluezSim1 GetStats s "$1" |
+		jq -r ".data[0].$2.data"
+}
+
+sim_ready() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --no-pager list 2>/dev/null |
+		grep -q '^io\.gaitkeeper\.BluezSim '
+}
+
+now_ms() {
+	date +%s%3N
+}
+
+# q [jq options] FILTER: FILTER over each complete JSON line of $OUT (the
+# driver may be writing the last one right now).
+q() {
+	local f=${*: -1}
+	jq -R "${@:1:$#-1}" "fromjson? | $f" "$OUT"
+}
+
+# first_after SINCE_MS ALIAS EVENT JQ-CONDITION: wall_ms of the first
+# matching line at or after SINCE_MS, or nothing.
+first_after() {
+	q -r --arg a "$2" --argjson t "$1" \
+		"select(.wall_ms >= \$t and .event == \"$3\" and .alias == \$a and ($4)) | .wall_ms" |
+		head -1
+}
