@@ -59,3 +59,41 @@ first_after() {
 		"select(.wall_ms >= \$t and .event == \"$3\" and .alias == \$a and ($4)) | .wall_ms" |
 		head -1
 }
+
+wait_after() {
+	local limit=$1 t i
+	shift
+	for ((i = 0; i < limit * 10; i++)); do
+		t=$(first_after "$@")
+		if [ -n "$t" ]; then
+			echo "$t"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+last_info() {
+	kill -USR1 "$DRV_PID" 2>/dev/null
+	sleep 0.3
+	q -r --arg a "$1" "select(.event == \"info\" and .alias == \$a) | .$2" | tail -1
+}
+
+is_eq() {
+	[ "$1" = "$2" ] || { echo "# got '$1', want '$2'"; return 1; }
+}
+
+# within NAME MS LIMIT_MS: a figure line and a check.
+declare -A figures limits
+within() {
+	local name=$1 ms=$2 limit=$3
+	if [ -z "$ms" ]; then
+		gk_not_ok "$name: never happened"
+		return
+	fi
+	echo "# figure $name $ms"
+	figures[$name]=$ms
+	limits[$name]=$limit
+	gk_check "$name: ${ms} ms <= ${limit} ms" test "$ms" -le "$limit"
+}
