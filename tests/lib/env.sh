@@ -67,13 +67,15 @@ gk_done() {
 
 # gk_wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
 gk_wait_for() {
-	local limit=$1 i
+	local deadline
+	deadline=$(($(date +%s%N) / 1000000 + $1 * 1000))
 	shift
-	for ((i = 0; i < limit * 10; i++)); do
+	# A deadline, not a count of tries: a slow check cannot stretch the wait.
+	while :; do
 		"$@" 2>/dev/null && return 0
+		[ $(($(date +%s%N) / 1000000)) -lt "$deadline" ] || return 1
 		sleep 0.1
 	done
-	return 1
 }
 
 gk_free_port() {
