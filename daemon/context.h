@@ -238,5 +238,7 @@ size_t history_load_digests(struct gk_daemon *d, struct form_digest *out, size_t
 void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
 			  struct form_digest *all, size_t *n);
 /* d->last_summary to and from state_dir/last-summary.json. */
+/* Pain outside a session: into the last session's digest (-ENOENT: none recent). */
+int history_add_pain_after(struct gk_daemon *d, unsigned level, const char *where);
 void history_save_summary(struct gk_daemon *d);
 void history_load_summary(struct gk_daemon *d);

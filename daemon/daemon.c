@@ -151,9 +151,24 @@ int gk_daemon_session_stop(struct gk_daemon *d)
 
 int gk_daemon_report_pain(struct gk_daemon *d, unsigned level, const char *where)
 {
+	bool in_session = form_engine_session_active(d->form);
+	int r;
+
 	if (level > 10)
 		return -ERANGE;
-	return form_engine_report_pain(d->form, now_usec(), level, where);
+	r = form_engine_report_pain(d->form, now_usec(), level, where);
+	if (r < 0 || in_session)
+		return r;
+	/* Between runs: it belongs to the last run's digest (its history). */
+	r = history_add_pain_after(d, level, where);
+	if (r >= 0)
+		log_info("Pain %u (%s) recorded after the last session", level, where ? where : "other");
+	else if (r == -ENOENT)
+		log_info("Pain %u (%s) reported with no session in the last %u h: alert only",
+			 level, where ? where : "other", GK_PAIN_AFTER_MAX_S / 3600);
+	else
+		log_warning_errno(r, "Failed to add the pain report to the last session: %m");
+	return 0;
 }
 
 int gk_daemon_get_summary(struct gk_daemon *d, bool last, char **ret_json)

@@ -123,23 +123,16 @@ size_t history_load_digests(struct gk_daemon *d, struct form_digest *out, size_t
 	return n;
 }
 
-void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
-			 struct form_digest *all, size_t *n)
+/* Write all n digests to state_dir/digests (atomically replaced). */
+static int write_digests(struct gk_daemon *d, const struct form_digest *all, size_t n)
 {
 	_cleanup_free_ uint8_t *buf = malloc(GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4));
-	size_t pos = 0, start;
+	size_t pos = 0;
 	int r = 0;
 
 	if (!buf)
-		return;
-	if (*n >= GK_DIGESTS_MAX) {
-		memmove(all, all + 1, (GK_DIGESTS_MAX - 1) * sizeof(*all));
-		(*n)--;
-	}
-	all[(*n)++] = *digest;
-
-	start = 0;
-	for (size_t i = start; i < *n && r >= 0; i++) {
+		return -ENOMEM;
+	for (size_t i = 0; i < n && r >= 0; i++) {
 		size_t l;
 
 		r = form_digest_serialize(&all[i], buf + pos + 4, FORM_DIGEST_SIZE, &l);
@@ -151,10 +144,54 @@ void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
 		buf[pos + 3] = (l >> 24) & 0xff;
 		pos += 4 + l;
 	}
-	if (r >= 0)
-		r = write_state_file(d, "digests", buf, pos);
+	return r < 0 ? r : write_state_file(d, "digests", buf, pos);
+}
+
+void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
+			 struct form_digest *all, size_t *n)
+{
+	int r;
+
+	if (*n >= GK_DIGESTS_MAX) {
+		memmove(all, all + 1, (GK_DIGESTS_MAX - 1) * sizeof(*all));
+		(*n)--;
+	}
+	all[(*n)++] = *digest;
+	r = write_digests(d, all, *n);
 	if (r < 0)
 		log_warning_errno(r, "Failed to store the session digest, ignoring: %m");
+}
+
+/*
+ * Pain reported between sessions belongs to the run before it ("my back
+ * hurts since this morning's run"): add it to the last stored digest, marked
+ * "after", when that session ended at most GK_PAIN_AFTER_MAX_S ago.
+ * -ENOENT when there is no such session, -ENOSPC when its reports are full.
+ */
+int history_add_pain_after(struct gk_daemon *d, unsigned level, const char *where)
+{
+	_cleanup_free_ struct form_digest *all = calloc(GK_DIGESTS_MAX, sizeof(*all));
+	uint64_t now_s = epoch_ms() / 1000, end_s;
+	struct form_digest *last;
+	size_t n;
+	int r;
+
+	if (!all)
+		return -ENOMEM;
+	n = history_load_digests(d, all, GK_DIGESTS_MAX);
+	if (n == 0)
+		return -ENOENT;
+	last = &all[n - 1];
+	if (last->start_epoch_s == 0)
+		return -ENOENT;		/* no wall clock then: cannot tell how long ago */
+	end_s = last->start_epoch_s + last->duration_s;
+	if (now_s < last->start_epoch_s || now_s > end_s + GK_PAIN_AFTER_MAX_S)
+		return -ENOENT;
+	r = form_digest_add_pain(last, (uint32_t)(now_s - last->start_epoch_s), level,
+				 form_pain_site_from_text(where), true);
+	if (r < 0)
+		return r;
+	return write_digests(d, all, n);
 }
 
 /*

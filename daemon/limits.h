@@ -30,3 +30,5 @@
 
 /* Session digests kept in the state directory for history analysis. */
 #define GK_DIGESTS_MAX 90u
+/* Pain reported up to this long after a session ends is "after" that run. */
+#define GK_PAIN_AFTER_MAX_S (48u * 3600u)
