@@ -810,6 +810,61 @@ int form_engine_set_baseline(struct form_engine *e, const struct form_baseline *
 	return 0;
 }
 
+/* ---- a different IMU sensor ------------------------------------------ */
+
+int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint64_t t_usec)
+{
+	if ((unsigned)mount >= _FORM_MOUNT_MAX)
+		return -EINVAL;
+	if (t_usec > e->t_now)
+		e->t_now = t_usec;
+
+	/*
+	 * Form alerts rest on the old sensor's steps: end them now. Their
+	 * counters and repeat timers stay (one session, one budget); pain is
+	 * the runner's word, not a sensor's, and stays.
+	 */
+	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++) {
+		if (k == FORM_ALERT_PAIN)
+			continue;
+		alert_clear(e, k, e->t_now);
+		e->alert[k].beyond_since = 0;
+		e->alert[k].back_since = 0;
+	}
+	e->fatigue_since = 0;
+
+	/*
+	 * A new frame: gravity, forward, the lean reference and the left/right
+	 * vote are learnt again from the new samples, whose clock may lag the
+	 * old sensor's (so the time-order check starts over too). The step
+	 * window is emptied so that no median mixes two sensors.
+	 */
+	form_detector_init(&e->det);
+	e->have_imu = false;
+	e->t_imu_first = e->t_imu = 0;
+	e->lean_ref = false;
+	e->side_vote = 0;
+	e->side_count = 0;
+	e->side_parity = 0;
+	e->n_steps_ring = 0;
+
+	if (mount == e->p.mount)
+		return 0;
+
+	/* Baselines are per mount (form_engine_set_baseline() checks it). */
+	e->p.mount = mount;
+	e->have_personal = false;
+	e->have_early = false;
+	memset(e->learn, 0, sizeof(e->learn));
+	e->learn_steps = 0;
+	return 0;
+}
+
+enum form_mount form_engine_mount(const struct form_engine *e)
+{
+	return e->p.mount;
+}
+
 /* ---- session start, summary, end ------------------------------------- */
 
 static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)

@@ -443,6 +443,23 @@ enum form_activity form_engine_activity(const struct form_engine *e);
 int form_engine_report_pain(struct form_engine *e, uint64_t t_usec, double level,
 			    const char *where);
 
+/*
+ * The IMU stream now comes from another sensor (fail-over, or back to the
+ * preferred one), mounted at mount. Whatever belongs to the old sensor is
+ * dropped: orientation (gravity, forward), the lean reference, the side
+ * vote and the recent-step window are learnt again from the next samples,
+ * and the time-order check of form_engine_feed_imu() starts over (the new
+ * sensor's stamps may lag the old one's). Active form alerts are cleared
+ * (CLEARED events at t_usec); pain alerts stay. The session, its time,
+ * distance, step count and statistics carry on. With a different mount the
+ * personal and early baselines are dropped too (they are per mount): load
+ * a stored one for the new mount with form_engine_set_baseline().
+ * 0, or -EINVAL for a mount out of range (nothing changed).
+ */
+int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint64_t t_usec);
+/* The mount the engine currently works with. */
+enum form_mount form_engine_mount(const struct form_engine *e);
+
 /* ---- personal baseline ------------------------------------------------ */
 
 
