@@ -212,6 +212,23 @@ s = json.loads(json.load(open(sys.argv[1]))["data"][0])
 text = json.dumps(s)
 sys.exit(0 if isinstance(s, dict) and "lower-back" in text and "hip" in text else 1)' "$gk_tmp/last.json"
 
+# Pain reported between runs belongs to the run before it: the next session's
+# history counts it (the first session's own worst report was 6).
+gk_check "ReportPain 7 knee with no session running" "${B[@]}" call "${OBJ[@]}" ReportPain us 7 knee
+gk_check "daemon logs it as after the last session" gk_wait_for 5 \
+	grep -q 'Pain 7 (knee) recorded after the last session' "$gk_tmp/daemon.log"
+ended=$(sig_count SessionEnded)
+"${B[@]}" call "${OBJ[@]}" StartSession
+"${B[@]}" call "${OBJ[@]}" StopSession
+gk_wait_for 10 test "$(sig_count SessionEnded)" -gt "$ended"
+"${B[@]}" --json=short call "${OBJ[@]}" GetSummary b true > "$gk_tmp/last2.json" 2>&1
+gk_check "next summary's history: max_pain_last5 7 (the after-run report)" python3 -c '
+import json, sys
+s = json.loads(json.load(open(sys.argv[1]))["data"][0])
+h = s.get("history") or {}
+print("# history:", json.dumps(h)[:300])
+sys.exit(0 if h.get("max_pain_last5") == 7 and h.get("main_pain_site") else 1)' "$gk_tmp/last2.json"
+
 # ---- introspection matches docs/io.gaitkeeper.Gaitkeeper1.xml ------------------------------
 GK_INTROSPECT_LIVE=1 tests/dbus-api/introspect.sh > "$gk_tmp/live.xml" 2> /dev/null
 gk_check "live introspection equals docs/io.gaitkeeper.Gaitkeeper1.xml" \
