@@ -250,6 +250,15 @@ static const struct schema_key config_schema[] = {
 	  NULL, true, false, "s", "Running this long starts an automatic session." },
 	{ "form.auto_stop_s", SCHEMA_DOUBLE, C(form.auto_stop_s), 5, 3600, 120, NULL, NULL,
 	  NULL, true, false, "s", "Not running this long ends an automatic session." },
+	{ "form.imu_sensor", SCHEMA_STRING, C(form.imu_sensor), 0, 0, 0, "", NULL, check_name,
+	  false, true, NULL, "Alias of the sensor whose IMU feeds the form core (a polar-h10 "
+	  "or polar-verity-sense in sensors). Unset = by declared mount: sacrum, then waist, "
+	  "then chest; on a tie the one listed first." },
+	{ "form.imu_failover_s", SCHEMA_DOUBLE, C(form.imu_failover_s), 0, 600,
+	  GK_IMU_FAILOVER_S_DEFAULT, NULL, NULL, NULL, true, false, "s", "When the IMU sensor "
+	  "feeding the form core has sent no data this long and another IMU sensor streams, "
+	  "the form core switches to that one; it switches back once a preferred sensor has "
+	  "streamed steadily this long again. 0 = never switch; else at least 2." },
 
 	{ "alerts.min_duration_s", SCHEMA_DOUBLE, C(alerts.min_duration_s), 0, 600, 30, NULL,
 	  NULL, NULL, true, false, "s", "A form metric must stay beyond its threshold this "
@@ -660,6 +669,32 @@ static void fill_derived(struct gk_config *c)
 	}
 }
 
+/* form.imu_sensor names an IMU sensor; a fail-over delay under 2 s would flap. */
+static void check_imu_keys(const config_t *cfg, const struct gk_config *c, struct errors *e)
+{
+	const char *name = c->form.imu_sensor;
+	double f = c->form.imu_failover_s;
+	unsigned i;
+
+	if (f > 0 && f < GK_IMU_FAILOVER_S_MIN)
+		error_add(e, config_lookup(cfg, "form.imu_failover_s"), "form.imu_failover_s",
+			  "%g s is too short: 0 (never switch) or at least %g s, the gap "
+			  "between two IMU notifications can reach a second", f,
+			  GK_IMU_FAILOVER_S_MIN);
+	if (!name[0])
+		return;
+	for (i = 0; i < c->n_sensors; i++)
+		if (streq(c->sensors[i].alias, name))
+			break;
+	if (i == c->n_sensors)
+		error_add(e, config_lookup(cfg, "form.imu_sensor"), "form.imu_sensor",
+			  "no sensor has the alias '%s'", name);
+	else if (!gk_sensor_kind_has_imu(c->sensors[i].kind))
+		error_add(e, config_lookup(cfg, "form.imu_sensor"), "form.imu_sensor",
+			  "'%s' is a %s, which has no IMU (polar-h10 and polar-verity-sense "
+			  "have one)", name, gk_sensor_kind_to_string(c->sensors[i].kind));
+}
+
 static void check_cross(const config_t *cfg, struct gk_config *c, struct errors *e)
 {
 	const config_setting_t *list = config_lookup(cfg, "sensors");
@@ -695,6 +730,8 @@ static void check_cross(const config_t *cfg, struct gk_config *c, struct errors 
 				  "'%s' is already used by sensors.[%u]", s->alias, j);
 		}
 	}
+
+	check_imu_keys(cfg, c, e);
 
 	if (!!c->mqtt.tls_cert[0] != !!c->mqtt.tls_key[0])
 		error_add(e, mqtt, "mqtt.tls_cert", "tls_cert and tls_key go together");
@@ -973,6 +1010,7 @@ static void example_value(FILE *f, const struct schema_key *k)
 		{ "mqtt.tls_ca", "/etc/gaitkeeper/ca.pem" },
 		{ "mqtt.tls_cert", "/etc/gaitkeeper/client.pem" },
 		{ "mqtt.tls_key", "/etc/gaitkeeper/client.key" },
+		{ "form.imu_sensor", "chest" },
 	};
 
 	if (k->type == SCHEMA_STRING || k->type == SCHEMA_ENUM) {

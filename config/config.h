@@ -11,6 +11,8 @@
 #define GK_CONFIG_DEFAULT_PATH "/etc/gaitkeeper/gaitkeeper.conf"
 #define GK_CONFIG_PATH_MAX 256u
 #define GK_CONFIG_STRING_MAX 128u
+#define GK_IMU_FAILOVER_S_DEFAULT 10.0	/* form.imu_failover_s */
+#define GK_IMU_FAILOVER_S_MIN 2.0	/* smallest non-zero form.imu_failover_s */
 
 enum gk_sensor_kind {
 	GK_SENSOR_KIND_POLAR_H10,
@@ -100,6 +102,9 @@ struct gk_config {
 		bool auto_session;
 		double auto_start_s;
 		double auto_stop_s;
+		/* Not in form_params: the daemon picks the IMU sensor (daemon/imu-select.h). */
+		char imu_sensor[GK_NAME_MAX];	/* alias, "" = by mount */
+		double imu_failover_s;		/* 0 = never switch */
 	} form;
 
 	struct {
