@@ -16,6 +16,7 @@
 #include "ble/ble.h"
 #include "ble/imu.h"
 #include "ble/match.h"
+#include "ble/props.h"
 #include "ble/state.h"
 #include "common/macro.h"
 #include "proto/cps.h"
@@ -63,41 +64,6 @@
 #define RETURN_GAP_USEC		(1500 * USEC_PER_MSEC)
 #define BACKOFF_MIN_USEC	(250 * USEC_PER_MSEC)
 #define NOTIFY_BUF		1024u	/* > max ATT MTU 517 */
-
-/* ---- the mirror of BlueZ's objects ------------------------------------- */
-
-enum {
-	OBJ_ADAPTER = 1u << 0,
-	OBJ_DEVICE = 1u << 1,
-	OBJ_BATTERY = 1u << 2,
-	OBJ_SERVICE = 1u << 3,
-	OBJ_CHAR = 1u << 4,
-};
-
-struct bz_object {
-	struct bz_object *next;
-	char *path;
-	unsigned ifaces;
-
-	bool powered;			/* Adapter1 */
-	bool discovering;
-
-	char *address;			/* Device1, normalised */
-	char *name;
-	char *alias;
-	char *adapter;
-	char **uuids;
-	bool connected;
-	bool services_resolved;
-	bool has_rssi;
-	int rssi;
-
-	int battery;			/* Battery1, -1 = none */
-
-	char *uuid;			/* GattService1 / GattCharacteristic1 */
-	char *parent;			/* Service1.Device / Char.Service */
-	char **flags;			/* Char.Flags */
-};
 
 /* ---- sensors ------------------------------------------------------------ */
 
@@ -239,7 +205,7 @@ struct ble_manager {
 	char *owner;			/* unique name of org.bluez, or NULL */
 	bool owner_known;		/* GetNameOwner answered */
 	bool have_objects;		/* GetManagedObjects answered */
-	struct bz_object *objects;
+	struct ble_object *objects;
 	char *adapter;			/* path of the adapter in use */
 
 	enum {
@@ -287,27 +253,6 @@ static uint32_t random_u32(void)
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == sizeof(r))
 		return r;
 	return (uint32_t)random();
-}
-
-static void strv_free(char **v)
-{
-	for (char **i = v; i && *i; i++)
-		free(*i);
-	free(v);
-}
-
-static int free_and_strdup(char **p, const char *s)
-{
-	char *t = NULL;
-
-	if (s) {
-		t = strdup(s);
-		if (!t)
-			return -ENOMEM;
-	}
-	free(*p);
-	*p = t;
-	return 0;
 }
 
 static const char *path_basename(const char *p)
@@ -448,362 +393,6 @@ static void call_forget(struct ble_manager *m, const char *path,
 				       member, NULL, NULL, NULL);
 }
 
-/* ---- the object mirror --------------------------------------------------- */
-
-static struct bz_object *object_find(struct ble_manager *m, const char *path)
-{
-	for (struct bz_object *o = m->objects; o; o = o->next)
-		if (streq(o->path, path))
-			return o;
-	return NULL;
-}
-
-static struct bz_object *object_free(struct bz_object *o)
-{
-	if (!o)
-		return NULL;
-	free(o->path);
-	free(o->address);
-	free(o->name);
-	free(o->alias);
-	free(o->adapter);
-	strv_free(o->uuids);
-	free(o->uuid);
-	free(o->parent);
-	strv_free(o->flags);
-	free(o);
-	return NULL;
-}
-
-static struct bz_object *object_get(struct ble_manager *m, const char *path)
-{
-	struct bz_object *o = object_find(m, path);
-
-	if (o)
-		return o;
-	o = calloc(1, sizeof(*o));
-	if (!o)
-		return NULL;
-	o->path = strdup(path);
-	if (!o->path)
-		return object_free(o);
-	o->battery = -1;
-	o->next = m->objects;
-	m->objects = o;
-	return o;
-}
-
-static void object_remove(struct ble_manager *m, struct bz_object *o)
-{
-	for (struct bz_object **p = &m->objects; *p; p = &(*p)->next)
-		if (*p == o) {
-			*p = o->next;
-			object_free(o);
-			return;
-		}
-}
-
-static void objects_clear(struct ble_manager *m)
-{
-	while (m->objects) {
-		struct bz_object *o = m->objects;
-
-		m->objects = o->next;
-		object_free(o);
-	}
-}
-
-static unsigned iface_bit(const char *iface)
-{
-	if (streq(iface, BLUEZ_ADAPTER))
-		return OBJ_ADAPTER;
-	if (streq(iface, BLUEZ_DEVICE))
-		return OBJ_DEVICE;
-	if (streq(iface, BLUEZ_BATTERY))
-		return OBJ_BATTERY;
-	if (streq(iface, BLUEZ_GATT_SERVICE))
-		return OBJ_SERVICE;
-	if (streq(iface, BLUEZ_GATT_CHAR))
-		return OBJ_CHAR;
-	return 0;
-}
-
-/*
- * Read a variant whose content must have signature sig; any other type
- * (a buggy or hostile peer) is skipped. Returns 1 if entered, 0 if skipped.
- */
-static int enter_variant(sd_bus_message *msg, const char *sig)
-{
-	const char *contents;
-	char type;
-	int r;
-
-	r = sd_bus_message_peek_type(msg, &type, &contents);
-	if (r < 0)
-		return r;
-	if (type != 'v')
-		return -EBADMSG;
-	if (!contents || !streq(contents, sig)) {
-		r = sd_bus_message_skip(msg, "v");
-		return r < 0 ? r : 0;
-	}
-	r = sd_bus_message_enter_container(msg, 'v', sig);
-	return r < 0 ? r : 1;
-}
-
-static int read_variant_basic(sd_bus_message *msg, char type, void *p)
-{
-	char sig[2] = { type, 0 };
-	int r;
-
-	r = enter_variant(msg, sig);
-	if (r <= 0)
-		return r;
-	r = sd_bus_message_read_basic(msg, type, p);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(msg);
-	return r < 0 ? r : 1;
-}
-
-static int read_variant_string(sd_bus_message *msg, char type, char **dst)
-{
-	const char *s;
-	int r;
-
-	r = read_variant_basic(msg, type, &s);
-	if (r <= 0)
-		return r;
-	r = free_and_strdup(dst, s);
-	return r < 0 ? r : 1;
-}
-
-static int read_variant_strv(sd_bus_message *msg, char ***dst)
-{
-	char **v = NULL;
-	int r;
-
-	r = enter_variant(msg, "as");
-	if (r <= 0)
-		return r;
-	r = sd_bus_message_read_strv(msg, &v);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(msg);
-	if (r < 0) {
-		strv_free(v);
-		return r;
-	}
-	strv_free(*dst);
-	*dst = v;
-	return 1;
-}
-
-/* What changed in one properties dict, for the reactions afterwards. */
-struct prop_changes {
-	bool connected, resolved, powered, discovering, rssi, battery, uuids;
-	bool advert;			/* RSSI or ManufacturerData: it advertises */
-	bool has_value;
-	const void *value;
-	size_t value_len;
-};
-
-static int parse_property(struct bz_object *o, unsigned bit, const char *key,
-			  sd_bus_message *msg, struct prop_changes *ch)
-{
-	int b, r;
-
-	switch (bit) {
-	case OBJ_ADAPTER:
-		if (streq(key, "Powered")) {
-			r = read_variant_basic(msg, 'b', &b);
-			if (r > 0) {
-				o->powered = b;
-				ch->powered = true;
-			}
-			return r;
-		}
-		if (streq(key, "Discovering")) {
-			r = read_variant_basic(msg, 'b', &b);
-			if (r > 0) {
-				o->discovering = b;
-				ch->discovering = true;
-			}
-			return r;
-		}
-		break;
-	case OBJ_DEVICE:
-		if (streq(key, "Address")) {
-			char *a = NULL;
-			char n[BLE_ADDRESS_STRLEN];
-
-			r = read_variant_string(msg, 's', &a);
-			if (r > 0 && ble_address_normalize(a, n) >= 0)
-				r = free_and_strdup(&o->address, n);
-			free(a);
-			return r;
-		}
-		if (streq(key, "Name"))
-			return read_variant_string(msg, 's', &o->name);
-		if (streq(key, "Alias"))
-			return read_variant_string(msg, 's', &o->alias);
-		if (streq(key, "Adapter"))
-			return read_variant_string(msg, 'o', &o->adapter);
-		if (streq(key, "UUIDs")) {
-			r = read_variant_strv(msg, &o->uuids);
-			if (r > 0)
-				ch->uuids = true;
-			return r;
-		}
-		if (streq(key, "Connected")) {
-			r = read_variant_basic(msg, 'b', &b);
-			if (r > 0) {
-				o->connected = b;
-				ch->connected = true;
-			}
-			return r;
-		}
-		if (streq(key, "ServicesResolved")) {
-			r = read_variant_basic(msg, 'b', &b);
-			if (r > 0) {
-				o->services_resolved = b;
-				ch->resolved = true;
-			}
-			return r;
-		}
-		if (streq(key, "RSSI")) {
-			int16_t v;
-
-			r = read_variant_basic(msg, 'n', &v);
-			if (r > 0) {
-				o->has_rssi = true;
-				o->rssi = v;
-				ch->rssi = true;
-				ch->advert = true;
-			}
-			return r;
-		}
-		if (streq(key, "ManufacturerData") || streq(key, "ServiceData"))
-			ch->advert = true;
-		break;
-	case OBJ_BATTERY:
-		if (streq(key, "Percentage")) {
-			uint8_t v;
-
-			r = read_variant_basic(msg, 'y', &v);
-			if (r > 0 && v <= 100) {
-				o->battery = v;
-				ch->battery = true;
-			}
-			return r;
-		}
-		break;
-	case OBJ_SERVICE:
-		if (streq(key, "UUID"))
-			return read_variant_string(msg, 's', &o->uuid);
-		if (streq(key, "Device"))
-			return read_variant_string(msg, 'o', &o->parent);
-		break;
-	case OBJ_CHAR:
-		if (streq(key, "UUID"))
-			return read_variant_string(msg, 's', &o->uuid);
-		if (streq(key, "Service"))
-			return read_variant_string(msg, 'o', &o->parent);
-		if (streq(key, "Flags"))
-			return read_variant_strv(msg, &o->flags);
-		if (streq(key, "Value")) {
-			r = enter_variant(msg, "ay");
-			if (r <= 0)
-				return r;
-			r = sd_bus_message_read_array(msg, 'y', &ch->value,
-						      &ch->value_len);
-			if (r < 0)
-				return r;
-			ch->has_value = true;
-			r = sd_bus_message_exit_container(msg);
-			return r < 0 ? r : 1;
-		}
-		break;
-	default:
-		break;
-	}
-	r = sd_bus_message_skip(msg, "v");
-	return r < 0 ? r : 0;
-}
-
-/* Parse an a{sv} of interface bit into o. */
-static int parse_properties(struct bz_object *o, unsigned bit,
-			    sd_bus_message *msg, struct prop_changes *ch)
-{
-	int r;
-
-	r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	for (;;) {
-		const char *key;
-
-		r = sd_bus_message_enter_container(msg, 'e', "sv");
-		if (r < 0)
-			return r;
-		if (r == 0)
-			break;
-		r = sd_bus_message_read_basic(msg, 's', &key);
-		if (r < 0)
-			return r;
-		r = parse_property(o, bit, key, msg, ch);
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(msg);
-		if (r < 0)
-			return r;
-	}
-	return sd_bus_message_exit_container(msg);
-}
-
-/* Parse a{sa{sv}} (InterfacesAdded / one GetManagedObjects entry). */
-static int parse_interfaces(struct ble_manager *m, const char *path,
-			    sd_bus_message *msg)
-{
-	struct bz_object *o = NULL;
-	int r;
-
-	r = sd_bus_message_enter_container(msg, 'a', "{sa{sv}}");
-	if (r < 0)
-		return r;
-	for (;;) {
-		struct prop_changes ch = {};
-		const char *iface;
-		unsigned bit;
-
-		r = sd_bus_message_enter_container(msg, 'e', "sa{sv}");
-		if (r < 0)
-			return r;
-		if (r == 0)
-			break;
-		r = sd_bus_message_read_basic(msg, 's', &iface);
-		if (r < 0)
-			return r;
-		bit = iface_bit(iface);
-		if (!bit) {
-			r = sd_bus_message_skip(msg, "a{sv}");
-		} else {
-			if (!o)
-				o = object_get(m, path);
-			if (!o)
-				return -ENOMEM;
-			o->ifaces |= bit;
-			r = parse_properties(o, bit, msg, &ch);
-		}
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(msg);
-		if (r < 0)
-			return r;
-	}
-	return sd_bus_message_exit_container(msg);
-}
-
 /* ---- sensor lookups ------------------------------------------------------ */
 
 static struct sensor *sensor_by_device(struct ble_manager *m, const char *path)
@@ -824,17 +413,17 @@ static struct sensor *sensor_by_id(struct ble_manager *m, unsigned id)
 }
 
 /* The characteristic object with uuid on device path (service any). */
-static struct bz_object *find_char(struct ble_manager *m, const char *device,
+static struct ble_object *find_char(struct ble_manager *m, const char *device,
 				   const char *uuid)
 {
-	for (struct bz_object *o = m->objects; o; o = o->next) {
-		struct bz_object *svc;
+	for (struct ble_object *o = m->objects; o; o = o->next) {
+		struct ble_object *svc;
 
-		if (!(o->ifaces & OBJ_CHAR) || !o->uuid || !o->parent ||
+		if (!(o->ifaces & BLE_OBJ_CHAR) || !o->uuid || !o->parent ||
 		    strcasecmp(o->uuid, uuid) != 0)
 			continue;
-		svc = object_find(m, o->parent);
-		if (svc && (svc->ifaces & OBJ_SERVICE) && svc->parent &&
+		svc = ble_object_find(m->objects, o->parent);
+		if (svc && (svc->ifaces & BLE_OBJ_SERVICE) && svc->parent &&
 		    streq(svc->parent, device))
 			return o;
 	}
@@ -913,7 +502,7 @@ static void sub_close(struct sensor *s, struct sub *sub, bool stop_notify)
 	 * Ordered on our connection before any later StartNotify.
 	 */
 	if (stop_notify && sub->notifying && sub->path && m->owner &&
-	    object_find(m, sub->path))
+	    ble_object_find(m->objects, sub->path))
 		call_forget(m, sub->path, BLUEZ_GATT_CHAR, "StopNotify");
 	sub->notifying = false;
 	sub->acquired = false;
@@ -1088,8 +677,8 @@ static void sensor_enter(struct sensor *s, enum ble_sensor_state state)
 			(void)sensor_event(s, BLE_EVENT_FAILED, "%s", s->reason);
 		return;
 	case BLE_SENSOR_STATE_BACKOFF: {
-		struct bz_object *dev = s->device_path ?
-			object_find(m, s->device_path) : NULL;
+		struct ble_object *dev = s->device_path ?
+			ble_object_find(m->objects, s->device_path) : NULL;
 
 		sensor_drop_link(s, true);
 		s->failures++;
@@ -1511,7 +1100,7 @@ static int plan_call(struct sensor *s, struct sub *sub, const char *member,
 static int read_char(struct sensor *s, const char *uuid, unsigned step)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-	struct bz_object *o = find_char(s->m, s->device_path, uuid);
+	struct ble_object *o = find_char(s->m, s->device_path, uuid);
 	int r;
 
 	if (!o)
@@ -1811,7 +1400,7 @@ static int plan_build(struct sensor *s)
 	const char *missing = NULL;
 
 	for (unsigned i = 0; i < ELEMENTSOF(table); i++) {
-		struct bz_object *o;
+		struct ble_object *o;
 
 		if (table[i].kind != s->cfg.kind || !table[i].required)
 			continue;
@@ -1828,14 +1417,14 @@ static int plan_build(struct sensor *s)
 
 	for (unsigned i = 0; i < ELEMENTSOF(table); i++) {
 		struct sub *sub = &s->subs[table[i].sub];
-		struct bz_object *o;
+		struct ble_object *o;
 
 		if (table[i].kind != s->cfg.kind)
 			continue;
 		o = find_char(s->m, s->device_path, sub_uuids[table[i].sub]);
 		if (!o)
 			continue;
-		if (free_and_strdup(&sub->path, o->path) < 0)
+		if (ble_free_and_strdup(&sub->path, o->path) < 0)
 			return -ENOMEM;
 		sub->wanted = true;
 		sub->required = table[i].required;
@@ -1874,7 +1463,7 @@ static void connect_done(struct call *c, sd_bus_message *reply,
 			 const sd_bus_error *error)
 {
 	struct sensor *s = c->s;
-	struct bz_object *dev;
+	struct ble_object *dev;
 
 	if (error && !streq_ptr(error->name, "org.bluez.Error.AlreadyConnected")) {
 		const char *what = sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) ||
@@ -1896,12 +1485,12 @@ static void connect_done(struct call *c, sd_bus_message *reply,
 	if (!sensor_event(s, BLE_EVENT_CONNECTED, "connected, resolving services"))
 		return;
 	/* BlueZ replies before resolving (ble.md 2.3); it may be done already. */
-	dev = object_find(s->m, s->device_path);
+	dev = ble_object_find(s->m->objects, s->device_path);
 	if (dev && dev->services_resolved)
 		sensor_resolved(s);
 }
 
-static void sensor_connect(struct sensor *s, struct bz_object *dev)
+static void sensor_connect(struct sensor *s, struct ble_object *dev)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
 	struct ble_manager *m = s->m;
@@ -1926,16 +1515,16 @@ static void sensor_connect(struct sensor *s, struct bz_object *dev)
 
 /* ---- adapter, discovery, reconcile ---------------------------------------- */
 
-static struct bz_object *adapter_current(struct ble_manager *m)
+static struct ble_object *adapter_current(struct ble_manager *m)
 {
-	struct bz_object *a = m->adapter ? object_find(m, m->adapter) : NULL;
+	struct ble_object *a = m->adapter ? ble_object_find(m->objects, m->adapter) : NULL;
 
-	return a && (a->ifaces & OBJ_ADAPTER) ? a : NULL;
+	return a && (a->ifaces & BLE_OBJ_ADAPTER) ? a : NULL;
 }
 
 static bool adapter_usable(struct ble_manager *m)
 {
-	struct bz_object *a = adapter_current(m);
+	struct ble_object *a = adapter_current(m);
 
 	return m->owner && m->have_objects && a && a->powered && !m->power_cycling;
 }
@@ -1943,14 +1532,14 @@ static bool adapter_usable(struct ble_manager *m)
 /* Pick the configured adapter, or the first powered one. */
 static void adapter_select(struct ble_manager *m)
 {
-	struct bz_object *best = NULL;
+	struct ble_object *best = NULL;
 
 	if (adapter_current(m))
 		return;
 	free(m->adapter);
 	m->adapter = NULL;
-	for (struct bz_object *o = m->objects; o; o = o->next) {
-		if (!(o->ifaces & OBJ_ADAPTER))
+	for (struct ble_object *o = m->objects; o; o = o->next) {
+		if (!(o->ifaces & BLE_OBJ_ADAPTER))
 			continue;
 		if (m->opt_adapter[0]) {
 			if (streq(path_basename(o->path), m->opt_adapter))
@@ -1965,7 +1554,7 @@ static void adapter_select(struct ble_manager *m)
 
 static const char *adapter_wait_reason(struct ble_manager *m)
 {
-	struct bz_object *a = adapter_current(m);
+	struct ble_object *a = adapter_current(m);
 
 	if (!m->owner)
 		return m->owner_known ? "bluetoothd is not running" :
@@ -1980,7 +1569,7 @@ static const char *adapter_wait_reason(struct ble_manager *m)
 	return "adapter is powered off";
 }
 
-static bool device_on_adapter(struct ble_manager *m, struct bz_object *o)
+static bool device_on_adapter(struct ble_manager *m, struct ble_object *o)
 {
 	size_t n;
 
@@ -1992,17 +1581,17 @@ static bool device_on_adapter(struct ble_manager *m, struct bz_object *o)
 	return strncmp(o->path, m->adapter, n) == 0 && o->path[n] == '/';
 }
 
-static void device_changed(struct ble_manager *m, struct bz_object *o,
-			   const struct prop_changes *ch);
+static void device_changed(struct ble_manager *m, struct ble_object *o,
+			   const struct ble_prop_changes *ch);
 
 /* The device object for s: the one it had, or a new match. */
-static struct bz_object *sensor_find_device(struct ble_manager *m, struct sensor *s)
+static struct ble_object *sensor_find_device(struct ble_manager *m, struct sensor *s)
 {
-	struct bz_object *o;
+	struct ble_object *o;
 
 	if (s->device_path) {
-		o = object_find(m, s->device_path);
-		if (o && (o->ifaces & OBJ_DEVICE))
+		o = ble_object_find(m->objects, s->device_path);
+		if (o && (o->ifaces & BLE_OBJ_DEVICE))
 			return o;
 		free(s->device_path);
 		s->device_path = NULL;
@@ -2010,7 +1599,7 @@ static struct bz_object *sensor_find_device(struct ble_manager *m, struct sensor
 	for (o = m->objects; o; o = o->next) {
 		struct sensor *owner;
 
-		if (!(o->ifaces & OBJ_DEVICE) || !device_on_adapter(m, o))
+		if (!(o->ifaces & BLE_OBJ_DEVICE) || !device_on_adapter(m, o))
 			continue;
 		owner = sensor_by_device(m, o->path);
 		if (owner && owner != s)
@@ -2028,7 +1617,7 @@ static struct bz_object *sensor_find_device(struct ble_manager *m, struct sensor
 			s->rssi = o->rssi;
 		}
 		if (o->battery >= 0) {
-			struct prop_changes ch = { .battery = true };
+			struct ble_prop_changes ch = { .battery = true };
 
 			device_changed(m, o, &ch);
 		}
@@ -2202,7 +1791,7 @@ static void reconcile_now(struct ble_manager *m)
 
 	for (size_t i = 0; i < m->n_sensors; i++) {
 		struct sensor *s = m->sensors[i];
-		struct bz_object *dev;
+		struct ble_object *dev;
 
 		if (!usable) {
 			if (s->state != BLE_SENSOR_STATE_IDLE)
@@ -2322,8 +1911,8 @@ static bool from_bluez(struct ble_manager *m, sd_bus_message *msg)
 	return m->owner && sender && streq(sender, m->owner);
 }
 
-static void device_changed(struct ble_manager *m, struct bz_object *o,
-			   const struct prop_changes *ch)
+static void device_changed(struct ble_manager *m, struct ble_object *o,
+			   const struct ble_prop_changes *ch)
 {
 	struct sensor *s = sensor_by_device(m, o->path);
 
@@ -2389,37 +1978,19 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata,
 {
 	struct ble_manager *m = userdata;
 	const char *path = sd_bus_message_get_path(msg);
-	struct prop_changes ch = {};
-	struct bz_object *o;
-	const char *iface;
+	struct ble_prop_changes ch = {};
+	struct ble_object *o;
 	unsigned bit;
 	int r;
 
 	if (!from_bluez(m, msg) || !path)
 		return 0;
-	r = sd_bus_message_read_basic(msg, 's', &iface);
-	if (r < 0)
-		return 0;
-	bit = iface_bit(iface);
-	o = object_find(m, path);
-	if (!bit || !o || !(o->ifaces & bit))
-		return 0;
-	r = parse_properties(o, bit, msg, &ch);
-	if (r < 0)
-		return 0;	/* malformed signal: what was read stays */
-
-	/* Invalidated properties: only RSSI matters (discovery stopped). */
-	if (bit == OBJ_DEVICE &&
-	    sd_bus_message_enter_container(msg, 'a', "s") > 0) {
-		const char *name;
-
-		while (sd_bus_message_read_basic(msg, 's', &name) > 0)
-			if (streq(name, "RSSI"))
-				o->has_rssi = false;
-	}
+	r = ble_props_parse_changed(m->objects, path, msg, &o, &bit, &ch);
+	if (r <= 0)
+		return 0;	/* not ours, or malformed: what was read stays */
 
 	switch (bit) {
-	case OBJ_CHAR:
+	case BLE_OBJ_CHAR:
 		if (ch.has_value) {
 			struct sub *sub = sub_by_path(m, path);
 
@@ -2427,13 +1998,13 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata,
 				sub_payload(sub, ch.value, ch.value_len);
 		}
 		return 0;
-	case OBJ_DEVICE:
+	case BLE_OBJ_DEVICE:
 		device_changed(m, o, &ch);
 		break;
-	case OBJ_BATTERY:
+	case BLE_OBJ_BATTERY:
 		device_changed(m, o, &ch);
 		break;
-	case OBJ_ADAPTER:
+	case BLE_OBJ_ADAPTER:
 		/*
 		 * Our discovery session ended under us (powered off, reset):
 		 * start it again when still wanted.
@@ -2455,18 +2026,18 @@ static int on_interfaces_added(sd_bus_message *msg, void *userdata,
 {
 	struct ble_manager *m = userdata;
 	const char *path;
-	struct bz_object *o;
+	struct ble_object *o;
 	struct sensor *s;
 
 	if (!from_bluez(m, msg))
 		return 0;
-	if (sd_bus_message_read_basic(msg, 'o', &path) < 0)
+	if (sd_bus_message_read_basic(msg, 'o', &path) <= 0)
 		return 0;
-	(void)parse_interfaces(m, path, msg);
-	o = object_find(m, path);
+	(void)ble_props_parse_interfaces(&m->objects, path, msg);
+	o = ble_object_find(m->objects, path);
 	s = o ? sensor_by_device(m, path) : NULL;
 	if (s && o->battery >= 0) {
-		struct prop_changes ch = { .battery = true };
+		struct ble_prop_changes ch = { .battery = true };
 
 		device_changed(m, o, &ch);
 	}
@@ -2499,29 +2070,16 @@ static int on_interfaces_removed(sd_bus_message *msg, void *userdata,
 				 sd_bus_error *ret_error)
 {
 	struct ble_manager *m = userdata;
-	const char *path, *iface;
-	struct bz_object *o;
+	struct ble_object *o;
 
 	if (!from_bluez(m, msg))
 		return 0;
-	if (sd_bus_message_read_basic(msg, 'o', &path) < 0)
+	if (ble_props_parse_removed(m->objects, msg, &o) < 0 || !o)
 		return 0;
-	o = object_find(m, path);
-	if (!o)
-		return 0;
-	if (sd_bus_message_enter_container(msg, 'a', "s") <= 0)
-		return 0;
-	while (sd_bus_message_read_basic(msg, 's', &iface) > 0) {
-		unsigned bit = iface_bit(iface);
-
-		o->ifaces &= ~bit;
-		if (bit == OBJ_BATTERY)
-			o->battery = -1;
-	}
-	if (!(o->ifaces & (OBJ_DEVICE | OBJ_CHAR | OBJ_ADAPTER)))
-		object_gone(m, path);
+	if (!(o->ifaces & (BLE_OBJ_DEVICE | BLE_OBJ_CHAR | BLE_OBJ_ADAPTER)))
+		object_gone(m, o->path);
 	if (!o->ifaces)
-		object_remove(m, o);
+		ble_object_remove(&m->objects, o);
 	reconcile_schedule(m);
 	return 0;
 }
@@ -2532,7 +2090,7 @@ static void mirror_rebuilt(struct ble_manager *m)
 	for (size_t i = 0; i < m->n_sensors; i++) {
 		struct sensor *s = m->sensors[i];
 
-		if (s->device_path && !object_find(m, s->device_path))
+		if (s->device_path && !ble_object_find(m->objects, s->device_path))
 			object_gone(m, s->device_path);
 	}
 	reconcile_schedule(m);
@@ -2558,22 +2116,10 @@ static void got_objects(struct call *c, sd_bus_message *reply,
 	}
 
 	/* A snapshot newer than every signal before it: replace the mirror. */
-	objects_clear(m);
-	r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-	while (r > 0) {
-		const char *path;
-
-		r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}");
-		if (r <= 0)
-			break;
-		r = sd_bus_message_read_basic(reply, 'o', &path);
-		if (r >= 0)
-			r = parse_interfaces(m, path, reply);
-		if (r >= 0)
-			r = sd_bus_message_exit_container(reply);
-		if (r >= 0)
-			r = 1;
-	}
+	ble_objects_clear(&m->objects);
+	r = ble_props_parse_managed(&m->objects, reply);
+	if (r < 0)
+		debug(m, NULL, "GetManagedObjects reply malformed (%s)", strerror(-r));
 	m->have_objects = true;
 	mirror_rebuilt(m);
 }
@@ -2587,7 +2133,7 @@ static void bluez_lost(struct ble_manager *m)
 	m->discovery = DISCOVERY_OFF;
 	m->bluez_retry = sd_event_source_disable_unref(m->bluez_retry);
 	calls_cancel_all(&m->calls);
-	objects_clear(m);
+	ble_objects_clear(&m->objects);
 	free(m->adapter);
 	m->adapter = NULL;
 	for (size_t i = 0; i < m->n_sensors; i++) {
@@ -2737,8 +2283,8 @@ static void manager_release(struct ble_manager *m)
 	m->released = true;
 	for (size_t i = 0; i < m->n_sensors; i++) {
 		struct sensor *s = m->sensors[i];
-		struct bz_object *dev = s->device_path ?
-			object_find(m, s->device_path) : NULL;
+		struct ble_object *dev = s->device_path ?
+			ble_object_find(m->objects, s->device_path) : NULL;
 
 		for (unsigned k = 0; k < _SUB_KIND_MAX; k++)
 			sub_close(s, &s->subs[k], true);
@@ -2777,7 +2323,7 @@ struct ble_manager *ble_manager_free(struct ble_manager *m)
 	sd_event_source_disable_unref(m->discovery_retry);
 	sd_event_source_disable_unref(m->bluez_retry);
 	sd_event_source_disable_unref(m->power_timer);
-	objects_clear(m);
+	ble_objects_clear(&m->objects);
 	free(m->owner);
 	free(m->adapter);
 	sd_bus_unref(m->bus);

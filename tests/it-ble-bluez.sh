@@ -39,7 +39,7 @@ gk_check "no bluetoothd: idle, and the reason says so" test -n "$t"
 
 # -- bluetoothd without an adapter (boot race), then the adapter -------------
 t0=$(now_ms)
-gk_bg "$SIM" --no-adapter --loop \
+gk_bg "$SIM" "${SIM_OPTS[@]}" --no-adapter --loop \
 	--device polar-h10,$H10,"Polar H10 21212121" \
 	--device footpod,$POD,"RunPod 23" 2> "$gk_tmp/sim.err"
 SIM_PID=$gk_last_pid
@@ -53,6 +53,11 @@ within adapter_added_streaming_h10_ms "$(elapsed "$t0" 15 "$t0" h10 state "$stre
 sleep 1
 
 # -- bluetoothd restart --------------------------------------------------------
+bluez_owner() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call org.freedesktop.DBus \
+		/org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s org.bluez 2>/dev/null
+}
+owner0=$(bluez_owner)
 t0=$(now_ms)
 sim_call RestartBluez u 2000
 within restart_noticed_pod_ms "$(elapsed "$t0" 5 "$t0" pod state \
@@ -62,6 +67,9 @@ t1=$((t0 + 2000))
 within restart_recovered_pod_ms "$(elapsed "$t1" 20 "$t1" pod state "$streaming_cond")" 10000
 within restart_recovered_h10_ms "$(elapsed "$t1" 20 "$t1" h10 state "$streaming_cond")" 10000
 sleep 1
+owner1=$(bluez_owner)
+gk_check "the restarted bluetoothd has a new unique name (${owner0#s } -> ${owner1#s })" \
+	test -n "$owner0" -a -n "$owner1" -a "$owner0" != "$owner1"
 gk_check "after the restart: h10 subscriptions 3/3 (ours/sim)" \
 	is_eq "$(last_info h10 subscriptions)/$(sim_stat $H10 subscriptions)" 3/3
 gk_check "after the restart: pod subscriptions 1/1 (ours/sim)" \
@@ -131,11 +139,12 @@ kill "$DRV_PID"
 wait "$DRV_PID"
 
 # -- opt-in adapter power cycle after repeated failures -----------------------
-# The footpod stops advertising: every Connect fails after ~1 s.
+# The footpod stops advertising: bluetoothd keeps each Connect pending
+# (~30 s); our 1.5 s Connect timeout cancels it every time.
 sim_call SetAdvertising sb $POD false
 sleep 0.5
 OUT=$gk_tmp/driver3.jsonl
-gk_bg "$DRV" --power-cycle --sensor alias=pod,kind=footpod,address=$POD \
+gk_bg "$DRV" --power-cycle --connect-timeout-ms 1500 --sensor alias=pod,kind=footpod,address=$POD \
 	> "$OUT" 2> "$gk_tmp/driver3.err"
 DRV_PID=$gk_last_pid
 t=$(wait_after 40 0 pod state '.reason == "adapter power cycle"')

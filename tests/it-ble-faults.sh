@@ -31,7 +31,7 @@ HRS=C0:FF:EE:00:00:14
 RSC_UUID=00002a53-0000-1000-8000-00805f9b34fb
 PMD_DATA_UUID=fb005c82-02e7-f387-1cad-8acd2d8df0c8
 
-gk_bg "$SIM" --speed-mps 3.2 --loop \
+gk_bg "$SIM" "${SIM_OPTS[@]}" --speed-mps 3.2 --loop \
 	--device polar-h10,$H10,"Polar H10 11111111" \
 	--device footpod,$POD,"RunPod 13" \
 	--device heart-rate,$HRS,"HRM 14" 2> "$gk_tmp/sim.err"
@@ -58,6 +58,12 @@ for a in pod h10; do
 	[ $a = h10 ] && addr=$H10
 	t0=$(now_ms)
 	sim_call Disconnect s $addr
+	kept=$(gatt_objects $addr)
+	if [ "$GATT_CACHE" = always ]; then
+		gk_check "$a: GATT objects kept across the disconnect (Cache = always)" test "$kept" -gt 0
+	else
+		gk_check "$a: GATT objects removed with the link (Cache = no)" test "$kept" -eq 0
+	fi
 	t=$(wait_after 5 "$t0" $a state "$down_cond")
 	within "disconnect_noticed_${a}_ms" "$([ -n "$t" ] && echo $((t - t0)))" 1000
 	t=$(wait_after 15 "$t0" $a state "$streaming_cond")
@@ -105,6 +111,8 @@ gk_check "pod: noticed it went away" test -n "$t"
 sleep 6
 gk_check "pod: not streaming while not advertising" \
 	test -z "$(first_after $((t0 + 100)) pod state "$streaming_cond")"
+gk_check "pod: a Connect is pending while it is away (as on bluetoothd, ~30 s)" \
+	test -n "$(first_after "$t0" pod state '.state == "connecting"')"
 t1=$(now_ms)
 sim_call SetAdvertising sb $POD true
 t=$(wait_after 15 "$t1" pod state "$streaming_cond")

@@ -133,6 +133,7 @@ wait $SIM_PID
 
 # ---- run 1: every kind on the recorded treadmill trial -----------------------------
 start_sim --trace "$TRACE" --loop --speed-mps 3.2 --incline-pct 1 --temporary-timeout 3 \
+	--connect-timeout-ms 2000 \
 	--device polar-h10,$H10,"Polar H10 0A1B2C3D" \
 	--device polar-verity-sense,$VERITY,"Polar Sense B5C6D7E8" \
 	--device footpod,$POD,"RunPod" --device heart-rate,$HRS,"HRM Strap" \
@@ -348,18 +349,63 @@ wait $acq
 gk_check "Disconnect: AcquireNotify fd hangs up" has "$(cat "$gk_tmp/hup.out")" "^hup"
 gk_check "Disconnect: Connected false, ServicesResolved false" bash -c \
 	"[ \"\$(busctl --address='$BUS' get-property org.bluez '$P' org.bluez.Device1 Connected ServicesResolved | tr '\n' ' ')\" = 'b false b false ' ]"
-gk_check "Disconnect: GATT objects removed" bash -c "! busctl --address='$BUS' tree --list org.bluez | grep -q '$P/service'"
+gk_check "Disconnect: GATT objects kept ([GATT] Cache = always)" bash -c "busctl --address='$BUS' tree --list org.bluez | grep -q '$P/service'"
 gk_check "Disconnect: device object kept (once connected)" bash -c "busctl --address='$BUS' tree --list org.bluez | grep -q '$P$'"
 out=$(probe connect $H10)
 gk_check "reconnect on the same path, connects counted" bash -c \
 	"grep -q resolved <<< '$out' && [ $(stat $H10 connects) = $((c0 + 1)) ]"
 
+# Cache = always: a StartNotify session outlives the link and is registered
+# again on reconnect (gatt-client.c btd_gatt_client_connected); no
+# InterfacesAdded for the cached objects.
+HRM_P=$(char_of $H10 00002a37)
+probe notify $H10 2a37 1 5 sleep 2500 connect $H10 sleep 2500 > "$gk_tmp/keep.out" &
+pr=$!
+gk_wait_for 5 grep -q '^value' "$gk_tmp/keep.out"
+sn0=$(stat $H10 start_notify)
+sim_call Disconnect s $H10
+gk_check "Cache = always: session kept while disconnected (subscriptions 1)" \
+	is_eq "$(stat $H10 subscriptions)" 1
+gk_check "Cache = always: Notifying stays true while disconnected" \
+	is_eq "$(prop "$HRM_P" org.bluez.GattCharacteristic1 Notifying)" "b true"
+out=$(probe notify $H10 2a37 0 1 notify $H10 2a37 0 1)
+gk_check "Cache = always: StartNotify while disconnected ok, again InProgress" bash -c \
+	"grep -q '^notify ok' <<< \"\$1\" && grep -q '^error notify org.bluez.Error.InProgress' <<< \"\$1\"" _ "$out"
+gk_check "Cache = always: ReadValue while disconnected: Failed Not connected" \
+	has "$(probe read $H10 2a38)" "^error read org.bluez.Error.Failed Not connected"
+gk_check "Cache = always: AcquireNotify while disconnected: Failed Not connected" \
+	has "$(probe acquire $H10 2a37 1 1)" "^error acquire org.bluez.Error.Failed Not connected"
+wait $pr
+out=$(cat "$gk_tmp/keep.out")
+gk_check "Cache = always: values again after reconnect without a new StartNotify" bash -c \
+	"sed -n '/^connect-reply/,\$p' <<< \"\$1\" | grep -q '^value'" _ "$out"
+gk_check "Cache = always: reconnect re-registered, no new StartNotify counted" \
+	is_eq "$(stat $H10 start_notify)" "$((sn0 + 1))"
+gk_check "Cache = always: no InterfacesAdded for cached GATT objects on reconnect" \
+	hasnt "$out" "^added .*$P/service"
+gk_check "sessions end when their client leaves" is_eq "$(stat $H10 subscriptions)" 0
+
 sim_call SetAdvertising sb $H10 false
 gk_check "SetAdvertising false drops the link" is_eq "$(prop "$P" org.bluez.Device1 Connected)" "b false"
+t=$(date +%s%N)
 out=$(probe connect $H10)
+ms=$((($(date +%s%N) - t) / 1000000))
 gk_check "Connect to a silent radio: Failed le-connection-abort-by-local" \
 	has "$out" "error connect org.bluez.Error.Failed le-connection-abort-by-local"
+gk_check "... after the connect timeout (--connect-timeout-ms 2000): ${ms} ms" \
+	test "$ms" -ge 1900 -a "$ms" -lt 4000
+# A Connect stays pending while the device is away and completes when it
+# advertises again (bluetoothd keeps the LE connection attempt ~30 s).
+probe connect $H10 > "$gk_tmp/pending.out" &
+pr=$!
+sleep 0.8
 sim_call SetAdvertising sb $H10 true
+wait $pr
+out=$(cat "$gk_tmp/pending.out")
+ms=$(awk '/^connect-reply/ { print $2 }' <<< "$out")
+gk_check "pending Connect completes when the device returns: reply after ${ms:-?} ms" \
+	bash -c "grep -q '^resolved' <<< \"\$1\" && [ \"\${2:-0}\" -ge 700 ] && [ \"\${2:-0}\" -lt 1900 ]" _ "$out" "$ms"
+bc call org.bluez "$P" org.bluez.Device1 Disconnect
 out=$(probe connect $H10)
 gk_check "SetAdvertising true: Connect works" has "$out" "^resolved"
 
@@ -395,6 +441,8 @@ probe connect $H10 > /dev/null
 bc monitor --json=short org.bluez > "$gk_tmp/restart.mon" 2>/dev/null &
 mon=$!
 sleep 0.3
+owner() { bc call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s org.bluez 2>/dev/null; }
+owner0=$(owner)
 sim_call RestartBluez u 800
 gk_check "RestartBluez: org.bluez gone" bash -c "! busctl --address='$BUS' status org.bluez > /dev/null 2>&1"
 gk_check "RestartBluez: control name kept" sim_ready
@@ -404,6 +452,11 @@ gk_check "RestartBluez: cached H10 back, not connected" \
 	gk_wait_for 3 bash -c "[ \"\$(busctl --address='$BUS' get-property org.bluez '$P' org.bluez.Device1 Connected)\" = 'b false' ]"
 kill $mon 2>/dev/null; wait $mon 2>/dev/null
 gk_check "RestartBluez: InterfacesRemoved emitted" grep -q InterfacesRemoved "$gk_tmp/restart.mon"
+owner1=$(owner)
+gk_check "RestartBluez: org.bluez has a new unique name ($owner0 -> $owner1)" \
+	bash -c "[ -n \"\$1\" ] && [ -n \"\$2\" ] && [ \"\$1\" != \"\$2\" ]" _ "$owner0" "$owner1"
+gk_check "RestartBluez: GATT objects only after a new connection" \
+	bash -c "! busctl --address='$BUS' tree --list org.bluez | grep -q '$P/service'"
 
 sim_call RemoveAdapter
 gk_check "RemoveAdapter: /org/bluez/hci0 gone" bash -c "! busctl --address='$BUS' tree --list org.bluez | grep -q hci0"
@@ -418,6 +471,21 @@ gk_check "control errors name the device" has "$out" "No simulated device"
 sim_call Quit
 wait $SIM_PID
 gk_check "Quit exits 0" test $? -eq 0
+
+# ---- run 1b: --gatt-cache no: GATT objects and sessions die with the link ----------
+start_sim --gatt-cache no --device heart-rate,$HRS,"HRM Strap"
+probe scan wait-device $HRS 5 stopscan connect $HRS notify $HRS 2a37 1 5 sleep 2500 > "$gk_tmp/nocache.out" &
+pr=$!
+gk_wait_for 8 grep -q '^value' "$gk_tmp/nocache.out"
+sim_call Disconnect s $HRS
+gk_check "--gatt-cache no: GATT objects removed on disconnect" \
+	bash -c "! busctl --address='$BUS' tree --list org.bluez | grep -q '$(dev_path $HRS)/service'"
+gk_check "--gatt-cache no: notify sessions end with the link" is_eq "$(stat $HRS subscriptions)" 0
+wait $pr
+out=$("$SIM" --gatt-cache sometimes --device heart-rate,$HRS,x 2>&1)
+gk_check "--gatt-cache: only always or no" has "$out" "wants 'always' or 'no'"
+sim_call Quit
+wait $SIM_PID
 
 # ---- run 2: a ramp trace, PMD frames decoded and checked sample by sample -------------
 awk 'BEGIN { print "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps";

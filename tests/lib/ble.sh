@@ -5,6 +5,12 @@
 
 DRV=$GK_BUILD/tests/ble-driver
 SIM=$GK_BUILD/bluez-sim
+# The simulator's main.conf [GATT] Cache: "always" (BlueZ's default: GATT
+# objects and StartNotify sessions survive a disconnect) or "no"; the
+# *-nocache.sh wrappers run the same checks with "no".
+GATT_CACHE=${GK_SIM_GATT_CACHE:-always}
+SIM_OPTS=(--gatt-cache "$GATT_CACHE")
+echo "# simulator: --gatt-cache $GATT_CACHE"
 
 # ble_require NAME: jq, busctl and both binaries, or a SKIP (counted as a
 # failure by the runner) and exit.
@@ -96,4 +102,10 @@ within() {
 	figures[$name]=$ms
 	limits[$name]=$limit
 	gk_check "$name: ${ms} ms <= ${limit} ms" test "$ms" -le "$limit"
+}
+
+# gatt_objects ADDRESS: how many GATT objects the device has on org.bluez.
+gatt_objects() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" tree --list org.bluez 2>/dev/null |
+		grep -c "/dev_${1//:/_}/service"
 }

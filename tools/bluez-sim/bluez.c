@@ -260,7 +260,11 @@ static void char_drop_session(struct sim_char *ch, unsigned i)
 	free(ch->sessions[i]);
 	ch->sessions[i] = ch->sessions[--ch->n_sessions];
 	ch->sessions[ch->n_sessions] = NULL;
-	if (!ch->n_sessions) {
+	/*
+	 * gatt-client.c update_notifying(): Notifying ends with the last
+	 * registered session; while disconnected none is registered.
+	 */
+	if (ch->notifying && (!ch->n_sessions || !ch->dev->connected)) {
 		ch->notifying = 0;
 		ch->cccd[0] = 0;
 		if (ch->slot)
@@ -551,9 +555,15 @@ static int char_start_notify(sd_bus_message *m, void *userdata, sd_bus_error *er
 				       "Notify acquired");
 	if (!sender)
 		sender = "";
+	/*
+	 * Same client again: a no-op while its session is registered; a
+	 * session kept across a disconnect is registered only on reconnect.
+	 */
 	for (unsigned i = 0; i < ch->n_sessions; i++)
 		if (streq(ch->sessions[i], sender))
-			return sim_reply_empty(sim, m);	/* same client: no-op */
+			return ch->dev->connected ? sim_reply_empty(sim, m) :
+				sim_reply_error(sim, m, BLUEZ_ERROR("InProgress"),
+						"In Progress");
 	if (ch->n_sessions == SIM_MAX_SESSIONS)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("Failed"), "Too many clients");
 
@@ -562,6 +572,9 @@ static int char_start_notify(sd_bus_message *m, void *userdata, sd_bus_error *er
 		return -ENOMEM;
 	ch->n_sessions++;
 	ch->dev->stat_start_notify++;
+	/* Not connected (cached objects): registered when it reconnects. */
+	if (!ch->dev->connected)
+		return sim_reply_empty(sim, m);
 	/* CCCD: bit 0 notifications, bit 1 indications. */
 	ch->cccd[0] = ch->props & GATT_PROP_NOTIFY ? 0x01 : 0x02;
 	if (!ch->notifying) {
@@ -613,6 +626,8 @@ static int char_acquire_notify(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (r < 0)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("InvalidArguments"),
 				       "Invalid arguments in method call");
+	if (!ch->dev->connected)
+		return sim_reply_error(sim, m, BLUEZ_ERROR("Failed"), "Not connected");
 	if (ch->acquired_fd >= 0)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("NotPermitted"),
 				       "Notify acquired");
@@ -621,8 +636,6 @@ static int char_acquire_notify(sd_bus_message *m, void *userdata, sd_bus_error *
 				       "Operation is not supported");
 	if (ch->n_sessions)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("InProgress"), "In Progress");
-	if (!ch->dev->connected)
-		return sim_reply_error(sim, m, BLUEZ_ERROR("Failed"), "Not connected");
 
 	if (socketpair(AF_LOCAL, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("Failed"), strerror(errno));
@@ -761,6 +774,7 @@ static int gatt_export(struct sim_device *dev)
 			return r;
 		(void)sd_bus_emit_object_added(bus, ch->desc_path);
 	}
+	dev->gatt_exported = true;
 	return 0;
 }
 
@@ -785,6 +799,24 @@ static void gatt_unexport(struct sim_device *dev, bool signal)
 			(void)sd_bus_emit_object_removed(bus, svc->path);
 		svc->slot = sd_bus_slot_unref(svc->slot);
 	}
+	dev->gatt_exported = false;
+}
+
+/* The GATT objects go, and every notify session with them. */
+static void gatt_forget(struct sim_device *dev, bool signal)
+{
+	for (unsigned i = 0; i < dev->n_chars; i++) {
+		struct sim_char *ch = &dev->chars[i];
+
+		char_release_acquired(ch);
+		for (unsigned k = 0; k < ch->n_sessions; k++)
+			free(ch->sessions[k]);
+		memset(ch->sessions, 0, sizeof(ch->sessions));
+		ch->n_sessions = 0;
+		ch->notifying = 0;
+		ch->cccd[0] = 0;
+	}
+	gatt_unexport(dev, signal);
 }
 
 /* ---- org.bluez.Battery1 ------------------------------------------------------ */
@@ -838,19 +870,21 @@ void device_link_down(struct sim_device *dev, const char *error_name,
 	dev->connected = 0;
 	emit_changed(sim, dev->path, "org.bluez.Device1", "Connected");
 
-	/* The link is gone: AcquireNotify sockets hang up, sessions end. */
+	/*
+	 * The link is gone: AcquireNotify sockets hang up (gatt-client.c
+	 * btd_gatt_client_disconnected shuts down client->ios). With the
+	 * default [GATT] Cache = always the objects stay and StartNotify
+	 * sessions are kept, unregistered (Notifying unchanged), until the
+	 * device reconnects; with Cache = no they are all removed.
+	 */
 	for (unsigned i = 0; i < dev->n_chars; i++) {
 		struct sim_char *ch = &dev->chars[i];
 
 		char_release_acquired(ch);
-		for (unsigned k = 0; k < ch->n_sessions; k++)
-			free(ch->sessions[k]);
-		memset(ch->sessions, 0, sizeof(ch->sessions));
-		ch->n_sessions = 0;
-		ch->notifying = 0;
-		ch->cccd[0] = 0;
+		ch->cccd[0] = 0;	/* an unbonded peer forgets its CCCDs */
 	}
-	gatt_unexport(dev, !sim->restarting || sim->bluez_owned);
+	if (!sim->gatt_cache)
+		gatt_forget(dev, !sim->restarting || sim->bluez_owned);
 	if (dev->battery_slot) {
 		(void)sd_bus_emit_interfaces_removed(sim->bus, dev->path,
 						     "org.bluez.Battery1", NULL);
@@ -865,7 +899,8 @@ static int device_resolved(sd_event_source *s, uint64_t usec, void *userdata)
 	int r;
 
 	timer_cancel(&dev->resolve_timer);
-	r = gatt_export(dev);
+	/* Cached objects are still there: no InterfacesAdded on reconnect. */
+	r = dev->gatt_exported ? 0 : gatt_export(dev);
 	if (r < 0) {
 		fprintf(stderr, "bluez-sim: exporting GATT of %s failed: %s\n",
 			dev->address, strerror(-r));
@@ -888,10 +923,20 @@ static int device_connect_done(sd_event_source *s, uint64_t usec, void *userdata
 	struct sim *sim = dev->sim;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = TAKE_PTR(dev->connect_msg);
 
+	if (!dev->advertising && sim_mono_usec() < dev->connect_deadline_usec) {
+		/* Still away: the LE connection attempt goes on. */
+		dev->connect_msg = TAKE_PTR(m);
+		(void)timer_arm(sim, &dev->connect_timer, dev->connect_deadline_usec,
+				device_connect_done, dev);
+		return 0;
+	}
 	timer_cancel(&dev->connect_timer);
 	dev->connecting = false;
 	if (!dev->advertising) {
-		/* Nobody answered the connection request (bluez PR #1255). */
+		/*
+		 * Nobody answered the connection request within the LE
+		 * connection timeout; the kernel cancels it (bluez PR #1255).
+		 */
 		if (m)
 			(void)sim_reply_error(sim, m, BLUEZ_ERROR("Failed"),
 					      "le-connection-abort-by-local");
@@ -906,6 +951,22 @@ static int device_connect_done(sd_event_source *s, uint64_t usec, void *userdata
 	emit_changed(sim, dev->path, "org.bluez.Device1", "Connected");
 	if (m)
 		(void)sim_reply_empty(sim, m);
+	/*
+	 * btd_gatt_client_connected(): sessions kept in the cache are
+	 * registered again (register_notify), Notifying true again.
+	 */
+	for (unsigned i = 0; i < dev->n_chars; i++) {
+		struct sim_char *ch = &dev->chars[i];
+
+		if (!ch->n_sessions)
+			continue;
+		ch->cccd[0] = ch->props & GATT_PROP_NOTIFY ? 0x01 : 0x02;
+		if (!ch->notifying && ch->slot) {
+			ch->notifying = 1;
+			emit_changed(sim, ch->path, "org.bluez.GattCharacteristic1",
+				     "Notifying");
+		}
+	}
 	profile_connected(dev);
 	/* GATT discovery completes after the reply (notes/ble.md 2.3). */
 	(void)timer_arm(sim, &dev->resolve_timer,
@@ -933,15 +994,39 @@ static int device_connect(sd_bus_message *m, void *userdata, sd_bus_error *error
 	if (dev->blocked)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("Failed"), "Blocked");
 
+	/*
+	 * An advertising device answers at once; for one that is away the
+	 * attempt stays pending (up to --connect-timeout-ms, bluetoothd ~30 s)
+	 * and completes when it advertises again (device_set_advertising).
+	 */
+	dev->connect_deadline_usec = sim_mono_usec() + sim->connect_timeout_usec;
 	r = timer_arm(sim, &dev->connect_timer,
-		      sim_mono_usec() + (dev->advertising ? SIM_CONNECT_REPLY_USEC :
-				      SIM_CONNECT_FAIL_USEC),
+		      dev->advertising ? sim_mono_usec() + SIM_CONNECT_REPLY_USEC :
+		      dev->connect_deadline_usec,
 		      device_connect_done, dev);
 	if (r < 0)
 		return r;
 	dev->connecting = true;
 	dev->connect_msg = sd_bus_message_ref(m);
 	return 1;
+}
+
+void device_set_advertising(struct sim_device *dev, bool on)
+{
+	struct sim *sim = dev->sim;
+
+	dev->advertising = on;
+	if (!on) {
+		/* Out of range: the link drops; a pending Connect goes on. */
+		if (dev->connected)
+			device_link_down(dev, BLUEZ_ERROR("Failed"),
+					 "le-connection-abort-by-local");
+		return;
+	}
+	/* Back in range: a pending connection attempt completes now. */
+	if (dev->connecting && dev->connect_timer)
+		(void)timer_arm(sim, &dev->connect_timer, sim_mono_usec() + SIM_CONNECT_REPLY_USEC,
+				device_connect_done, dev);
 }
 
 static int device_disconnect_done(sd_event_source *s, uint64_t usec, void *userdata)
@@ -1266,6 +1351,7 @@ void device_remove_object(struct sim_device *dev)
 	bool signal = !sim->restarting || sim->bluez_owned;
 
 	device_link_down(dev, NULL, NULL);
+	gatt_forget(dev, signal);
 	timer_cancel(&dev->temporary_timer);
 	if (!dev->present)
 		return;
@@ -1949,6 +2035,19 @@ static int name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *e
 
 /* ---- bluetoothd restart ---------------------------------------------------- */
 
+/* What every bluetoothd connection has first: the ObjectManager, the watch. */
+static int bus_objects_add(struct sim *sim)
+{
+	int r;
+
+	r = sd_bus_add_object_manager(sim->bus, &sim->om_slot, "/");
+	if (r < 0)
+		return r;
+	return sd_bus_match_signal(sim->bus, &sim->noc_slot, "org.freedesktop.DBus",
+				   "/org/freedesktop/DBus", "org.freedesktop.DBus",
+				   "NameOwnerChanged", name_owner_changed, sim);
+}
+
 static int restart_name_acquired(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
@@ -1974,17 +2073,20 @@ static int restart_up(sd_event_source *s, uint64_t usec, void *userdata)
 	int r;
 
 	timer_cancel(&sim->restart_timer);
-	r = sd_bus_request_name_async(sim->bus, NULL, "org.bluez", 0,
-				      restart_name_acquired, sim);
+	/* The new bluetoothd process: a new connection, a new unique name. */
+	r = sim_bus_open(sim, &sim->bus);
+	if (r >= 0)
+		r = bus_objects_add(sim);
+	if (r >= 0)
+		r = sd_bus_request_name_async(sim->bus, NULL, "org.bluez", 0,
+					      restart_name_acquired, sim);
 	if (r < 0)
-		fprintf(stderr, "bluez-sim: requesting org.bluez failed: %s\n", strerror(-r));
+		fprintf(stderr, "bluez-sim: restarting org.bluez failed: %s\n", strerror(-r));
 	return 0;
 }
 
 int bluez_restart(struct sim *sim, uint32_t down_ms)
 {
-	int r;
-
 	if (sim->restarting)
 		return -EBUSY;
 
@@ -1993,17 +2095,26 @@ int bluez_restart(struct sim *sim, uint32_t down_ms)
 	/* The restarted bluetoothd finds the adapter that is plugged in. */
 	sim->no_adapter = !sim->adapter_present;
 	sim->restarting = true;
-	/* A dying bluetoothd answers no pending call. */
-	for (unsigned i = 0; i < sim->n_devices; i++)
-		if (sim->devices[i].connecting)
-			device_clear_connect(&sim->devices[i],
-					     "org.freedesktop.DBus.Error.NoReply",
-					     "Remote peer disconnected");
+	/*
+	 * A dying bluetoothd answers no pending call: the bus daemon answers
+	 * them (NoReply) when the connection closes.
+	 */
+	for (unsigned i = 0; i < sim->n_devices; i++) {
+		struct sim_device *dev = &sim->devices[i];
+
+		dev->connect_msg = sd_bus_message_unref(dev->connect_msg);
+		dev->disconnect_msg = sd_bus_message_unref(dev->disconnect_msg);
+		timer_cancel(&dev->disconnect_timer);
+		if (dev->connecting)
+			device_clear_connect(dev, NULL, NULL);
+	}
 	bluez_remove_adapter(sim);
 	root_remove(sim);
-	r = sd_bus_release_name(sim->bus, "org.bluez");
-	if (r < 0)
-		fprintf(stderr, "bluez-sim: releasing org.bluez: %s\n", strerror(-r));
+	/* The process exits: its connection closes, the name goes with it. */
+	deferred_flush(sim);
+	sim->om_slot = sd_bus_slot_unref(sim->om_slot);
+	sim->noc_slot = sd_bus_slot_unref(sim->noc_slot);
+	sim->bus = sd_bus_flush_close_unref(sim->bus);
 	sim->bluez_owned = false;
 	return timer_arm(sim, &sim->restart_timer,
 			 sim_mono_usec() + (uint64_t)down_ms * 1000, restart_up, sim);
@@ -2015,12 +2126,7 @@ int bluez_start(struct sim *sim)
 {
 	int r;
 
-	r = sd_bus_add_object_manager(sim->bus, &sim->om_slot, "/");
-	if (r < 0)
-		return r;
-	r = sd_bus_match_signal(sim->bus, &sim->noc_slot, "org.freedesktop.DBus",
-				"/org/freedesktop/DBus", "org.freedesktop.DBus",
-				"NameOwnerChanged", name_owner_changed, sim);
+	r = bus_objects_add(sim);
 	if (r < 0)
 		return r;
 	r = root_add(sim);

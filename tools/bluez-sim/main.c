@@ -89,9 +89,7 @@ static int ctl_set_advertising(sd_bus_message *m, void *userdata, sd_bus_error *
 	r = ctl_device_bool(userdata, m, &dev, &b, error);
 	if (r < 0)
 		return r;
-	dev->advertising = b;
-	if (!b)	/* out of range: the link drops too */
-		device_link_down(dev, "org.bluez.Error.Failed", "le-connection-abort-by-local");
+	device_set_advertising(dev, b);
 	return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -420,6 +418,10 @@ static void usage(FILE *f)
 		"  --no-adapter           start without an adapter (see AddAdapter)\n"
 		"  --temporary-timeout S  remove undiscovered devices after S s (default 30)\n"
 		"  --disconnect-delay-ms MS  Device1.Disconnect keeps the link MS ms (default 0)\n"
+		"  --connect-timeout-ms MS   a Connect to an absent device fails after MS ms\n"
+		"                            (default 30000, as bluetoothd)\n"
+		"  --gatt-cache always|no     main.conf [GATT] Cache: keep GATT objects and notify\n"
+		"                            sessions across disconnects (default always)\n"
 		"  --device KIND,ADDRESS,NAME\n"
 		"      KIND: polar-h10 polar-verity-sense footpod power heart-rate treadmill\n");
 }
@@ -518,7 +520,7 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 	enum {
 		ARG_BUS = 0x100, ARG_ADAPTER, ARG_TRACE, ARG_SPEED, ARG_INCLINE,
 		ARG_SCALE, ARG_LOOP, ARG_NO_ADAPTER, ARG_DEVICE, ARG_TEMPORARY,
-		ARG_DISCONNECT_DELAY,
+		ARG_DISCONNECT_DELAY, ARG_CONNECT_TIMEOUT, ARG_GATT_CACHE,
 	};
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, ARG_BUS },
@@ -532,6 +534,8 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 		{ "device", required_argument, NULL, ARG_DEVICE },
 		{ "temporary-timeout", required_argument, NULL, ARG_TEMPORARY },
 		{ "disconnect-delay-ms", required_argument, NULL, ARG_DISCONNECT_DELAY },
+		{ "connect-timeout-ms", required_argument, NULL, ARG_CONNECT_TIMEOUT },
+		{ "gatt-cache", required_argument, NULL, ARG_GATT_CACHE },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -599,6 +603,23 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 				return -EINVAL;
 			sim->disconnect_delay_usec = (uint64_t)(v * 1000);
 			break;
+		case ARG_CONNECT_TIMEOUT:
+			if (parse_positive("--connect-timeout-ms", optarg, 100, 120000, &v) < 0)
+				return -EINVAL;
+			sim->connect_timeout_usec = (uint64_t)(v * 1000);
+			break;
+		case ARG_GATT_CACHE:
+			/* main.conf [GATT] Cache: "yes" caches paired devices only. */
+			if (streq(optarg, "always")) {
+				sim->gatt_cache = true;
+			} else if (streq(optarg, "no")) {
+				sim->gatt_cache = false;
+			} else {
+				fprintf(stderr, "bluez-sim: --gatt-cache wants 'always' or 'no', not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -630,7 +651,7 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 	return 1;
 }
 
-static int bus_open(const char *address, sd_bus **ret)
+static int bus_connect(const char *address, sd_bus **ret)
 {
 	_cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
 	int r;
@@ -647,6 +668,21 @@ static int bus_open(const char *address, sd_bus **ret)
 	if (r < 0)
 		return r;
 	r = sd_bus_start(bus);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(bus);
+	return 0;
+}
+
+int sim_bus_open(struct sim *sim, sd_bus **ret)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	int r;
+
+	r = bus_connect(sim->bus_address, &bus);
+	if (r < 0)
+		return r;
+	r = sd_bus_attach_event(bus, sim->event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(bus);
@@ -699,18 +735,13 @@ static int run(struct sim *sim)
 	(void)sd_event_add_signal(sim->event, NULL, SIGTERM, NULL, NULL);
 	(void)sd_event_add_signal(sim->event, NULL, SIGINT, NULL, NULL);
 
-	r = bus_open(sim->bus_address, &sim->bus);
+	r = sim_bus_open(sim, &sim->bus);
 	if (r >= 0)
-		r = bus_open(sim->bus_address, &sim->ctl_bus);
+		r = sim_bus_open(sim, &sim->ctl_bus);
 	if (r < 0) {
 		fprintf(stderr, "bluez-sim: cannot connect to the bus: %s\n", strerror(-r));
 		return r;
 	}
-	r = sd_bus_attach_event(sim->bus, sim->event, SD_EVENT_PRIORITY_NORMAL);
-	if (r >= 0)
-		r = sd_bus_attach_event(sim->ctl_bus, sim->event, SD_EVENT_PRIORITY_NORMAL);
-	if (r < 0)
-		return r;
 
 	sim->start_usec = sim_mono_usec();
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -745,6 +776,8 @@ int main(int argc, char **argv)
 		.speed_mps = 3.0,
 		.time_scale = 1.0,
 		.temporary_timeout_usec = 30 * 1000000ULL,
+		.connect_timeout_usec = SIM_CONNECT_TIMEOUT_USEC,
+		.gatt_cache = true,
 		.discoverable_timeout = 180,
 		.adapter_class = 0x7c0104,
 		.pairable = 1,

@@ -20,7 +20,8 @@
 /* BlueZ 5.66 timings (notes/ble.md 2.3), in microseconds. */
 #define SIM_CONNECT_REPLY_USEC		(65 * 1000ULL)
 #define SIM_RESOLVE_USEC		(300 * 1000ULL)
-#define SIM_CONNECT_FAIL_USEC		(1000 * 1000ULL)
+/* A Connect to a device that does not advertise stays pending this long. */
+#define SIM_CONNECT_TIMEOUT_USEC	(30 * 1000 * 1000ULL)
 #define SIM_FIRST_ADVERT_USEC		(150 * 1000ULL)
 #define SIM_ADVERT_PERIOD_USEC		(1000 * 1000ULL)
 #define SIM_INJECT_PERIOD_USEC		(100 * 1000ULL)
@@ -153,6 +154,8 @@ struct sim_device {
 	bool present;			/* Device1 object exported */
 	bool cached;			/* once connected: not temporary */
 	bool connecting;
+	uint64_t connect_deadline_usec;	/* pending Connect fails then */
+	bool gatt_exported;		/* GATT objects on the bus */
 	bool silent;
 	int connected;
 	int services_resolved;
@@ -246,6 +249,8 @@ struct sim {
 	bool no_adapter;
 	uint64_t temporary_timeout_usec;
 	uint64_t disconnect_delay_usec;
+	uint64_t connect_timeout_usec;
+	bool gatt_cache;		/* [GATT] Cache = always (BlueZ default) */
 
 	struct trace *trace;
 	uint64_t start_usec;		/* CLOCK_MONOTONIC at start */
@@ -305,6 +310,8 @@ void bluez_free(struct sim *sim);
 void device_link_down(struct sim_device *dev, const char *error_name,
 		      const char *error_message);
 void device_remove_object(struct sim_device *dev);
+/* Advertising switched on or off (SetAdvertising). */
+void device_set_advertising(struct sim_device *dev, bool on);
 struct sim_device *sim_find_device(struct sim *sim, const char *address);
 struct sim_char *device_find_char(struct sim_device *dev, const char *uuid);
 
@@ -318,6 +325,11 @@ unsigned device_subscriptions(const struct sim_device *dev);
 
 /* Normalise "2a37", "00002a37", or a 128-bit UUID to lowercase 128-bit. */
 int uuid_normalize(const char *in, char out[SIM_UUID_MAX]);
+
+/* ---- main.c ------------------------------------------------------------- */
+
+/* A new bus connection (a new unique name), attached to the event loop. */
+int sim_bus_open(struct sim *sim, sd_bus **ret);
 
 /* ---- profiles.c: device kinds ------------------------------------------ */
 
