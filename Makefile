@@ -67,7 +67,7 @@ $(eval $(call module_lib,common,$(COMMON_SRCS)))
 
 -include proto/module.mk form/module.mk ble/module.mk config/module.mk \
 	daemon/module.mk tools/module.mk tools/bluez-sim/module.mk \
-	tools/demo/module.mk systemd/module.mk tests/module.mk
+	tools/demo/module.mk tools/bench/module.mk systemd/module.mk tests/module.mk
 
 # Link order: users before what they use.
 LINK_LIBS = $(filter $(BUILD)/libgkdaemon.a,$(LIBS)) \

@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tools/bench: whole-daemon resource and latency bench (make bench-daemon) and
+# the soak (make soak; the short version is tests/it-soak.sh in make check).
+BINS += $(BUILD)/bench-notify-stamp
+
+$(BUILD)/bench-notify-stamp: $(BUILD)/tools/bench/notify-stamp.o $(BUILD)/libgkcommon.a
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libgkcommon.a $(LDLIBS)
+
+BENCH_SECONDS ?= 60
+SOAK_SECONDS ?= 1800
+
+.PHONY: bench-daemon soak
+# Writes the "## Whole daemon" section of docs/performance.md.
+bench-daemon: $(BUILD)/gaitkeeperd $(BUILD)/bluez-sim $(BUILD)/bluez-sim-probe \
+		$(BUILD)/bench-notify-stamp
+	GK_BUILD=$(BUILD) BENCH_SECONDS=$(BENCH_SECONDS) tools/bench/bench-daemon.sh \
+		--doc docs/performance.md
+
+soak: $(BUILD)/gaitkeeperd $(BUILD)/bluez-sim
+	GK_BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) bash tests/it-soak.sh
