@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/dbus-api.h"
+#include "daemon/imu-select.h"
 #include "daemon/limits.h"
 #include "daemon/mqtt.h"
 #include "daemon/seq.h"
@@ -81,6 +82,7 @@ struct gk_daemon {
 
 	struct sensor_slot sensors[GK_MAX_SENSORS];
 	unsigned n_sensors;
+	struct imu_select imu;		/* which IMU sensor feeds the form core */
 	int imu_sensor;			/* index feeding the form core, -1 none */
 	bool have_treadmill_speed;	/* belt speed wins over a footpod's */
 
@@ -194,6 +196,12 @@ static inline const char *sensor_state_name(int state)
 	const char *s = state >= 0 ? ble_sensor_state_to_string(state) : NULL;
 
 	return s ? s : "idle";
+}
+
+/* Alias of the sensor feeding the form core, NULL when there is none. */
+static inline const char *form_sensor_alias(const struct gk_daemon *d)
+{
+	return d->imu_sensor >= 0 ? d->cfg->sensors[d->imu_sensor].alias : NULL;
 }
 
 static inline unsigned sensors_streaming(const struct gk_daemon *d)

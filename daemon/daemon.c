@@ -24,6 +24,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dbus-api.h"
 #include "daemon/ha.h"
+#include "daemon/imu-select.h"
 #include "daemon/limits.h"
 #include "daemon/log.h"
 #include "daemon/mqtt-command.h"
@@ -64,6 +65,7 @@ static void update_status(struct gk_daemon *d, const char *state)
 			.broker_connected = connected,
 			.sensors_streaming = sensors_streaming(d),
 			.sensors_total = d->n_sensors,
+			.form_sensor = form_sensor_alias(d),
 		};
 
 		(void)dbus_api_set_gateway(d->api, &g);
@@ -131,6 +133,76 @@ static int form_setup(struct gk_daemon *d)
 	form_engine_set_event_cb(e, publish_form_event, d);
 	history_load_baseline(d);
 	return 0;
+}
+
+/* Say at start-up which IMU sensor feeds the form core, and why. */
+static void form_sensor_announce(struct gk_daemon *d)
+{
+	const struct gk_sensor_config *sc;
+
+	if (d->imu_sensor < 0) {
+		log_info("No IMU sensor configured: form metrics need a polar-h10 or "
+			 "polar-verity-sense");
+		return;
+	}
+	sc = &d->cfg->sensors[d->imu_sensor];
+	log_info("Form core fed by IMU sensor '%s' (%s, %s)", sc->alias,
+		 gk_mount_to_string(sc->mount),
+		 d->cfg->form.imu_sensor[0] ? "form.imu_sensor" : "preferred by mount");
+}
+
+/*
+ * Once a tick: fail over to another streaming IMU sensor when the one
+ * feeding the form core fell silent, or return to a preferred one that
+ * streams steadily again (daemon/imu-select.h). The engine keeps its
+ * session and re-learns the new sensor's orientation.
+ */
+static void form_sensor_update(struct gk_daemon *d)
+{
+	const struct gk_config *c = d->cfg;
+	uint64_t now = now_usec();
+	const struct gk_sensor_config *from, *to;
+	enum imu_select_change why;
+	int old = -1, r;
+
+	why = imu_select_update(&d->imu, (uint64_t)(c->form.imu_failover_s * USEC_PER_SEC), now,
+				&old);
+	if (why == IMU_SELECT_KEEP || old < 0)
+		return;
+	d->imu_sensor = imu_select_current(&d->imu);
+	from = &c->sensors[old];
+	to = &c->sensors[d->imu_sensor];
+
+	if (why == IMU_SELECT_FAILOVER)
+		log_warning("IMU sensor '%s' sent no data for %.0f s: form core now fed by "
+			    "'%s' (%s)", from->alias, c->form.imu_failover_s, to->alias,
+			    gk_mount_to_string(to->mount));
+	else
+		log_info("IMU sensor '%s' (%s) streamed steadily for %.0f s: form core fed by "
+			 "it again instead of '%s'", to->alias, gk_mount_to_string(to->mount),
+			 c->form.imu_failover_s, from->alias);
+
+	r = form_engine_change_sensor(d->form, form_mount_of(to->mount), now);
+	if (r < 0)
+		log_error_errno(r, "Form core refused the switch to '%s', ignoring: %m",
+				to->alias);
+	else if (to->mount != from->mount && d->imu_sensor == imu_select_preferred(&d->imu))
+		history_load_baseline(d);	/* the stored one is the preferred mount's */
+
+	publish_gateway_state(d);
+	update_status(d, d->stopping ? "stopping" : "running");
+}
+
+/*
+ * The stored baseline is the preferred sensor's mount: one learnt on a
+ * fail-over sensor at another mount would replace it, so it is not kept.
+ */
+static bool baseline_storable(const struct gk_daemon *d)
+{
+	int p = imu_select_preferred(&d->imu);
+
+	return p < 0 || d->imu_sensor < 0 ||
+	       d->cfg->sensors[p].mount == d->cfg->sensors[d->imu_sensor].mount;
 }
 
 /* ---- operations: the same for MQTT cmd/ and D-Bus ------------------------------ */
@@ -491,6 +563,7 @@ static void on_ble_imu(void *userdata, unsigned id, const char *alias,
 
 	if (!s)
 		return;
+	imu_select_data(&d->imu, s->index, now_usec());
 	if (d->imu_sensor != (int)s->index || !d->form)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -697,9 +770,14 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			publish_sensor_state(d, &d->sensors[i]);
 	if (now_usec() - d->last_gateway_usec >= GATEWAY_STATE_EVERY_USEC)
 		publish_gateway_state(d);
+	form_sensor_update(d);
 	if (d->baseline_pending) {
 		d->baseline_pending = false;
-		history_save_baseline(d);
+		if (baseline_storable(d))
+			history_save_baseline(d);
+		else if (form_engine_get_baseline(d->form, &(struct form_baseline){}) == 0)
+			log_info("Baseline learnt on fail-over sensor '%s' not stored (it is "
+				 "not at the preferred sensor's mount)", form_sensor_alias(d));
 	}
 	if (d->form_reload_pending && !d->session_active) {
 		d->form_reload_pending = false;
@@ -779,7 +857,8 @@ static void stop(struct gk_daemon *d)
 		(void)form_engine_session_stop(d->form, now_usec());
 	if (d->baseline_pending) {
 		d->baseline_pending = false;
-		history_save_baseline(d);
+		if (baseline_storable(d))
+			history_save_baseline(d);
 	}
 	update_status(d, "stopping");
 
@@ -893,9 +972,10 @@ int gk_daemon_new(const struct gk_daemon_options *o, struct gk_daemon **ret)
 			.heart_rate_bpm = NAN, .speed_mps = NAN, .cadence_spm = NAN,
 			.power_w = NAN, .incline_pct = NAN,
 		};
-		if (d->imu_sensor < 0 && gk_sensor_kind_has_imu(d->cfg->sensors[i].kind))
-			d->imu_sensor = (int)i;
 	}
+	imu_select_init(&d->imu, d->cfg, now_usec());
+	d->imu_sensor = imu_select_current(&d->imu);
+	form_sensor_announce(d);
 
 	r = read_password(d);
 	if (r < 0)

@@ -32,11 +32,12 @@ enum {
 	GW_PROP_BROKER,
 	GW_PROP_STREAMING,
 	GW_PROP_TOTAL,
+	GW_PROP_FORM_SENSOR,
 };
 
 static const char *const gateway_props[] = {
 	"Node", "Version", "State", "Status", "BrokerConnected",
-	"SensorsStreaming", "SensorsTotal", NULL,
+	"SensorsStreaming", "SensorsTotal", "FormSensor", NULL,
 };
 
 enum {
@@ -118,6 +119,7 @@ struct dbus_api {
 		bool broker_connected;
 		unsigned sensors_streaming;
 		unsigned sensors_total;
+		char *form_sensor;
 		unsigned dirty;
 	} gw;
 
@@ -901,6 +903,7 @@ static const sd_bus_vtable gateway_vtable[] = {
 			GW_OFF(sensors_streaming), EMITS),
 	SD_BUS_PROPERTY("SensorsTotal", "u", property_get_unsigned,
 			GW_OFF(sensors_total), EMITS),
+	SD_BUS_PROPERTY("FormSensor", "s", property_get_string, GW_OFF(form_sensor), EMITS),
 	SD_BUS_METHOD_WITH_ARGS("StartSession", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
 				method_start_session, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("StopSession", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
@@ -1103,6 +1106,7 @@ struct dbus_api *dbus_api_free(struct dbus_api *api)
 	free(api->gw.version);
 	free(api->gw.state);
 	free(api->gw.status);
+	free(api->gw.form_sensor);
 
 	sd_bus_unref(api->bus);
 	free(api);
@@ -1141,7 +1145,9 @@ int dbus_api_set_gateway(struct dbus_api *api, const struct dbus_api_gateway *g)
 	if (mark_string(&api->gw.node, g->node, GW_PROP_NODE, &dirty) < 0 ||
 	    mark_string(&api->gw.version, g->version, GW_PROP_VERSION, &dirty) < 0 ||
 	    mark_string(&api->gw.state, g->state, GW_PROP_STATE, &dirty) < 0 ||
-	    mark_string(&api->gw.status, g->status, GW_PROP_STATUS, &dirty) < 0)
+	    mark_string(&api->gw.status, g->status, GW_PROP_STATUS, &dirty) < 0 ||
+	    mark_string(&api->gw.form_sensor, g->form_sensor, GW_PROP_FORM_SENSOR,
+			&dirty) < 0)
 		r = -ENOMEM;
 
 	MARK_VALUE(api->gw.broker_connected, g->broker_connected, GW_PROP_BROKER,

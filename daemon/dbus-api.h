@@ -95,6 +95,7 @@ struct dbus_api_gateway {
 	bool broker_connected;
 	unsigned sensors_streaming;
 	unsigned sensors_total;
+	const char *form_sensor;	/* alias of the IMU sensor feeding the form core */
 };
 
 /*

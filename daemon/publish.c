@@ -213,6 +213,7 @@ void publish_gateway_state(struct gk_daemon *d)
 	json_add_string(o, "node", d->cfg->node);
 	json_object_object_add(o, "sensors_streaming", json_object_new_int(sensors_streaming(d)));
 	json_object_object_add(o, "sensors_total", json_object_new_int((int)d->n_sensors));
+	json_add_string(o, "form_sensor", form_sensor_alias(d));
 	json_object_object_add(o, "spool_records", json_object_new_int((int)ss.records));
 	json_object_object_add(o, "spool_bytes", json_object_new_int64((int64_t)ss.bytes));
 	json_object_object_add(o, "spool_dropped", json_object_new_int64((int64_t)ss.dropped));
