@@ -990,7 +990,9 @@ int gk_config_write_markdown(FILE *f)
 	fprintf(f, "\n## `sensors`: a list of groups, at most %u\n\n"
 		"Each element describes one BLE sensor. `alias` must be unique; `address` or "
 		"`name` (or both) must be given; `mount` is accepted only for kinds with an IMU. "
-		"Sensors are set up at start-up: changing them needs a restart.\n\n",
+		"Sensors are set up at start-up: changing them needs a restart. With several IMU "
+		"sensors one feeds the form core (`form.imu_sensor`, else the best `mount`: "
+		"sacrum, waist, chest) and the others stand by for `form.imu_failover_s`.\n\n",
 		GK_MAX_SENSORS);
 	markdown_rows(f, sensor_schema, ELEMENTSOF(sensor_schema), "sensors.[].");
 	return ferror(f) ? -EIO : 0;

@@ -91,7 +91,8 @@ static void test_rank(void **state)
 static const char two_imus[] =
 	"sensors = (\n"
 	"  { alias = \"chest\"; kind = \"polar-h10\"; address = \"A0:9E:1A:00:00:01\"; },\n"
-	"  { alias = \"sacrum\"; kind = \"polar-verity-sense\"; address = \"A0:9E:1A:00:00:02\"; },\n"
+	"  { alias = \"sacrum\"; kind = \"polar-verity-sense\";"
+	"    address = \"A0:9E:1A:00:00:02\"; },\n"
 	"  { alias = \"pod\"; kind = \"footpod\"; name = \"Stryd*\"; }\n"
 	");\n";
 
@@ -285,7 +286,8 @@ static void test_named_sensor_fails_over_too(void **state)
 		"form = { imu_sensor = \"chest\"; imu_failover_s = 5; };\n"
 		"sensors = (\n"
 		"  { alias = \"chest\"; kind = \"polar-h10\"; address = \"A0:9E:1A:00:00:01\"; },\n"
-		"  { alias = \"sacrum\"; kind = \"polar-verity-sense\"; address = \"A0:9E:1A:00:00:02\"; },\n"
+		"  { alias = \"sacrum\"; kind = \"polar-verity-sense\";"
+	"    address = \"A0:9E:1A:00:00:02\"; },\n"
 		"  { alias = \"pod\"; kind = \"footpod\"; name = \"Stryd*\"; }\n"
 		");\n";
 	struct gk_config *c = load(text);
