@@ -141,8 +141,9 @@ static void form_sensor_announce(struct gk_daemon *d)
 	const struct gk_sensor_config *sc;
 
 	if (d->imu_sensor < 0) {
-		log_info("No IMU sensor configured: form metrics need a polar-h10 or "
-			 "polar-verity-sense");
+		if (d->n_sensors)
+			log_info("No IMU sensor configured: form metrics need a polar-h10 or "
+				 "polar-verity-sense");
 		return;
 	}
 	sc = &d->cfg->sensors[d->imu_sensor];
@@ -167,7 +168,7 @@ static void form_sensor_update(struct gk_daemon *d)
 
 	why = imu_select_update(&d->imu, (uint64_t)(c->form.imu_failover_s * USEC_PER_SEC), now,
 				&old);
-	if (why == IMU_SELECT_KEEP || old < 0)
+	if (why == IMU_SELECT_KEEP || old < 0 || !d->form)
 		return;
 	d->imu_sensor = imu_select_current(&d->imu);
 	from = &c->sensors[old];
