@@ -166,9 +166,11 @@ static void form_sensor_update(struct gk_daemon *d)
 	enum imu_select_change why;
 	int old = -1, r;
 
+	if (!d->form)
+		return;
 	why = imu_select_update(&d->imu, (uint64_t)(c->form.imu_failover_s * USEC_PER_SEC), now,
 				&old);
-	if (why == IMU_SELECT_KEEP || old < 0 || !d->form)
+	if (why == IMU_SELECT_KEEP || old < 0)
 		return;
 	d->imu_sensor = imu_select_current(&d->imu);
 	from = &c->sensors[old];
