@@ -22,3 +22,10 @@ ble-figures: $(BUILD)/tests/ble-driver $(BUILD)/bluez-sim
 	@GK_BUILD=$(BUILD) bash tests/it-ble-faults.sh --markdown | sed -n 's/^# |/|/p;/^not ok/p'
 	@echo
 	@GK_BUILD=$(BUILD) bash tests/it-ble-bluez.sh --markdown | sed -n 's/^# |/|/p;/^not ok/p'
+
+# BlueZ property parsing (ble/props.c) reads outside input: fuzzed by
+# tests/fuzz-ble-props.c. It needs libsystemd (sd_bus_message), which the
+# other fuzzers do not link, so it is added to this fuzzer only; the shared
+# library is a prerequisite so that it lands in the link line's $^.
+$(BUILD)/fuzz/fuzz-ble-props: $(BUILD)/fuzz/obj/ble/props.o \
+	$(shell pkg-config --variable=libdir libsystemd 2>/dev/null)/libsystemd.so
