@@ -190,6 +190,12 @@ gk_check "h10: our connects = the simulator's connects" \
 	is_eq "$(last_info h10 connects)" "$(sim_stat $H10 connects)"
 gk_check "h10: one AcquireNotify per connection" \
 	is_eq "$(sim_stat $H10 acquire_notify)" "$(sim_stat $H10 connects)"
+# A session the simulator keeps across a link loss (Cache = always) is only
+# opened anew if ble/ stopped it on teardown: a new session per connection.
+gk_check "pod: one new StartNotify session per connection (StopNotify on every teardown)" \
+	is_eq "$(sim_stat $POD start_notify)" "$(sim_stat $POD connects)"
+gk_check "h10: two new StartNotify sessions (HRM, PMD CP) per connection" \
+	is_eq "$(sim_stat $H10 start_notify)" "$((2 * $(sim_stat $H10 connects)))"
 for a in h10 pod strap; do
 	gk_check "$a: streaming at the end" is_eq "$(last_info $a state)" streaming
 done
