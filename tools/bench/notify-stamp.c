@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
 	}
 	snprintf(match, sizeof(match),
-		 "type='signal',sender='org.bluez',interface='org.freedesktop.DBus.Properties',"
+		 "type='signal',interface='org.freedesktop.DBus.Properties',"
 		 "member='PropertiesChanged',path='%s',arg0='org.bluez.GattCharacteristic1'",
 		 path);
 	r = sd_bus_add_match(bus, &slot, match, on_changed, NULL);
