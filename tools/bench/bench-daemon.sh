@@ -51,6 +51,10 @@ save_raw() {
 trap 'save_raw; gk_cleanup' EXIT
 say() { echo "bench-daemon: $*" >&2; }
 die() { say "$*"; exit 1; }
+stop_pid() {
+	kill -TERM "$1" 2> /dev/null
+	wait "$1" 2> /dev/null
+}
 for b in gaitkeeperd gaitctl bluez-sim bluez-sim-probe bench-notify-stamp; do
 	[ -x "$B/$b" ] || die "$B/$b is missing (make all)"
 done
@@ -72,6 +76,18 @@ BUS_A=$DBUS_SYSTEM_BUS_ADDRESS
 DBUS_A_PID=$gk_last_pid
 gk_start_mosquitto || die "mosquitto did not start"
 MOSQ_PID=$GK_MOSQUITTO_PID
+# BENCH_BROKER_NODELAY=1: the broker sets TCP_NODELAY on its client sockets
+# (mosquitto's set_tcp_nodelay, default false), to tell its Nagle delays from
+# the daemon's.
+if [ "${BENCH_BROKER_NODELAY:-0}" = 1 ]; then
+	stop_pid "$MOSQ_PID"
+	echo "set_tcp_nodelay true" >> "$gk_tmp/mosquitto.conf"
+	gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
+	MOSQ_PID=$gk_last_pid
+	gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GK_MQTT_PORT" ||
+		die "mosquitto did not restart"
+fi
+echo "broker_nodelay=${BENCH_BROKER_NODELAY:-0}" >> "$meta"
 # A second private bus for the daemon without sensors (its own D-Bus name).
 sed -e "s|$gk_tmp/system_bus_socket|$gk_tmp/bus-b.sock|" \
 	-e "s|<includedir>.*</includedir>||" "$gk_tmp/dbus.conf" > "$gk_tmp/dbus-b.conf"
@@ -121,10 +137,6 @@ start_gkd() {	# start_gkd BUS CONFIG STATE-DIR LOG; sets GKD_PID
 streaming() {
 	DBUS_SYSTEM_BUS_ADDRESS=$BUS_A "$B/gaitctl" status --json 2> /dev/null |
 		python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(not (s["sensors_total"] == 4 and s["sensors_streaming"] == 4))'
-}
-stop_pid() {
-	kill -TERM "$1" 2> /dev/null
-	wait "$1" 2> /dev/null
 }
 
 # snap LABEL ROLE=PID...: one line per process: label, time, role, CPU ticks

@@ -7,7 +7,12 @@ $(BUILD)/bench-notify-stamp: $(BUILD)/tools/bench/notify-stamp.o $(BUILD)/libgkc
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libgkcommon.a $(LDLIBS)
 
 BENCH_SECONDS ?= 60
+# make soak: the 30-minute CI soak of R5 (tests/it-soak.sh, longer); a fault
+# every SOAK_FAULT_EVERY s, RSS compared from SOAK_REF s on (every fault kind
+# has run once by then).
 SOAK_SECONDS ?= 1800
+SOAK_FAULT_EVERY ?= 30
+SOAK_REF ?= 240
 
 .PHONY: bench-daemon soak
 # Writes the "## Whole daemon" section of docs/performance.md.
@@ -17,4 +22,5 @@ bench-daemon: $(BUILD)/gaitkeeperd $(BUILD)/bluez-sim $(BUILD)/bluez-sim-probe \
 		--doc docs/performance.md
 
 soak: $(BUILD)/gaitkeeperd $(BUILD)/bluez-sim
-	GK_BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) bash tests/it-soak.sh
+	GK_BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) SOAK_FAULT_EVERY=$(SOAK_FAULT_EVERY) \
+		SOAK_REF=$(SOAK_REF) bash tests/it-soak.sh
