@@ -28,11 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_DEPTH	24	/* container levels; variants pick any type below 16 */
 
 #define MAX_VALUES	5000	/* per message: long arrays of long arrays end */
+#define MAX_BYTES	(256 * 1024)	/* per message, in long byte arrays */
 
 struct input {
 	const uint8_t *p;
 	size_t n;
 	unsigned values;	/* appended to the current message */
+	size_t bytes;		/* in its long byte arrays */
 };
 
 static uint8_t next(struct input *in)
@@ -198,6 +200,9 @@ static int append_array(sd_bus_message *m, struct input *in, const char *elem, i
 		static uint8_t buf[65536];
 		size_t len = next16(in);
 
+		if (in->bytes + len > MAX_BYTES)
+			len = 0;
+		in->bytes += len;
 		for (size_t i = 0; i < len; i++)
 			buf[i] = in->n ? in->p[i % in->n] : (uint8_t)i;
 		return sd_bus_message_append_array(m, 'y', buf, len);
@@ -358,6 +363,7 @@ static void one_message(sd_bus *bus, struct input *in, struct ble_object **mirro
 	int r;
 
 	in->values = 0;
+	in->bytes = 0;
 	r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.ObjectManager",
 				      "InterfacesAdded");
 	if (r < 0)
