@@ -45,7 +45,7 @@ OUT=$B/bench
 mkdir -p "$OUT"
 # Raw samples and logs stay in $OUT for a look afterwards.
 save_raw() {
-	cp "${snaps:-}" "$gk_tmp/simstats.txt" "${meta:-}" "$gk_tmp/stamps.txt" "$gk_tmp/sub2.log" \
+	cp "${snaps:-}" "$gk_tmp/simstats.txt" "${meta:-}" "$gk_tmp"/stamps-*.txt "$gk_tmp"/*.conf \
 	"$gk_tmp"/*.log "$gk_tmp"/*.err "$gk_tmp"/*.out "$OUT/" 2> /dev/null
 }
 trap 'save_raw; gk_cleanup' EXIT
@@ -225,45 +225,70 @@ if chrt -f 50 true 2> /dev/null; then
 	RT="chrt -f 50"
 fi
 echo "rt_clocks=${RT:-no}" >> "$meta"
-start_sim
-gk_bg stdbuf -oL "$B/bluez-sim-probe" scan wait-device "$H10" 10 stopscan connect "$H10" \
-	notify "$H10" "$PMD_DATA" 100000 $((L + W + 120 > 600 ? 600 : L + W + 120)) > "$gk_tmp/probe.out" 2> "$gk_tmp/probe.err"
-gk_bg $RT "$B/bench-notify-stamp" "$H10" "$PMD_DATA" > "$gk_tmp/stamps.txt" \
-	2> "$gk_tmp/stamp.err"
-STAMP_PID=$gk_last_pid
-gk_wait_for 30 grep -q watching "$gk_tmp/stamp.err" ||
-	die "no PMD data characteristic: $(cat "$gk_tmp/stamp.err" "$gk_tmp/probe.err")"
-# The probe's StartNotify must be in place before the daemon subscribes.
-probe_subscribed() { sim_call GetStats s "$H10" | grep -q '"start_notify" u [1-9]'; }
-gk_wait_for 20 probe_subscribed || die "the probe did not subscribe: $(sim_call GetStats s "$H10" 2>&1; tail -3 "$gk_tmp/probe.out" | cut -c1-100; cat "$gk_tmp/probe.err")"
-gk_bg $RT stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -t 'gaitkeeper/lat/#' \
-	-F '@s.@N %t' > "$gk_tmp/sub2.log" 2>> "$gk_tmp/sub.err"
-SUB2_PID=$gk_last_pid
-write_config "$gk_tmp/lat.conf" lat true 1
-start_gkd "$BUS_A" "$gk_tmp/lat.conf" "$gk_tmp/state-lat" "$gk_tmp/gkd2.log"
-GKD_LAT=$GKD_PID
-say "run 2: waiting for 4/4 sensors streaming"
-gk_wait_for 60 streaming || die "not all sensors stream in run 2: $(tail -5 "$gk_tmp/gkd2.log")"
-DBUS_SYSTEM_BUS_ADDRESS=$BUS_A "$B/gaitctl" session start > /dev/null ||
-	die "could not start a session (run 2)"
-say "run 2: latency for ${L}s after ${W}s"
-sleep "$W"
-roles2=(daemon-startnotify="$GKD_LAT" bluez-sim-2="$SIM_PID" dbus-daemon-2="$DBUS_A_PID")
-snap l0 "${roles2[@]}"
-sim_stats l0
-echo "lat_t0=$(date +%s.%N)" >> "$meta"
-sleep "$L"
-echo "lat_t1=$(date +%s.%N)" >> "$meta"
-snap l1 "${roles2[@]}"
-sim_stats l1
+# latency_run TAG [PRELOAD]: one latency run; files $gk_tmp/stamps-TAG.txt,
+# $gk_tmp/sub-TAG.log, meta TAG_t0/TAG_t1, snapshots TAG0/TAG1.
+latency_run() {
+	local tag=$1 preload=${2:-} stamp_pid sub_pid gkd probe_pid
+	start_sim
+	gk_bg stdbuf -oL "$B/bluez-sim-probe" scan wait-device "$H10" 10 stopscan \
+		connect "$H10" notify "$H10" "$PMD_DATA" 100000 \
+		$((L + W + 120 > 600 ? 600 : L + W + 120)) > "$gk_tmp/probe-$tag.out" \
+		2> "$gk_tmp/probe-$tag.err"
+	probe_pid=$gk_last_pid
+	gk_bg $RT "$B/bench-notify-stamp" "$H10" "$PMD_DATA" > "$gk_tmp/stamps-$tag.txt" \
+		2> "$gk_tmp/stamp-$tag.err"
+	stamp_pid=$gk_last_pid
+	gk_wait_for 30 grep -q watching "$gk_tmp/stamp-$tag.err" ||
+		die "no PMD data characteristic: $(cat "$gk_tmp/stamp-$tag.err")"
+	# The probe's StartNotify must be in place before the daemon subscribes.
+	probe_subscribed() { sim_call GetStats s "$H10" | grep -q '"start_notify" u [1-9]'; }
+	gk_wait_for 20 probe_subscribed ||
+		die "the probe did not subscribe: $(tail -3 "$gk_tmp/probe-$tag.out")"
+	gk_bg $RT stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" \
+		-t "gaitkeeper/$tag/#" -F '@s.@N %t' > "$gk_tmp/sub-$tag.log" 2>> "$gk_tmp/sub.err"
+	sub_pid=$gk_last_pid
+	write_config "$gk_tmp/$tag.conf" "$tag" true 1
+	if [ -n "$preload" ]; then
+		gk_bg env DBUS_SYSTEM_BUS_ADDRESS="$BUS_A" LD_PRELOAD="$preload" \
+			"$B/gaitkeeperd" --config "$gk_tmp/$tag.conf" \
+			--state-dir "$gk_tmp/state-$tag" --stderr 2>> "$gk_tmp/gkd-$tag.log"
+		gkd=$gk_last_pid
+	else
+		start_gkd "$BUS_A" "$gk_tmp/$tag.conf" "$gk_tmp/state-$tag" "$gk_tmp/gkd-$tag.log"
+		gkd=$GKD_PID
+	fi
+	say "$tag: waiting for 4/4 sensors streaming"
+	gk_wait_for 60 streaming || die "not all sensors stream ($tag): $(tail -5 "$gk_tmp/gkd-$tag.log")"
+	DBUS_SYSTEM_BUS_ADDRESS=$BUS_A "$B/gaitctl" session start > /dev/null ||
+		die "could not start a session ($tag)"
+	say "$tag: latency for ${L}s after ${W}s"
+	sleep "$W"
+	snap "${tag}0" daemon-$tag="$gkd" dbus-daemon-$tag="$DBUS_A_PID"
+	sim_stats "${tag}0"
+	echo "${tag}_t0=$(date +%s.%N)" >> "$meta"
+	sleep "$L"
+	echo "${tag}_t1=$(date +%s.%N)" >> "$meta"
+	snap "${tag}1" daemon-$tag="$gkd" dbus-daemon-$tag="$DBUS_A_PID"
+	sim_stats "${tag}1"
+	kill -0 "$gkd" 2> /dev/null || die "the daemon died during $tag"
+	stop_pid "$gkd"
+	stop_pid "$stamp_pid"
+	stop_pid "$sub_pid"
+	stop_pid "$probe_pid"
+	stop_pid "$SIM_PID"
+}
+mkdir -p "$gk_tmp/state-lat" "$gk_tmp/state-nodelay"
+latency_run lat
+# Run 3: the same with TCP_NODELAY forced on the daemon's broker socket
+# (tools/bench/nodelay.c, LD_PRELOAD), to show what Nagle's algorithm costs.
+if [ "${BENCH_NODELAY_RUN:-1}" = 1 ] && [ -f "$B/bench-nodelay.so" ]; then
+	latency_run nodelay "$PWD/$B/bench-nodelay.so"
+fi
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$meta"
-stop_pid "$GKD_LAT"
-stop_pid "$STAMP_PID"
-stop_pid "$SUB2_PID"
 
 python3 tools/bench/bench-report.py --meta "$meta" --snaps "$snaps" \
-	--simstats "$gk_tmp/simstats.txt" --sub1 "$gk_tmp/sub1.log" --sub2 "$gk_tmp/sub2.log" \
-	--stamps "$gk_tmp/stamps.txt" --md "$OUT/daemon.md" --figures "$OUT/daemon.figures" ||
+	--simstats "$gk_tmp/simstats.txt" --sub1 "$gk_tmp/sub1.log" --tmp "$gk_tmp" \
+	--md "$OUT/daemon.md" --figures "$OUT/daemon.figures" ||
 	die "report failed"
 if [ -n "$doc" ]; then
 	python3 form/doc-section.py "$doc" "Whole daemon" "$OUT/daemon.md"

@@ -9,7 +9,7 @@ import math
 import sys
 
 ap = argparse.ArgumentParser()
-for a in ("meta", "snaps", "simstats", "sub1", "sub2", "stamps", "md", "figures"):
+for a in ("meta", "snaps", "simstats", "sub1", "tmp", "md", "figures"):
     ap.add_argument("--" + a, required=True)
 args = ap.parse_args()
 
@@ -116,45 +116,57 @@ def h10_acquire(label):
 
 
 notif1 = notif_rate("w0", labels[-1])
-notif2 = notif_rate("l0", "l1")
-acq1, acq2 = h10_acquire(labels[-1]), h10_acquire("l1")
+acq1 = h10_acquire(labels[-1])
 
-# Run 2: latency pairs.
-stamps = sorted(float(x) for x in open(args.stamps) if x.strip())
-lt0, lt1 = float(meta["lat_t0"]), float(meta["lat_t1"])
 LATE_S = 0.005
-late = 0
-lat = []
-for line in open(args.sub2, errors="replace"):
-    f = line.split()
-    if len(f) < 2 or not f[1].endswith("/run/step"):
-        continue
-    t = float(f[0])
-    if not lt0 <= t <= lt1:
-        continue
-    i = bisect.bisect_left(stamps, t) - 1
-    # The watcher woke late: the frame that made this step is stamped just
-    # after the message arrived. Its latency is unknown (below that delay), so
-    # it is counted, not paired with the frame before (which would add 180 ms).
-    if i + 1 < len(stamps) and stamps[i + 1] - t < LATE_S:
-        late += 1
-        continue
-    if i >= 0:
-        lat.append((t - stamps[i]) * 1000)
-lat.sort()
 
 
-def pct(p):
-    if not lat:
-        return float("nan")
-    return lat[min(len(lat) - 1, max(0, math.ceil(p / 100 * len(lat)) - 1))]
+def latency(tag):
+    """Pair each run/step of run TAG with the ACC frame that produced it."""
+    try:
+        stamps = sorted(float(x) for x in open("%s/stamps-%s.txt" % (args.tmp, tag)) if x.strip())
+        lt0, lt1 = float(meta[tag + "_t0"]), float(meta[tag + "_t1"])
+    except (OSError, KeyError):
+        return None
+    late, lat = 0, []
+    for line in open("%s/sub-%s.log" % (args.tmp, tag), errors="replace"):
+        f = line.split()
+        if len(f) < 2 or not f[1].endswith("/run/step"):
+            continue
+        t = float(f[0])
+        if not lt0 <= t <= lt1:
+            continue
+        i = bisect.bisect_left(stamps, t) - 1
+        # The watcher woke late: the frame that made this step is stamped
+        # just after the message arrived. Its latency is unknown (below that
+        # delay), so it is counted, not paired with the frame before (which
+        # would add a frame period, 180 ms).
+        if i + 1 < len(stamps) and stamps[i + 1] - t < LATE_S:
+            late += 1
+            continue
+        if i >= 0:
+            lat.append((t - stamps[i]) * 1000)
+    lat.sort()
+
+    def pct(p):
+        if not lat:
+            return float("nan")
+        return lat[min(len(lat) - 1, max(0, math.ceil(p / 100 * len(lat)) - 1))]
+
+    return dict(n=len(lat), late=late, p50=pct(50), p90=pct(90), p99=pct(99),
+                max=lat[-1] if lat else float("nan"), lat=lat, secs=lt1 - lt0,
+                nagle=len([x for x in lat if 30 <= x < 60]),
+                frames=len([x for x in stamps if lt0 <= x <= lt1]) / (lt1 - lt0),
+                acq=h10_acquire(tag + "1"),
+                cpu=role_figures("daemon-" + tag, tag + "0", tag + "1", False)["cpu"],
+                dbus=role_figures("dbus-daemon-" + tag, tag + "0", tag + "1", False)["cpu"])
 
 
-p50, p90, p99 = pct(50), pct(90), pct(99)
-lmax = lat[-1] if lat else float("nan")
-frames2 = len([s for s in stamps if lt0 <= s <= lt1]) / (lt1 - lt0)
-d2 = role_figures("daemon-startnotify", "l0", "l1", windows=False)
-db2 = role_figures("dbus-daemon-2", "l0", "l1", windows=False)
+L2 = latency("lat")
+L3 = latency("nodelay")
+if not L2:
+    sys.exit("bench-report: no latency run")
+p50, p90, p99, lmax, lat, late = L2["p50"], L2["p90"], L2["p99"], L2["max"], L2["lat"], L2["late"]
 
 ZERO = 9  # notes/reliability.md 4.3: a Zero 2 W core ~0.11 of the CI vCPU
 d, i = fig["daemon"], fig["idle"]
@@ -218,8 +230,21 @@ w("**Latency, notification → MQTT subscriber** (second run, %d s): %d `run/ste
   "the daemon falls back to `StartNotify` (H10 `AcquireNotify` calls in this run: %d): the "
   "D-Bus path, the slower of the two (notes 4.2). The daemon used %.3f %% CPU in this run "
   "(`mqtt.step_events` on, ACC as D-Bus signals), dbus-daemon %.3f %%." % (
-      round(lt1 - lt0), len(lat), p50, p90, p99, lmax, frames2, late, LATE_S * 1000,
-      ", though SCHED_FIFO," if meta.get("rt_clocks", "no") != "no" else "", acq2, d2["cpu"], db2["cpu"]))
+      round(L2["secs"]), L2["n"], p50, p90, p99, lmax, L2["frames"], late, LATE_S * 1000,
+      ", though SCHED_FIFO," if meta.get("rt_clocks", "no") != "no" else "", L2["acq"],
+      L2["cpu"], L2["dbus"]))
+w("")
+w("%d of the %d latencies (%.1f %%) lie between 30 and 60 ms. Paho MQTT C 1.3.12 sets no "
+  "`TCP_NODELAY` on its broker socket, so a QoS 0 message written while an earlier segment "
+  "is still unacknowledged waits for the broker's delayed ACK (about 40 ms on Linux); a QoS 0 "
+  "publish gets no PUBACK that would carry the ACK back early." % (
+      L2["nagle"], L2["n"], 100.0 * L2["nagle"] / max(1, L2["n"])))
+if L3:
+    w("Third run, the same with `TCP_NODELAY` forced on the daemon's sockets "
+      "(`build/bench-nodelay.so` preloaded, %d s): %d messages, p50 %.2f ms, p99 **%.2f ms**, "
+      "max %.2f ms, %d between 30 and 60 ms (%d left out as above)." % (
+          round(L3["secs"]), L3["n"], L3["p50"], L3["p99"], L3["max"], L3["nagle"],
+          L3["late"]))
 w("")
 w("Targets (`shared/notes/reliability.md` sections 0 and 5; x86 CI class). A Raspberry Pi "
   "Zero 2 W is about %d× slower per core (notes 4.3): the last column scales the CPU figures "
@@ -247,14 +272,16 @@ open(args.md, "w").write("\n".join(md) + "\n")
 last = ("daemon-bench: cpu_pct=%.3f rss_kib=%d fds=%d ctxsw_per_s=%.1f mqtt_msgs_per_s=%.2f "
         "notif_per_s=%.1f idle_cpu_pct=%.3f idle_ctxsw_per_s=%.1f idle_rss_kib=%d "
         "sim_cpu_pct=%.3f dbus_cpu_pct=%.3f latency_n=%d latency_late=%d latency_p50_ms=%.3f "
-        "latency_p99_ms=%.3f latency_max_ms=%.3f" % (
+        "latency_p99_ms=%.3f latency_max_ms=%.3f latency_nodelay_p99_ms=%.3f" % (
             d["cpu"], d["rss"], d["fds"], d["ctx"], mqtt_bench, notif1, i["cpu"], i["ctx"],
             i["rss"], fig["bluez-sim"]["cpu"], fig["dbus-daemon"]["cpu"], len(lat), late, p50, p99,
-            lmax))
+            lmax, L3["p99"] if L3 else float("nan")))
 with open(args.figures, "w") as f:
     for role, r in fig.items():
         for k, v in r.items():
             f.write("%s_%s=%s\n" % (role.replace("-", "_"), k, v))
     f.write("latency_ms=%s\n" % " ".join("%.3f" % x for x in lat))
+    if L3:
+        f.write("latency_nodelay_ms=%s\n" % " ".join("%.3f" % x for x in L3["lat"]))
     f.write(last + "\n")
 print("\n".join(md[-8:]), file=sys.stderr)
