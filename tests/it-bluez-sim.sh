@@ -113,8 +113,12 @@ pr=$!
 gk_wait_for 5 grep -q '^value' "$gk_tmp/dd.out"
 t=$(date +%s%N)
 ( sleep 0.2; grep -c '^value' "$gk_tmp/dd.out" > "$gk_tmp/dd.n0" ) &
+( sleep 0.2; probe notify $POD 2a53 0 1 > "$gk_tmp/dd.sn" ) &
 bc call org.bluez "$(dev_path $POD)" org.bluez.Device1 Disconnect
 ms=$((($(date +%s%N) - t) / 1000000))
+wait $!
+gk_check "StartNotify while the device is disconnecting: NotConnected" \
+	has "$(cat "$gk_tmp/dd.sn")" "^error notify org.bluez.Error.NotConnected"
 gk_check "--disconnect-delay-ms 600: Disconnect replied after ${ms} ms" test $ms -ge 600
 gk_check "notifications flow while Disconnect is pending" \
 	test "$(grep -c '^value' "$gk_tmp/dd.out")" -gt "$(cat "$gk_tmp/dd.n0")"

@@ -547,12 +547,15 @@ static int char_start_notify(sd_bus_message *m, void *userdata, sd_bus_error *er
 	struct sim *sim = ch->dev->sim;
 	const char *sender = sd_bus_message_get_sender(m);
 
-	if (!(ch->props & (GATT_PROP_NOTIFY | GATT_PROP_INDICATE)))
-		return sim_reply_error(sim, m, BLUEZ_ERROR("NotSupported"),
-				       "Operation is not supported");
+	/* characteristic_start_notify(): not while the device is disconnecting. */
+	if (ch->dev->disconnect_msg)
+		return sim_reply_error(sim, m, BLUEZ_ERROR("NotConnected"), "Not Connected");
 	if (ch->acquired_fd >= 0)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("NotPermitted"),
 				       "Notify acquired");
+	if (!(ch->props & (GATT_PROP_NOTIFY | GATT_PROP_INDICATE)))
+		return sim_reply_error(sim, m, BLUEZ_ERROR("NotSupported"),
+				       "Operation is not supported");
 	if (!sender)
 		sender = "";
 	/*
