@@ -83,6 +83,12 @@ GKD_ENV=("ASAN_OPTIONS=quarantine_size_mb=0:${ASAN_OPTIONS:-}")
 start_daemon
 gkd_start=$(awk '{print $22}' "/proc/$GKD_PID/stat")
 
+# fig KEY VALUE [NOTE]: a "# figure:" line, kept for the docs (SOAK_DOC).
+figs=$gk_tmp/figures.txt
+fig() {
+	echo "# figure: $1=$2${3:+ ($3)}"
+	echo "$1|$2|${3:-}" >> "$figs"
+}
 status_now() { grep -ao 'STATUS=[^|]*' "$notify_log" | tail -1; }
 healthy() { [ "$(status_now)" = "STATUS=4/4 sensors streaming, broker connected" ]; }
 # changed_since EPOCH: a STATUS= other than healthy was sent since then.
@@ -100,7 +106,8 @@ gk_check "session started" gk_wait_for 10 grep -q ' gaitkeeper/soak/session/stat
 sleep 3
 t_start=$(date +%s)
 fd0=$(fds)
-echo "# figure: fds_steady=$fd0 threads=$(ls /proc/"$GKD_PID"/task | wc -l) rss_kib_start=$(rss)"
+fig fds_steady "$fd0" "open fds once all four sensors stream"
+fig threads "$(ls /proc/"$GKD_PID"/task | wc -l)"
 
 # Samples: seconds since t_start, RSS KiB, fds, CPU ticks (all threads).
 samples=$gk_tmp/samples.txt
@@ -164,6 +171,7 @@ while [ $((next + 10)) -le "$DUR" ]; do
 		ms=$((($(date +%s%N) - t0) / 1000000))
 		[ "$ms" -gt "$rec_max" ] && rec_max=$ms
 		echo "# fault $n_faults at ${now}s: $f, recovered in $ms ms"
+		echo "${f%% *} $ms" >> "$gk_tmp/recoveries.txt"
 	else
 		rec_fail=$((rec_fail + 1))
 		echo "# fault $n_faults at ${now}s: $f, not seen or not recovered: $(status_now)"
@@ -208,9 +216,21 @@ print(a, b, b - a, rows[-1][1] - [r[1] for r in rows if r[0] >= ref][0], "%.3f" 
       "%.3f" % cpu(mid, dur + 5))
 PY
 )
-echo "# figure: soak_seconds=$DUR faults=$n_faults recovery_max_ms=$rec_max"
-echo "# figure: rss_kib_ref=$rss_ref rss_kib_end=$rss_end rss_growth_kib=$rss_growth (window maxima) rss_growth_point_kib=$rss_last (last sample - first after ${REF}s)"
-echo "# figure: cpu_pct_first_half=$cpu1 cpu_pct_second_half=$cpu2 (after ${REF}s)"
+fig soak_seconds "$DUR" "faults every ${EVERY} s; RSS reference at ${REF} s"
+fig faults "$n_faults" "$(awk '{n[$1]++} END {for (k in n) {printf "%s%s %d", s, k, n[k]; s = ", "}}' \
+	"$gk_tmp/recoveries.txt" 2> /dev/null)"
+for kind in broker disconnect silent; do
+	m=$(awk -v k="$kind" '$1 == k && $2 > m {m = $2} END {print m + 0}' \
+		"$gk_tmp/recoveries.txt" 2> /dev/null)
+	fig "recovery_max_ms_$kind" "$m" "fault to 4/4 streaming and broker connected again"
+done
+fig fd_mismatches_after_recovery "$fd_bad" "recoveries after which the fd count did not return to $fd0"
+fig rss_kib_ref "$rss_ref" "highest sample up to ${REF} s"
+fig rss_kib_end "$rss_end" "highest sample in the last third"
+fig rss_growth_kib "$rss_growth" "R5: <= 256"
+fig rss_growth_point_kib "$rss_last" "last sample - first sample after ${REF} s"
+fig cpu_pct_first_half "$cpu1" "% of one core, from ${REF} s to the middle"
+fig cpu_pct_second_half "$cpu2" "% of one core, middle to end"
 # ASan's allocator and shadow memory grow with use: a looser bound there.
 limit=256
 if ldd "$GKD" 2> /dev/null | grep -q libasan; then
@@ -251,4 +271,10 @@ wait "$GKD_PID"
 gk_check "clean exit after the soak" test $? -eq 0
 gk_check "no crash or sanitizer report in the daemon log" \
 	bash -c "! grep -qE 'Sanitizer|runtime error|Segmentation' '$dlog'"
+fig checks_failed "$gk_failed" "of $gk_n"
+# make soak: the figures go into docs/reliability.md.
+if [ -n "${SOAK_DOC:-}" ]; then
+	python3 tools/bench/soak-doc.py "$SOAK_DOC" "$figs" "$(ldd "$GKD" | grep -c libasan)" ||
+		gk_not_ok "figures written to $SOAK_DOC"
+fi
 gk_done

@@ -14,7 +14,7 @@ $(BUILD)/bench-nodelay.so: tools/bench/nodelay.c
 BENCH_SECONDS ?= 60
 # make soak: the 30-minute CI soak of R5 (tests/it-soak.sh, longer); a fault
 # every SOAK_FAULT_EVERY s, RSS compared from SOAK_REF s on (every fault kind
-# has run once by then).
+# has run once by then). Writes its figures into docs/reliability.md.
 SOAK_SECONDS ?= 1800
 SOAK_FAULT_EVERY ?= 30
 SOAK_REF ?= 240
@@ -28,4 +28,4 @@ bench-daemon: $(BUILD)/gaitkeeperd $(BUILD)/bluez-sim $(BUILD)/bluez-sim-probe \
 
 soak: $(BUILD)/gaitkeeperd $(BUILD)/bluez-sim
 	GK_BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) SOAK_FAULT_EVERY=$(SOAK_FAULT_EVERY) \
-		SOAK_REF=$(SOAK_REF) bash tests/it-soak.sh
+		SOAK_REF=$(SOAK_REF) SOAK_DOC=docs/reliability.md bash tests/it-soak.sh
