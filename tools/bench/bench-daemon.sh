@@ -19,9 +19,13 @@
 # run/step (mqtt.step_events) synchronously while it processes the frame
 # that completes a step, so each run/step received by the subscriber is
 # paired with the last frame seen before it.
+# Run 3 (BENCH_NODELAY_RUN=1, the default): run 2 again with
+# build/bench-nodelay.so preloaded into the daemon, which sets TCP_NODELAY on
+# its broker socket (Paho does not), to show what Nagle's algorithm costs.
 #
 #   tools/bench/bench-daemon.sh [--doc docs/performance.md]
-#   BENCH_SECONDS (60), BENCH_WARMUP (20), BENCH_WINDOWS (3), GK_BUILD (build)
+#   BENCH_SECONDS (60; runs 2 and 3 at most 420), BENCH_WARMUP (20),
+#   BENCH_WINDOWS (3), BENCH_NODELAY_RUN (1), BENCH_BROKER_NODELAY (0), GK_BUILD
 # Figures: $GK_BUILD/bench/daemon.figures, section text $GK_BUILD/bench/daemon.md;
 # the last line of output is "daemon-bench: key=value ...".
 set -u

@@ -191,9 +191,10 @@ w("Set-up: private dbus-daemon, mosquitto on loopback, `bluez-sim` with a Polar 
   "each); gaitkeeperd with those four sensors and a running session (form core, `run/live`, "
   "sensor and gateway state). Beside it, in the same windows: a second gaitkeeperd without "
   "sensors (own private bus, same broker, connected), and the simulator, bus and broker "
-  "processes. After %d s of warm-up, %d s in %d windows; CPU is `utime+stime` of "
+  "processes%s. After %d s of warm-up, %d s in %d windows; CPU is `utime+stime` of "
   "`/proc/PID/stat` (all threads, %d Hz ticks) as %% of one core; context switches are "
   "voluntary + involuntary over all threads (wake-ups); the range is the windows' min-max." % (
+      " (mosquitto with `set_tcp_nodelay true`)" if meta.get("broker_nodelay") == "1" else "",
       int(float(meta["warmup"])), int(N), K, int(HZ)))
 w("")
 w("| process | CPU % of one core | range | context switches/s | RSS KiB (peak) | fds | "
@@ -225,7 +226,8 @@ w("**Latency, notification → MQTT subscriber** (second run, %d s): %d `run/ste
   "PMD frame and stamps the samples, the form core takes the 36 samples and confirms a step, "
   "`publish.c` builds the JSON, Paho (QoS 0) hands it to its send thread, mosquitto forwards "
   "it, `mosquitto_sub` receives it. The start is the wake-up of the other bus client "
-  "(`bench-notify-stamp`), the end `mosquitto_sub`'s receive time. To make the frames "
+  "(`bench-notify-stamp`; dbus-daemon may hand it its copy after the daemon's, which "
+  "shortens the figure by that lag), the end `mosquitto_sub`'s receive time. To make the frames "
   "visible, that client subscribes first, so BlueZ refuses the daemon's `AcquireNotify` and "
   "the daemon falls back to `StartNotify` (H10 `AcquireNotify` calls in this run: %d): the "
   "D-Bus path, the slower of the two (notes 4.2). The daemon used %.3f %% CPU in this run "
