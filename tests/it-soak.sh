@@ -9,7 +9,8 @@
 # steady value after each recovery (no fd leak); RSS growth from SOAK_REF s
 # to the end within a bound; no CPU creep; the same process throughout;
 # availability and state keep flowing to a durable subscriber.
-#   SOAK_SECONDS (150; `make soak` 1800), SOAK_REF (60), SOAK_FAULT_EVERY (15)
+#   SOAK_SECONDS (150; `make soak` 1800), SOAK_REF (60), SOAK_FAULT_EVERY (15),
+#   SOAK_SAMPLE (2), SOAK_DOC (write the figures there), SOAK_KEEP (keep logs there)
 # Real dbus-daemon, mosquitto and bluez-sim on private addresses.
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
@@ -272,6 +273,11 @@ gk_check "clean exit after the soak" test $? -eq 0
 gk_check "no crash or sanitizer report in the daemon log" \
 	bash -c "! grep -qE 'Sanitizer|runtime error|Segmentation' '$dlog'"
 fig checks_failed "$gk_failed" "of $gk_n"
+# SOAK_KEEP=DIR: keep the subscriber log, samples, daemon and notify logs.
+if [ -n "${SOAK_KEEP:-}" ]; then
+	mkdir -p "$SOAK_KEEP" && cp "$sub_log" "$samples" "$dlog" "$notify_log" "$figs" \
+		"$gk_tmp/recoveries.txt" "$SOAK_KEEP/"
+fi
 # make soak: the figures go into docs/reliability.md.
 if [ -n "${SOAK_DOC:-}" ]; then
 	python3 tools/bench/soak-doc.py "$SOAK_DOC" "$figs" "$(ldd "$GKD" | grep -c libasan)" ||
