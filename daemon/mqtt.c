@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Paho MQTT C async client driven from sd-event: queue + eventfd, own backoff. */
 #include <MQTTAsync.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/random.h>
@@ -559,6 +561,44 @@ void mqtt_pump(struct mqtt_client *m)
 	}
 }
 
+/*
+ * Paho MQTT C (1.3.12) leaves Nagle on for its broker socket and has no
+ * option for it: a small QoS 0 publish written while an earlier segment is
+ * unacknowledged then waits for the broker's delayed ACK (~40 ms on Linux;
+ * docs/performance.md). The broker link is the only TCP socket this process
+ * has (D-Bus and the journal are AF_UNIX), so once connected every connected
+ * TCP socket gets TCP_NODELAY. Returns how many were set.
+ */
+DEFINE_FREEP(DIR, closedir)
+
+static unsigned tcp_nodelay_all(void)
+{
+	_cleanup_(closedirp) DIR *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir))) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof(sa);
+		unsigned long long fd;
+		int type = 0, one = 1;
+		socklen_t tl = sizeof(type);
+
+		if (parse_unsigned(de->d_name, INT32_MAX, &fd) < 0 || (int)fd == dirfd(dir))
+			continue;
+		if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+		    type != SOCK_STREAM ||
+		    getpeername((int)fd, (struct sockaddr *)&sa, &len) < 0 ||
+		    (sa.ss_family != AF_INET && sa.ss_family != AF_INET6))
+			continue;
+		if (setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
+			n++;
+	}
+	return n;
+}
+
 static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 {
 	struct inflight_slot *slot = ev->slot < GK_MQTT_INFLIGHT_MAX ? &m->slots[ev->slot] : NULL;
@@ -581,6 +621,7 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 			reset_slots(m);
 		log_info("Connected to MQTT broker %s (session %s)", m->uri,
 			 ev->session_present ? "resumed" : "new");
+		log_debug("TCP_NODELAY set on %u socket(s)", tcp_nodelay_all());
 		if (m->cb.on_connected)
 			m->cb.on_connected(m->userdata, ev->session_present);
 		mqtt_pump(m);

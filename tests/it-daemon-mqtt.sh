@@ -161,6 +161,9 @@ GK_MOSQUITTO_PID=$gk_last_pid
 gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GK_MQTT_PORT"
 reconnected() { [ "$(grep -c 'Connected to MQTT broker' "$dlog")" -ge 2 ]; }
 gk_check "broker back: daemon reconnects" gk_wait_for 20 reconnected
+nodelay() { [ "$(grep -c 'TCP_NODELAY set on 1 socket(s)' "$dlog")" -ge 2 ]; }
+gk_check "Nagle off on the broker socket after each connect (Paho leaves it on)" \
+	gk_wait_for 5 nodelay
 back_ts=$(date +%s.%N)
 echo "reconnect_ms=$(python3 -c "print(round(($back_ts - $restart_ts) * 1000))")" >> "$FIG"
 all_alerts() { [ "$(count_topic alert)" -ge $((alerts_before + 3)) ]; }
