@@ -102,8 +102,8 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$GKD_PID/status"; }
 
 gk_check "all four sensors stream and the broker is connected" gk_wait_for 60 healthy
 dbus_call StartSession > /dev/null
-gk_check "session started" gk_wait_for 10 grep -q ' gaitkeeper/soak/session/state {"state":"running"' \
-	"$sub_log"
+gk_check "session started" gk_wait_for 10 \
+	grep -q ' gaitkeeper/soak/session/state {"state":"running"' "$sub_log"
 sleep 3
 t_start=$(date +%s)
 fd0=$(fds)
@@ -218,14 +218,15 @@ print(a, b, b - a, rows[-1][1] - [r[1] for r in rows if r[0] >= ref][0], "%.3f" 
 PY
 )
 fig soak_seconds "$DUR" "faults every ${EVERY} s; RSS reference at ${REF} s"
-fig faults "$n_faults" "$(awk '{n[$1]++} END {for (k in n) {printf "%s%s %d", s, k, n[k]; s = ", "}}' \
-	"$gk_tmp/recoveries.txt" 2> /dev/null)"
+fig faults "$n_faults" "$(awk '{n[$1]++}
+	END {for (k in n) {printf "%s%s %d", s, k, n[k]; s = ", "}}' "$gk_tmp/recoveries.txt" 2> /dev/null)"
 for kind in broker disconnect silent; do
 	m=$(awk -v k="$kind" '$1 == k && $2 > m {m = $2} END {print m + 0}' \
 		"$gk_tmp/recoveries.txt" 2> /dev/null)
 	fig "recovery_max_ms_$kind" "$m" "fault to 4/4 streaming and broker connected again"
 done
-fig fd_mismatches_after_recovery "$fd_bad" "recoveries after which the fd count did not return to $fd0"
+fig fd_mismatches_after_recovery "$fd_bad" \
+	"recoveries after which the fd count did not return to $fd0"
 fig rss_kib_ref "$rss_ref" "highest sample up to ${REF} s"
 fig rss_kib_end "$rss_end" "highest sample in the last third"
 fig rss_growth_kib "$rss_growth" "R5: <= 256"

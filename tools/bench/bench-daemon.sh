@@ -140,7 +140,8 @@ start_gkd() {	# start_gkd BUS CONFIG STATE-DIR LOG; sets GKD_PID
 }
 streaming() {
 	DBUS_SYSTEM_BUS_ADDRESS=$BUS_A "$B/gaitctl" status --json 2> /dev/null |
-		python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(not (s["sensors_total"] == 4 and s["sensors_streaming"] == 4))'
+		python3 -c 'import json, sys; s = json.load(sys.stdin)
+sys.exit(not (s["sensors_total"] == 4 and s["sensors_streaming"] == 4))'
 }
 
 # snap LABEL ROLE=PID...: one line per process: label, time, role, CPU ticks

@@ -254,7 +254,8 @@ w("Targets (`shared/notes/reliability.md` sections 0 and 5; x86 CI class). A Ras
 w("")
 w("| target | measured | status | Zero 2 W estimate |")
 w("|---|---|---|---|")
-w("| P1 notification → subscriber p99 ≤ 2 ms (Zero 2 W ≤ 10 ms) | p99 %.2f ms (p50 %.2f) | %s "
+w("| P1 notification → subscriber p99 ≤ 2 ms (Zero 2 W ≤ 10 ms) | p99 %.2f ms (p50 %.2f) "
+  "| %s "
   "| — |" % (p99, p50, ok(p99 <= 2)))
 w("| P2 3 × 1 Hz sensors + a 200 Hz IMU ≤ 0.5 %% of a CI vCPU (≤ 5 %% of a Zero 2 W core) | "
   "%.3f %% (%.3f-%.3f) | %s | %.1f %% |" % (d["cpu"], d["cpu_min"], d["cpu_max"],
