@@ -30,9 +30,17 @@ uint64_t ble_imu_clock_map(const struct ble_imu_clock *c, uint64_t sensor_ns)
 	return t > 0 ? (uint64_t)t : 0;
 }
 
-static void fifo_push(struct ble_imu_fifo *f, uint64_t t, const float v[3])
+static void fifo_push(struct ble_imu_fifo *f, unsigned rate_hz, uint64_t t, const float v[3])
 {
+	uint64_t gap = (uint64_t)(1e6 / (rate_hz ? rate_hz : 1) * (1 - BLE_IMU_SLEW));
 	unsigned i;
+
+	if (gap < 1)
+		gap = 1;
+	if (f->has_last && f->last_t_usec <= UINT64_MAX - gap && t < f->last_t_usec + gap)
+		t = f->last_t_usec + gap;
+	f->has_last = true;
+	f->last_t_usec = t;
 
 	if (f->n == BLE_IMU_FIFO) {	/* overflow: drop the oldest */
 		f->head = (f->head + 1) % BLE_IMU_FIFO;
@@ -59,17 +67,18 @@ void ble_imu_pairer_reset(struct ble_imu_pairer *p)
 {
 	p->acc.n = p->acc.head = 0;
 	p->gyro_fifo.n = p->gyro_fifo.head = 0;
+	p->acc.has_last = p->gyro_fifo.has_last = false;
 	p->gyro_span_usec = 0;
 }
 
 void ble_imu_push_acc(struct ble_imu_pairer *p, uint64_t t_usec, const float g[3])
 {
-	fifo_push(&p->acc, t_usec, g);
+	fifo_push(&p->acc, p->rate_hz, t_usec, g);
 }
 
 void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, const float dps[3])
 {
-	fifo_push(&p->gyro_fifo, t_usec, dps);
+	fifo_push(&p->gyro_fifo, p->rate_hz, t_usec, dps);
 }
 
 size_t ble_imu_pop(struct ble_imu_pairer *p, uint64_t now_usec,

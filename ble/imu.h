@@ -46,7 +46,17 @@ struct ble_imu_entry {
 struct ble_imu_fifo {
 	struct ble_imu_entry e[BLE_IMU_FIFO];
 	unsigned head, n;
+	bool has_last;
+	uint64_t last_t_usec;		/* time of the last sample pushed */
 };
+
+/*
+ * Sample times never go backwards: when the clock offset steps down (a frame
+ * with less transport delay than all before it, typically early in a
+ * connection), the samples slew onto the new mapping, each at least
+ * (1 - BLE_IMU_SLEW) of a sample period after the one before.
+ */
+#define BLE_IMU_SLEW		0.05
 
 /*
  * Pairs ACC with gyro samples of the same rate (independent sample grids:
@@ -61,6 +71,7 @@ struct ble_imu_pairer {
 };
 
 void ble_imu_pairer_reset(struct ble_imu_pairer *p);
+/* Queue one sample; its time may be moved later (BLE_IMU_SLEW). */
 void ble_imu_push_acc(struct ble_imu_pairer *p, uint64_t t_usec, const float g[3]);
 void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, const float dps[3]);
 

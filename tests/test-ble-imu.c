@@ -180,6 +180,40 @@ static void test_pair_bounded(void **state)
 	free(p);
 }
 
+/*
+ * The clock offset steps down by 12 ms between two frames (a frame with less
+ * delay than all before): the samples never go backwards, keep at least 95 %
+ * of a period apart, and are back on the new mapping after 12 / (5 * 0.05)
+ * = 48 samples.
+ */
+static void test_pair_slew(void **state)
+{
+	struct ble_imu_pairer *p = calloc(1, sizeof(*p));
+	struct ble_imu_sample out[128];
+	size_t n;
+
+	assert_non_null(p);
+	p->rate_hz = 200;
+	for (int i = 0; i < 10; i++)	/* old mapping */
+		push3(p, false, 1000 * S + i * 5 * MS, (float)i);
+	for (int i = 10; i < 100; i++)	/* new mapping: 12 ms earlier */
+		push3(p, false, 1000 * S + i * 5 * MS - 12 * MS, (float)i);
+	n = ble_imu_pop(p, 1000 * S, out, 128);
+	assert_int_equal(n, 100);
+	for (size_t i = 1; i < n; i++)
+		assert_true(out[i].t_usec >= out[i - 1].t_usec + 4750);
+	assert_int_equal(out[9].t_usec, 1000 * S + 45 * MS);
+	assert_true(out[10].t_usec == 1000 * S + 45 * MS + 4750);
+	for (size_t i = 60; i < n; i++)
+		assert_int_equal(out[i].t_usec, 1000 * S + i * 5 * MS - 12 * MS);
+	/* a new connection starts afresh */
+	ble_imu_pairer_reset(p);
+	push3(p, false, 10 * S, 0);
+	assert_int_equal(ble_imu_pop(p, 10 * S, out, 1), 1);
+	assert_int_equal(out[0].t_usec, 10 * S);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +225,7 @@ int main(void)
 		{ "/ble/imu/pair-hold-expires", test_pair_hold_expires, NULL, NULL, NULL },
 		{ "/ble/imu/pair-no-partner", test_pair_no_partner, NULL, NULL, NULL },
 		{ "/ble/imu/pair-bounded", test_pair_bounded, NULL, NULL, NULL },
+		{ "/ble/imu/pair-slew", test_pair_slew, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("ble/imu", tests, NULL, NULL);
