@@ -5,7 +5,8 @@
 #  - cmocka binaries (build/tests/test-*): counts from their summary lines;
 #  - fuzz replays (build/tests/replay-fuzz-*): run over tests/fuzz-corpus/<name>;
 #  - integration scripts (tests/it-*.sh): TAP lines "ok ..." / "not ok ...";
-#    "ok ... # SKIP" counts as a failure (a missing component is not a pass).
+#    "ok ... # SKIP" counts as a failure (a missing component is not a pass);
+#    the plan line "1..N" must be there and match the number of results.
 # A program that crashes or exits non-zero without reporting a failure adds
 # one failure. Output of each program goes to $GK_BUILD/test-logs/.
 set -u
@@ -44,6 +45,14 @@ run_one() {
 	if grep -aqE '^(ok|not ok)( |$)' "$log"; then
 		pass=$(grep -aE '^ok( |$)' "$log" | grep -avc '# SKIP')
 		fail=$(grep -acE '^not ok( |$)|^ok .*# SKIP' "$log")
+		# The plan line comes last (gk_done): without it, or with another
+		# count, the script stopped early or printed stray results.
+		local plan
+		plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | tail -1)
+		if [ "${plan:-x}" != "$((pass + fail))" ]; then
+			echo "not ok - TAP plan '1..${plan:-?}' but $((pass + fail)) results" >> "$log"
+			fail=$((fail + 1))
+		fi
 	else
 		pass=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 		fail=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
