@@ -192,6 +192,21 @@ enum ble_sensor_state ble_sensor_state_from_string(const char *s);
  * prefer_acquire_notify = true, cadence_multiplier = 1). */
 void ble_sensor_config_init(struct ble_sensor_config *c);
 
+struct pmd_settings;
+struct pmd_start_params;
+
+/*
+ * The PMD start settings for what a sensor offered in its get-settings
+ * answer (what the Polar SDK does): the offered sample rate nearest
+ * want_rate_hz and the offered range nearest want_range, ties to the
+ * higher value; resolution nearest 16 bits and channels nearest 3 when
+ * offered. A setting the sensor did not offer stays 0 (left out of the
+ * start). Returns 0 and fills *ret, or -ENODATA when no sample rate is
+ * offered (the caller falls back to its own table).
+ */
+int ble_pmd_choose(const struct pmd_settings *offered, unsigned want_rate_hz,
+		   unsigned want_range, struct pmd_start_params *ret);
+
 /*
  * Create the manager on bus (must be a system-bus-like connection attached
  * to event) and start following org.bluez. options and callbacks are copied;

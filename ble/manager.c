@@ -64,6 +64,12 @@
 #define RETURN_GAP_USEC		(1500 * USEC_PER_MSEC)
 #define BACKOFF_MIN_USEC	(250 * USEC_PER_MSEC)
 #define NOTIFY_BUF		1024u	/* > max ATT MTU 517 */
+/*
+ * A PMD get-settings answer takes a few connection intervals; without one
+ * in this time the start uses the built-in rate table (a sensor that does
+ * not answer op 0x01 still streams).
+ */
+#define PMD_SETTINGS_TIMEOUT_USEC	(2 * USEC_PER_SEC)
 
 /* ---- sensors ------------------------------------------------------------ */
 
@@ -113,7 +119,9 @@ struct sub {
 
 enum pmd_phase {
 	PMD_PHASE_IDLE,
+	PMD_PHASE_SETTINGS_ACC,		/* get-settings ACC written */
 	PMD_PHASE_STARTING_ACC,
+	PMD_PHASE_SETTINGS_GYRO,
 	PMD_PHASE_STARTING_GYRO,
 	PMD_PHASE_STARTED,
 };
@@ -130,7 +138,9 @@ enum step {
 	STEP_NOTIFY_TREADMILL,
 	STEP_NOTIFY_PMD_CP,
 	STEP_NOTIFY_PMD_DATA,
+	STEP_PMD_SETTINGS_ACC,
 	STEP_PMD_START_ACC,
+	STEP_PMD_SETTINGS_GYRO,
 	STEP_PMD_START_GYRO,
 	_STEP_MAX,
 };
@@ -181,6 +191,11 @@ struct sensor {
 	struct pmd_cp_assembler pmd_cp;
 	uint8_t pmd_request[PMD_REQUEST_MAX];	/* last CP write */
 	size_t pmd_request_len;
+	unsigned pmd_wait_step;		/* PMD step waiting for its answer, or _STEP_MAX */
+	sd_event_source *pmd_timer;	/* get-settings deadline */
+	bool pmd_have_offered;		/* pmd_offered holds the sensor's answer */
+	struct pmd_settings pmd_offered;	/* of the type being started */
+	char pmd_choice[96];		/* what the last start asked, for errors */
 	struct pmd_frame_format pmd_fmt[2];	/* [0] ACC, [1] GYRO */
 	struct ble_imu_clock clock;	/* reset per connection */
 	struct pmd_data_frame *frame;	/* decode buffer, 40 kB */
@@ -523,10 +538,13 @@ static void sensor_drop_link(struct sensor *s, bool stop_notify)
 		sub_close(s, &s->subs[i], stop_notify);
 	s->timer = sd_event_source_disable_unref(s->timer);
 	s->watchdog = sd_event_source_disable_unref(s->watchdog);
+	s->pmd_timer = sd_event_source_disable_unref(s->pmd_timer);
 	s->step = 0;
 	s->step_busy = false;
 	s->subscribed = false;
 	s->pmd_phase = PMD_PHASE_IDLE;
+	s->pmd_wait_step = _STEP_MAX;
+	s->pmd_have_offered = false;
 	s->clock = (struct ble_imu_clock) {};
 	if (s->imu)
 		ble_imu_pairer_reset(s->imu);
@@ -845,30 +863,74 @@ static int decode_treadmill(struct sensor *s, const uint8_t *buf, size_t len,
 
 /* ---- IMU: PMD frames to monotonic samples ---------------------------------- */
 
-/*
- * The rate asked for in the PMD start: the configured rate snapped to the
- * nearest one the kind offers (a PMD start with any other rate is refused
- * with "invalid sample rate"). H10 ACC: 25/50/100/200 Hz; Verity Sense in
- * SDK mode: 26/52/104/208/416 Hz (polar-ble-sdk product docs).
- */
-static unsigned imu_rate(const struct sensor *s)
+/* The configured IMU rate, or the kind's default. */
+static unsigned imu_rate_wanted(const struct sensor *s)
 {
-	static const unsigned h10[] = { 25, 50, 100, 200 };
-	static const unsigned verity[] = { 26, 52, 104, 208, 416 };
-	bool is_h10 = s->cfg.kind == BLE_SENSOR_KIND_POLAR_H10;
-	const unsigned *rates = is_h10 ? h10 : verity;
-	size_t n = is_h10 ? ELEMENTSOF(h10) : ELEMENTSOF(verity);
-	unsigned want = s->cfg.imu_rate_hz, best;
+	if (s->cfg.imu_rate_hz)
+		return s->cfg.imu_rate_hz;
+	return s->cfg.kind == BLE_SENSOR_KIND_POLAR_H10 ? BLE_H10_RATE_HZ_DEFAULT :
+							  BLE_VERITY_RATE_HZ_DEFAULT;
+}
 
-	if (!want)
-		return is_h10 ? BLE_H10_RATE_HZ_DEFAULT : BLE_VERITY_RATE_HZ_DEFAULT;
+/* The value of v[0..n) nearest to want, ties to the higher; 0s are skipped. */
+static unsigned nearest(const uint32_t *v, size_t n, unsigned want)
+{
+	unsigned best = 0;
 
-	best = rates[0];
-	for (size_t i = 1; i < n; i++)
-		if ((want > rates[i] ? want - rates[i] : rates[i] - want) <
-		    (want > best ? want - best : best - want))
-			best = rates[i];
+	for (size_t i = 0; i < n; i++) {
+		unsigned d, bd;
+
+		if (!v[i])
+			continue;
+		d = v[i] > want ? v[i] - want : want - v[i];
+		bd = best > want ? best - want : want - best;
+		if (!best || d < bd || (d == bd && v[i] > best))
+			best = v[i];
+	}
 	return best;
+}
+
+int ble_pmd_choose(const struct pmd_settings *offered, unsigned want_rate_hz,
+		   unsigned want_range, struct pmd_start_params *ret)
+{
+	const struct pmd_setting_values *v;
+	struct pmd_start_params p = {};
+
+	if (!offered || !ret)
+		return -EINVAL;
+	v = &offered->sample_rate_hz;
+	if (offered->present & (1u << PMD_SETTING_SAMPLE_RATE))
+		p.sample_rate_hz = nearest(v->values, v->count, want_rate_hz);
+	if (!p.sample_rate_hz)
+		return -ENODATA;
+	v = &offered->resolution_bits;
+	if (offered->present & (1u << PMD_SETTING_RESOLUTION))
+		p.resolution_bits = nearest(v->values, v->count, 16);
+	v = &offered->range;
+	if (offered->present & (1u << PMD_SETTING_RANGE))
+		p.range = nearest(v->values, v->count, want_range);
+	v = &offered->channels;
+	if (offered->present & (1u << PMD_SETTING_CHANNELS))
+		p.channels = nearest(v->values, v->count, 3);
+	*ret = p;
+	return 0;
+}
+
+/*
+ * The fallback when a sensor does not say what it offers: the wanted rate
+ * snapped to the nearest in a built-in table (ties to the higher). H10
+ * ACC: 25/50/100/200 Hz; Verity Sense in SDK mode: 26/52/104/208/416 Hz
+ * (polar-ble-sdk product docs); outside SDK mode a Verity Sense offers
+ * 52 Hz only and refuses the others with "invalid sample rate".
+ */
+static unsigned table_rate(const struct sensor *s, unsigned want)
+{
+	static const uint32_t h10[] = { 25, 50, 100, 200 };
+	static const uint32_t verity[] = { 26, 52, 104, 208, 416 };
+
+	if (s->cfg.kind == BLE_SENSOR_KIND_POLAR_H10)
+		return nearest(h10, ELEMENTSOF(h10), want);
+	return nearest(verity, ELEMENTSOF(verity), want);
 }
 
 static bool gyro_wanted(const struct sensor *s)
@@ -906,7 +968,8 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 		return 0;
 	fmt->previous_timestamp_ns = f->timestamp_ns;
 	if (gyro)
-		s->imu->gyro_span_usec = f->n_samples * USEC_PER_SEC / imu_rate(s);
+		s->imu->gyro_span_usec = f->n_samples * USEC_PER_SEC /
+					 (fmt->sample_rate_hz ? fmt->sample_rate_hz : 1);
 
 	(void)ble_imu_clock_update(&s->clock, now, f->timestamp_ns);
 	for (size_t i = 0; i < f->n_samples; i++) {
@@ -929,6 +992,66 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 }
 
 static void plan_advance(struct sensor *s);
+
+static const char *pmd_type_name(uint8_t type)
+{
+	return type == PMD_MEASUREMENT_GYRO ? "gyro" : "acc";
+}
+
+/*
+ * The get-settings step is over: with the sensor's answer (ok) or without
+ * one (why says why; the start then uses the built-in table).
+ */
+static void pmd_settings_done(struct sensor *s, bool ok, const char *why)
+{
+	uint8_t type = s->pmd_phase == PMD_PHASE_SETTINGS_GYRO ? PMD_MEASUREMENT_GYRO :
+								 PMD_MEASUREMENT_ACC;
+
+	s->pmd_timer = sd_event_source_disable_unref(s->pmd_timer);
+	s->pmd_have_offered = ok;
+	if (!ok)
+		debug(s->m, s->alias,
+		      "PMD %s: no settings from the sensor (%s), using the built-in rate table",
+		      pmd_type_name(type), why);
+	s->pmd_wait_step = _STEP_MAX;
+	s->step_busy = false;
+	plan_advance(s);
+}
+
+static int pmd_settings_timeout(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct sensor *s = userdata;
+	char why[48];
+
+	s->pmd_timer = sd_event_source_disable_unref(s->pmd_timer);
+	if (s->pmd_phase != PMD_PHASE_SETTINGS_ACC && s->pmd_phase != PMD_PHASE_SETTINGS_GYRO)
+		return 0;
+	snprintf(why, sizeof(why), "no answer within %llu ms",
+		 (unsigned long long)(PMD_SETTINGS_TIMEOUT_USEC / USEC_PER_MSEC));
+	pmd_settings_done(s, false, why);
+	return 0;
+}
+
+/* A complete get-settings response for the type we asked about. */
+static void pmd_settings_answer(struct sensor *s, const struct pmd_cp_response *resp)
+{
+	char why[64];
+	int r;
+
+	if (resp->status != PMD_STATUS_SUCCESS) {
+		snprintf(why, sizeof(why), "get-settings answered \"%s\"",
+			 pmd_status_to_string(resp->status));
+		pmd_settings_done(s, false, why);
+		return;
+	}
+	r = pmd_settings_parse(resp->params, resp->n_params, &s->pmd_offered, NULL);
+	if (r < 0) {
+		sensor_malformed(s, SUB_PMD_CP, r);
+		pmd_settings_done(s, false, "malformed get-settings answer");
+		return;
+	}
+	pmd_settings_done(s, true, NULL);
+}
 
 static void pmd_cp_indication(struct sensor *s, const uint8_t *buf, size_t len)
 {
@@ -955,7 +1078,17 @@ static void pmd_cp_indication(struct sensor *s, const uint8_t *buf, size_t len)
 		sensor_malformed(s, SUB_PMD_CP, r);
 		return;
 	}
-	if (r == 0 || resp.op_code != PMD_OP_START)
+	if (r == 0)
+		return;
+	if (resp.op_code == PMD_OP_GET_SETTINGS) {
+		if ((s->pmd_phase == PMD_PHASE_SETTINGS_ACC &&
+		     resp.measurement_type == PMD_MEASUREMENT_ACC) ||
+		    (s->pmd_phase == PMD_PHASE_SETTINGS_GYRO &&
+		     resp.measurement_type == PMD_MEASUREMENT_GYRO))
+			pmd_settings_answer(s, &resp);
+		return;		/* else late (after the timeout) or not ours */
+	}
+	if (resp.op_code != PMD_OP_START)
 		return;
 
 	if ((s->pmd_phase == PMD_PHASE_STARTING_ACC &&
@@ -968,9 +1101,10 @@ static void pmd_cp_indication(struct sensor *s, const uint8_t *buf, size_t len)
 
 	if (resp.status != PMD_STATUS_SUCCESS &&
 	    resp.status != PMD_STATUS_ALREADY_IN_STATE) {
-		(void)sensor_event(s, BLE_EVENT_FAILED, "PMD start %s: %s",
+		/* e.g. "PMD start ACC: invalid sample rate (asked 208 Hz ...)" */
+		(void)sensor_event(s, BLE_EVENT_FAILED, "PMD start %s: %s (%s)",
 				   pmd_measurement_type_to_string(resp.measurement_type),
-				   pmd_status_to_string(resp.status));
+				   pmd_status_to_string(resp.status), s->pmd_choice);
 		return;
 	}
 	/* The start response may carry FACTOR (Verity Sense delta frames). */
@@ -993,6 +1127,7 @@ static void pmd_cp_indication(struct sensor *s, const uint8_t *buf, size_t len)
 	      pmd_measurement_type_to_string(resp.measurement_type),
 	      pmd_status_to_string(resp.status),
 	      (double)s->pmd_fmt[s->pmd_phase == PMD_PHASE_STARTING_GYRO].factor);
+	s->pmd_wait_step = _STEP_MAX;
 	s->step_busy = false;
 	plan_advance(s);
 }
@@ -1117,29 +1252,13 @@ static int read_char(struct sensor *s, const char *uuid, unsigned step)
 	return 1;
 }
 
-static int pmd_start(struct sensor *s, uint8_t type, unsigned step)
+/* Write one PMD control point request; its indicated answer ends step. */
+static int pmd_write(struct sensor *s, const uint8_t *req, size_t len, unsigned step)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
 	struct sub *cp = &s->subs[SUB_PMD_CP];
-	struct pmd_start_params p = {
-		.sample_rate_hz = imu_rate(s),
-		.resolution_bits = 16,
-		.channels = 3,
-	};
-	uint8_t req[PMD_REQUEST_MAX];
-	size_t len;
 	int r;
 
-	if (type == PMD_MEASUREMENT_ACC)
-		p.range = s->cfg.imu_range_g ? s->cfg.imu_range_g :
-					       BLE_IMU_RANGE_G_DEFAULT;
-	else
-		p.range = 2000;		/* deg/s, Verity Sense gyro */
-	r = pmd_request_start(type, &p, req, sizeof(req), &len);
-	if (r < 0)
-		return r;
-	memcpy(s->pmd_request, req, len);
-	s->pmd_request_len = len;
 	r = new_call(s->m, cp->path, BLUEZ_GATT_CHAR, "WriteValue", &msg);
 	if (r >= 0)
 		r = sd_bus_message_append_array(msg, 'y', req, len);
@@ -1151,15 +1270,112 @@ static int pmd_start(struct sensor *s, uint8_t type, unsigned step)
 			      step_done, step, NULL);
 	if (r < 0)
 		return r;
+	memcpy(s->pmd_request, req, len);
+	s->pmd_request_len = len;
 	s->step_busy = true;
-	s->pmd_fmt[type == PMD_MEASUREMENT_GYRO] = (struct pmd_frame_format) {
-		.channels = 3,
-		.resolution_bits = 16,
+	s->pmd_wait_step = step;
+	return 1;
+}
+
+/*
+ * Ask what the sensor offers for type (op 0x01) before starting it; no
+ * usable answer within PMD_SETTINGS_TIMEOUT_USEC leaves the table.
+ */
+static int pmd_get_settings(struct sensor *s, uint8_t type, unsigned step)
+{
+	uint8_t req[PMD_REQUEST_MAX];
+	size_t len;
+	int r;
+
+	r = pmd_request_get_settings(type, req, sizeof(req), &len);
+	if (r < 0)
+		return r;
+	r = pmd_write(s, req, len, step);
+	if (r < 0)
+		return r;
+	s->pmd_have_offered = false;
+	s->pmd_phase = type == PMD_MEASUREMENT_ACC ? PMD_PHASE_SETTINGS_ACC :
+						     PMD_PHASE_SETTINGS_GYRO;
+	s->pmd_timer = sd_event_source_disable_unref(s->pmd_timer);
+	r = sd_event_add_time_relative(s->m->event, &s->pmd_timer, CLOCK_MONOTONIC,
+				       PMD_SETTINGS_TIMEOUT_USEC, 0,
+				       pmd_settings_timeout, s);
+	return r < 0 ? r : 1;
+}
+
+/* "25/50/100/200" */
+static void format_values(const struct pmd_setting_values *v, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < v->count && n < size; i++) {
+		int k = snprintf(buf + n, size - n, "%s%u", i ? "/" : "", (unsigned)v->values[i]);
+
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+	if (!v->count)
+		snprintf(buf, size, "none");
+}
+
+static int pmd_start(struct sensor *s, uint8_t type, unsigned step)
+{
+	struct pmd_start_params p = {};
+	const char *name = pmd_type_name(type);
+	bool gyro = type == PMD_MEASUREMENT_GYRO;
+	/* The gyro follows the ACC rate in use: the pairer needs equal grids. */
+	unsigned want = gyro && s->pmd_fmt[0].sample_rate_hz ? s->pmd_fmt[0].sample_rate_hz :
+							       imu_rate_wanted(s);
+	unsigned want_range = gyro ? 2000 :	/* deg/s, Verity Sense gyro */
+			      s->cfg.imu_range_g ? s->cfg.imu_range_g : BLE_IMU_RANGE_G_DEFAULT;
+	uint8_t req[PMD_REQUEST_MAX];
+	char offers[64];
+	size_t len;
+	int r;
+
+	if (s->pmd_have_offered &&
+	    ble_pmd_choose(&s->pmd_offered, want, want_range, &p) >= 0) {
+		format_values(&s->pmd_offered.sample_rate_hz, offers, sizeof(offers));
+		debug(s->m, s->alias,
+		      "PMD %s: %u Hz %s, sensor offers %s, using %u (range %u, resolution %u, channels %u; 0 = not offered)",
+		      name, want, gyro ? "wanted (the ACC rate)" : "configured", offers,
+		      p.sample_rate_hz, p.range, p.resolution_bits, p.channels);
+		snprintf(s->pmd_choice, sizeof(s->pmd_choice),
+			 "asked %u Hz, the sensor offered %s", p.sample_rate_hz, offers);
+	} else {
+		p = (struct pmd_start_params) {
+			.sample_rate_hz = table_rate(s, want),
+			.resolution_bits = 16,
+			.range = want_range,
+			.channels = 3,
+		};
+		debug(s->m, s->alias,
+		      "PMD %s: %u Hz %s, sensor offers no rates, using %u from the built-in table",
+		      name, want, gyro ? "wanted (the ACC rate)" : "configured",
+		      p.sample_rate_hz);
+		snprintf(s->pmd_choice, sizeof(s->pmd_choice),
+			 "asked %u Hz from the built-in table: the sensor did not say its rates",
+			 p.sample_rate_hz);
+	}
+	s->pmd_have_offered = false;
+
+	r = pmd_request_start(type, &p, req, sizeof(req), &len);
+	if (r < 0)
+		return r;
+	r = pmd_write(s, req, len, step);
+	if (r < 0)
+		return r;
+	s->pmd_fmt[gyro] = (struct pmd_frame_format) {
+		.channels = p.channels ? p.channels : 3,
+		.resolution_bits = p.resolution_bits ? p.resolution_bits : 16,
 		.factor = 1.0f,
 		.sample_rate_hz = p.sample_rate_hz,
 	};
-	s->pmd_phase = type == PMD_MEASUREMENT_ACC ? PMD_PHASE_STARTING_ACC :
-						     PMD_PHASE_STARTING_GYRO;
+	if (!gyro && s->imu)
+		s->imu->rate_hz = p.sample_rate_hz;
+	s->pmd_phase = gyro ? PMD_PHASE_STARTING_GYRO : PMD_PHASE_STARTING_ACC;
 	return 1;
 }
 
@@ -1206,9 +1422,17 @@ static void plan_advance(struct sensor *s)
 				sub = NULL;
 			}
 			break;
+		case STEP_PMD_SETTINGS_ACC:
+			if (s->subs[SUB_PMD_CP].wanted)
+				r = pmd_get_settings(s, PMD_MEASUREMENT_ACC, step);
+			break;
 		case STEP_PMD_START_ACC:
 			if (s->subs[SUB_PMD_CP].wanted)
 				r = pmd_start(s, PMD_MEASUREMENT_ACC, step);
+			break;
+		case STEP_PMD_SETTINGS_GYRO:
+			if (s->subs[SUB_PMD_CP].wanted && gyro_wanted(s))
+				r = pmd_get_settings(s, PMD_MEASUREMENT_GYRO, step);
 			break;
 		case STEP_PMD_START_GYRO:
 			if (s->subs[SUB_PMD_CP].wanted && gyro_wanted(s))
@@ -1257,7 +1481,9 @@ static struct sub *sub_for_step(struct sensor *s, unsigned step)
 		return &s->subs[SUB_PMD_DATA];
 	case STEP_READ_RSC_FEATURE:
 	case STEP_READ_SPEED_RANGE:
+	case STEP_PMD_SETTINGS_ACC:
 	case STEP_PMD_START_ACC:
+	case STEP_PMD_SETTINGS_GYRO:
 	case STEP_PMD_START_GYRO:
 	case _STEP_MAX:
 		break;
@@ -1284,6 +1510,25 @@ static int acquired(struct sensor *s, struct sub *sub, sd_bus_message *reply)
 	return 0;
 }
 
+/*
+ * The reply to a PMD control point write. The indicated answer, not this
+ * reply, ends the step; it may come before the reply, and a get-settings
+ * step may have timed out: then the step is over and the reply is late.
+ */
+static void pmd_write_done(struct sensor *s, unsigned step, const sd_bus_error *error)
+{
+	char why[96];
+
+	if (s->pmd_wait_step != step || !error)
+		return;
+	if (step == STEP_PMD_SETTINGS_ACC || step == STEP_PMD_SETTINGS_GYRO) {
+		snprintf(why, sizeof(why), "get-settings write: %s", error->name);
+		pmd_settings_done(s, false, why);
+		return;
+	}
+	(void)sensor_event(s, BLE_EVENT_FAILED, "PMD start write: %s", error->name);
+}
+
 static void step_done(struct call *c, sd_bus_message *reply,
 		      const sd_bus_error *error)
 {
@@ -1294,6 +1539,16 @@ static void step_done(struct call *c, sd_bus_message *reply,
 	size_t len;
 	int r;
 
+	switch ((enum step)step) {
+	case STEP_PMD_SETTINGS_ACC:
+	case STEP_PMD_SETTINGS_GYRO:
+	case STEP_PMD_START_ACC:
+	case STEP_PMD_START_GYRO:
+		pmd_write_done(s, step, error);
+		return;
+	default:
+		break;
+	}
 	s->step_busy = false;
 	switch ((enum step)step) {
 	case STEP_READ_RSC_FEATURE:
@@ -1358,16 +1613,10 @@ static void step_done(struct call *c, sd_bus_message *reply,
 		}
 		sub->notifying = true;
 		break;
+	case STEP_PMD_SETTINGS_ACC:
+	case STEP_PMD_SETTINGS_GYRO:
 	case STEP_PMD_START_ACC:
 	case STEP_PMD_START_GYRO:
-		if (error) {
-			(void)sensor_event(s, BLE_EVENT_FAILED,
-					   "PMD start write: %s", error->name);
-			return;
-		}
-		/* Written; the indicated response completes the step. */
-		s->step_busy = true;
-		return;
 	case _STEP_MAX:
 		break;
 	}
@@ -2260,6 +2509,7 @@ static struct sensor *sensor_free(struct sensor *s)
 	sensor_drop_link(s, true);
 	s->disconnect = call_cancel(s->disconnect);
 	s->timer = sd_event_source_disable_unref(s->timer);
+	s->pmd_timer = sd_event_source_disable_unref(s->pmd_timer);
 	free(s->alias);
 	free(s->cfg_address);
 	free(s->cfg_pattern);
@@ -2472,7 +2722,8 @@ int ble_manager_add_sensor(struct ble_manager *m,
 		s->imu = calloc(1, sizeof(*s->imu));
 		if (!s->frame || !s->out || !s->imu)
 			return sensor_free(s), -ENOMEM;
-		s->imu->rate_hz = imu_rate(s);
+		/* Until a PMD start says otherwise. */
+		s->imu->rate_hz = table_rate(s, imu_rate_wanted(s));
 		s->imu->gyro = gyro_wanted(s);
 	}
 	s->cfg.alias = s->alias;
@@ -2482,6 +2733,7 @@ int ble_manager_add_sensor(struct ble_manager *m,
 		s->cfg.cadence_multiplier = 1.0;
 	ftms_treadmill_merge_init(&s->ftms);
 	pmd_cp_assembler_init(&s->pmd_cp);
+	s->pmd_wait_step = _STEP_MAX;
 	s->state = BLE_SENSOR_STATE_IDLE;
 	snprintf(s->reason, sizeof(s->reason), "starting");
 	s->id = m->next_id++;
