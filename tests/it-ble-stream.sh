@@ -57,6 +57,36 @@ state_path() {
 		uniq | tr '\n' ' '
 }
 
+# imu_rate ALIAS: IMU samples per second of ALIAS from its first to its
+# newest imu line (driver time t_ms), rounded.
+imu_rate() {
+	jq -R -n --arg a "$1" '[inputs | fromjson? | select(.event == "imu" and .alias == $a)] |
+		if length < 2 then 0 else
+		((.[-1].total - .[0].total) * 1000 / (.[-1].t_ms - .[0].t_ms) | round) end' "$OUT"
+}
+
+in_range() {
+	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ] || { echo "# got $1, want $2..$3"; return 1; }
+}
+
+# pmd_writes ADDRESS: every WriteValue to ADDRESS's PMD control point (the
+# only characteristic a Polar device lets us write), as hex, "|"-separated.
+pmd_writes() {
+	local dev=/org/bluez/hci0/dev_${1//:/_}/
+	jq -R -r --arg d "$dev" 'def hex: [.[] | "0123456789abcdef"[(. / 16 | floor):(. / 16 | floor) + 1]
+			+ "0123456789abcdef"[(. % 16):(. % 16) + 1]] | join(" ");
+		fromjson? | select(.type == "method_call" and .member == "WriteValue" and
+			(.path | startswith($d))) | .payload.data[0] | hex' "$gk_tmp/calls.json" |
+		paste -sd '|'
+}
+
+# has_debug ALIAS REGEX: a debug line of ALIAS matches.
+has_debug() {
+	[ -n "$(q -c --arg a "$1" --arg re "$2" \
+		'select(.event == "debug" and .alias == $a and (.message | test($re)))' | head -1)" ] ||
+		{ echo "# no debug line of $1 matching: $2"; return 1; }
+}
+
 gk_start_dbus || { gk_skip "ble stream" "no dbus-daemon"; gk_done; exit; }
 
 H10=A0:9E:1A:00:00:01
@@ -75,7 +105,7 @@ gk_bg "$SIM" --speed-mps 3.0 --loop \
 	--device treadmill,$MILL,"Treadmill T1" 2> "$gk_tmp/sim.err"
 gk_check "simulator owns io.gaitkeeper.BluezSim" gk_wait_for 10 sim_ready
 
-# Every call to org.bluez, for the discovery contract checks below.
+# Every call to org.bluez, for the discovery and PMD contract checks below.
 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" monitor --json=short \
 	--match "type='method_call',destination='org.bluez'" > "$gk_tmp/calls.json" 2>&1 &
 gk_pids+=("$!")
@@ -85,7 +115,7 @@ sleep 0.5
 OUT=$gk_tmp/driver.jsonl
 gk_bg "$DRV" --imu-every 5 \
 	--sensor alias=h10,kind=polar-h10,address=$H10,rate=200 \
-	--sensor alias=verity,kind=polar-verity-sense,pattern=Polar\ Sense\ *,gyro=1,rate=52 \
+	--sensor alias=verity,kind=polar-verity-sense,pattern=Polar\ Sense\ *,gyro=1,rate=200 \
 	--sensor alias=pod,kind=footpod,address=${POD,,},multiplier=1 \
 	--sensor alias=strap,kind=heart-rate,address=$HRS \
 	--sensor alias=stryd,kind=power,pattern=Stryd* \
@@ -130,6 +160,22 @@ gk_check "mill: treadmill speed ~3.0 m/s" \
 gk_check "battery level reported" \
 	has_event pod battery '.battery_pct >= 0 and .battery_pct <= 100'
 gk_check "no malformed payloads from a healthy simulator" no_event malformed
+
+# PMD settings: before each start the sensor is asked what it offers
+# (get-settings, op 0x01) and the start takes the offered rate nearest the
+# configured one. The Verity Sense (outside SDK mode) offers 52 Hz only: at
+# rate=200 the built-in table would ask for 208 Hz, which it refuses.
+gk_check "verity: get-settings ACC, start ACC 52 Hz/16 bit/8 G/3 ch, same for gyro (2000 dps)" \
+	is_eq "$(pmd_writes $VERITY)" \
+	"01 02|02 02 00 01 34 00 01 01 10 00 02 01 08 00 04 01 03|01 05|02 05 00 01 34 00 01 01 10 00 02 01 d0 07 04 01 03"
+gk_check "verity: says what was configured, offered and used" \
+	has_debug verity "^PMD acc: 200 Hz configured, sensor offers 52, using 52 "
+gk_check "verity: streams ~52 Hz (IMU samples per second)" in_range "$(imu_rate verity)" 45 60
+gk_check "h10: get-settings ACC, then start ACC 200 Hz/16 bit/8 G (no channels: not offered)" \
+	is_eq "$(pmd_writes $H10)" "01 02|02 02 00 01 c8 00 01 01 10 00 02 01 08 00"
+gk_check "h10: says what was configured, offered and used" \
+	has_debug h10 "^PMD acc: 200 Hz configured, sensor offers 25/50/100/200, using 200 "
+gk_check "h10: streams ~200 Hz (IMU samples per second)" in_range "$(imu_rate h10)" 170 230
 
 # Discovery: LE only, the kinds' advertised services; stopped before every
 # Connect of the same client (scanning degrades connection setup).
@@ -199,13 +245,25 @@ released() {
 }
 gk_check "on exit it disconnects all six sensors" gk_wait_for 5 released
 kill "$MON_PID" 2>/dev/null
+# ... which the simulator dropped: take the H10's link down, so that its
+# ACC stream (200 Hz) stops and the next client's start is not answered
+# "already in state".
+h10_down() { [ "$(sim_stat $H10 connected)" = false ]; }
+sim_call Disconnect s $H10 2>/dev/null
+gk_check "the H10's link is down" gk_wait_for 10 h10_down
 OUT=$gk_tmp/driver2.jsonl
-gk_bg "$DRV" --sensor alias=h10,kind=polar-h10,address=$H10,acquire=0 \
+gk_bg "$DRV" --sensor alias=h10,kind=polar-h10,address=$H10,acquire=0,rate=60 \
 	> "$OUT" 2> "$gk_tmp/driver2.err"
 DRV_PID=$gk_last_pid
 gk_check "h10 with StartNotify only: streaming" gk_wait_for 30 streaming h10
-sleep 1
+sleep 3
 gk_check "h10 with StartNotify only: IMU samples" has_event h10 imu '.n > 0'
+gk_check "h10 at rate=60: the offered rate nearest, 50 Hz" \
+	has_debug h10 "^PMD acc: 60 Hz configured, sensor offers 25/50/100/200, using 50 "
+gk_check "h10 at rate=60: started at 50 Hz" \
+	is_eq "$(pmd_writes $H10 | tr '|' '\n' | tail -2 | paste -sd '|')" \
+	"01 02|02 02 00 01 32 00 01 01 10 00 02 01 08 00"
+gk_check "h10 at rate=60: streams ~50 Hz (IMU samples per second)" in_range "$(imu_rate h10)" 42 58
 gk_check "h10 with StartNotify only: no new AcquireNotify" \
 	is_eq "$(sim_stat $H10 acquire_notify)" 1
 gk_check "h10 with StartNotify only: 3 StartNotify subscriptions" \
@@ -232,5 +290,38 @@ gk_check "second client: 3 subscriptions of its own" \
 gk_check "both clients' sessions in the simulator" \
 	is_eq "$(sim_stat $H10 subscriptions)" 6
 kill "$FIRST_PID"
+
+# A sensor that does not answer get-settings in time (every reply and
+# indication 3 s late; we wait 2 s) is started from the built-in table:
+# the H10 at rate=60 gets 50 Hz and streams; the Verity Sense at rate=200
+# gets 208 Hz, which it refuses, and the state says why.
+kill "$DRV_PID"
+wait "$DRV_PID" 2>/dev/null
+# Links of clients that left stay up (their Disconnect was dropped): drop them.
+sim_call Disconnect s $H10 2>/dev/null
+sim_call Disconnect s $VERITY 2>/dev/null
+polar_down() { h10_down && [ "$(sim_stat $VERITY connected)" = false ]; }
+gk_check "no-settings run: both Polar links are down first" gk_wait_for 10 polar_down
+sim_call SetLatency u 3000
+OUT=$gk_tmp/driver4.jsonl
+gk_bg "$DRV" --connect-timeout-ms 30000 --subscribe-timeout-ms 40000 \
+	--sensor alias=h10,kind=polar-h10,address=$H10,rate=60 \
+	--sensor alias=verity,kind=polar-verity-sense,address=$VERITY,rate=200 \
+	> "$OUT" 2> "$gk_tmp/driver4.err"
+DRV_PID=$gk_last_pid
+gk_check "no get-settings answer: h10 still streams" gk_wait_for 60 streaming h10
+gk_check "no get-settings answer: h10 says so" \
+	has_debug h10 '^PMD acc: no settings from the sensor \(no answer within 2000 ms\), using the built-in rate table$'
+gk_check "no get-settings answer: h10 at rate=60 gets 50 Hz from the table" \
+	has_debug h10 "^PMD acc: 60 Hz configured, sensor offers no rates, using 50 from the built-in table"
+refused() {
+	[ -n "$(q -c --arg re '^PMD start acc: invalid-sample-rate \(asked 208 Hz from the built-in table' \
+		'select(.event == "state" and .alias == "verity" and (.reason | test($re)))' | head -1)" ]
+}
+gk_check "no get-settings answer: verity's refused 208 Hz start is the state reason" \
+	gk_wait_for 60 refused
+q -r 'select(.event == "state" and .alias == "verity" and (.reason | test("PMD"))) | "# " + .reason' | head -1
+sim_call SetLatency u 0
+cp "$gk_tmp"/*.jsonl /tmp/gk-ble-stream/
 
 gk_done
