@@ -322,6 +322,5 @@ gk_check "no get-settings answer: verity's refused 208 Hz start is the state rea
 	gk_wait_for 60 refused
 q -r 'select(.event == "state" and .alias == "verity" and (.reason | test("PMD"))) | "# " + .reason' | head -1
 sim_call SetLatency u 0
-cp "$gk_tmp"/*.jsonl /tmp/gk-ble-stream/
 
 gk_done

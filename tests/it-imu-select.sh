@@ -27,7 +27,6 @@ H10=A0:9E:1A:00:00:01
 VS=A0:9E:1A:00:00:02
 POD=C8:FD:19:00:00:03
 FAILOVER_S=4
-# rate_hz = 52 below: bluez-sim's Verity Sense offers 52 Hz ACC only.
 gk_bg "$SIM" --loop --speed-mps 3.0 \
 	--device "polar-h10,$H10,Polar H10 IMU" \
 	--device "polar-verity-sense,$VS,Polar Sense IMU" \
@@ -45,8 +44,7 @@ mqtt = { uri = "$GK_MQTT_URI"; keepalive_s = 5; };
 form = { auto_session = false; imu_failover_s = $FAILOVER_S; $1 };
 sensors = (
   { alias = "chest"; kind = "polar-h10"; address = "$H10"; },
-  { alias = "sacrum"; kind = "polar-verity-sense"; address = "$VS"; mount = "sacrum";
-    rate_hz = 52; },
+  { alias = "sacrum"; kind = "polar-verity-sense"; address = "$VS"; mount = "sacrum"; },
   { alias = "pod"; kind = "footpod"; address = "$POD"; }
 );
 EOF
