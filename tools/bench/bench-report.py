@@ -236,11 +236,16 @@ w("**Latency, notification → MQTT subscriber** (second run, %d s): %d `run/ste
       ", though SCHED_FIFO," if meta.get("rt_clocks", "no") != "no" else "", L2["acq"],
       L2["cpu"], L2["dbus"]))
 w("")
-w("%d of the %d latencies (%.1f %%) lie between 30 and 60 ms. Paho MQTT C 1.3.12 sets no "
-  "`TCP_NODELAY` on its broker socket, so a QoS 0 message written while an earlier segment "
-  "is still unacknowledged waits for the broker's delayed ACK (about 40 ms on Linux); a QoS 0 "
-  "publish gets no PUBACK that would carry the ACK back early." % (
-      L2["nagle"], L2["n"], 100.0 * L2["nagle"] / max(1, L2["n"])))
+if L2["nagle"]:
+    w("%d of the %d latencies (%.1f %%) lie between 30 and 60 ms." % (
+        L2["nagle"], L2["n"], 100.0 * L2["nagle"] / max(1, L2["n"])))
+else:
+    w("None of the %d latencies lies between 30 and 60 ms in this run." % L2["n"])
+w("That band is the tail to watch: Paho MQTT C 1.3.12 sets no `TCP_NODELAY` on its broker "
+  "socket, so a QoS 0 message written while an earlier segment is still unacknowledged waits "
+  "for the broker's delayed ACK (about 40 ms on Linux; a QoS 0 publish gets no PUBACK that "
+  "would carry the ACK back early). Whether a `run/step` lands right behind another message "
+  "(`run/live`, sensor state) differs from run to run.")
 if L3:
     w("Third run, the same with `TCP_NODELAY` forced on the daemon's sockets "
       "(`build/bench-nodelay.so` preloaded, %d s): %d messages, p50 %.2f ms, p99 **%.2f ms**, "
