@@ -21,7 +21,8 @@
 # paired with the last frame seen before it.
 # Run 3 (BENCH_NODELAY_RUN=1, the default): run 2 again with
 # build/bench-nodelay.so preloaded into the daemon, which sets TCP_NODELAY on
-# its broker socket (Paho does not), to show what Nagle's algorithm costs.
+# its broker socket from outside (Paho does not): a cross-check that the
+# daemon's own TCP_NODELAY (daemon/mqtt.c) leaves no Nagle delay.
 #
 #   tools/bench/bench-daemon.sh [--doc docs/performance.md]
 #   BENCH_SECONDS (60; runs 2 and 3 at most 420), BENCH_WARMUP (20),
@@ -284,8 +285,8 @@ latency_run() {
 }
 mkdir -p "$gk_tmp/state-lat" "$gk_tmp/state-nodelay"
 latency_run lat
-# Run 3: the same with TCP_NODELAY forced on the daemon's broker socket
-# (tools/bench/nodelay.c, LD_PRELOAD), to show what Nagle's algorithm costs.
+# Run 3: the same with TCP_NODELAY forced on the daemon's broker socket from
+# outside (tools/bench/nodelay.c, LD_PRELOAD), a cross-check of the daemon's own.
 if [ "${BENCH_NODELAY_RUN:-1}" = 1 ] && [ -f "$B/bench-nodelay.so" ]; then
 	latency_run nodelay "$PWD/$B/bench-nodelay.so"
 fi

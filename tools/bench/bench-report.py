@@ -240,16 +240,17 @@ if L2["nagle"]:
     w("%d of the %d latencies (%.1f %%) lie between 30 and 60 ms." % (
         L2["nagle"], L2["n"], 100.0 * L2["nagle"] / max(1, L2["n"])))
 else:
-    w("None of the %d latencies lies between 30 and 60 ms in this run." % L2["n"])
-w("That band is the tail to watch: Paho MQTT C 1.3.12 sets no `TCP_NODELAY` on its broker "
-  "socket, so a QoS 0 message written while an earlier segment is still unacknowledged waits "
-  "for the broker's delayed ACK (about 40 ms on Linux; a QoS 0 publish gets no PUBACK that "
-  "would carry the ACK back early). Whether a `run/step` lands right behind another message "
-  "(`run/live`, sensor state) differs from run to run.")
+    w("None of the %d latencies lies between 30 and 60 ms." % L2["n"])
+w("That band is where Nagle's algorithm shows: Paho MQTT C 1.3.12 leaves it on, and a QoS 0 "
+  "message written while an earlier segment is still unacknowledged waits for the broker's "
+  "delayed ACK (about 40 ms on Linux; a QoS 0 publish gets no PUBACK that would carry the ACK "
+  "back early), whenever a `run/step` lands right behind another message. `daemon/mqtt.c` "
+  "sets `TCP_NODELAY` on the broker socket after every connect for that reason.")
 if L3:
-    w("Third run, the same with `TCP_NODELAY` forced on the daemon's sockets "
-      "(`build/bench-nodelay.so` preloaded, %d s): %d messages, p50 %.2f ms, p99 **%.2f ms**, "
-      "max %.2f ms, %d between 30 and 60 ms (%d left out as above)." % (
+    w("Third run, the same with `TCP_NODELAY` also forced from outside (`build/bench-nodelay.so` "
+      "preloaded into the daemon; a cross-check that the daemon's own setting covers its "
+      "socket, %d s): %d messages, p50 %.2f ms, p99 **%.2f ms**, max %.2f ms, %d between 30 "
+      "and 60 ms (%d left out as above)." % (
           round(L3["secs"]), L3["n"], L3["p50"], L3["p99"], L3["max"], L3["nagle"],
           L3["late"]))
 w("")
