@@ -19,9 +19,7 @@ FUZZ_EXTRA_SRCS += ble/match.c ble/ble.c
 # tests against bluez-sim; each check still fails above its limit.
 .PHONY: ble-figures
 ble-figures: $(BUILD)/tests/ble-driver $(BUILD)/bluez-sim
-	@GK_BUILD=$(BUILD) bash tests/it-ble-faults.sh --markdown | sed -n 's/^# |/|/p;/^not ok/p'
-	@echo
-	@GK_BUILD=$(BUILD) bash tests/it-ble-bluez.sh --markdown | sed -n 's/^# |/|/p;/^not ok/p'
+	GK_BUILD=$(BUILD) ble/ble-figures.sh
 
 # BlueZ property parsing (ble/props.c) reads outside input: fuzzed by
 # tests/fuzz-ble-props.c. It needs libsystemd (sd_bus_message), which the
