@@ -26,14 +26,5 @@ trap 'rm -f "$out" "$out.log"' EXIT
 	echo "<!-- ble-figures:end -->"
 } > "$out"
 
-python3 - "$doc" "$out" <<'PY'
-import re, sys
-doc, table = sys.argv[1], open(sys.argv[2]).read()
-text = open(doc).read()
-new = re.sub(r"<!-- ble-figures:begin.*?<!-- ble-figures:end -->\n", lambda m: table, text,
-             flags=re.S)
-if new == text and "<!-- ble-figures:begin" not in text:
-    sys.exit("no ble-figures markers in " + doc)
-open(doc, "w").write(new)
-PY
+python3 tools/doc-markers.py "$doc" ble-figures "$out"
 echo "ble-figures: wrote $doc" >&2

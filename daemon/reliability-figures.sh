@@ -50,15 +50,6 @@ table=$(sort -u "$out" | awk -F= '
 	echo "<!-- mqtt-spool-figures:end -->"
 } > "$out.table"
 
-python3 - "$doc" "$out.table" <<'PY'
-import re, sys
-doc, table = sys.argv[1], open(sys.argv[2]).read()
-text = open(doc).read()
-new = re.sub(r"<!-- mqtt-spool-figures:begin.*?<!-- mqtt-spool-figures:end -->\n", table, text,
-             flags=re.S)
-if new == text and table not in text:
-    sys.exit("no mqtt-spool-figures markers in " + doc)
-open(doc, "w").write(new)
-PY
+python3 tools/doc-markers.py "$doc" mqtt-spool-figures "$out.table"
 rm -f "$out.table"
 echo "reliability-figures: updated $doc" >&2
