@@ -411,7 +411,7 @@ def cadence_section(w, res, ev, truth_csv, sac, trials):
     w('What a detector with a given jitter would score here (truth ICs + '
       'uniform ±1 ms for the sampling of the truth + Gaussian jitter σ, '
       'scorer\'s median-interval cadence, 200 seeded repetitions; mean over '
-      'the 19 trials, 5–95 % range of that mean):\n\n')
+      'the %d trials, 5–95 %% range of that mean):\n\n' % len(truth))
     w('| IC jitter σ ms | expected cadence error spm | 5–95 % |\n|---|---|---|\n')
     model = {}
     for s_ in (0.0, 1.0, 1.5, 2.0, round(sd, 2), 3.0):
@@ -444,7 +444,13 @@ def main():
     sac = os.path.join(args.data, 'sacral-treadmill')
     truth = os.path.join(sac, 'contacts.csv')
     with open(os.path.join(sac, 'trials.csv')) as f:
-        trials = list(csv.DictReader(f))
+        listed = list(csv.DictReader(f))
+    with open(truth) as f:
+        have_truth = {int(r['trial']) for r in csv.DictReader(f)}
+    trials = [t for t in listed if int(t['trial']) in have_truth]
+    no_truth = [t['trial'] for t in listed if int(t['trial']) not in have_truth]
+    if not trials:
+        sys.exit('validate: no trial in %s has force-plate truth' % sac)
 
     md = io.StringIO()
     w = md.write
@@ -491,7 +497,10 @@ def main():
                                       'sacrum', float(t['speed_mps']))
     res, line = score(args.scorer, truth, ev)
     w('## Sacral treadmill trials (force-plate truth)\n\n')
-    w('19 trials, one runner, 500 Hz two-axis sacral accelerometer.\n\n')
+    w('%d trials, one runner, %s Hz two-axis sacral accelerometer.%s\n\n' % (
+        len(trials), '/'.join(sorted({t['rate_hz'] for t in trials})),
+        ' Listed without truth, not scored: trial %s.' % ', '.join(no_truth)
+        if no_truth else ''))
     w('| figure | value | target | met |\n|---|---|---|---|\n')
     for k, (op, lim) in TARGETS.items():
         ok = check(k, res[k])
