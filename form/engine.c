@@ -21,6 +21,22 @@
 #define BASELINE_MIN_STEPS 60u
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
 #define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */
+/*
+ * The summary's fatigue drift compares the late run with the early
+ * baseline: the late run is the last DRIFT_BLOCK_S to 2 x DRIFT_BLOCK_S of
+ * steady running after the baseline (two alternating blocks), never the
+ * cool-down walk that ends most sessions; at least DRIFT_MIN_S of it.
+ */
+#define DRIFT_BLOCK_S 120.0
+#define DRIFT_MIN_S 60.0
+
+/* The metrics the summary reports a drift for. */
+static const enum form_metric drift_metrics[] = {
+	FORM_METRIC_CADENCE, FORM_METRIC_GCT, FORM_METRIC_VERTICAL_OSCILLATION,
+	FORM_METRIC_TRUNK_LEAN, FORM_METRIC_BRAKING,
+};
+#define N_DRIFT 5
+_Static_assert(sizeof(drift_metrics) / sizeof(drift_metrics[0]) == N_DRIFT, "N_DRIFT");
 
 
 /* Histogram range of each metric (resolution = range / 128). */
@@ -128,6 +144,9 @@ struct form_engine {
 	struct form_baseline early;
 	struct form_hist learn[_FORM_METRIC_MAX];
 	uint32_t learn_steps;
+	struct form_hist late[2][N_DRIFT];	/* late-run blocks, see DRIFT_BLOCK_S */
+	double late_s[2];
+	unsigned late_cur;
 
 	/* alerts */
 	unsigned next_alert_id;
@@ -303,6 +322,42 @@ static double window_median(const struct form_engine *e, size_t off, int side, u
 }
 
 /* ---- steps ------------------------------------------------------------ */
+
+/* Only at the baseline's speed is a change of form fatigue: a faster pace is not (notes 5.13). */
+static bool at_baseline_speed(const struct form_engine *e, double v)
+{
+	return isnan(v) || isnan(e->early.speed_mps) ||
+		fabs(v - e->early.speed_mps) <= FATIGUE_SPEED_TOLERANCE_MPS;
+}
+
+static void late_reset(struct form_engine *e)
+{
+	memset(e->late, 0, sizeof(e->late));
+	e->late_s[0] = e->late_s[1] = 0;
+	e->late_cur = 0;
+}
+
+/* One second of steady running after the baseline, into the late-run window. */
+static void late_add(struct form_engine *e, const struct form_metrics *mt, double v, double dt)
+{
+	unsigned c = e->late_cur;
+
+	if (!e->have_early || !at_baseline_speed(e, v))
+		return;
+	for (unsigned i = 0; i < N_DRIFT; i++) {
+		enum form_metric m = drift_metrics[i];
+
+		form_hist_add(&e->late[c][i], metric_range[m].lo, metric_range[m].hi,
+			      mt->m[m].value);
+	}
+	e->late_s[c] += dt;
+	if (e->late_s[c] >= DRIFT_BLOCK_S) {
+		c ^= 1;
+		memset(e->late[c], 0, sizeof(e->late[c]));
+		e->late_s[c] = 0;
+		e->late_cur = c;
+	}
+}
 
 static void learn_add(struct form_engine *e, enum form_metric m, double x)
 {
@@ -701,9 +756,7 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		enum form_metric first = FORM_METRIC_GCT;
 		double fv = NAN, ft = NAN;
 
-		/* only at the baseline's speed: a faster pace is no fatigue (notes 5.13) */
-		bool steady = isnan(v) || isnan(e->early.speed_mps) ||
-			fabs(v - e->early.speed_mps) <= FATIGUE_SPEED_TOLERANCE_MPS;
+		bool steady = at_baseline_speed(e, v);
 
 		for (unsigned i = 0; e->have_early && running && steady && i < ELEMENTSOF(fat);
 		     i++) {
@@ -857,6 +910,7 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	e->have_early = false;
 	memset(e->learn, 0, sizeof(e->learn));
 	e->learn_steps = 0;
+	late_reset(e);
 	return 0;
 }
 
@@ -887,6 +941,7 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	memset(e->band_s, 0, sizeof(e->band_s));
 	e->learn_steps = 0;
 	e->have_early = false;
+	late_reset(e);
 	e->n_pain = 0;
 	e->pain_last = NAN;
 	memset(e->alert, 0, sizeof(e->alert));
@@ -937,20 +992,24 @@ static void summary_build(struct form_engine *e, uint64_t t)
 		s->alert_s[k] = e->alert_s[k];
 	}
 
-	/* drift: late window (last metrics) minus early-run baseline */
-	if (e->have_early) {
-		const struct form_metrics *mt = &e->last_metrics;
+	/* drift: median of the late-run window minus the early-run baseline */
+	if (e->have_early && e->late_s[0] + e->late_s[1] >= DRIFT_MIN_S) {
+		for (unsigned i = 0; i < N_DRIFT; i++) {
+			enum form_metric m = drift_metrics[i];
+			struct form_hist h = e->late[0][i];
+			double base = m == FORM_METRIC_CADENCE ? e->early.cadence_spm :
+				m == FORM_METRIC_GCT ? e->early.gct_ms :
+				m == FORM_METRIC_VERTICAL_OSCILLATION ?
+					e->early.vertical_oscillation_mm :
+				m == FORM_METRIC_TRUNK_LEAN ? e->early.trunk_lean_deg :
+					e->early.braking_mps;
 
-		s->drift[FORM_METRIC_CADENCE] = mt->m[FORM_METRIC_CADENCE].value -
-			e->early.cadence_spm;
-		s->drift[FORM_METRIC_GCT] = mt->m[FORM_METRIC_GCT].value - e->early.gct_ms;
-		s->drift[FORM_METRIC_VERTICAL_OSCILLATION] =
-			mt->m[FORM_METRIC_VERTICAL_OSCILLATION].value -
-			e->early.vertical_oscillation_mm;
-		s->drift[FORM_METRIC_TRUNK_LEAN] = mt->m[FORM_METRIC_TRUNK_LEAN].value -
-			e->early.trunk_lean_deg;
-		s->drift[FORM_METRIC_BRAKING] = mt->m[FORM_METRIC_BRAKING].value -
-			e->early.braking_mps;
+			h.n += e->late[1][i].n;
+			for (unsigned b = 0; b < FORM_HIST_BINS; b++)
+				h.bin[b] += e->late[1][i].bin[b];
+			s->drift[m] = form_hist_quantile(&h, metric_range[m].lo,
+							 metric_range[m].hi, 0.5) - base;
+		}
 	}
 
 	/* advice, tied to the guidance (issue 4; notes 1.4) */
@@ -1329,6 +1388,7 @@ static void tick(struct form_engine *e, uint64_t now)
 				if (b >= 0)
 					e->band_s[m][b] += dt;
 			}
+			late_add(e, &ev.metrics, v, dt);
 		}
 		baseline_check_learned(e);
 		alerts_evaluate(e, &ev.metrics, now);

@@ -232,6 +232,53 @@ static void test_alerts_hysteresis_repeat(void **state)
 	free(r);
 }
 
+/*
+ * The summary's drift is the late steady running against the early
+ * baseline: not the cool-down walk the session ends with, and none when
+ * too little running followed the baseline.
+ */
+static void test_drift_late_window(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct form_engine *e = NULL;
+	struct form_params p;
+	/* baseline at 60/0.35 = 171.4 spm, then 60/0.38 = 157.9 spm, then a walk */
+	const struct phase ph[] = {
+		{ 60, RUN, 0.35, 0.2 }, { 400, RUN, 0.38, 0.23 }, { 440, WALK, 0.6, 0 },
+	};
+	const struct phase short_ph[] = { { 60, RUN, 0.35, 0.2 } };
+
+	form_params_default(&p);
+	p.warmup_s = 10;
+	p.baseline_s = 30;
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	feed(e, ph, 3, 3.0);
+	assert_true(r->n_activity > 0);
+	assert_int_equal(r->act[r->n_activity - 1].to, FORM_ACTIVITY_WALKING);
+	assert_int_equal(form_engine_session_stop(e, 440000000), 0);
+	assert_true(r->summary.baseline_learned);
+	assert_true(fabs(r->summary.baseline.cadence_spm - 171.4) < 1.0);
+	/* 157.9 - 171.4 = -13.5 spm; the walk at the end (100 spm) is not in it */
+	assert_true(fabs(r->summary.drift[FORM_METRIC_CADENCE] + 13.5) < 1.5);
+	assert_true(r->summary.drift[FORM_METRIC_GCT] > 15);
+	form_engine_free(e);
+
+	/* about 20 s of running after the baseline: too little for a drift */
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	feed(e, short_ph, 1, 3.0);
+	assert_int_equal(form_engine_session_stop(e, 60000000), 0);
+	assert_true(r->summary.baseline_learned);
+	assert_true(isnan(r->summary.drift[FORM_METRIC_CADENCE]));
+	assert_true(isnan(r->summary.drift[FORM_METRIC_GCT]));
+	form_engine_free(e);
+	free(r);
+}
+
 static void test_pain(void **state)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
@@ -386,6 +433,7 @@ int main(void)
 		  NULL },
 		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL,
 		  NULL, NULL },
+		{ "/form/engine/drift-late-window", test_drift_late_window, NULL, NULL, NULL },
 		{ "/form/engine/pain", test_pain, NULL, NULL, NULL },
 		{ "/form/engine/json", test_json, NULL, NULL, NULL },
 		{ "/form/engine/names-params", test_names, NULL, NULL, NULL },
