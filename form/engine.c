@@ -21,6 +21,7 @@
 #define BASELINE_MIN_STEPS 60u
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
 #define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */
+#define PACE_CADENCE_TOLERANCE_PCT 5.0	/* no speed: same pace = cadence within 5 % */
 /*
  * The summary's fatigue drift compares the late run with the early
  * baseline: the late run is the last DRIFT_BLOCK_S to 2 x DRIFT_BLOCK_S of
@@ -719,7 +720,19 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		enum form_metric bm = FORM_METRIC_VERTICAL_OSCILLATION;
 		double bv = vo;
 
-		if (bl && !isnan(bl->impact_g) && !isnan(imp)) {
+		/*
+		 * Impact grows with speed, so it is judged against the baseline
+		 * only at the baseline's pace: BL(v) (notes 5.9). Without speed,
+		 * cadence is the pace proxy (it rises with speed, notes 4).
+		 */
+		bool same_pace = !isnan(v) && !isnan(bl ? bl->speed_mps : NAN) ?
+			fabs(v - bl->speed_mps) <= FATIGUE_SPEED_TOLERANCE_MPS :
+			!isnan(cad) && bl && !isnan(bl->cadence_spm) ?
+			fabs(cad - bl->cadence_spm) <= PACE_CADENCE_TOLERANCE_PCT / 100.0 *
+				bl->cadence_spm :
+			true;
+
+		if (bl && !isnan(bl->impact_g) && !isnan(imp) && same_pace) {
 			double ithr = bl->impact_g * (1 + e->p.impact_rise_pct / 100.0);
 
 			back = back && (!running ||

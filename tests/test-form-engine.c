@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/macro.h"
 #include "form/form.h"
 
 #define MAX_EVENTS 64
@@ -279,6 +280,57 @@ static void test_drift_late_window(void **state)
 	free(r);
 }
 
+/*
+ * Bouncing: landing harder than the baseline (impact +29 % at the same
+ * cadence) raises it; the same impact with 9 % more cadence, a faster pace
+ * with lower vertical oscillation, does not (impact is judged against the
+ * baseline at its pace; no speed here, so cadence stands for the pace).
+ */
+static void test_bouncing_same_pace(void **state)
+{
+	static const struct {
+		double step_s, gct_s;
+		bool alert;
+	} cases[] = {
+		{ 0.35, 0.16, true },	/* 171.4 spm, impact 2.45 -> 3.17 g */
+		{ 0.32, 0.15, false },	/* 187.5 spm, impact 3.19 g, VO lower */
+		{ 0.35, 0.2, false },	/* unchanged */
+	};
+
+	for (unsigned c = 0; c < ELEMENTSOF(cases); c++) {
+		struct recorder *r = calloc(1, sizeof(*r));
+		struct form_engine *e = NULL;
+		struct form_params p;
+		const struct phase ph[] = {
+			{ 60, RUN, 0.35, 0.2 }, { 160, RUN, cases[c].step_s, cases[c].gct_s },
+		};
+		unsigned n = 0;
+
+		form_params_default(&p);
+		p.warmup_s = 10;
+		p.baseline_s = 30;
+		p.alert_min_duration_s = 5;
+		assert_int_equal(form_engine_new(&p, &e), 0);
+		form_engine_set_event_cb(e, on_event, r);
+		assert_int_equal(form_engine_session_start(e, 0), 0);
+		feed(e, ph, 2, NAN);
+		for (unsigned i = 0; i < r->n_alert; i++) {
+			const struct form_alert *a = &r->alert[i];
+
+			assert_int_equal(a->kind, FORM_ALERT_BOUNCING);
+			assert_int_equal(a->metric, FORM_METRIC_IMPACT);
+			assert_true(a->value > a->threshold);
+			assert_true(a->start_usec >= 60000000);
+			n++;
+		}
+		assert_int_equal(n, cases[c].alert ? 1 : 0);
+		assert_int_equal(form_engine_session_stop(e, 160000000), 0);
+		assert_int_equal(r->summary.alert_count[FORM_ALERT_BOUNCING], n);
+		form_engine_free(e);
+		free(r);
+	}
+}
+
 static void test_pain(void **state)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
@@ -434,6 +486,7 @@ int main(void)
 		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL,
 		  NULL, NULL },
 		{ "/form/engine/drift-late-window", test_drift_late_window, NULL, NULL, NULL },
+		{ "/form/engine/bouncing-same-pace", test_bouncing_same_pace, NULL, NULL, NULL },
 		{ "/form/engine/pain", test_pain, NULL, NULL, NULL },
 		{ "/form/engine/json", test_json, NULL, NULL, NULL },
 		{ "/form/engine/names-params", test_names, NULL, NULL, NULL },
