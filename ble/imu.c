@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ble/imu.h"
+#include "common/macro.h"
 
 int64_t ble_imu_clock_update(struct ble_imu_clock *c, uint64_t arrival_usec,
 			     uint64_t sensor_ns)
@@ -30,9 +31,11 @@ uint64_t ble_imu_clock_map(const struct ble_imu_clock *c, uint64_t sensor_ns)
 	return t > 0 ? (uint64_t)t : 0;
 }
 
-static void fifo_push(struct ble_imu_fifo *f, unsigned rate_hz, uint64_t t, const float v[3])
+static void fifo_push(struct ble_imu_fifo *f, unsigned rate_hz, uint64_t period_usec, uint64_t t,
+		      const float v[3])
 {
-	uint64_t gap = (uint64_t)(1e6 / (rate_hz ? rate_hz : 1) * (1 - BLE_IMU_SLEW));
+	double period = period_usec ? (double)period_usec : 1e6 / (rate_hz ? rate_hz : 1);
+	uint64_t gap = (uint64_t)(period * (1 - BLE_IMU_SLEW));
 	unsigned i;
 
 	if (gap < 1)
@@ -71,14 +74,16 @@ void ble_imu_pairer_reset(struct ble_imu_pairer *p)
 	p->gyro_span_usec = 0;
 }
 
-void ble_imu_push_acc(struct ble_imu_pairer *p, uint64_t t_usec, const float g[3])
+void ble_imu_push_acc(struct ble_imu_pairer *p, uint64_t t_usec, uint64_t period_usec,
+		      const float g[3])
 {
-	fifo_push(&p->acc, p->rate_hz, t_usec, g);
+	fifo_push(&p->acc, p->rate_hz, period_usec, t_usec, g);
 }
 
-void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, const float dps[3])
+void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, uint64_t period_usec,
+		       const float dps[3])
 {
-	fifo_push(&p->gyro_fifo, p->rate_hz, t_usec, dps);
+	fifo_push(&p->gyro_fifo, p->rate_hz, period_usec, t_usec, dps);
 }
 
 size_t ble_imu_pop(struct ble_imu_pairer *p, uint64_t now_usec,
@@ -117,4 +122,52 @@ size_t ble_imu_pop(struct ble_imu_pairer *p, uint64_t now_usec,
 		n++;
 	}
 	return n;
+}
+
+/* ---- PMD stream rate --------------------------------------------------------- */
+
+static unsigned snap_polar_rate(double hz)
+{
+	static const unsigned rates[] = { 25, 26, 50, 52, 100, 104, 200, 208, 416, 833, 1666 };
+
+	unsigned best = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(rates); i++)
+		if (fabs(hz - rates[i]) <= 0.05 * rates[i] &&
+		    (!best || fabs(hz - rates[i]) < fabs(hz - best)))
+			best = rates[i];
+	if (best)
+		return best;
+	return hz >= 1 ? (unsigned)lround(hz) : 1;
+}
+
+unsigned ble_pmd_rate_feed(struct ble_pmd_rate *r, unsigned rate_hz, uint64_t sensor_ns,
+			   size_t n_samples)
+{
+	uint64_t prev = r->last_ns;
+	double hz;
+	unsigned c;
+
+	r->last_ns = sensor_ns;
+	if (!prev || sensor_ns <= prev || n_samples == 0 || !rate_hz) {
+		r->votes = 0;
+		return 0;
+	}
+	hz = (double)n_samples * 1e9 / (double)(sensor_ns - prev);
+	if (fabs(hz - rate_hz) <= BLE_PMD_RATE_TOLERANCE * rate_hz) {
+		r->votes = 0;
+		return 0;
+	}
+	c = snap_polar_rate(hz);
+	if (r->votes && fabs((double)c - r->candidate_hz) <=
+			BLE_PMD_RATE_TOLERANCE * r->candidate_hz) {
+		r->votes++;
+	} else {
+		r->candidate_hz = c;
+		r->votes = 1;
+	}
+	if (r->votes < BLE_PMD_RATE_VOTES)
+		return 0;
+	r->votes = 0;
+	return r->candidate_hz;
 }

@@ -71,9 +71,17 @@ struct ble_imu_pairer {
 };
 
 void ble_imu_pairer_reset(struct ble_imu_pairer *p);
-/* Queue one sample; its time may be moved later (BLE_IMU_SLEW). */
-void ble_imu_push_acc(struct ble_imu_pairer *p, uint64_t t_usec, const float g[3]);
-void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, const float dps[3]);
+/*
+ * Queue one sample; its time may be moved later (BLE_IMU_SLEW), to at
+ * least (1 - BLE_IMU_SLEW) x period_usec after the one before: the spacing
+ * of the two in sensor time, or 0 when unknown (then 1 / rate_hz). The
+ * sensor's own spacing keeps the times right when the stream does not run
+ * at the rate that was asked for.
+ */
+void ble_imu_push_acc(struct ble_imu_pairer *p, uint64_t t_usec, uint64_t period_usec,
+		      const float g[3]);
+void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, uint64_t period_usec,
+		       const float dps[3]);
 
 /*
  * Take out up to cap samples that are ready at now_usec: every ACC sample
@@ -84,3 +92,29 @@ void ble_imu_push_gyro(struct ble_imu_pairer *p, uint64_t t_usec, const float dp
  */
 size_t ble_imu_pop(struct ble_imu_pairer *p, uint64_t now_usec,
 		   struct ble_imu_sample *out, size_t cap);
+
+/*
+ * The rate a PMD stream really has, from the sensor's own frame times. A
+ * second client on a Polar sensor that already streams is answered "already
+ * in state" and gets the first client's rate, not the one it asked for.
+ * Zero-initialise per stream and connection; feed every frame with the
+ * sensor time of its last sample and its sample count.
+ */
+#define BLE_PMD_RATE_TOLERANCE	0.2	/* a frame within 20 % of the rate agrees */
+#define BLE_PMD_RATE_VOTES	3u	/* frames in a row that must disagree alike */
+
+struct ble_pmd_rate {
+	uint64_t last_ns;
+	unsigned candidate_hz;
+	unsigned votes;
+};
+
+/*
+ * Returns the observed rate (Hz) once BLE_PMD_RATE_VOTES consecutive frames
+ * put it more than BLE_PMD_RATE_TOLERANCE away from rate_hz and within that
+ * of each other, else 0 (agrees, or not known yet). A lost notification
+ * halves one frame's rate: one frame never decides. The result snaps to a
+ * nearest Polar rate (25/26/50/52/100/104/200/208/416/833/1666 Hz) within 5 %.
+ */
+unsigned ble_pmd_rate_feed(struct ble_pmd_rate *r, unsigned rate_hz, uint64_t sensor_ns,
+			   size_t n_samples);

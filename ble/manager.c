@@ -197,6 +197,7 @@ struct sensor {
 	struct pmd_settings pmd_offered;	/* of the type being started */
 	char pmd_choice[96];		/* what the last start asked, for errors */
 	struct pmd_frame_format pmd_fmt[2];	/* [0] ACC, [1] GYRO */
+	struct ble_pmd_rate pmd_rate[2];	/* observed rate, [0] ACC, [1] GYRO */
 	struct ble_imu_clock clock;	/* reset per connection */
 	struct pmd_data_frame *frame;	/* decode buffer, 40 kB */
 	struct ble_imu_pairer *imu;	/* ~25 kB, PMD kinds only */
@@ -545,6 +546,7 @@ static void sensor_drop_link(struct sensor *s, bool stop_notify)
 	s->pmd_phase = PMD_PHASE_IDLE;
 	s->pmd_wait_step = _STEP_MAX;
 	s->pmd_have_offered = false;
+	memset(s->pmd_rate, 0, sizeof(s->pmd_rate));
 	s->clock = (struct ble_imu_clock) {};
 	if (s->imu)
 		ble_imu_pairer_reset(s->imu);
@@ -944,6 +946,8 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 	struct ble_manager *m = s->m;
 	struct pmd_data_frame *f = s->frame;
 	struct pmd_frame_format *fmt;
+	uint64_t prev_ns;
+	unsigned observed;
 	bool gyro;
 	size_t n;
 	int r;
@@ -961,19 +965,34 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 		return -EOPNOTSUPP;	/* a stream we did not start */
 	}
 	fmt = &s->pmd_fmt[gyro];
+	prev_ns = fmt->previous_timestamp_ns;
 	r = pmd_data_frame_parse(buf, len, fmt, f, NULL);
 	if (r < 0)
 		return r;
 	if (f->n_samples == 0)
 		return 0;
 	fmt->previous_timestamp_ns = f->timestamp_ns;
+	observed = ble_pmd_rate_feed(&s->pmd_rate[gyro], fmt->sample_rate_hz, f->timestamp_ns,
+				     f->n_samples);
+	if (observed) {
+		/* e.g. another client started the stream at its rate ("already in state") */
+		debug(m, s->alias, "PMD %s: the sensor streams at %u Hz, not the %u Hz started; "
+		      "following it", gyro ? "gyro" : "acc", observed, fmt->sample_rate_hz);
+		fmt->sample_rate_hz = observed;
+		if (!gyro)
+			s->imu->rate_hz = observed;
+	}
 	if (gyro)
 		s->imu->gyro_span_usec = f->n_samples * USEC_PER_SEC /
 					 (fmt->sample_rate_hz ? fmt->sample_rate_hz : 1);
 
 	(void)ble_imu_clock_update(&s->clock, now, f->timestamp_ns);
 	for (size_t i = 0; i < f->n_samples; i++) {
-		uint64_t t = ble_imu_clock_map(&s->clock, f->samples[i].timestamp_ns);
+		uint64_t ts = f->samples[i].timestamp_ns;
+		uint64_t t = ble_imu_clock_map(&s->clock, ts);
+		/* spacing in sensor time, from the previous frame's last sample too */
+		uint64_t before = i ? f->samples[i - 1].timestamp_ns : prev_ns;
+		uint64_t period = before && ts > before ? (ts - before) / 1000 : 0;
 		float v[3];
 
 		/* proto/ gives mG for ACC and deg/s for gyro */
@@ -981,9 +1000,9 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 			v[k] = gyro ? f->samples[i].value[k] :
 				      f->samples[i].value[k] * 0.001f;
 		if (gyro)
-			ble_imu_push_gyro(s->imu, t, v);
+			ble_imu_push_gyro(s->imu, t, period, v);
 		else
-			ble_imu_push_acc(s->imu, t, v);
+			ble_imu_push_acc(s->imu, t, period, v);
 	}
 	n = ble_imu_pop(s->imu, now, s->out, BLE_IMU_FIFO);
 	if (n && m->cb.on_imu)

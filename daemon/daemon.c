@@ -680,9 +680,16 @@ static void on_ble_malformed(void *userdata, unsigned id, const char *alias, con
 			  "ignoring: %m", alias, what, (unsigned long long)count);
 }
 
+/* ble/'s debug lines (PMD negotiation, fallbacks), at debug level. */
+static void on_ble_debug(void *userdata, const char *alias, const char *message)
+{
+	log_debug("Sensor '%s': %s", alias ? alias : "-", message);
+}
+
 static int ble_setup(struct gk_daemon *d)
 {
 	static const struct ble_callbacks cb = {
+		.on_debug = on_ble_debug,
 		.on_state = on_ble_state,
 		.on_imu = on_ble_imu,
 		.on_heart_rate = on_ble_heart_rate,

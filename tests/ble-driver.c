@@ -150,6 +150,8 @@ static void on_imu(void *userdata, unsigned id, const char *alias,
 	json_object_object_add(o, "total_gyro", json_object_new_int64((int64_t)d->imu_gyro[k]));
 	json_object_object_add(o, "acc_mean_norm_g", json_object_new_double(norm / n));
 	json_object_object_add(o, "monotonic", json_object_new_boolean(monotonic));
+	/* sensor-side time of the newest sample: rates from sample times */
+	json_object_object_add(o, "t_last_us", json_object_new_int64((int64_t)samples[n - 1].t_usec));
 	json_object_object_add(o, "age_ms",
 			       json_object_new_int64(((int64_t)mono_usec() -
 						      (int64_t)samples[n - 1].t_usec) /

@@ -65,6 +65,16 @@ imu_rate() {
 		((.[-1].total - .[0].total) * 1000 / (.[-1].t_ms - .[0].t_ms) | round) end' "$OUT"
 }
 
+# sample_rate ALIAS: samples per second of ALIAS by the samples' own times,
+# over the last >= 2 s of imu lines (0 without two such lines).
+sample_rate() {
+	jq -R -n --arg a "$1" '[inputs | fromjson? | select(.event == "imu" and .alias == $a)] |
+		if length < 2 then 0 else .[-1] as $b |
+		(map(select(.t_ms <= $b.t_ms - 2000)) | last) as $a |
+		if $a == null or $b.t_last_us <= $a.t_last_us then 0 else
+		(($b.total - $a.total) * 1000000 / ($b.t_last_us - $a.t_last_us) | round) end end' "$OUT"
+}
+
 in_range() {
 	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ] || { echo "# got $1, want $2..$3"; return 1; }
 }
@@ -274,12 +284,25 @@ gk_check "h10 with StartNotify only: 3 StartNotify subscriptions" \
 # falls back to StartNotify; the PMD start answers "already in state".
 FIRST_PID=$DRV_PID
 OUT=$gk_tmp/driver3.jsonl
-gk_bg "$DRV" --sensor alias=h10,kind=polar-h10,address=$H10,acquire=1 \
+# It asks for 25 Hz; the stream keeps the first client's 50 Hz, and ble/
+# follows the rate of the sensor's frame times (asked-for times would fall
+# ever further behind: 40 ms apart for samples 20 ms apart).
+gk_bg "$DRV" --sensor alias=h10,kind=polar-h10,address=$H10,acquire=1,rate=25 \
 	> "$OUT" 2> "$gk_tmp/driver3.err"
 DRV_PID=$gk_last_pid
 gk_check "second client: streaming through the fallback" gk_wait_for 30 streaming h10
 sleep 1
 gk_check "second client: IMU samples" has_event h10 imu '.n > 0'
+gk_check "second client: asked 25 Hz, answered already in state" \
+	has_debug h10 '^PMD acc started \(already-in-state'
+follows_50() {
+	has_debug h10 '^PMD acc: the sensor streams at 50 Hz, not the 25 Hz started; following it$'
+}
+gk_check "second client: follows the stream's own 50 Hz" gk_wait_for 15 follows_50
+sleep 4
+gk_check "second client: sample times at ~50 Hz" in_range "$(sample_rate h10)" 45 55
+gk_check "second client: newest sample at most 2 s old, not in the future" \
+	in_range "$(q -r --arg a h10 'select(.event == "imu" and .alias == $a) | .age_ms' | tail -1)" -50 2000
 gk_check "second client: no AcquireNotify granted (refused, InProgress)" \
 	is_eq "$(sim_stat $H10 acquire_notify)" 1
 gk_check "second client: the fallback is in the debug output" \

@@ -69,9 +69,9 @@ static void push3(struct ble_imu_pairer *p, bool gyro, uint64_t t, float x)
 	const float v[3] = { x, x + 1, x + 2 };
 
 	if (gyro)
-		ble_imu_push_gyro(p, t, v);
+		ble_imu_push_gyro(p, t, 0, v);
 	else
-		ble_imu_push_acc(p, t, v);
+		ble_imu_push_acc(p, t, 0, v);
 }
 
 /* Without gyro every ACC sample goes out at once, in order. */
@@ -211,7 +211,69 @@ static void test_pair_slew(void **state)
 	push3(p, false, 10 * S, 0);
 	assert_int_equal(ble_imu_pop(p, 10 * S, out, 1), 1);
 	assert_int_equal(out[0].t_usec, 10 * S);
+	/* rate_hz says 25, the sensor's times 5 ms apart: their spacing rules,
+	 * the times are not pushed 38 ms apart */
+	ble_imu_pairer_reset(p);
+	p->rate_hz = 25;
+	for (int i = 0; i < 100; i++) {
+		const float v[3] = { 0, 0, 1 };
+
+		ble_imu_push_acc(p, 20 * S + i * 5 * MS, i ? 5 * MS : 0, v);
+	}
+	n = ble_imu_pop(p, 21 * S, out, 128);
+	assert_int_equal(n, 100);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(out[i].t_usec, 20 * S + i * 5 * MS);
 	free(p);
+}
+
+/* Frames of n samples at hz, from sensor time t0 (ns); returns the rate fed back. */
+static unsigned rate_frames(struct ble_pmd_rate *r, unsigned assumed, double hz, unsigned n,
+			    unsigned frames, uint64_t *t_ns)
+{
+	unsigned got = 0;
+
+	for (unsigned i = 0; i < frames && !got; i++) {
+		*t_ns += (uint64_t)(n * 1e9 / hz);
+		got = ble_pmd_rate_feed(r, assumed, *t_ns, n);
+	}
+	return got;
+}
+
+static void test_pmd_rate(void **state)
+{
+	struct ble_pmd_rate r = {};
+	uint64_t t = 1000000000ULL;
+
+	/* as started: never reported */
+	assert_int_equal(rate_frames(&r, 52, 52.0, 36, 50, &t), 0);
+	/* asked 200, the stream runs at 50 (another client's): reported on the
+	 * 4th frame (the first has no predecessor, then 3 votes) */
+	r = (struct ble_pmd_rate) {};
+	assert_int_equal(rate_frames(&r, 200, 50.0, 10, 3, &t), 0);
+	assert_int_equal(rate_frames(&r, 200, 50.0, 10, 1, &t), 50);
+	/* asked 25, runs at 200 (the direction that would stall the times) */
+	r = (struct ble_pmd_rate) {};
+	assert_int_equal(rate_frames(&r, 25, 200.0, 40, 4, &t), 200);
+	/* snapped to a Polar rate within 5 %; other rates rounded */
+	r = (struct ble_pmd_rate) {};
+	assert_int_equal(rate_frames(&r, 200, 51.0, 36, 4, &t), 52);
+	r = (struct ble_pmd_rate) {};
+	assert_int_equal(rate_frames(&r, 200, 60.0, 36, 4, &t), 60);
+	/* lost notifications (one frame spans two) never decide */
+	r = (struct ble_pmd_rate) {};
+	for (unsigned i = 0; i < 40; i++)
+		assert_int_equal(rate_frames(&r, 50, i % 3 == 2 ? 25.0 : 50.0, 10, 1, &t), 0);
+	/* two disagreeing frames, then an agreeing one: the votes start over */
+	r = (struct ble_pmd_rate) {};
+	assert_int_equal(rate_frames(&r, 50, 50.0, 10, 1, &t), 0);
+	assert_int_equal(rate_frames(&r, 50, 100.0, 10, 2, &t), 0);
+	assert_int_equal(rate_frames(&r, 50, 50.0, 10, 1, &t), 0);
+	assert_int_equal(rate_frames(&r, 50, 100.0, 10, 2, &t), 0);
+	/* a sensor clock that goes back, no samples, no rate: 0 */
+	assert_int_equal(ble_pmd_rate_feed(&r, 50, 1, 10), 0);
+	assert_int_equal(ble_pmd_rate_feed(&r, 50, 2, 0), 0);
+	assert_int_equal(ble_pmd_rate_feed(&r, 0, 3, 10), 0);
 }
 
 int main(void)
@@ -226,6 +288,7 @@ int main(void)
 		{ "/ble/imu/pair-no-partner", test_pair_no_partner, NULL, NULL, NULL },
 		{ "/ble/imu/pair-bounded", test_pair_bounded, NULL, NULL, NULL },
 		{ "/ble/imu/pair-slew", test_pair_slew, NULL, NULL, NULL },
+		{ "/ble/imu/pmd-rate", test_pmd_rate, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("ble/imu", tests, NULL, NULL);
