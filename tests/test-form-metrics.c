@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -28,6 +29,8 @@ struct synth {
 	double pitch_deg, pitch_after_s, pitch2_deg;
 	bool three_axes, gyro;
 	bool upside_down;		/* sensor x = left, y = forward, z = down */
+	double after_s;			/* > 0: from then on gyro2_dps, ml2_g */
+	double gyro2_dps, ml2_g;
 	double sine_vo_amp_g;		/* > 0: pure sinusoid instead (VO test) */
 };
 
@@ -43,12 +46,14 @@ static void synth_sample(const struct synth *s, double t, struct form_imu_sample
 		int side = (long)k % 2;
 		double gct = s->gct_s[side];
 		double p = M_PI * s->step_s / (2 * gct);
+		bool later = s->after_s > 0 && t >= s->after_s;
 
 		if (tau < gct) {
 			v = p * sin(M_PI * tau / gct);
 			ap = -s->ap_g * sin(2 * M_PI * tau / gct);
-			ml = (side == 0 ? -1 : 1) * s->ml_g * sin(M_PI * tau / gct);
-			w = s->gyro_dps * sin(2 * M_PI * tau / gct);
+			ml = (side == 0 ? -1 : 1) * (later ? s->ml2_g : s->ml_g) *
+				sin(M_PI * tau / gct);
+			w = (later ? s->gyro2_dps : s->gyro_dps) * sin(2 * M_PI * tau / gct);
 		} else {
 			v = 0;
 		}
@@ -80,6 +85,8 @@ struct collect {
 	struct form_contact c[MAX_CONTACTS];
 	struct form_metrics last;
 	bool have_metrics;
+	unsigned n_alert[_FORM_ALERT_KIND_MAX];
+	struct form_alert alert[_FORM_ALERT_KIND_MAX];	/* the first of each kind */
 };
 
 static void on_event(const struct form_event *ev, void *userdata)
@@ -92,19 +99,20 @@ static void on_event(const struct form_event *ev, void *userdata)
 		c->last = ev->metrics;
 		c->have_metrics = true;
 	}
+	if (ev->type == FORM_EVENT_ALERT && (unsigned)ev->alert.kind < _FORM_ALERT_KIND_MAX &&
+	    !c->n_alert[ev->alert.kind]++)
+		c->alert[ev->alert.kind] = ev->alert;
 }
 
-static struct collect *run(const struct synth *s, double seconds, enum form_mount mount)
+static struct collect *run_params(const struct synth *s, double seconds,
+				  const struct form_params *p)
 {
 	struct collect *c = calloc(1, sizeof(*c));
 	struct form_engine *e = NULL;
-	struct form_params p;
 	uint64_t n = (uint64_t)(seconds * s->fs);
 
 	assert_non_null(c);
-	form_params_default(&p);
-	p.mount = mount;
-	assert_int_equal(form_engine_new(&p, &e), 0);
+	assert_int_equal(form_engine_new(p, &e), 0);
 	form_engine_set_event_cb(e, on_event, c);
 	assert_int_equal(form_engine_session_start(e, 0), 0);
 	for (uint64_t i = 0; i < n; i++) {
@@ -116,6 +124,37 @@ static struct collect *run(const struct synth *s, double seconds, enum form_moun
 	assert_int_equal(form_engine_session_stop(e, (uint64_t)(seconds * 1e6)), 0);
 	form_engine_free(e);
 	return c;
+}
+
+static struct collect *run(const struct synth *s, double seconds, enum form_mount mount)
+{
+	struct form_params p;
+
+	form_params_default(&p);
+	p.mount = mount;
+	return run_params(s, seconds, &p);
+}
+
+/* Short warm-up and baseline (10 s + 30 s), alerts after 5 s beyond. */
+static struct collect *run_alerts(const struct synth *s, double seconds, enum form_mount mount)
+{
+	struct form_params p;
+
+	form_params_default(&p);
+	p.mount = mount;
+	p.warmup_s = 10;
+	p.baseline_s = 30;
+	p.alert_min_duration_s = 5;
+	return run_params(s, seconds, &p);
+}
+
+static unsigned n_alerts(const struct collect *c)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++)
+		n += c->n_alert[k];
+	return n;
 }
 
 /* The detector's IC offset after the true IC for a half-sine pulse (s). */
@@ -499,6 +538,119 @@ static void test_input_errors(void **state)
 	assert_null(form_engine_free(NULL));
 }
 
+/*
+ * Not upright: the chest pitches 9 deg forward at 80 s, against an upright
+ * baseline and the 5 deg band: one alert, lean ~9 against 5, beyond from
+ * within the step window after the change. 3 deg stays inside: none.
+ */
+static void test_alert_not_upright(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+
+	s.three_axes = true;
+	s.pitch_after_s = 80;
+	s.pitch2_deg = 9;
+	c = run_alerts(&s, 140, FORM_MOUNT_CHEST);
+	assert_int_equal(c->n_alert[FORM_ALERT_NOT_UPRIGHT], 1);
+	assert_int_equal(n_alerts(c), 1);
+	assert_int_equal(c->alert[FORM_ALERT_NOT_UPRIGHT].metric, FORM_METRIC_TRUNK_LEAN);
+	assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].value - 9) < 1.0);
+	assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].threshold - 5) < 0.5);
+	assert_true(c->alert[FORM_ALERT_NOT_UPRIGHT].start_usec >= 80000000 &&
+		    c->alert[FORM_ALERT_NOT_UPRIGHT].start_usec <= 90000000);
+	assert_non_null(c->alert[FORM_ALERT_NOT_UPRIGHT].cue);
+	free(c);
+
+	s.pitch2_deg = 3;
+	c = run_alerts(&s, 140, FORM_MOUNT_CHEST);
+	assert_int_equal(n_alerts(c), 0);
+	free(c);
+}
+
+/*
+ * Pelvic instability: the pelvic roll rate amplitude goes 30 -> 70 deg/s
+ * at 80 s, so the drop (W gct / (2 pi) (cos(2 pi ic_off / gct) + 1), see
+ * test_pelvic_drop_and_side) goes 1.84 -> 4.30 deg, over baseline + 2:
+ * alert on pelvic drop. 30 -> 35 (+0.3 deg): none. Without gyro, the
+ * lateral sway 0.5 -> 0.75 g (+50 % against +20 %): alert on sway.
+ */
+static void test_alert_pelvic_instability(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	double ic_off = model_ic_off(0.2);
+	double drop = 70 * 0.2 / (2 * M_PI) * (cos(2 * M_PI * ic_off / 0.2) + 1);
+
+	s.three_axes = true;
+	s.gyro = true;
+	s.gyro_dps = 30;
+	s.after_s = 80;
+	s.gyro2_dps = 70;
+	s.ml2_g = s.ml_g;
+	c = run_alerts(&s, 140, FORM_MOUNT_SACRUM);
+	assert_int_equal(c->n_alert[FORM_ALERT_PELVIC_INSTABILITY], 1);
+	assert_int_equal(c->alert[FORM_ALERT_PELVIC_INSTABILITY].metric, FORM_METRIC_PELVIC_DROP);
+	assert_true(fabs(c->alert[FORM_ALERT_PELVIC_INSTABILITY].value - drop) < 0.2);
+	assert_true(fabs(c->alert[FORM_ALERT_PELVIC_INSTABILITY].threshold -
+			 (drop * 30 / 70 + 2)) < 0.2);
+	assert_true(c->alert[FORM_ALERT_PELVIC_INSTABILITY].start_usec >= 80000000 &&
+		    c->alert[FORM_ALERT_PELVIC_INSTABILITY].start_usec <= 90000000);
+	free(c);
+
+	s.gyro2_dps = 35;
+	c = run_alerts(&s, 140, FORM_MOUNT_SACRUM);
+	assert_int_equal(c->n_alert[FORM_ALERT_PELVIC_INSTABILITY], 0);
+	free(c);
+
+	s.gyro = false;
+	s.gyro_dps = s.gyro2_dps = 0;
+	s.ml2_g = 0.75;
+	c = run_alerts(&s, 140, FORM_MOUNT_SACRUM);
+	assert_int_equal(c->n_alert[FORM_ALERT_PELVIC_INSTABILITY], 1);
+	assert_int_equal(c->alert[FORM_ALERT_PELVIC_INSTABILITY].metric,
+			 FORM_METRIC_LATERAL_SWAY);
+	assert_true(c->alert[FORM_ALERT_PELVIC_INSTABILITY].value >
+		    c->alert[FORM_ALERT_PELVIC_INSTABILITY].threshold);
+	/* start = when it went beyond: after the change, within the step window */
+	assert_true(c->alert[FORM_ALERT_PELVIC_INSTABILITY].start_usec >= 80000000 &&
+		    c->alert[FORM_ALERT_PELVIC_INSTABILITY].start_usec <= 90000000);
+	free(c);
+}
+
+/*
+ * L/R imbalance is absolute (Garmin's red band, 52.2 %): left stance 0.24 s
+ * against right 0.2 s is beyond it from the first steps, no baseline
+ * needed; equal stances never raise it.
+ */
+static void test_alert_imbalance(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+
+	s.three_axes = true;
+	s.gct_s[0] = 0.24;
+	c = run_alerts(&s, 60, FORM_MOUNT_SACRUM);
+	assert_int_equal(c->n_alert[FORM_ALERT_IMBALANCE], 1);
+	assert_int_equal(c->alert[FORM_ALERT_IMBALANCE].metric, FORM_METRIC_GCT_BALANCE);
+	assert_true(c->alert[FORM_ALERT_IMBALANCE].value > 52.2);
+	{
+		/* the steady share from the detector model of each side's pulse */
+		double l = model_gct_ms(0.24, 0.35, 350), r = model_gct_ms(0.2, 0.35, 350);
+
+		assert_true(fabs(c->last.m[FORM_METRIC_GCT_BALANCE].value - 100 * l / (l + r)) <
+			    0.3);
+	}
+	assert_true(fabs(c->alert[FORM_ALERT_IMBALANCE].threshold - 52.2) < 1e-9);
+	assert_int_equal(c->alert[FORM_ALERT_IMBALANCE].severity, FORM_SEVERITY_INFO);
+	free(c);
+
+	s.gct_s[0] = 0.2;
+	c = run_alerts(&s, 60, FORM_MOUNT_SACRUM);
+	assert_int_equal(c->n_alert[FORM_ALERT_IMBALANCE], 0);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +667,10 @@ int main(void)
 		{ "/form/metrics/missing-values", test_missing_values, NULL, NULL, NULL },
 		{ "/form/metrics/step-length-ratio", test_step_length_and_ratio, NULL, NULL, NULL },
 		{ "/form/metrics/input-errors", test_input_errors, NULL, NULL, NULL },
+		{ "/form/alerts/not-upright", test_alert_not_upright, NULL, NULL, NULL },
+		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
+		  NULL },
+		{ "/form/alerts/imbalance", test_alert_imbalance, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
