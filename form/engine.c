@@ -37,7 +37,7 @@ static const enum form_metric drift_metrics[] = {
 	FORM_METRIC_TRUNK_LEAN, FORM_METRIC_BRAKING,
 };
 #define N_DRIFT 5
-_Static_assert(sizeof(drift_metrics) / sizeof(drift_metrics[0]) == N_DRIFT, "N_DRIFT");
+_Static_assert(ELEMENTSOF(drift_metrics) == N_DRIFT, "N_DRIFT");
 
 
 /* Histogram range of each metric (resolution = range / 128). */
@@ -324,11 +324,40 @@ static double window_median(const struct form_engine *e, size_t off, int side, u
 
 /* ---- steps ------------------------------------------------------------ */
 
+/* A baseline's median of metric m; NAN for metrics a baseline does not keep. */
+static double baseline_value(const struct form_baseline *b, enum form_metric m)
+{
+	switch (m) {
+	case FORM_METRIC_CADENCE:
+		return b->cadence_spm;
+	case FORM_METRIC_GCT:
+		return b->gct_ms;
+	case FORM_METRIC_VERTICAL_OSCILLATION:
+		return b->vertical_oscillation_mm;
+	case FORM_METRIC_TRUNK_LEAN:
+		return b->trunk_lean_deg;
+	case FORM_METRIC_PELVIC_DROP:
+		return b->pelvic_drop_deg;
+	case FORM_METRIC_LATERAL_SWAY:
+		return b->lateral_sway_pct;
+	case FORM_METRIC_BRAKING:
+		return b->braking_mps;
+	default:
+		return NAN;
+	}
+}
+
+/* Speed v within the steady-belt tolerance of baseline b's speed, or either unknown. */
+static bool at_speed_of(const struct form_baseline *b, double v)
+{
+	return isnan(v) || isnan(b->speed_mps) ||
+		fabs(v - b->speed_mps) <= FATIGUE_SPEED_TOLERANCE_MPS;
+}
+
 /* Only at the baseline's speed is a change of form fatigue: a faster pace is not (notes 5.13). */
 static bool at_baseline_speed(const struct form_engine *e, double v)
 {
-	return isnan(v) || isnan(e->early.speed_mps) ||
-		fabs(v - e->early.speed_mps) <= FATIGUE_SPEED_TOLERANCE_MPS;
+	return at_speed_of(&e->early, v);
 }
 
 static void late_reset(struct form_engine *e)
@@ -726,7 +755,7 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		 * cadence is the pace proxy (it rises with speed, notes 4).
 		 */
 		bool same_pace = !isnan(v) && !isnan(bl ? bl->speed_mps : NAN) ?
-			fabs(v - bl->speed_mps) <= FATIGUE_SPEED_TOLERANCE_MPS :
+			at_speed_of(bl, v) :
 			!isnan(cad) && bl && !isnan(bl->cadence_spm) ?
 			fabs(cad - bl->cadence_spm) <= PACE_CADENCE_TOLERANCE_PCT / 100.0 *
 				bl->cadence_spm :
@@ -774,13 +803,7 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		for (unsigned i = 0; e->have_early && running && steady && i < ELEMENTSOF(fat);
 		     i++) {
 			const struct form_baseline *b = &e->early;
-			double base = fat[i].m == FORM_METRIC_GCT ? b->gct_ms :
-				fat[i].m == FORM_METRIC_CADENCE ? b->cadence_spm :
-				fat[i].m == FORM_METRIC_VERTICAL_OSCILLATION ?
-					b->vertical_oscillation_mm :
-				fat[i].m == FORM_METRIC_TRUNK_LEAN ? b->trunk_lean_deg :
-				fat[i].m == FORM_METRIC_LATERAL_SWAY ? b->lateral_sway_pct :
-					b->pelvic_drop_deg;
+			double base = baseline_value(b, fat[i].m);
 			double x = mt->m[fat[i].m].value;
 			double fl = metric_floor(fat[i].m);
 
@@ -1010,12 +1033,7 @@ static void summary_build(struct form_engine *e, uint64_t t)
 		for (unsigned i = 0; i < N_DRIFT; i++) {
 			enum form_metric m = drift_metrics[i];
 			struct form_hist h = e->late[0][i];
-			double base = m == FORM_METRIC_CADENCE ? e->early.cadence_spm :
-				m == FORM_METRIC_GCT ? e->early.gct_ms :
-				m == FORM_METRIC_VERTICAL_OSCILLATION ?
-					e->early.vertical_oscillation_mm :
-				m == FORM_METRIC_TRUNK_LEAN ? e->early.trunk_lean_deg :
-					e->early.braking_mps;
+			double base = baseline_value(&e->early, m);
 
 			h.n += e->late[1][i].n;
 			for (unsigned b = 0; b < FORM_HIST_BINS; b++)
