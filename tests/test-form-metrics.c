@@ -31,6 +31,8 @@ struct synth {
 	bool upside_down;		/* sensor x = left, y = forward, z = down */
 	double after_s;			/* > 0: from then on gyro2_dps, ml2_g */
 	double gyro2_dps, ml2_g;
+	double step2_s, gct2_s;		/* > 0: from the first step after after_s */
+	double speed_mps, speed2_mps;	/* > 0: fed at 1 Hz (speed2 after after_s) */
 	double sine_vo_amp_g;		/* > 0: pure sinusoid instead (VO test) */
 };
 
@@ -44,9 +46,25 @@ static void synth_sample(const struct synth *s, double t, struct form_imu_sample
 		double k = floor((t - s->t0) / s->step_s);
 		double tau = t - s->t0 - k * s->step_s;
 		int side = (long)k % 2;
-		double gct = s->gct_s[side];
-		double p = M_PI * s->step_s / (2 * gct);
+		double gct = s->gct_s[side], step = s->step_s;
 		bool later = s->after_s > 0 && t >= s->after_s;
+		double p;
+
+		if (s->step2_s > 0 && s->after_s > 0) {
+			/* the new step and stance from the first step after after_s */
+			double k0 = ceil((s->after_s - s->t0) / s->step_s);
+			double t1 = s->t0 + k0 * s->step_s;
+
+			if (t >= t1) {
+				double j = floor((t - t1) / s->step2_s);
+
+				tau = t - t1 - j * s->step2_s;
+				side = (long)(k0 + j) % 2;
+				gct = s->gct2_s;
+				step = s->step2_s;
+			}
+		}
+		p = M_PI * step / (2 * gct);
 
 		if (tau < gct) {
 			v = p * sin(M_PI * tau / gct);
@@ -120,6 +138,13 @@ static struct collect *run_params(const struct synth *s, double seconds,
 
 		synth_sample(s, (double)i / s->fs, &x);
 		assert_int_equal(form_engine_feed_imu(e, &x), 0);
+		if (s->speed_mps > 0 && i % (uint64_t)s->fs == 0) {
+			bool later = s->after_s > 0 && x.t_usec >= s->after_s * 1e6;
+
+			assert_int_equal(form_engine_feed_speed(e, x.t_usec,
+								later ? s->speed2_mps :
+								s->speed_mps), 0);
+		}
 	}
 	assert_int_equal(form_engine_session_stop(e, (uint64_t)(seconds * 1e6)), 0);
 	form_engine_free(e);
@@ -651,6 +676,71 @@ static void test_alert_imbalance(void **state)
 	free(c);
 }
 
+/*
+ * Fatigue drift at steady speed: from 80 s the step goes 0.35 -> 0.36 s
+ * (171.4 -> 166.7 spm, -4.8 against the 2 spm floor, but above the
+ * overstriding threshold 0.95 x 171.4 = 162.9) and the stance 0.2 -> 0.28 s
+ * (GCT 201 -> 243 ms by the detector model, against the 30 ms floor): two
+ * indicators, so fatigue, on GCT (first in the list), threshold = baseline
+ * GCT + 30 ms. Not raised: the
+ * stance alone (one indicator), the same change at a 0.5 m/s faster belt
+ * (not steady), or a drift shorter than fatigue_min_s.
+ */
+static void test_alert_fatigue(void **state)
+{
+	struct synth s = base;
+	struct form_params p;
+	struct collect *c;
+	double gct0 = model_gct_ms(0.2, 0.35, 350), gct1 = model_gct_ms(0.28, 0.36, 360);
+	const struct form_alert *a;
+
+	form_params_default(&p);
+	p.mount = FORM_MOUNT_SACRUM;
+	p.warmup_s = 10;
+	p.baseline_s = 30;
+	p.alert_min_duration_s = 5;
+	p.fatigue_min_s = 20;
+	s.speed_mps = s.speed2_mps = 3.0;
+	s.after_s = 80;
+	s.step2_s = 0.36;
+	s.gct2_s = 0.28;
+	s.ml2_g = s.ml_g;
+	c = run_params(&s, 150, &p);
+	assert_int_equal(c->n_alert[FORM_ALERT_FATIGUE], 1);
+	assert_int_equal(c->n_alert[FORM_ALERT_OVERSTRIDING], 0);
+	a = &c->alert[FORM_ALERT_FATIGUE];
+	assert_int_equal(a->metric, FORM_METRIC_GCT);
+	assert_true(fabs(a->value - gct1) < 3);
+	assert_true(fabs(a->threshold - (gct0 + 30)) < 2);
+	assert_int_equal(a->severity, FORM_SEVERITY_WARNING);
+	assert_non_null(a->cue);
+	/* beyond for fatigue_min_s - min duration, then the min duration */
+	assert_true(a->start_usec >= 80000000 + 15000000 && a->start_usec <= 80000000 + 30000000);
+	assert_true(fabs(c->last.m[FORM_METRIC_CADENCE].value - 60 / 0.36) < 0.5);
+	free(c);
+
+	/* one indicator: the stance alone */
+	s.step2_s = 0.35;
+	c = run_params(&s, 150, &p);
+	assert_true(c->last.m[FORM_METRIC_GCT].value > gct0 + 30);
+	assert_int_equal(c->n_alert[FORM_ALERT_FATIGUE], 0);
+	free(c);
+
+	/* the same change on a faster belt is a new pace, not fatigue */
+	s.step2_s = 0.36;
+	s.speed2_mps = 3.5;
+	c = run_params(&s, 150, &p);
+	assert_int_equal(c->n_alert[FORM_ALERT_FATIGUE], 0);
+	free(c);
+
+	/* a drift shorter than fatigue_min_s */
+	s.speed2_mps = 3.0;
+	p.fatigue_min_s = 100;
+	c = run_params(&s, 150, &p);
+	assert_int_equal(c->n_alert[FORM_ALERT_FATIGUE], 0);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +761,7 @@ int main(void)
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
 		  NULL },
 		{ "/form/alerts/imbalance", test_alert_imbalance, NULL, NULL, NULL },
+		{ "/form/alerts/fatigue", test_alert_fatigue, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
