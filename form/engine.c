@@ -132,10 +132,22 @@ struct form_engine {
 	bool distance_known;
 	double impact_load;
 	uint64_t session_steps;
+	/*
+	 * The session's totals when running last stopped: an automatic end is
+	 * dated back to then, so what came after (the auto_stop_s wait) is
+	 * not the session's.
+	 */
+	struct {
+		double walking_s, standing_s, distance_m;
+		bool distance_known;
+		uint64_t steps;
+	} at_stop;
+	bool at_stop_pending;
 	struct form_hist hist[_FORM_METRIC_MAX];
 	double band_s[_FORM_METRIC_MAX][3];
 	uint8_t n_pain;
 	struct form_pain_report pain[FORM_DIGEST_MAX_PAIN];
+	uint32_t pain_n[11];		/* this session's reports per level 0-10 */
 	double pain_last;
 
 	/* baselines: personal (stored or learned) and this session's early one */
@@ -964,6 +976,14 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	if (e->session)
 		return -EBUSY;
 
+	/*
+	 * A new session, new alerts: one still open from before (pain reported
+	 * between sessions) is cleared now, not dropped, so that every listener
+	 * that saw it raised sees it end.
+	 */
+	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++)
+		alert_clear(e, k, t_usec > e->t_now ? t_usec : e->t_now);
+
 	e->session = true;
 	e->session_auto = automatic;
 	e->session_start = t_usec;
@@ -975,6 +995,7 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	memset(e->hist, 0, sizeof(e->hist));
 	memset(e->learn, 0, sizeof(e->learn));
 	memset(e->band_s, 0, sizeof(e->band_s));
+	memset(e->pain_n, 0, sizeof(e->pain_n));
 	e->learn_steps = 0;
 	e->have_early = false;
 	late_reset(e);
@@ -988,6 +1009,33 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	ev.session.automatic = automatic;
 	emit(e, &ev);
 	return 0;
+}
+
+/* Pain levels are whole numbers: exact nearest-rank quantiles of the reports. */
+static double pain_quantile(const struct form_engine *e, uint64_t n, double q)
+{
+	uint64_t rank = (uint64_t)ceil(q * (double)n), acc = 0;
+
+	if (rank < 1)
+		rank = 1;
+	for (unsigned lv = 0; lv < ELEMENTSOF(e->pain_n); lv++) {
+		acc += e->pain_n[lv];
+		if (acc >= rank)
+			return lv;
+	}
+	return NAN;
+}
+
+static void pain_stats(const struct form_engine *e, struct form_metric_stats *st)
+{
+	uint64_t n = 0;
+
+	for (unsigned lv = 0; lv < ELEMENTSOF(e->pain_n); lv++)
+		n += e->pain_n[lv];
+	st->n = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	st->median = n ? pain_quantile(e, n, 0.5) : NAN;
+	st->p10 = n ? pain_quantile(e, n, 0.1) : NAN;
+	st->p90 = n ? pain_quantile(e, n, 0.9) : NAN;
 }
 
 static void summary_build(struct form_engine *e, uint64_t t)
@@ -1021,8 +1069,7 @@ static void summary_build(struct form_engine *e, uint64_t t)
 		memcpy(st->band_s, e->band_s[m], sizeof(st->band_s));
 		s->drift[m] = NAN;
 	}
-	if (e->n_pain)
-		s->stats[FORM_METRIC_PAIN].n = e->n_pain;
+	pain_stats(e, &s->stats[FORM_METRIC_PAIN]);
 	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++) {
 		s->alert_count[k] = e->alert_count[k];
 		s->alert_s[k] = e->alert_s[k];
@@ -1286,8 +1333,10 @@ static void activity_update(struct form_engine *e, uint64_t now)
 		e->not_running_since = 0;
 	} else {
 		e->running_since = 0;
-		if (!e->not_running_since)
+		if (!e->not_running_since) {
 			e->not_running_since = now;
+			e->at_stop_pending = true;	/* taken at the end of this tick */
+		}
 	}
 
 	if (!e->p.auto_session)
@@ -1303,6 +1352,12 @@ static void activity_update(struct form_engine *e, uint64_t now)
 				e->session_steps++;
 	} else if (e->session && e->session_auto && e->not_running_since &&
 		   now - e->not_running_since >= (uint64_t)(e->p.auto_stop_s * USEC)) {
+		/* the session ends when the running did: drop the wait since */
+		e->walking_s = e->at_stop.walking_s;
+		e->standing_s = e->at_stop.standing_s;
+		e->distance_m = e->at_stop.distance_m;
+		e->distance_known = e->at_stop.distance_known;
+		e->session_steps = e->at_stop.steps;
 		session_end_emit(e, e->not_running_since, true);
 	}
 }
@@ -1353,6 +1408,7 @@ static int band_of(const struct form_engine *e, enum form_metric m, double x)
 static void tick(struct form_engine *e, uint64_t now)
 {
 	struct form_event ev = { .type = FORM_EVENT_METRICS, .t_usec = now };
+	bool was_session;
 	double dt;
 
 	if (!e->tick_started) {
@@ -1367,6 +1423,7 @@ static void tick(struct form_engine *e, uint64_t now)
 		dt = 5;		/* a gap is not session time */
 	e->t_tick = now;
 
+	was_session = e->session;
 	activity_update(e, now);
 	metrics_compute(e, &ev.metrics);
 	e->last_metrics = ev.metrics;
@@ -1376,7 +1433,9 @@ static void tick(struct form_engine *e, uint64_t now)
 
 		switch (e->activity) {
 		case FORM_ACTIVITY_RUNNING:
-			e->running_s += dt;
+			/* an automatic start just counted the running since it began */
+			if (was_session)
+				e->running_s += dt;
 			break;
 		case FORM_ACTIVITY_WALKING:
 			e->walking_s += dt;
@@ -1423,6 +1482,14 @@ static void tick(struct form_engine *e, uint64_t now)
 		}
 		baseline_check_learned(e);
 		alerts_evaluate(e, &ev.metrics, now);
+	}
+	if (e->at_stop_pending) {
+		e->at_stop_pending = false;
+		e->at_stop.walking_s = e->walking_s;
+		e->at_stop.standing_s = e->standing_s;
+		e->at_stop.distance_m = e->distance_m;
+		e->at_stop.distance_known = e->distance_known;
+		e->at_stop.steps = e->session_steps;
 	}
 	emit(e, &ev);
 }
@@ -1523,6 +1590,8 @@ int form_engine_report_pain(struct form_engine *e, uint64_t t_usec, double level
 
 	if (e->session) {
 		e->pain_last = lv;
+		if (e->pain_n[lv] < UINT32_MAX)
+			e->pain_n[lv]++;
 		if (e->n_pain < FORM_DIGEST_MAX_PAIN) {
 			e->pain[e->n_pain++] = (struct form_pain_report) {
 				.t_s = t_usec > e->session_start ?

@@ -147,6 +147,15 @@ static void test_activity_and_auto_session(void **state)
 	assert_true(r->ended.automatic);
 	assert_int_equal(r->n_summary, 1);
 	assert_true(fabs(r->summary.running_s - 59) < 4);
+	/*
+	 * The session is dated back to when the running stopped: the 20 s of
+	 * standing it waited for are not its time, and the running since the
+	 * automatic start is counted once.
+	 */
+	assert_true(r->summary.standing_s + r->summary.walking_s <= 1.5);
+	assert_true(fabs(r->summary.running_s - r->summary.duration_s) <= 1.5);
+	assert_true(r->summary.running_s + r->summary.walking_s + r->summary.standing_s <=
+		    r->summary.duration_s + 1.0);
 	assert_true(r->summary.steps > 150);
 	assert_true(fabs(r->summary.stats[FORM_METRIC_CADENCE].median - 171.4) < 1.0);
 	assert_false(form_engine_session_active(e));
@@ -359,6 +368,11 @@ static void test_pain(void **state)
 	assert_int_equal(form_engine_session_stop(e, 34000000), 0);
 
 	assert_int_equal(r->summary.digest.n_pain, 4);
+	/* the reports 2, 5, 8, 0: exact levels, nearest rank */
+	assert_int_equal(r->summary.stats[FORM_METRIC_PAIN].n, 4);
+	assert_true(r->summary.stats[FORM_METRIC_PAIN].median == 2);
+	assert_true(r->summary.stats[FORM_METRIC_PAIN].p10 == 0);
+	assert_true(r->summary.stats[FORM_METRIC_PAIN].p90 == 8);
 	assert_int_equal(r->summary.digest.pain[1].site, FORM_PAIN_SITE_LOWER_BACK);
 	assert_int_equal(r->summary.digest.pain[0].site, FORM_PAIN_SITE_KNEE);
 	assert_int_equal(r->summary.digest.pain[2].level, 8);
@@ -366,6 +380,17 @@ static void test_pain(void **state)
 	assert_true(r->summary.advice[FORM_ADVICE_LISTEN_TO_BODY]);
 	assert_true(r->summary.advice[FORM_ADVICE_STRETCH_LOWER_BACK]);
 	assert_true(r->summary.advice[FORM_ADVICE_CORE_STRENGTH]);
+
+	/* pain between sessions: raised, and cleared (not dropped) by the next start */
+	assert_int_equal(form_engine_report_pain(e, 35000000, 6, "hip"), 0);
+	assert_int_equal(r->n_alert, 3);
+	assert_int_equal(r->n_cleared, 2);
+	assert_int_equal(form_engine_session_start(e, 36000000), 0);
+	assert_int_equal(r->n_cleared, 3);
+	assert_int_equal(r->cleared[2].id, r->alert[2].id);
+	assert_true(r->cleared[2].end_usec == 36000000);
+	assert_int_equal(form_engine_session_stop(e, 37000000), 0);
+	assert_int_equal(r->summary.alert_count[FORM_ALERT_PAIN], 0);
 	form_engine_free(e);
 	free(r);
 }
