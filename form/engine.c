@@ -1409,6 +1409,7 @@ static void tick(struct form_engine *e, uint64_t now)
 {
 	struct form_event ev = { .type = FORM_EVENT_METRICS, .t_usec = now };
 	bool was_session;
+	uint64_t t_prev;
 	double dt;
 
 	if (!e->tick_started) {
@@ -1419,14 +1420,19 @@ static void tick(struct form_engine *e, uint64_t now)
 	if (now < e->t_tick + USEC)
 		return;
 	dt = (double)(now - e->t_tick) / USEC;
-	if (dt > 5)
-		dt = 5;		/* a gap is not session time */
+	t_prev = e->t_tick;
 	e->t_tick = now;
 
 	was_session = e->session;
 	activity_update(e, now);
 	metrics_compute(e, &ev.metrics);
 	e->last_metrics = ev.metrics;
+
+	/* a session started since the last tick owns only the time since */
+	if (e->session && e->session_start > t_prev)
+		dt = (double)(now - e->session_start) / USEC;
+	if (dt > 5)
+		dt = 5;		/* a gap is not session time */
 
 	if (e->session) {
 		double v = speed_now(e);

@@ -101,8 +101,8 @@ static void check_summary(const struct form_summary *s)
 	CHECK(s->end_usec >= s->start_usec);
 	CHECK(isfinite(s->duration_s) && s->duration_s >= 0);
 	CHECK(s->running_s >= 0 && s->walking_s >= 0 && s->standing_s >= 0);
-	/* the activity split covers the session, never more (1 s of ticks) */
-	CHECK(s->running_s + s->walking_s + s->standing_s <= s->duration_s + 1.0);
+	/* the activity split covers the session, never more */
+	CHECK(s->running_s + s->walking_s + s->standing_s <= s->duration_s + 1e-6);
 	CHECK(isnan(s->distance_m) || (isfinite(s->distance_m) && s->distance_m >= 0));
 	for (unsigned k = 0; k < _FORM_METRIC_MAX; k++) {
 		const struct form_metric_stats *st = &s->stats[k];
