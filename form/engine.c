@@ -1164,8 +1164,9 @@ static void session_end_emit(struct form_engine *e, uint64_t t, bool automatic)
 
 	if (t < e->session_start)
 		t = e->session_start;
+	/* an alert raised after a back-dated end (pain in the wait) ends as it began */
 	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++)
-		alert_clear(e, k, t);
+		alert_clear(e, k, t > e->alert[k].start_usec ? t : e->alert[k].start_usec);
 	summary_build(e, t);
 	e->session = false;
 	ev.session.start_usec = e->session_start;

@@ -234,10 +234,15 @@ static void op_run(struct state *st, struct prog *g)
 	bool gyro = flags & 1, three = flags & 2, standing = (flags & 0x1c) == 0x1c;
 	struct rot r;
 	uint32_t seed = flags * 2654435761u + byte(g);
+	double yaw, pitch, roll;
 	uint64_t n = (uint64_t)(seconds * st->rate_hz);
 	uint64_t dt = (uint64_t)llround(1e6 / st->rate_hz);
 
-	rot_from(&r, frac(g, -M_PI, M_PI), frac(g, -M_PI / 2, M_PI / 2), frac(g, -M_PI, M_PI));
+	/* one read per statement: argument order is unspecified in C */
+	yaw = frac(g, -M_PI, M_PI);
+	pitch = frac(g, -M_PI / 2, M_PI / 2);
+	roll = frac(g, -M_PI, M_PI);
+	rot_from(&r, yaw, pitch, roll);
 	for (uint64_t i = 0; i < n && st->samples < MAX_SAMPLES; i++) {
 		double t = (double)i / st->rate_hz, body[3] = { 0, 0, 1 }, wb[3] = { 0, 0, 0 };
 		double a[3], gy[3];
@@ -279,13 +284,14 @@ static void op_raw(struct state *st, struct prog *g)
 	unsigned n = 1 + byte(g) % 64;
 
 	for (unsigned i = 0; i < n && st->samples < MAX_SAMPLES; i++) {
-		struct form_imu_sample s = {
-			.t_usec = st->t,
-			.ax = (int8_t)byte(g) / 16.0, .ay = (int8_t)byte(g) / 16.0,
-			.az = (int8_t)byte(g) / 16.0,
-			.gx = (int8_t)byte(g) * 4.0, .gy = NAN, .gz = NAN,
-		};
-		unsigned f = byte(g);
+		struct form_imu_sample s = { .t_usec = st->t, .gy = NAN, .gz = NAN };
+		unsigned f;
+
+		s.ax = (int8_t)byte(g) / 16.0;
+		s.ay = (int8_t)byte(g) / 16.0;
+		s.az = (int8_t)byte(g) / 16.0;
+		s.gx = (int8_t)byte(g) * 4.0;
+		f = byte(g);
 
 		if (f & 1)
 			s.ay = NAN;
@@ -340,23 +346,24 @@ static void op_sensor(struct state *st, struct prog *g)
 
 static void op_baseline(struct state *st, struct prog *g)
 {
-	struct form_baseline b = {
-		.mount = (enum form_mount)(byte(g) % (_FORM_MOUNT_MAX + 1)),
-		.steps = byte(g),
-		.speed_mps = value_from(g, 0, 7),
-		.cadence_spm = value_from(g, 100, 230),
-		.gct_ms = value_from(g, 100, 400),
-		.gct_balance_pct = value_from(g, 40, 60),
-		.vertical_oscillation_mm = value_from(g, 20, 150),
-		.trunk_lean_deg = value_from(g, -20, 30),
-		.pelvic_drop_deg = value_from(g, 0, 15),
-		.lateral_sway_pct = value_from(g, 0, 60),
-		.braking_mps = value_from(g, 0, 1.5),
-		.impact_g = value_from(g, 1, 6),
-		.heart_rate_bpm = value_from(g, 40, 220),
-	};
-	struct form_baseline back;
-	int r = form_engine_set_baseline(st->e, &b);
+	struct form_baseline b = {}, back;
+	int r;
+
+	/* one read per statement: initialiser order is unspecified in C */
+	b.mount = (enum form_mount)(byte(g) % (_FORM_MOUNT_MAX + 1));
+	b.steps = byte(g);
+	b.speed_mps = value_from(g, 0, 7);
+	b.cadence_spm = value_from(g, 100, 230);
+	b.gct_ms = value_from(g, 100, 400);
+	b.gct_balance_pct = value_from(g, 40, 60);
+	b.vertical_oscillation_mm = value_from(g, 20, 150);
+	b.trunk_lean_deg = value_from(g, -20, 30);
+	b.pelvic_drop_deg = value_from(g, 0, 15);
+	b.lateral_sway_pct = value_from(g, 0, 60);
+	b.braking_mps = value_from(g, 0, 1.5);
+	b.impact_g = value_from(g, 1, 6);
+	b.heart_rate_bpm = value_from(g, 40, 220);
+	r = form_engine_set_baseline(st->e, &b);
 
 	CHECK(r == 0 || r == -EINVAL || r == -ERANGE || r == -EBUSY);
 	r = form_engine_get_baseline(st->e, &back);
@@ -400,8 +407,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_sensor(&st, &g);
 			break;
 		case 6:		/* a gap: from 0.1 s to 25 s, or hours */
-			st.t += byte(&g) & 0x80 ? (uint64_t)byte(&g) * 3600000000ULL :
-				(uint64_t)byte(&g) * 100000ULL;
+			if (byte(&g) & 0x80)
+				st.t += (uint64_t)byte(&g) * 3600000000ULL;
+			else
+				st.t += (uint64_t)byte(&g) * 100000ULL;
 			break;
 		case 7:		/* time goes back (refused unless a sensor change reset it) */
 			if (st.t > 2000000) {
@@ -412,11 +421,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				feed(&st, &s);
 			}
 			break;
-		case 8:
-			r = form_engine_report_pain(st.e, st.t, value_from(&g, 0, 10),
-						    byte(&g) & 1 ? "lower back" : "left knee");
+		case 8: {
+			double lv = value_from(&g, 0, 10);
+			const char *where = byte(&g) & 1 ? "lower back" : "left knee";
+
+			r = form_engine_report_pain(st.e, st.t, lv, where);
 			CHECK(r == 0 || r == -ERANGE || r == -EINVAL || r == -ENODATA);
 			break;
+		}
 		case 9:
 			r = form_engine_change_sensor(st.e, (enum form_mount)(byte(&g) %
 									     (_FORM_MOUNT_MAX + 1)),
