@@ -121,6 +121,28 @@ static void check_summary(const struct form_summary *s)
 		CHECK(s->alert_s[k] >= 0 && s->alert_s[k] <= s->duration_s + 1.0);
 }
 
+/*
+ * What the daemon stores of a session must load again: the digest (the
+ * history of the last 90 sessions) and a learned baseline. A rejected load
+ * would lose them.
+ */
+static void check_stored(const struct form_summary *s)
+{
+	uint8_t buf[FORM_DIGEST_SIZE];
+	struct form_digest d;
+	struct form_baseline b;
+	size_t len = 0;
+
+	CHECK(form_digest_serialize(&s->digest, buf, sizeof(buf), &len) == 0);
+	CHECK(form_digest_parse(buf, len, &d) == 0);
+	CHECK(d.steps == s->digest.steps && d.n_pain == s->digest.n_pain);
+	if (s->baseline_learned) {
+		CHECK(form_baseline_save(&s->baseline, buf, sizeof(buf), &len) == 0);
+		CHECK(form_baseline_load(buf, len, &b) == 0);
+		CHECK(b.steps == s->baseline.steps);
+	}
+}
+
 static void on_event(const struct form_event *ev, void *userdata)
 {
 	struct state *st = userdata;
@@ -168,6 +190,7 @@ static void on_event(const struct form_event *ev, void *userdata)
 		break;
 	case FORM_EVENT_SUMMARY:
 		check_summary(ev->summary);
+		check_stored(ev->summary);
 		/* every alert of the session is cleared by its end */
 		CHECK(st->n_raised == 0);
 		break;
