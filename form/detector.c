@@ -347,7 +347,8 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 
 		for (uint64_t i = i_ic; i < i_next && ring_t(d, i) <= ic + 60000.0; i++)
 			pk = fmax(pk, ring_v(d, i));
-		s.c.peak_vertical_g = pk;
+		/* no sample there (a stream that ended at the IC): unknown */
+		s.c.peak_vertical_g = isfinite(pk) ? pk : NAN;
 	}
 
 	if (isfinite(s.c.step_time_ms)) {
