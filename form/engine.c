@@ -1011,6 +1011,14 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	return 0;
 }
 
+/* Seconds for the digest: whole, within what storage accepts. */
+static uint32_t digest_s(double x)
+{
+	if (!(x > 0))
+		return 0;
+	return x >= FORM_DIGEST_MAX_S ? FORM_DIGEST_MAX_S : (uint32_t)lround(x);
+}
+
 /* Pain levels are whole numbers: exact nearest-rank quantiles of the reports. */
 static double pain_quantile(const struct form_engine *e, uint64_t n, double q)
 {
@@ -1138,21 +1146,25 @@ static void summary_build(struct form_engine *e, uint64_t t)
 			s->advice[FORM_ADVICE_LISTEN_TO_BODY] = true;
 	}
 
-	/* digest */
-	d->duration_s = (uint32_t)lround(s->duration_s);
-	d->running_s = (uint32_t)lround(s->running_s);
+	/*
+	 * digest: durations saturate at what storage accepts (a session left
+	 * open across days of silence must still be stored, not refused)
+	 */
+	d->duration_s = digest_s(s->duration_s);
+	d->running_s = digest_s(s->running_s);
 	d->steps = (uint32_t)(s->steps > UINT32_MAX ? UINT32_MAX : s->steps);
 	d->distance_m = s->distance_m;
 	d->impact_load = e->impact_load;
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
 		d->median[m] = s->stats[m].median;
-		memcpy(d->band_s[m], s->stats[m].band_s, sizeof(d->band_s[m]));
+		for (unsigned b = 0; b < 3; b++)
+			d->band_s[m][b] = fmin(s->stats[m].band_s[b], FORM_DIGEST_MAX_S);
 	}
 	d->median[FORM_METRIC_PAIN] = e->n_pain ? max_pain : NAN;
 	for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++) {
 		d->alert_count[k] = (uint16_t)(s->alert_count[k] > UINT16_MAX ? UINT16_MAX :
 					       s->alert_count[k]);
-		d->alert_s[k] = (uint32_t)lround(s->alert_s[k]);
+		d->alert_s[k] = digest_s(s->alert_s[k]);
 	}
 	d->n_pain = e->n_pain;
 	memcpy(d->pain, e->pain, sizeof(d->pain));

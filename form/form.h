@@ -481,6 +481,7 @@ int form_baseline_load(const uint8_t *buf, size_t len, struct form_baseline *ret
 /* ---- digests and history ---------------------------------------------- */
 
 #define FORM_DIGEST_SIZE 1024		/* upper bound of the serialised form */
+#define FORM_DIGEST_MAX_S (7u * 24 * 3600) /* durations saturate here (storage limit) */
 #define FORM_HISTORY_MAX 90
 
 /* Serialise (cap >= FORM_DIGEST_SIZE is always enough; else -ENOBUFS). */

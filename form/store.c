@@ -220,7 +220,7 @@ int form_baseline_load(const uint8_t *buf, size_t len, struct form_baseline *ret
 
 /* ---- digest --------------------------------------------------------- */
 
-#define DIGEST_MAX_DURATION_S (7u * 24 * 3600)
+#define DIGEST_MAX_DURATION_S FORM_DIGEST_MAX_S
 
 int form_digest_serialize(const struct form_digest *d, uint8_t *buf, size_t cap,
 			  size_t *ret_len)
