@@ -166,6 +166,8 @@ struct form_engine {
 	struct alert_state alert[_FORM_ALERT_KIND_MAX];
 	unsigned alert_count[_FORM_ALERT_KIND_MAX];
 	double alert_s[_FORM_ALERT_KIND_MAX];
+	/* alert seconds since running stopped: not the session's if it ends then */
+	double alert_s_wait[_FORM_ALERT_KIND_MAX];
 	uint64_t fatigue_since;
 
 	struct form_summary summary;
@@ -573,6 +575,9 @@ static void alert_clear(struct form_engine *e, enum form_alert_kind k, uint64_t 
 	a->beyond_since = 0;
 	if (t > a->start_usec)
 		e->alert_s[k] += (double)(t - a->start_usec) / USEC;
+	if (e->not_running_since && t > e->not_running_since)
+		e->alert_s_wait[k] += (double)(t - (a->start_usec > e->not_running_since ?
+						   a->start_usec : e->not_running_since)) / USEC;
 	alert_emit(e, k, false, t);
 }
 
@@ -1004,6 +1009,7 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	memset(e->alert, 0, sizeof(e->alert));
 	memset(e->alert_count, 0, sizeof(e->alert_count));
 	memset(e->alert_s, 0, sizeof(e->alert_s));
+	memset(e->alert_s_wait, 0, sizeof(e->alert_s_wait));
 	e->fatigue_since = 0;
 	ev.session.start_usec = t_usec;
 	ev.session.automatic = automatic;
@@ -1344,6 +1350,7 @@ static void activity_update(struct form_engine *e, uint64_t now)
 		if (!e->running_since)
 			e->running_since = now;
 		e->not_running_since = 0;
+		memset(e->alert_s_wait, 0, sizeof(e->alert_s_wait));
 	} else {
 		e->running_since = 0;
 		if (!e->not_running_since) {
@@ -1371,6 +1378,8 @@ static void activity_update(struct form_engine *e, uint64_t now)
 		e->distance_m = e->at_stop.distance_m;
 		e->distance_known = e->at_stop.distance_known;
 		e->session_steps = e->at_stop.steps;
+		for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++)
+			e->alert_s[k] = fmax(0, e->alert_s[k] - e->alert_s_wait[k]);
 		session_end_emit(e, e->not_running_since, true);
 	}
 }
