@@ -1350,12 +1350,13 @@ static void activity_update(struct form_engine *e, uint64_t now)
 		if (!e->running_since)
 			e->running_since = now;
 		e->not_running_since = 0;
-		memset(e->alert_s_wait, 0, sizeof(e->alert_s_wait));
 	} else {
 		e->running_since = 0;
 		if (!e->not_running_since) {
+			/* a new wait: totals taken at the end of this tick, alert time from 0 */
 			e->not_running_since = now;
-			e->at_stop_pending = true;	/* taken at the end of this tick */
+			e->at_stop_pending = true;
+			memset(e->alert_s_wait, 0, sizeof(e->alert_s_wait));
 		}
 	}
 

@@ -429,11 +429,11 @@ def cadence_section(w, res, ev, truth_csv, sac, trials):
         w('| %s | %.2f | %.2f | %.2f | %.2f |\n' % (name, a_sd, a_ab, a_cad, a_max))
     w('\n')
     return dict(sd=sd, ab=ab, ivl=rms(ivl_err), model=model,
-                per=per,
+                per=per, pairs=pairs,
                 best_alt=min(a[1] for a in alts), alts=alts)
 
 
-def clip_section(w, ev, truth_csv, sac, trials, fs=500.0):
+def clip_section(w, pairs_by_trial, sac, trials, fs=500.0):
     """
     IC error against how long the published vertical channel still reads
     its clipped zero after the true IC: there the start of the loading rise
@@ -442,21 +442,20 @@ def clip_section(w, ev, truth_csv, sac, trials, fs=500.0):
     interval). Also: the scorer's cadence error if every contact in the
     late bins were put at its trial's median offset (needs the truth; an
     upper bound on what any handling of the artefact could gain).
+    pairs_by_trial: the (truth IC, predicted IC) pairs of cadence_section().
     """
-    truth = scored_truth(truth_csv)
     bins = ((0, 0, 'positive at IC'), (2, 6, '2–6'), (8, 10, '8–10'),
             (12, 10 ** 6, '≥ 12'))
     rows, fixed = [], {}
     for t in trials:
         tr = int(t['trial'])
-        hdr, data = read_trace(os.path.join(sac, t['file']))
-        if 'az_g' not in hdr or tr not in truth:
-            continue
-        iz = hdr.index('az_g')
-        pred = sorted(c['ic_s'] for c in contacts(ev[tr]))
-        pairs = match_ics(truth[tr], pred)
+        pairs = pairs_by_trial.get(tr, [])
         if len(pairs) < 3:
             continue
+        hdr, data = read_trace(os.path.join(sac, t['file']))
+        if 'az_g' not in hdr:
+            continue
+        iz = hdr.index('az_g')
         med = st.median(1000 * (p_ - t_) for t_, p_ in pairs)
         adj = []
         for t_, p_ in pairs:
@@ -490,7 +489,6 @@ def clip_section(w, ev, truth_csv, sac, trials, fs=500.0):
       'the truth), the cadence error would be %.2f spm: the artefact explains part '
       'of the error, not all of it. A live sensor has no flat zero.\n\n' % (
           len(late), st.mean(late) if late else float('nan'), orac))
-    return dict(late_n=len(late), late_mean=st.mean(late) if late else None, oracle=orac)
 
 
 def main():
@@ -627,7 +625,7 @@ def main():
                 label, r2['f1'], r2['ic_mae_ms'], r2['to_mae_ms'],
                 r2['gct_rmse_ms'], r2['cadence_err_spm']))
     w('\n')
-    clip_section(w, ev, truth, sac, trials)
+    clip_section(w, cad_why['pairs'], sac, trials)
 
     # ---- step-frequency manipulation ---------------------------------------
     w('## Step frequency ±10 % at 3.33 m/s: ordering and overstriding indicators\n\n')
