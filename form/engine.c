@@ -22,6 +22,7 @@
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
 #define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */
 #define PACE_CADENCE_TOLERANCE_PCT 5.0	/* no speed: same pace = cadence within 5 % */
+#define INCLINE_TOLERANCE_PCT 1.0	/* same incline: within one treadmill step (notes 3, 5.12) */
 /*
  * The summary's fatigue drift compares the late run with the early
  * baseline: the late run is the last DRIFT_BLOCK_S to 2 x DRIFT_BLOCK_S of
@@ -110,6 +111,7 @@ struct form_engine {
 	/* lean reference: gravity and forward at the reference time */
 	bool lean_ref;
 	double u_ref[3], ap_ref[3];
+	double lean_ref_slope_deg;	/* belt slope the reference stands for */
 
 	/* activity */
 	enum form_activity activity;
@@ -157,6 +159,8 @@ struct form_engine {
 	struct form_baseline early;
 	struct form_hist learn[_FORM_METRIC_MAX];
 	uint32_t learn_steps;
+	double learn_incline_sum;	/* known incline over the baseline ticks */
+	uint32_t learn_incline_n;
 	struct form_hist late[2][N_DRIFT];	/* late-run blocks, see DRIFT_BLOCK_S */
 	double late_s[2];
 	unsigned late_cur;
@@ -240,6 +244,28 @@ static bool fresh(uint64_t now, uint64_t t, double v)
 static double speed_now(const struct form_engine *e)
 {
 	return fresh(e->t_now, e->t_speed, e->speed) ? e->speed : NAN;
+}
+
+static double incline_now(const struct form_engine *e)
+{
+	return fresh(e->t_now, e->t_incline, e->incline) ? e->incline : NAN;
+}
+
+/* Belt slope in degrees for an incline in % (rise over run); unknown counts as level. */
+static double slope_deg(double incline_pct)
+{
+	return isnan(incline_pct) ? 0 : atan(incline_pct / 100.0) * 180.0 / M_PI;
+}
+
+/*
+ * How much of the lean (from the reference) the belt explains: the trunk and
+ * pelvis tip forward about one degree per degree of slope (the sacral trials
+ * in docs/validation.md; notes 5.6: "subtract the FTMS incline for lean vs
+ * the belt"). Alerts, bands and baselines use the lean minus this.
+ */
+static double lean_slope_offset(const struct form_engine *e)
+{
+	return slope_deg(incline_now(e)) - e->lean_ref_slope_deg;
 }
 
 /* Cadence prior without a baseline (notes 4): 165 + 7 (v - 3.0) spm. */
@@ -368,10 +394,20 @@ static bool at_speed_of(const struct form_baseline *b, double v)
 		fabs(v - b->speed_mps) <= FATIGUE_SPEED_TOLERANCE_MPS;
 }
 
-/* Only at the baseline's speed is a change of form fatigue: a faster pace is not (notes 5.13). */
-static bool at_baseline_speed(const struct form_engine *e, double v)
+/* Incline within one treadmill step of baseline b's, or either unknown. */
+static bool at_incline_of(const struct form_baseline *b, double incline)
 {
-	return at_speed_of(&e->early, v);
+	return isnan(incline) || isnan(b->incline_pct) ||
+		fabs(incline - b->incline_pct) <= INCLINE_TOLERANCE_PCT;
+}
+
+/*
+ * Only at the baseline's speed and incline is a change of form fatigue: a
+ * faster pace or a hill is not (notes 5.12, 5.13).
+ */
+static bool at_baseline_pace(const struct form_engine *e, double v)
+{
+	return at_speed_of(&e->early, v) && at_incline_of(&e->early, incline_now(e));
 }
 
 static void late_reset(struct form_engine *e)
@@ -386,13 +422,15 @@ static void late_add(struct form_engine *e, const struct form_metrics *mt, doubl
 {
 	unsigned c = e->late_cur;
 
-	if (!e->have_early || !at_baseline_speed(e, v))
+	if (!e->have_early || !at_baseline_pace(e, v))
 		return;
 	for (unsigned i = 0; i < N_DRIFT; i++) {
 		enum form_metric m = drift_metrics[i];
+		double x = mt->m[m].value;
 
-		form_hist_add(&e->late[c][i], metric_range[m].lo, metric_range[m].hi,
-			      mt->m[m].value);
+		if (m == FORM_METRIC_TRUNK_LEAN)
+			x -= lean_slope_offset(e);	/* as the baseline's */
+		form_hist_add(&e->late[c][i], metric_range[m].lo, metric_range[m].hi, x);
 	}
 	e->late_s[c] += dt;
 	if (e->late_s[c] >= DRIFT_BLOCK_S) {
@@ -430,6 +468,13 @@ static double step_lean(struct form_engine *e, const struct form_step *s)
 		memcpy(e->u_ref, s->orient_u, sizeof(e->u_ref));
 		memcpy(e->ap_ref, s->orient_ap, sizeof(e->ap_ref));
 		e->lean_ref = true;
+		/*
+		 * A reference taken from standing is upright whatever the belt
+		 * does; one taken while running (a sensor joining mid-run)
+		 * already holds the slope of that moment.
+		 */
+		e->lean_ref_slope_deg = e->activity == FORM_ACTIVITY_RUNNING ?
+			slope_deg(incline_now(e)) : 0;
 	}
 	a = s->orient_u[0] * e->u_ref[0] + s->orient_u[1] * e->u_ref[1] +
 		s->orient_u[2] * e->u_ref[2];
@@ -530,7 +575,8 @@ static void on_step(const struct form_step *cs, void *userdata)
 			e->impact_load += s.c.peak_vertical_g;
 		if (e->running_s >= warm && e->running_s < warm + e->p.baseline_s) {
 			for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
-				learn_add(e, m, vals[m]);
+				learn_add(e, m, m == FORM_METRIC_TRUNK_LEAN ?
+					  vals[m] - lean_slope_offset(e) : vals[m]);
 			e->learn_steps++;
 		}
 	}
@@ -649,9 +695,28 @@ static const struct form_baseline *baseline_for_alerts(const struct form_engine 
 	return NULL;
 }
 
+/* The same, but only one learned on this incline (either unknown matches). */
+static const struct form_baseline *baseline_at_incline(const struct form_engine *e,
+						       double incline)
+{
+	if (e->have_personal && at_incline_of(&e->personal, incline))
+		return &e->personal;
+	if (e->have_early && at_incline_of(&e->early, incline))
+		return &e->early;
+	return NULL;
+}
+
 static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt, uint64_t now)
 {
-	const struct form_baseline *bl = baseline_for_alerts(e);
+	/*
+	 * Lean is judged against the belt, on any incline (notes 5.6: the
+	 * lean minus what the slope explains); everything else only against
+	 * a baseline from this incline (notes 3: "BL at the same speed and
+	 * incline"), as a hill changes cadence, contact and braking.
+	 */
+	const struct form_baseline *bl_lean = baseline_for_alerts(e);
+	const struct form_baseline *bl = baseline_at_incline(e, incline_now(e));
+	double lean_off = lean_slope_offset(e);
 	bool running = e->activity == FORM_ACTIVITY_RUNNING &&
 		mt->window_steps >= GOOD_STEPS;
 	double cad = mt->m[FORM_METRIC_CADENCE].value;
@@ -690,18 +755,19 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 	thr = NAN;
 	beyond = false;
 	back = true;
-	if (bl && !isnan(bl->trunk_lean_deg) && !isnan(lean)) {
-		double dev = fabs(lean - bl->trunk_lean_deg);
+	if (bl_lean && !isnan(bl_lean->trunk_lean_deg) && !isnan(lean)) {
+		double dev = fabs(lean - lean_off - bl_lean->trunk_lean_deg);
 
-		thr = bl->trunk_lean_deg + (lean >= bl->trunk_lean_deg ? 1 : -1) *
-			e->p.lean_band_deg;
+		/* reported as the live metric is: against gravity, band moved with the belt */
+		thr = bl_lean->trunk_lean_deg + lean_off +
+			(lean - lean_off >= bl_lean->trunk_lean_deg ? 1 : -1) * e->p.lean_band_deg;
 		beyond = running && dev > e->p.lean_band_deg;
 		back = !running ||
 			dev <= e->p.lean_band_deg - metric_floor(FORM_METRIC_TRUNK_LEAN) / 2;
 	}
 	/* soft absolute limit from the reference, with or without a baseline */
-	if (!isnan(lean) && fabs(lean) > e->p.lean_max_deg) {
-		thr = lean > 0 ? e->p.lean_max_deg : -e->p.lean_max_deg;
+	if (!isnan(lean) && fabs(lean - lean_off) > e->p.lean_max_deg) {
+		thr = lean_off + (lean - lean_off > 0 ? e->p.lean_max_deg : -e->p.lean_max_deg);
 		beyond = running;
 		back = !running;
 	}
@@ -815,13 +881,14 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		enum form_metric first = FORM_METRIC_GCT;
 		double fv = NAN, ft = NAN;
 
-		bool steady = at_baseline_speed(e, v);
+		bool steady = at_baseline_pace(e, v);
 
 		for (unsigned i = 0; e->have_early && running && steady && i < ELEMENTSOF(fat);
 		     i++) {
 			const struct form_baseline *b = &e->early;
 			double base = baseline_value(b, fat[i].m);
-			double x = mt->m[fat[i].m].value;
+			double x = mt->m[fat[i].m].value -
+				(fat[i].m == FORM_METRIC_TRUNK_LEAN ? lean_off : 0);
 			double fl = metric_floor(fat[i].m);
 
 			if (isnan(base) || isnan(x))
@@ -853,7 +920,8 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 /* ---- baseline --------------------------------------------------------- */
 
 static void baseline_from_hist(const struct form_engine *e, const struct form_hist *h,
-			       uint32_t steps, double speed, struct form_baseline *ret)
+			       uint32_t steps, double speed, double incline,
+			       struct form_baseline *ret)
 {
 #define MED(m) form_hist_quantile(&h[m], metric_range[m].lo, metric_range[m].hi, 0.5)
 	*ret = (struct form_baseline) {
@@ -870,6 +938,7 @@ static void baseline_from_hist(const struct form_engine *e, const struct form_hi
 		.braking_mps = MED(FORM_METRIC_BRAKING),
 		.impact_g = MED(FORM_METRIC_IMPACT),
 		.heart_rate_bpm = MED(FORM_METRIC_HEART_RATE),
+		.incline_pct = incline,
 	};
 #undef MED
 }
@@ -884,6 +953,7 @@ static void baseline_check_learned(struct form_engine *e)
 			   form_hist_quantile(&e->learn[FORM_METRIC_SPEED],
 					      metric_range[FORM_METRIC_SPEED].lo,
 					      metric_range[FORM_METRIC_SPEED].hi, 0.5),
+			   e->learn_incline_n ? e->learn_incline_sum / e->learn_incline_n : NAN,
 			   &e->early);
 	e->have_early = true;
 	if (!e->have_personal) {
@@ -963,6 +1033,8 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	e->have_early = false;
 	memset(e->learn, 0, sizeof(e->learn));
 	e->learn_steps = 0;
+	e->learn_incline_sum = 0;
+	e->learn_incline_n = 0;
 	late_reset(e);
 	return 0;
 }
@@ -1002,6 +1074,8 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	memset(e->band_s, 0, sizeof(e->band_s));
 	memset(e->pain_n, 0, sizeof(e->pain_n));
 	e->learn_steps = 0;
+	e->learn_incline_sum = 0;
+	e->learn_incline_n = 0;
 	e->have_early = false;
 	late_reset(e);
 	e->n_pain = 0;
@@ -1395,8 +1469,8 @@ static int band_of(const struct form_engine *e, enum form_metric m, double x)
 		if (!isnan(v)) {
 			lo = cadence_expected(v) - e->p.cadence_prior_margin_spm;
 			hi = cadence_expected(v) + e->p.cadence_prior_margin_spm;
-		} else if (baseline_for_alerts(e)) {
-			double b = baseline_for_alerts(e)->cadence_spm;
+		} else if (baseline_at_incline(e, incline_now(e))) {
+			double b = baseline_at_incline(e, incline_now(e))->cadence_spm;
 
 			lo = b * (1 - e->p.cadence_drop_pct / 100);
 			hi = b * (1 + e->p.cadence_drop_pct / 100);
@@ -1415,9 +1489,12 @@ static int band_of(const struct form_engine *e, enum form_metric m, double x)
 		hi = 8.6;	/* Garmin green upper edge [P] */
 		break;
 	case FORM_METRIC_TRUNK_LEAN:
+		/* the alert's band: against the belt */
 		if (baseline_for_alerts(e)) {
-			lo = baseline_for_alerts(e)->trunk_lean_deg - e->p.lean_band_deg;
-			hi = baseline_for_alerts(e)->trunk_lean_deg + e->p.lean_band_deg;
+			double c = baseline_for_alerts(e)->trunk_lean_deg + lean_slope_offset(e);
+
+			lo = c - e->p.lean_band_deg;
+			hi = c + e->p.lean_band_deg;
 		}
 		break;
 	default:
@@ -1500,6 +1577,10 @@ static void tick(struct form_engine *e, uint64_t now)
 					  ev.metrics.m[FORM_METRIC_GCT_BALANCE].value);
 				learn_add(e, FORM_METRIC_CADENCE,
 					  ev.metrics.m[FORM_METRIC_CADENCE].value);
+				if (!isnan(incline_now(e))) {
+					e->learn_incline_sum += incline_now(e);
+					e->learn_incline_n++;
+				}
 			}
 			for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
 				int b = band_of(e, m, ev.metrics.m[m].value);

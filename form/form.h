@@ -308,10 +308,13 @@ struct form_session_change {
 
 /*
  * The runner's own reference values, learned after the warm-up (or loaded
- * from storage). Values NAN when not learned. Speed-matched: speed_mps is
- * the median speed it was learned at (NAN without a speed sensor).
+ * from storage). Values NAN when not learned. Speed- and incline-matched:
+ * speed_mps is the median speed it was learned at (NAN without a speed
+ * sensor), incline_pct the mean belt incline (NAN without a treadmill that
+ * reports it). trunk_lean_deg is the lean against the belt (see
+ * docs/form-metrics.md, "Incline").
  */
-#define FORM_BASELINE_VERSION 1
+#define FORM_BASELINE_VERSION 2		/* 1: no incline_pct; still loaded */
 #define FORM_BASELINE_SIZE 128		/* bytes of the serialised form */
 struct form_baseline {
 	enum form_mount mount;
@@ -327,6 +330,7 @@ struct form_baseline {
 	double braking_mps;
 	double impact_g;
 	double heart_rate_bpm;
+	double incline_pct;		/* version 2 */
 };
 
 /* Per-metric statistics of a session (running time only). */
@@ -474,7 +478,8 @@ int form_baseline_save(const struct form_baseline *b, uint8_t *buf, size_t cap,
 /*
  * Parse bytes from storage (outside input): magic, version, length, CRC and
  * every value's range are checked. -EBADMSG on anything wrong, -EPROTONOSUPPORT
- * for an unknown version. *ret written only on success.
+ * for an unknown version. Version 1 (before incline_pct) loads with an unknown
+ * incline. *ret written only on success.
  */
 int form_baseline_load(const uint8_t *buf, size_t len, struct form_baseline *ret);
 

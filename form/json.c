@@ -368,6 +368,7 @@ int form_baseline_to_json(const struct form_baseline *b, struct json_object **re
 	r |= add_num(o, "braking_mps", b->braking_mps, 3);
 	r |= add_num(o, "impact_g", b->impact_g, 3);
 	r |= add_num(o, "heart_rate_bpm", b->heart_rate_bpm, 0);
+	r |= add_num(o, "incline_pct", b->incline_pct, 1);
 	if (r)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);

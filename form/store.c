@@ -102,8 +102,9 @@ static bool value_ok(double x, double lo, double hi)
 	return isnan(x) || (isfinite(x) && x >= lo && x <= hi);
 }
 
-static int check_envelope(const uint8_t *buf, size_t len, const char *magic, uint8_t version,
-			  size_t max)
+/* Returns the version (min_version..max_version) or a negative errno. */
+static int check_envelope(const uint8_t *buf, size_t len, const char *magic,
+			  uint8_t min_version, uint8_t max_version, size_t max)
 {
 	uint32_t total, crc;
 
@@ -119,9 +120,9 @@ static int check_envelope(const uint8_t *buf, size_t len, const char *magic, uin
 		(uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
 	if (crc != crc32_ieee(buf, len - 4))
 		return -EBADMSG;
-	if (buf[4] != version)
+	if (buf[4] < min_version || buf[4] > max_version)
 		return -EPROTONOSUPPORT;
-	return 0;
+	return buf[4];
 }
 
 static int finish(struct writer *w, size_t *ret_len)
@@ -157,6 +158,9 @@ static int finish(struct writer *w, size_t *ret_len)
 	X(braking_mps, 0, 10)                                           \
 	X(impact_g, 0, 64)                                              \
 	X(heart_rate_bpm, 20, 260)
+/* ... and the ones version 2 added */
+#define BASELINE_FIELDS_V2(X)                                           \
+	X(incline_pct, -45, 45)
 
 int form_baseline_save(const struct form_baseline *b, uint8_t *buf, size_t cap,
 		       size_t *ret_len)
@@ -178,6 +182,7 @@ int form_baseline_save(const struct form_baseline *b, uint8_t *buf, size_t cap,
 	put_le(&w, b->steps, 4);
 #define X(f, lo, hi) put_f64(&w, b->f);
 	BASELINE_FIELDS(X)
+	BASELINE_FIELDS_V2(X)
 #undef X
 	return finish(&w, ret_len);
 }
@@ -185,15 +190,16 @@ int form_baseline_save(const struct form_baseline *b, uint8_t *buf, size_t cap,
 int form_baseline_load(const uint8_t *buf, size_t len, struct form_baseline *ret)
 {
 	struct cursor c = { .buf = buf, .len = len - 4, .pos = HEADER_SIZE };
-	struct form_baseline b = {};
+	struct form_baseline b = { .incline_pct = NAN };
 	uint64_t u;
-	int r;
+	int r, version;
 
 	if (!ret)
 		return -EINVAL;
-	r = check_envelope(buf, len, BASELINE_MAGIC, FORM_BASELINE_VERSION, FORM_BASELINE_SIZE);
-	if (r < 0)
-		return r;
+	version = check_envelope(buf, len, BASELINE_MAGIC, 1, FORM_BASELINE_VERSION,
+				 FORM_BASELINE_SIZE);
+	if (version < 0)
+		return version;
 	if (buf[5] >= _FORM_MOUNT_MAX || buf[6] || buf[7])
 		return -EBADMSG;
 	b.mount = buf[5];
@@ -211,6 +217,9 @@ int form_baseline_load(const uint8_t *buf, size_t len, struct form_baseline *ret
 	if (!value_ok(b.f, lo, hi))                                     \
 		return -EBADMSG;
 	BASELINE_FIELDS(X)
+	if (version >= 2) {
+		BASELINE_FIELDS_V2(X)
+	}
 #undef X
 	if (c.pos != c.len)
 		return -EBADMSG;	/* trailing bytes */
@@ -270,7 +279,8 @@ int form_digest_parse(const uint8_t *buf, size_t len, struct form_digest *ret)
 
 	if (!ret)
 		return -EINVAL;
-	r = check_envelope(buf, len, DIGEST_MAGIC, FORM_DIGEST_VERSION, FORM_DIGEST_SIZE);
+	r = check_envelope(buf, len, DIGEST_MAGIC, FORM_DIGEST_VERSION, FORM_DIGEST_VERSION,
+			   FORM_DIGEST_SIZE);
 	if (r < 0)
 		return r;
 	/* version 1 carries exactly our metric and alert-kind counts */

@@ -34,6 +34,8 @@ struct synth {
 	double step2_s, gct2_s;		/* > 0: from the first step after after_s */
 	double speed_mps, speed2_mps;	/* > 0: fed at 1 Hz (speed2 after after_s) */
 	double sine_vo_amp_g;		/* > 0: pure sinusoid instead (VO test) */
+	bool incline;			/* feed the belt incline at 1 Hz: */
+	double incline_pct, incline2_pct;	/* incline2 from pitch_after_s on */
 };
 
 static void synth_sample(const struct synth *s, double t, struct form_imu_sample *ret)
@@ -105,6 +107,8 @@ struct collect {
 	bool have_metrics;
 	unsigned n_alert[_FORM_ALERT_KIND_MAX];
 	struct form_alert alert[_FORM_ALERT_KIND_MAX];	/* the first of each kind */
+	bool have_summary;
+	struct form_summary summary;
 };
 
 static void on_event(const struct form_event *ev, void *userdata)
@@ -120,6 +124,10 @@ static void on_event(const struct form_event *ev, void *userdata)
 	if (ev->type == FORM_EVENT_ALERT && (unsigned)ev->alert.kind < _FORM_ALERT_KIND_MAX &&
 	    !c->n_alert[ev->alert.kind]++)
 		c->alert[ev->alert.kind] = ev->alert;
+	if (ev->type == FORM_EVENT_SUMMARY) {
+		c->summary = *ev->summary;
+		c->have_summary = true;
+	}
 }
 
 static struct collect *run_params(const struct synth *s, double seconds,
@@ -144,6 +152,13 @@ static struct collect *run_params(const struct synth *s, double seconds,
 			assert_int_equal(form_engine_feed_speed(e, x.t_usec,
 								later ? s->speed2_mps :
 								s->speed_mps), 0);
+		}
+		if (s->incline && i % (uint64_t)s->fs == 0) {
+			bool later = s->pitch_after_s > 0 && x.t_usec >= s->pitch_after_s * 1e6;
+
+			assert_int_equal(form_engine_feed_incline(e, x.t_usec,
+								  later ? s->incline2_pct :
+								  s->incline_pct), 0);
 		}
 	}
 	assert_int_equal(form_engine_session_stop(e, (uint64_t)(seconds * 1e6)), 0);
@@ -741,6 +756,90 @@ static void test_alert_fatigue(void **state)
 	free(c);
 }
 
+/*
+ * Incline (notes 5.6, 5.12): at 80 s the belt goes 0 -> 10 % (5.71 deg) and
+ * the chest pitches 8 deg forward. Against the belt that is 2.29 deg, inside
+ * the 5 deg band: no alert, while the same pitch with no incline known is
+ * 8 deg and raises one. 12 deg on the hill (6.29 against the belt) raises it,
+ * reported as the live metric is: value ~12, threshold 0 + 5.71 + 5.
+ */
+static void test_alert_incline_lean(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	double hill = atan(0.10) * 180 / M_PI;
+
+	s.three_axes = true;
+	s.pitch_after_s = 80;
+	s.pitch2_deg = 8;
+	s.incline = true;
+	s.incline_pct = 0;
+	s.incline2_pct = 10;
+	c = run_alerts(&s, 140, FORM_MOUNT_CHEST);
+	assert_int_equal(n_alerts(c), 0);
+	/* the live metric stays against gravity */
+	assert_true(fabs(c->last.m[FORM_METRIC_TRUNK_LEAN].value - 8) < 0.5);
+	assert_true(c->have_summary && c->summary.baseline_learned);
+	assert_true(fabs(c->summary.baseline.incline_pct) < 1e-9);
+	free(c);
+
+	s.incline = false;
+	c = run_alerts(&s, 140, FORM_MOUNT_CHEST);
+	assert_int_equal(c->n_alert[FORM_ALERT_NOT_UPRIGHT], 1);
+	assert_true(c->have_summary && isnan(c->summary.baseline.incline_pct));
+	free(c);
+
+	s.incline = true;
+	s.pitch2_deg = 12;
+	c = run_alerts(&s, 140, FORM_MOUNT_CHEST);
+	assert_int_equal(c->n_alert[FORM_ALERT_NOT_UPRIGHT], 1);
+	assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].value - 12) < 1.0);
+	assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].threshold - (hill + 5)) < 0.5);
+	free(c);
+}
+
+/*
+ * The fatigue change of test_alert_fatigue (step 0.35 -> 0.36 s, stance
+ * 0.2 -> 0.28 s at 80 s, steady belt) on a belt that also goes 1 -> 4 % at
+ * 80 s: a hill, not fatigue; and the baseline learned at 1 % is not used on
+ * it, so no overstriding either. The summary's drift needs 60 s at the
+ * baseline's incline after the baseline: 40 s here, none. On a belt that
+ * stays at 1 %, fatigue and a GCT drift.
+ */
+static void test_alert_incline_pace(void **state)
+{
+	struct synth s = base;
+	struct form_params p;
+	struct collect *c;
+
+	form_params_default(&p);
+	p.mount = FORM_MOUNT_SACRUM;
+	p.warmup_s = 10;
+	p.baseline_s = 30;
+	p.alert_min_duration_s = 5;
+	p.fatigue_min_s = 20;
+	s.speed_mps = s.speed2_mps = 3.0;
+	s.after_s = 80;
+	s.step2_s = 0.36;
+	s.gct2_s = 0.28;
+	s.ml2_g = s.ml_g;
+	s.incline = true;
+	s.pitch_after_s = 80;		/* the incline change; no pitch */
+	s.incline_pct = 1;
+	s.incline2_pct = 4;
+	c = run_params(&s, 150, &p);
+	assert_int_equal(n_alerts(c), 0);
+	assert_true(c->have_summary && fabs(c->summary.baseline.incline_pct - 1) < 1e-9);
+	assert_true(isnan(c->summary.drift[FORM_METRIC_GCT]));
+	free(c);
+
+	s.incline2_pct = 1;
+	c = run_params(&s, 150, &p);
+	assert_int_equal(c->n_alert[FORM_ALERT_FATIGUE], 1);
+	assert_true(c->have_summary && c->summary.drift[FORM_METRIC_GCT] > 30);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -758,6 +857,8 @@ int main(void)
 		{ "/form/metrics/step-length-ratio", test_step_length_and_ratio, NULL, NULL, NULL },
 		{ "/form/metrics/input-errors", test_input_errors, NULL, NULL, NULL },
 		{ "/form/alerts/not-upright", test_alert_not_upright, NULL, NULL, NULL },
+		{ "/form/alerts/incline-lean", test_alert_incline_lean, NULL, NULL, NULL },
+		{ "/form/alerts/incline-pace", test_alert_incline_pace, NULL, NULL, NULL },
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
 		  NULL },
 		{ "/form/alerts/imbalance", test_alert_imbalance, NULL, NULL, NULL },

@@ -17,7 +17,24 @@ static const struct form_baseline sample_baseline = {
 	.gct_ms = 244, .gct_balance_pct = NAN, .vertical_oscillation_mm = 88,
 	.trunk_lean_deg = 1.5, .pelvic_drop_deg = NAN, .lateral_sway_pct = 18.5,
 	.braking_mps = 0.31,
-	.impact_g = 3.2, .heart_rate_bpm = 151,
+	.impact_g = 3.2, .heart_rate_bpm = 151, .incline_pct = 1.5,
+};
+
+/*
+ * sample_baseline as version 1 wrote it (before incline_pct), bytes taken
+ * from form_baseline_save() at commit 5d16974: what a daemon updated from
+ * that version finds in its state directory.
+ */
+static const uint8_t baseline_v1[] = {
+	0x47, 0x4b, 0x42, 0x4c, 0x01, 0x02, 0x00, 0x00, 0x6c, 0x00, 0x00, 0x00,
+	0x1c, 0x02, 0x00, 0x00, 0xcd, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0x08, 0x40,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x65, 0x40, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x80, 0x6e, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x7f,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x56, 0x40, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0xf8, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x7f,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x32, 0x40, 0xd7, 0xa3, 0x70, 0x3d,
+	0x0a, 0xd7, 0xd3, 0x3f, 0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0x09, 0x40,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x62, 0x40, 0xdd, 0xb2, 0xfa, 0xed,
 };
 
 static void test_baseline_roundtrip(void **state)
@@ -27,13 +44,15 @@ static void test_baseline_roundtrip(void **state)
 	size_t len;
 
 	assert_int_equal(form_baseline_save(&sample_baseline, buf, sizeof(buf), &len), 0);
-	/* 12 header + 4 steps + 11 doubles + 4 CRC */
-	assert_int_equal(len, 108);
+	/* 12 header + 4 steps + 12 doubles + 4 CRC */
+	assert_int_equal(len, 116);
 	assert_memory_equal(buf, "GKBL", 4);
+	assert_int_equal(buf[4], 2);
 	assert_int_equal(form_baseline_load(buf, len, &b), 0);
 	assert_int_equal(b.mount, FORM_MOUNT_CHEST);
 	assert_int_equal(b.steps, 540);
 	assert_true(b.cadence_spm == 168.5 && b.heart_rate_bpm == 151);
+	assert_true(b.incline_pct == 1.5);
 	assert_true(isnan(b.pelvic_drop_deg) && isnan(b.gct_balance_pct));
 	assert_int_equal(form_baseline_save(&sample_baseline, buf, 64, &len), -ENOBUFS);
 }
@@ -79,8 +98,23 @@ static void test_baseline_version(void **state)
 	struct form_baseline out;
 	uint32_t crc = 0xffffffffu;
 
+	struct form_baseline b = sample_baseline, v1;
+
+	/* version 1 still loads, every value as it was, the incline unknown */
+	assert_int_equal(form_baseline_load(baseline_v1, sizeof(baseline_v1), &v1), 0);
+	b.incline_pct = NAN;
+	assert_int_equal(v1.mount, b.mount);
+	assert_int_equal(v1.steps, b.steps);
+	assert_true(v1.speed_mps == b.speed_mps && v1.cadence_spm == b.cadence_spm &&
+		    v1.gct_ms == b.gct_ms && v1.vertical_oscillation_mm == b.vertical_oscillation_mm &&
+		    v1.trunk_lean_deg == b.trunk_lean_deg && v1.lateral_sway_pct == b.lateral_sway_pct &&
+		    v1.braking_mps == b.braking_mps && v1.impact_g == b.impact_g &&
+		    v1.heart_rate_bpm == b.heart_rate_bpm);
+	assert_true(isnan(v1.gct_balance_pct) && isnan(v1.pelvic_drop_deg) &&
+		    isnan(v1.incline_pct));
+
 	assert_int_equal(form_baseline_save(&sample_baseline, buf, sizeof(buf), &len), 0);
-	buf[4] = 2;		/* a future version with a correct CRC */
+	buf[4] = 3;		/* a future version with a correct CRC */
 	for (size_t i = 0; i < len - 4; i++) {
 		crc ^= buf[i];
 		for (int k = 0; k < 8; k++)
