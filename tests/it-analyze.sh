@@ -57,4 +57,16 @@ gk_check "missing file: exit 66" test $? -eq 66
 gk_check "unknown mount: exit 64" test $? -eq 64
 "$B/gaitctl" analyze --speed-mps fast data/sacral-treadmill/trial_04.csv > /dev/null 2>&1
 gk_check "bad speed: exit 64" test $? -eq 64
+"$B/gaitctl" analyze --incline-pct 50 data/sacral-treadmill/trial_04.csv > /dev/null 2> "$T/err"
+gk_check "bad incline: exit 64" test $? -eq 64
+gk_check "bad incline: message" grep -q "bad incline '50'" "$T/err"
+
+# a belt at 8 %: the demo run's learned baseline keeps it
+"$B/gaitctl" analyze --mount waist --speed-mps 3.0 --incline-pct 8 data/demo/hip-run-5min30.csv \
+	> "$T/hill.jsonl"
+gk_check "incline: exits 0" test $? -eq 0
+gk_check "incline: baseline learned at 8 %" \
+	sh -c "tail -1 '$T/hill.jsonl' | grep -q '\"baseline\":{.*\"incline_pct\":8\.0'"
+gk_check "no incline: baseline incline null" \
+	sh -c "tail -1 '$T/hip.jsonl' | grep -q '\"baseline\":{.*\"incline_pct\":null'"
 gk_done

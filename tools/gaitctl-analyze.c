@@ -41,10 +41,12 @@ static void on_event(const struct form_event *ev, void *userdata)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: gaitctl analyze [--mount sacrum|waist|chest] [--speed-mps V] FILE.csv\n"
+	fprintf(f, "Usage: gaitctl analyze [--mount sacrum|waist|chest] [--speed-mps V]\n"
+		"                       [--incline-pct P] FILE.csv\n"
 		"Runs the form core on a trace CSV (shared/data/README.md format) and prints\n"
 		"JSON lines: contact, metrics, activity, alert, cleared, session and summary\n"
-		"events; times in seconds from the first sample.\n");
+		"events; times in seconds from the first sample. --speed-mps and\n"
+		"--incline-pct give a constant treadmill belt, fed once a second as FTMS does.\n");
 }
 
 int gaitctl_analyze(int argc, char **argv)
@@ -56,8 +58,8 @@ int gaitctl_analyze(int argc, char **argv)
 	struct trace_csv csv;
 	struct analyze a = {};
 	const char *path = NULL;
-	double speed = NAN;
-	uint64_t t_last = 0, t_speed = 0;
+	double speed = NAN, incline = NAN;
+	uint64_t t_last = 0, t_belt = 0;
 	bool started = false;
 	size_t cap = 0;
 	ssize_t n;
@@ -80,6 +82,13 @@ int gaitctl_analyze(int argc, char **argv)
 			r = parse_double(argv[++i], &speed);
 			if (r < 0 || speed < 0 || speed > 15) {
 				fprintf(stderr, "gaitctl analyze: bad speed '%s'\n", argv[i]);
+				return EX_USAGE;
+			}
+		} else if (streq(argv[i], "--incline-pct") && i + 1 < argc) {
+			r = parse_double(argv[++i], &incline);
+			if (r < 0 || incline < -45 || incline > 45) {
+				fprintf(stderr, "gaitctl analyze: bad incline '%s' (-45 to 45 %%)\n",
+					argv[i]);
 				return EX_USAGE;
 			}
 		} else if (argv[i][0] == '-' && argv[i][1]) {
@@ -136,10 +145,14 @@ int gaitctl_analyze(int argc, char **argv)
 			(void)form_engine_session_start(e, s.t_usec);
 			started = true;
 		}
-		/* a constant belt speed arrives about once a second, as FTMS does */
-		if (!isnan(speed) && (t_speed == 0 || s.t_usec >= t_speed + 1000000)) {
-			(void)form_engine_feed_speed(e, s.t_usec, speed);
-			t_speed = s.t_usec;
+		/* a constant belt arrives about once a second, as FTMS does */
+		if ((!isnan(speed) || !isnan(incline)) &&
+		    (t_belt == 0 || s.t_usec >= t_belt + 1000000)) {
+			if (!isnan(speed))
+				(void)form_engine_feed_speed(e, s.t_usec, speed);
+			if (!isnan(incline))
+				(void)form_engine_feed_incline(e, s.t_usec, incline);
+			t_belt = s.t_usec;
 		}
 		r = form_engine_feed_imu(e, &s);
 		if (r < 0) {

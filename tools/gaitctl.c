@@ -15,7 +15,8 @@ static const struct gaitctl_command {
 	{ "decode", gaitctl_decode,
 	  "decode CHAR HEX            decode one GATT payload to JSON" },
 	{ "analyze", gaitctl_analyze,
-	  "analyze [--mount M] [--speed-mps V] FILE.csv  run the form core on a trace" },
+	  "analyze [--mount M] [--speed-mps V] [--incline-pct P] FILE.csv\n"
+	  "                             run the form core on a trace" },
 	/* Live commands talk to gaitkeeperd over D-Bus (tools/gaitctl-bus.c). */
 	{ "status", gaitctl_bus, "status [--json]            gateway state" },
 	{ "sensors", gaitctl_bus, "sensors [--json]           sensor health" },
