@@ -109,7 +109,7 @@ FUZZ_CFLAGS := -std=gnu17 -g -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -I.
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
 		$(shell pkg-config --cflags $(PKG_MODULES)) -c -o $@ $<
 $(BUILD)/fuzz/fuzz-%: $(BUILD)/fuzz/obj/tests/fuzz-%.o $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
