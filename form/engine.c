@@ -18,6 +18,7 @@
 #define CONTEXT_FRESH_USEC (5 * USEC)
 #define STANDING_AFTER_USEC (2500000ULL)
 #define FLIGHT_MAX_G 0.45		/* running: near free fall between steps */
+#define WALK_MAX_SPEED_MPS 2.0		/* no IMU: footpod/belt speed above this is running */
 #define BASELINE_MIN_STEPS 60u
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
 #define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */
@@ -471,9 +472,12 @@ static double step_lean(struct form_engine *e, const struct form_step *s)
 		/*
 		 * A reference taken from standing is upright whatever the belt
 		 * does; one taken while running (a sensor joining mid-run)
-		 * already holds the slope of that moment.
+		 * already holds the slope of that moment. The activity cannot
+		 * tell them apart (no steps yet reads as standing), the belt
+		 * can: only a treadmill reports an incline, and it moves at
+		 * running speed under a runner.
 		 */
-		e->lean_ref_slope_deg = e->activity == FORM_ACTIVITY_RUNNING ?
+		e->lean_ref_slope_deg = speed_now(e) >= WALK_MAX_SPEED_MPS ?
 			slope_deg(incline_now(e)) : 0;
 	}
 	a = s->orient_u[0] * e->u_ref[0] + s->orient_u[1] * e->u_ref[1] +
@@ -1379,7 +1383,7 @@ static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
 		if (isnan(v))
 			return FORM_ACTIVITY_UNKNOWN;
 		return v < 0.3 ? FORM_ACTIVITY_STANDING :
-			v < 2.0 ? FORM_ACTIVITY_WALKING : FORM_ACTIVITY_RUNNING;
+			v < WALK_MAX_SPEED_MPS ? FORM_ACTIVITY_WALKING : FORM_ACTIVITY_RUNNING;
 	}
 	/* no step for 2.5 s while the IMU has been streaming for 2 s: standing */
 	if (e->total_steps == 0 || now > e->t_last_step + STANDING_AFTER_USEC)

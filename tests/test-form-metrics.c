@@ -796,6 +796,41 @@ static void test_alert_incline_lean(void **state)
 	assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].value - 12) < 1.0);
 	assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].threshold - (hill + 5)) < 0.5);
 	free(c);
+
+	/*
+	 * A strap put on mid-run, the belt at 10 % and 3 m/s from the first
+	 * sample: the lean reference is a running one, on the hill, so the
+	 * runner's steady lean is 0 against the belt. Taken as an upright one
+	 * it would read 5.7 deg back, beyond a 5 deg lean_max_deg.
+	 */
+	{
+		struct form_params p;
+
+		form_params_default(&p);
+		p.mount = FORM_MOUNT_CHEST;
+		p.warmup_s = 10;
+		p.baseline_s = 30;
+		p.alert_min_duration_s = 5;
+		p.lean_max_deg = 5;
+		s = base;
+		s.three_axes = true;
+		s.pitch_deg = hill;
+		s.speed_mps = s.speed2_mps = 3.0;
+		s.incline = true;
+		s.incline_pct = s.incline2_pct = 10;
+		c = run_params(&s, 90, &p);
+		assert_int_equal(n_alerts(c), 0);
+		assert_true(fabs(c->last.m[FORM_METRIC_TRUNK_LEAN].value) < 0.5);
+		free(c);
+
+		/* no belt speed known: the reference counts as upright, lean 0 < 5.7 - 5 */
+		s.speed_mps = s.speed2_mps = 0;
+		c = run_params(&s, 90, &p);
+		assert_int_equal(c->n_alert[FORM_ALERT_NOT_UPRIGHT], 1);
+		assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].value) < 0.5);
+		assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].threshold - (hill - 5)) < 0.2);
+		free(c);
+	}
 }
 
 /*
