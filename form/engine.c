@@ -113,6 +113,8 @@ struct form_engine {
 	bool lean_ref;
 	double u_ref[3], ap_ref[3];
 	double lean_ref_slope_deg;	/* belt slope the reference stands for */
+	double lean_ref_deg;		/* the lean the reference stands for */
+	bool lean_ref_running;		/* the next reference is taken while running */
 
 	/* activity */
 	enum form_activity activity;
@@ -365,6 +367,16 @@ static double window_median(const struct form_engine *e, size_t off, int side, u
 
 /* ---- steps ------------------------------------------------------------ */
 
+/* The personal baseline, else this session's early one, else none. */
+static const struct form_baseline *baseline_for_alerts(const struct form_engine *e)
+{
+	if (e->have_personal)
+		return &e->personal;
+	if (e->have_early)
+		return &e->early;
+	return NULL;
+}
+
 /* A baseline's median of metric m; NAN for metrics a baseline does not keep. */
 static double baseline_value(const struct form_baseline *b, enum form_metric m)
 {
@@ -466,25 +478,33 @@ static double step_lean(struct form_engine *e, const struct form_step *s)
 	 * cos(t) u_ref - sin(t) ap_ref (notes 5.6).
 	 */
 	if (!e->lean_ref) {
+		const struct form_baseline *bl = baseline_for_alerts(e);
+		bool running = e->lean_ref_running || speed_now(e) >= WALK_MAX_SPEED_MPS;
+
 		memcpy(e->u_ref, s->orient_u, sizeof(e->u_ref));
 		memcpy(e->ap_ref, s->orient_ap, sizeof(e->ap_ref));
 		e->lean_ref = true;
+		e->lean_ref_running = false;
 		/*
-		 * A reference taken from standing is upright whatever the belt
-		 * does; one taken while running (a sensor joining mid-run)
-		 * already holds the slope of that moment. The activity cannot
-		 * tell them apart (no steps yet reads as standing), the belt
-		 * can: only a treadmill reports an incline, and it moves at
-		 * running speed under a runner.
+		 * A reference taken from standing is upright, whatever the belt
+		 * does. One taken while running (a sensor joining mid-run, a
+		 * fail-over) is the runner's running posture on the slope of
+		 * that moment: it stands for the baseline's lean, if there is
+		 * one, so that the lean carries on instead of restarting at 0
+		 * (which the baseline would read as leaning back). The activity
+		 * cannot tell the two apart (no steps yet reads as standing);
+		 * a belt or footpod at running speed, or running at a sensor
+		 * change, can.
 		 */
-		e->lean_ref_slope_deg = speed_now(e) >= WALK_MAX_SPEED_MPS ?
-			slope_deg(incline_now(e)) : 0;
+		e->lean_ref_slope_deg = running ? slope_deg(incline_now(e)) : 0;
+		e->lean_ref_deg = running && bl && !isnan(bl->trunk_lean_deg) ?
+			bl->trunk_lean_deg : 0;
 	}
 	a = s->orient_u[0] * e->u_ref[0] + s->orient_u[1] * e->u_ref[1] +
 		s->orient_u[2] * e->u_ref[2];
 	b = s->orient_u[0] * e->ap_ref[0] + s->orient_u[1] * e->ap_ref[1] +
 		s->orient_u[2] * e->ap_ref[2];
-	return atan2(-b, a) * 180.0 / M_PI;
+	return e->lean_ref_deg + atan2(-b, a) * 180.0 / M_PI;
 }
 
 static void side_assign(struct form_engine *e, struct form_step *s)
@@ -688,15 +708,6 @@ static void alert_eval(struct form_engine *e, enum form_alert_kind k, uint64_t n
 		a->back_since = now;
 	if (now - a->back_since >= (uint64_t)(e->p.alert_clear_s * USEC))
 		alert_clear(e, k, now);
-}
-
-static const struct form_baseline *baseline_for_alerts(const struct form_engine *e)
-{
-	if (e->have_personal)
-		return &e->personal;
-	if (e->have_early)
-		return &e->early;
-	return NULL;
 }
 
 /* The same, but only one learned on this incline (either unknown matches). */
@@ -1023,6 +1034,7 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	e->have_imu = false;
 	e->t_imu_first = e->t_imu = 0;
 	e->lean_ref = false;
+	e->lean_ref_running = e->activity == FORM_ACTIVITY_RUNNING;
 	e->side_vote = 0;
 	e->side_count = 0;
 	e->side_parity = 0;

@@ -36,6 +36,7 @@ struct synth {
 	double sine_vo_amp_g;		/* > 0: pure sinusoid instead (VO test) */
 	bool incline;			/* feed the belt incline at 1 Hz: */
 	double incline_pct, incline2_pct;	/* incline2 from pitch_after_s on */
+	double change_s;		/* > 0: form_engine_change_sensor() then (same mount) */
 };
 
 static void synth_sample(const struct synth *s, double t, struct form_imu_sample *ret)
@@ -145,6 +146,8 @@ static struct collect *run_params(const struct synth *s, double seconds,
 		struct form_imu_sample x;
 
 		synth_sample(s, (double)i / s->fs, &x);
+		if (s->change_s > 0 && i == (uint64_t)(s->change_s * s->fs))
+			assert_int_equal(form_engine_change_sensor(e, p->mount, x.t_usec), 0);
 		assert_int_equal(form_engine_feed_imu(e, &x), 0);
 		if (s->speed_mps > 0 && i % (uint64_t)s->fs == 0) {
 			bool later = s->after_s > 0 && x.t_usec >= s->after_s * 1e6;
@@ -834,6 +837,38 @@ static void test_alert_incline_lean(void **state)
 }
 
 /*
+ * A runner who stood upright for 10 s, then runs leaning 8 deg forward (the
+ * lean reference, taken a few steps in while gravity still moves, keeps
+ * part of it: steady lean ~6). At 70 s the strap is swapped for another
+ * chest strap (same mount) worn the same way: its reference is taken while
+ * running, so it stands for the baseline's lean and the lean carries on
+ * within 2 deg of it (the new sensor's first gravity estimate, a 4 s mean
+ * over part of a stride, is ~1 deg off), no alert. Restarted at 0 it would
+ * read ~6 deg back against the baseline.
+ */
+static void test_lean_after_sensor_change(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	double bl;
+
+	s.three_axes = true;
+	s.t0 = 10;
+	s.pitch_deg = 0;
+	s.pitch_after_s = 10;
+	s.pitch2_deg = 8;
+	s.change_s = 70;
+	c = run_alerts(&s, 130, FORM_MOUNT_CHEST);
+	assert_true(c->have_summary && c->summary.baseline_learned);
+	bl = c->summary.baseline.trunk_lean_deg;
+	assert_true(bl > 5 && bl < 8.5);
+	assert_int_equal(n_alerts(c), 0);
+	assert_true(fabs(c->last.m[FORM_METRIC_TRUNK_LEAN].value - bl) < 2);
+	assert_true(fabs(c->c[c->n - 1].trunk_lean_deg - bl) < 2);
+	free(c);
+}
+
+/*
  * The fatigue change of test_alert_fatigue (step 0.35 -> 0.36 s, stance
  * 0.2 -> 0.28 s at 80 s, steady belt) on a belt that also goes 1 -> 4 % at
  * 80 s: a hill, not fatigue; and the baseline learned at 1 % is not used on
@@ -894,6 +929,8 @@ int main(void)
 		{ "/form/alerts/not-upright", test_alert_not_upright, NULL, NULL, NULL },
 		{ "/form/alerts/incline-lean", test_alert_incline_lean, NULL, NULL, NULL },
 		{ "/form/alerts/incline-pace", test_alert_incline_pace, NULL, NULL, NULL },
+		{ "/form/alerts/lean-after-sensor-change", test_lean_after_sensor_change, NULL, NULL,
+		  NULL },
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
 		  NULL },
 		{ "/form/alerts/imbalance", test_alert_imbalance, NULL, NULL, NULL },
