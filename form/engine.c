@@ -416,11 +416,22 @@ static bool at_incline_of(const struct form_baseline *b, double incline)
 
 /*
  * Only at the baseline's speed and incline is a change of form fatigue: a
- * faster pace or a hill is not (notes 5.12, 5.13).
+ * faster pace or a hill is not (notes 5.12, 5.13). Without speed, cadence
+ * is the pace proxy (it rises with speed, notes 4), one-sided: a cadence
+ * well above the baseline's is a faster pace (a sprint finish: longer
+ * contact is not expected there, but more lean and bounce are), while a
+ * falling cadence is one of the signs of fatigue itself.
  */
-static bool at_baseline_pace(const struct form_engine *e, double v)
+static bool at_baseline_pace(const struct form_engine *e, double v, double cadence)
 {
-	return at_speed_of(&e->early, v) && at_incline_of(&e->early, incline_now(e));
+	const struct form_baseline *b = &e->early;
+
+	if (!at_speed_of(b, v) || !at_incline_of(b, incline_now(e)))
+		return false;
+	if (!isnan(v) && !isnan(b->speed_mps))
+		return true;
+	return isnan(cadence) || isnan(b->cadence_spm) ||
+		cadence <= b->cadence_spm * (1 + PACE_CADENCE_TOLERANCE_PCT / 100.0);
 }
 
 static void late_reset(struct form_engine *e)
@@ -435,7 +446,7 @@ static void late_add(struct form_engine *e, const struct form_metrics *mt, doubl
 {
 	unsigned c = e->late_cur;
 
-	if (!e->have_early || !at_baseline_pace(e, v))
+	if (!e->have_early || !at_baseline_pace(e, v, mt->m[FORM_METRIC_CADENCE].value))
 		return;
 	for (unsigned i = 0; i < N_DRIFT; i++) {
 		enum form_metric m = drift_metrics[i];
@@ -896,7 +907,7 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 		enum form_metric first = FORM_METRIC_GCT;
 		double fv = NAN, ft = NAN;
 
-		bool steady = at_baseline_pace(e, v);
+		bool steady = at_baseline_pace(e, v, cad);
 
 		for (unsigned i = 0; e->have_early && running && steady && i < ELEMENTSOF(fat);
 		     i++) {

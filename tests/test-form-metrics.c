@@ -910,6 +910,45 @@ static void test_alert_incline_pace(void **state)
 	free(c);
 }
 
+/*
+ * No speed sensor (outdoors): from 80 s the trunk leans 4 deg more and the
+ * lateral sway goes 0.5 -> 0.75 g, two fatigue indicators (lean +4 against
+ * its 3 deg floor, sway +50 %). At the same cadence that is fatigue, and the
+ * summary's drift sees the lean. The same change with the step 0.35 -> 0.32 s
+ * (171 -> 188 spm, +9 %, above the 5 % pace tolerance) is a faster pace, a
+ * sprint finish: no fatigue, and no drift from it.
+ */
+static void test_alert_fatigue_no_speed(void **state)
+{
+	struct synth s = base;
+	struct form_params p;
+	struct collect *c;
+
+	form_params_default(&p);
+	p.mount = FORM_MOUNT_CHEST;
+	p.warmup_s = 10;
+	p.baseline_s = 30;
+	p.alert_min_duration_s = 5;
+	p.fatigue_min_s = 20;
+	s.three_axes = true;
+	s.after_s = 80;
+	s.ml2_g = 0.75;
+	s.pitch_after_s = 80;
+	s.pitch2_deg = 4;
+	c = run_params(&s, 200, &p);
+	assert_int_equal(c->n_alert[FORM_ALERT_FATIGUE], 1);
+	assert_true(c->have_summary && c->summary.drift[FORM_METRIC_TRUNK_LEAN] > 3);
+	free(c);
+
+	s.step2_s = 0.32;
+	s.gct2_s = 0.2;
+	c = run_params(&s, 200, &p);
+	assert_true(c->last.m[FORM_METRIC_CADENCE].value > 1.05 * 60 / 0.35);
+	assert_int_equal(c->n_alert[FORM_ALERT_FATIGUE], 0);
+	assert_true(c->have_summary && isnan(c->summary.drift[FORM_METRIC_TRUNK_LEAN]));
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -935,6 +974,7 @@ int main(void)
 		  NULL },
 		{ "/form/alerts/imbalance", test_alert_imbalance, NULL, NULL, NULL },
 		{ "/form/alerts/fatigue", test_alert_fatigue, NULL, NULL, NULL },
+		{ "/form/alerts/fatigue-no-speed", test_alert_fatigue_no_speed, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
