@@ -1496,11 +1496,13 @@ static int band_of(const struct form_engine *e, enum form_metric m, double x)
 		if (!isnan(v)) {
 			lo = cadence_expected(v) - e->p.cadence_prior_margin_spm;
 			hi = cadence_expected(v) + e->p.cadence_prior_margin_spm;
-		} else if (baseline_at_incline(e, incline_now(e))) {
-			double b = baseline_at_incline(e, incline_now(e))->cadence_spm;
+		} else {
+			const struct form_baseline *bl = baseline_at_incline(e, incline_now(e));
 
-			lo = b * (1 - e->p.cadence_drop_pct / 100);
-			hi = b * (1 + e->p.cadence_drop_pct / 100);
+			if (bl) {
+				lo = bl->cadence_spm * (1 - e->p.cadence_drop_pct / 100);
+				hi = bl->cadence_spm * (1 + e->p.cadence_drop_pct / 100);
+			}
 		}
 		break;
 	case FORM_METRIC_GCT:
