@@ -115,6 +115,8 @@ struct form_engine {
 	double lean_ref_slope_deg;	/* belt slope the reference stands for */
 	double lean_ref_deg;		/* the lean the reference stands for */
 	bool lean_ref_running;		/* the next reference is taken while running */
+	bool have_u_first;
+	double u_first[3];		/* gravity at this sensor's first step */
 
 	/* activity */
 	enum form_activity activity;
@@ -479,21 +481,42 @@ static double step_lean(struct form_engine *e, const struct form_step *s)
 {
 	double a, b;
 
+	if (!e->have_u_first) {
+		memcpy(e->u_first, s->orient_u, sizeof(e->u_first));
+		e->have_u_first = true;
+	}
 	if (s->orient_ap[0] == 0 && s->orient_ap[1] == 0 && s->orient_ap[2] == 0)
 		return NAN;
 
 	/*
 	 * Reference: gravity and forward at the first steps with a known
-	 * forward direction (after standing, gravity is the standing one).
-	 * A forward pitch by t moves "up" in the sensor frame to
-	 * cos(t) u_ref - sin(t) ap_ref (notes 5.6).
+	 * forward direction. A forward pitch by t moves "up" in the sensor
+	 * frame to cos(t) u_ref - sin(t) ap_ref (notes 5.6).
 	 */
 	if (!e->lean_ref) {
 		const struct form_baseline *bl = baseline_for_alerts(e);
 		bool running = e->lean_ref_running || speed_now(e) >= WALK_MAX_SPEED_MPS;
 
-		memcpy(e->u_ref, s->orient_u, sizeof(e->u_ref));
-		memcpy(e->ap_ref, s->orient_ap, sizeof(e->ap_ref));
+		/*
+		 * After standing, "up" is the standing one: gravity as it was
+		 * at the first step. The forward direction needs a few strides,
+		 * by which time gravity (4 s average) has moved part of the way
+		 * to the running posture, which the lean would then miss.
+		 * Forward is made square to it.
+		 */
+		memcpy(e->u_ref, running ? s->orient_u : e->u_first, sizeof(e->u_ref));
+		{
+			double d = s->orient_ap[0] * e->u_ref[0] + s->orient_ap[1] * e->u_ref[1] +
+				s->orient_ap[2] * e->u_ref[2], n = 0;
+
+			for (int k = 0; k < 3; k++) {
+				e->ap_ref[k] = s->orient_ap[k] - d * e->u_ref[k];
+				n += e->ap_ref[k] * e->ap_ref[k];
+			}
+			n = sqrt(n);
+			for (int k = 0; k < 3 && n > 0; k++)
+				e->ap_ref[k] /= n;
+		}
 		e->lean_ref = true;
 		e->lean_ref_running = false;
 		/*
@@ -1046,6 +1069,7 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	e->t_imu_first = e->t_imu = 0;
 	e->lean_ref = false;
 	e->lean_ref_running = e->activity == FORM_ACTIVITY_RUNNING;
+	e->have_u_first = false;
 	e->side_vote = 0;
 	e->side_count = 0;
 	e->side_parity = 0;
