@@ -1026,8 +1026,10 @@ int form_engine_get_baseline(const struct form_engine *e, struct form_baseline *
 
 int form_engine_set_baseline(struct form_engine *e, const struct form_baseline *b)
 {
-	if (!b || b->steps == 0)
-		return -EINVAL;
+	int r = form_baseline_check(b);
+
+	if (r < 0)
+		return r;
 	if (b->mount != e->p.mount)
 		return -EINVAL;
 	e->personal = *b;

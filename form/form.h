@@ -466,11 +466,19 @@ enum form_mount form_engine_mount(const struct form_engine *e);
 
 /* ---- personal baseline ------------------------------------------------ */
 
-
 /* Returns 0 and fills *ret, or -ENODATA while nothing is learned. */
 int form_engine_get_baseline(const struct form_engine *e, struct form_baseline *ret);
-/* Use a stored baseline from now on (copied). -EINVAL if mount differs. */
+/*
+ * Use a stored baseline from now on (copied). -EINVAL if mount differs or
+ * it has no steps, -ERANGE if a value is one storage would refuse
+ * (form_baseline_check()).
+ */
 int form_engine_set_baseline(struct form_engine *e, const struct form_baseline *b);
+/*
+ * 0 if every value is unknown (NAN) or within the range storage accepts,
+ * -ERANGE if not, -EINVAL for no steps or an unknown mount.
+ */
+int form_baseline_check(const struct form_baseline *b);
 
 /* Serialise into buf (cap >= FORM_BASELINE_SIZE, else -ENOBUFS). */
 int form_baseline_save(const struct form_baseline *b, uint8_t *buf, size_t cap,

@@ -162,6 +162,19 @@ static int finish(struct writer *w, size_t *ret_len)
 #define BASELINE_FIELDS_V2(X)                                           \
 	X(incline_pct, -45, 45)
 
+int form_baseline_check(const struct form_baseline *b)
+{
+	if (!b || b->steps == 0 || (unsigned)b->mount >= _FORM_MOUNT_MAX)
+		return -EINVAL;
+#define X(f, lo, hi)                                                    \
+	if (!value_ok(b->f, lo, hi))                                    \
+		return -ERANGE;
+	BASELINE_FIELDS(X)
+	BASELINE_FIELDS_V2(X)
+#undef X
+	return 0;
+}
+
 int form_baseline_save(const struct form_baseline *b, uint8_t *buf, size_t cap,
 		       size_t *ret_len)
 {

@@ -235,6 +235,25 @@ static void test_baseline_per_mount(void **state)
 	b.mount = FORM_MOUNT_CHEST;
 	assert_int_equal(form_engine_set_baseline(e, &b), 0);
 
+	/* a value storage would refuse: refused (it became an alert threshold of -inf) */
+	{
+		struct form_baseline bad = b;
+
+		bad.vertical_oscillation_mm = -INFINITY;
+		assert_int_equal(form_engine_set_baseline(e, &bad), -ERANGE);
+		bad = b;
+		bad.cadence_spm = 900;
+		assert_int_equal(form_engine_set_baseline(e, &bad), -ERANGE);
+		bad = b;
+		bad.steps = 0;
+		assert_int_equal(form_engine_set_baseline(e, &bad), -EINVAL);
+		bad = b;
+		bad.pelvic_drop_deg = NAN;	/* unknown is fine */
+		assert_int_equal(form_baseline_check(&bad), 0);
+		assert_int_equal(form_engine_get_baseline(e, &got), 0);
+		assert_true(got.vertical_oscillation_mm == 80);
+	}
+
 	/* out of range: refused, nothing changed */
 	assert_int_equal(form_engine_change_sensor(e, _FORM_MOUNT_MAX, 3 * USEC), -EINVAL);
 	assert_int_equal(form_engine_change_sensor(e, _FORM_MOUNT_INVALID, 3 * USEC), -EINVAL);
