@@ -538,7 +538,8 @@ static double step_lean(struct form_engine *e, const struct form_step *s)
 		s->orient_u[2] * e->u_ref[2];
 	b = s->orient_u[0] * e->ap_ref[0] + s->orient_u[1] * e->ap_ref[1] +
 		s->orient_u[2] * e->ap_ref[2];
-	return e->lean_ref_deg + atan2(-b, a) * 180.0 / M_PI;
+	/* an angle, whatever the reference stands for: within +-180 */
+	return remainder(e->lean_ref_deg + atan2(-b, a) * 180.0 / M_PI, 360.0);
 }
 
 static void side_assign(struct form_engine *e, struct form_step *s)
