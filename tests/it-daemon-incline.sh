@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The belt incline end to end: private dbus-daemon, bluez-sim with a Polar H10
+# (chest) and an FTMS treadmill at 6 % and 3 m/s, mosquitto. The state
+# directory holds a version 1 baseline (before incline_pct), as a daemon
+# updated from that version finds it: it loads. A session learns this run's
+# baseline over 30 s; its summary on session/summary carries the belt's
+# incline, and the baseline the daemon stores is version 2 with it.
+source "$(dirname "$0")/lib/env.sh"
+cd "$GK_ROOT" || exit 1
+source tests/lib/daemon.sh
+
+SIM=$GK_BUILD/bluez-sim
+for b in "$GKD" "$SIM"; do
+	if [ ! -x "$b" ]; then
+		gk_skip "binaries" "$b not built"
+		gk_done
+		exit 1
+	fi
+done
+
+gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+
+H10=A0:9E:1A:00:00:01
+BELT=E4:5F:01:00:00:03
+gk_bg "$SIM" --loop --speed-mps 3.0 --incline-pct 6 \
+	--device "polar-h10,$H10,Polar H10 INC" \
+	--device "treadmill,$BELT,IT Treadmill" 2> "$gk_tmp/sim.log"
+gk_wait_for 10 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status io.gaitkeeper.BluezSim \
+	> /dev/null || { gk_not_ok "bluez-sim on the private bus"; gk_done; exit 1; }
+
+state=$gk_tmp/state	# start_daemon's --state-dir
+cfg=$gk_tmp/gaitkeeper.conf
+cat > "$cfg" <<EOF
+node = "inc";
+log_level = "debug";
+mqtt = { uri = "$GK_MQTT_URI"; keepalive_s = 5; };
+form = { auto_session = false; warmup_s = 0.0; baseline_s = 30.0; };
+sensors = (
+  { alias = "chest"; kind = "polar-h10"; address = "$H10"; },
+  { alias = "belt"; kind = "treadmill"; address = "$BELT"; }
+);
+EOF
+
+# A chest baseline as version 1 wrote it (tests/test-form-store.c has the same
+# bytes): 540 steps, 168.5 spm, no incline.
+mkdir -p "$state"
+printf '%b' \
+'\x47\x4b\x42\x4c\x01\x02\x00\x00\x6c\x00\x00\x00\x1c\x02\x00\x00\xcd\xcc\xcc\xcc'\
+'\xcc\xcc\x08\x40\x00\x00\x00\x00\x00\x10\x65\x40\x00\x00\x00\x00\x00\x80\x6e\x40'\
+'\x00\x00\x00\x00\x00\x00\xf8\x7f\x00\x00\x00\x00\x00\x00\x56\x40\x00\x00\x00\x00'\
+'\x00\x00\xf8\x3f\x00\x00\x00\x00\x00\x00\xf8\x7f\x00\x00\x00\x00\x00\x80\x32\x40'\
+'\xd7\xa3\x70\x3d\x0a\xd7\xd3\x3f\x9a\x99\x99\x99\x99\x99\x09\x40\x00\x00\x00\x00'\
+'\x00\xe0\x62\x40\xdd\xb2\xfa\xed' > "$state/baseline"
+gk_check "version 1 baseline written (108 bytes)" test "$(stat -c %s "$state/baseline")" -eq 108
+
+sub_log=$gk_tmp/sub.log
+gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
+	-t 'gaitkeeper/inc/#' -F '%q %t %p' >> "$sub_log" 2>> "$gk_tmp/sub.err"
+gkd_start_notify
+pub() {
+	mosquitto_pub -h 127.0.0.1 -p "$GK_MQTT_PORT" -q 1 -t "gaitkeeper/inc/$1" -m "$2"
+}
+last_payload() {
+	grep -F " gaitkeeper/inc/$1 " "$sub_log" | tail -1 | cut -d' ' -f3-
+}
+
+start_daemon
+gk_check "daemon READY" gk_wait_for 5 grep -q 'READY=1' "$notify_log"
+gk_check "the version 1 baseline loads" gk_wait_for 5 \
+	grep -q "Loaded the runner's baseline (540 steps)" "$dlog"
+gk_check "no baseline warning" sh -c "! grep -q 'Stored baseline not used' '$dlog'"
+gk_check "chest strap and treadmill stream" gk_wait_for 40 bash -c \
+	"grep -q \"Sensor 'chest' is streaming\" '$dlog' && grep -q \"Sensor 'belt' is streaming\" '$dlog'"
+gk_check "the belt's incline is published" gk_wait_for 10 \
+	grep -q ' gaitkeeper/inc/sensor/belt/state .*"incline_pct":6\.0' "$sub_log"
+
+pub cmd/session/start '{"request_id":"inc"}'
+gk_check "session started" gk_wait_for 10 grep -q '"request_id":"inc","ok":true' "$sub_log"
+# running from the first steps: the 30 s baseline needs about 40 s
+summary_has_baseline() {
+	pub cmd/session/stop '{}'
+	gk_wait_for 5 grep -q ' gaitkeeper/inc/session/summary ' "$sub_log" || return 1
+	last_payload session/summary | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["summary"]
+sys.exit(0 if s["baseline_learned"] else 1)'
+}
+sleep 45
+gk_check "session summary with a learned baseline" summary_has_baseline
+sum=$(last_payload session/summary)
+inc=$(printf '%s' "$sum" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["summary"]["baseline"]["incline_pct"])')
+gk_check "summary baseline.incline_pct is the belt's 6 % (got $inc)" test "$inc" = "6.0"
+
+stored_ok() {
+	python3 - "$state/baseline" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+# magic, version 2, 116 bytes; incline_pct is the last double before the CRC
+ok = b[:4] == b"GKBL" and b[4] == 2 and len(b) == 116 and \
+    abs(struct.unpack("<d", b[-12:-4])[0] - 6.0) < 1e-9
+sys.exit(0 if ok else 1)
+PY
+}
+gk_check "stored baseline is version 2 with incline 6 %" gk_wait_for 10 stored_ok
+gk_done
