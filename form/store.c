@@ -221,14 +221,10 @@ int form_baseline_load(const uint8_t *buf, size_t len, struct form_baseline *ret
 	if (r < 0)
 		return r;
 	b.steps = (uint32_t)u;
-	if (b.steps == 0)
-		return -EBADMSG;
 #define X(f, lo, hi)                                                    \
 	r = take_f64(&c, &b.f);                                         \
 	if (r < 0)                                                      \
-		return r;                                               \
-	if (!value_ok(b.f, lo, hi))                                     \
-		return -EBADMSG;
+		return r;
 	BASELINE_FIELDS(X)
 	if (version >= 2) {
 		BASELINE_FIELDS_V2(X)
@@ -236,6 +232,8 @@ int form_baseline_load(const uint8_t *buf, size_t len, struct form_baseline *ret
 #undef X
 	if (c.pos != c.len)
 		return -EBADMSG;	/* trailing bytes */
+	if (form_baseline_check(&b) < 0)
+		return -EBADMSG;	/* no steps, or a value out of range */
 	*ret = b;
 	return 0;
 }
