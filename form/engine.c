@@ -630,7 +630,12 @@ static void on_step(const struct form_step *cs, void *userdata)
 
 		for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
 			session_add(e, m, vals[m]);
-		if (isfinite(s.c.peak_vertical_g))
+		/*
+		 * A load, so never negative: a peak below 0 g (a sensor turned
+		 * over without a sensor change) adds nothing. Storage refuses
+		 * a negative load, which would drop the session from the history.
+		 */
+		if (isfinite(s.c.peak_vertical_g) && s.c.peak_vertical_g > 0)
 			e->impact_load += s.c.peak_vertical_g;
 		if (e->running_s >= warm && e->running_s < warm + e->p.baseline_s) {
 			for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
