@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "form/detector.h"
+#include "form/vec3.h"
 
 #define G0 9.80665			/* m/s^2 per g */
 
@@ -31,20 +32,6 @@
 #define PEAK_MIN_AMPLITUDE_G 0.25
 #define FLIGHT_LEVEL_G 0.45
 #define GRAVITY_TAU_S 4.0
-
-static double dot3(const double *a, const double *b)
-{
-	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-}
-
-static void normalize3(double *a)
-{
-	double n = sqrt(dot3(a, a));
-
-	if (n > 0)
-		for (int i = 0; i < 3; i++)
-			a[i] /= n;
-}
 
 /* Steps are coming and the first 4 s are over: gravity from whole strides. */
 static bool gravity_by_stride(const struct form_detector *d)

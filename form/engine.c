@@ -8,6 +8,7 @@
 #include "form/detector.h"
 #include "form/form.h"
 #include "form/stats.h"
+#include "form/vec3.h"
 
 #define USEC 1000000ULL
 #define WINDOW_STEPS 32u		/* ring of recent steps */
@@ -477,69 +478,62 @@ static void session_add(struct form_engine *e, enum form_metric m, double x)
 	form_hist_add(&e->hist[m], metric_range[m].lo, metric_range[m].hi, x);
 }
 
+/*
+ * The lean reference (notes 5.6), taken at the first step with a known
+ * forward direction.
+ */
+static void lean_reference_take(struct form_engine *e, const struct form_step *s)
+{
+	const struct form_baseline *bl = baseline_for_alerts(e);
+	bool running = e->lean_ref_running || speed_now(e) >= WALK_MAX_SPEED_MPS;
+	double d;
+
+	/*
+	 * After standing, "up" is the standing one: gravity as it was at the
+	 * first step. The forward direction needs a few strides, by which time
+	 * gravity (4 s average) has moved part of the way to the running
+	 * posture, which the lean would then miss. Forward is made square to it.
+	 */
+	memcpy(e->u_ref, running ? s->orient_u : e->u_first, sizeof(e->u_ref));
+	d = dot3(s->orient_ap, e->u_ref);
+	for (int k = 0; k < 3; k++)
+		e->ap_ref[k] = s->orient_ap[k] - d * e->u_ref[k];
+	normalize3(e->ap_ref);
+	e->lean_ref = true;
+	e->lean_ref_running = false;
+
+	/*
+	 * A reference taken from standing is upright, whatever the belt does.
+	 * One taken while running (a sensor joining mid-run, a fail-over) is
+	 * the runner's running posture on the slope of that moment: it stands
+	 * for the baseline's lean, if there is one, so that the lean carries on
+	 * instead of restarting at 0 (which the baseline would read as leaning
+	 * back). The activity cannot tell the two apart (no steps yet reads as
+	 * standing); a belt or footpod at running speed, or running at a sensor
+	 * change, can.
+	 */
+	e->lean_ref_slope_deg = running ? slope_deg(incline_now(e)) : 0;
+	e->lean_ref_deg = running && bl && !isnan(bl->trunk_lean_deg) ? bl->trunk_lean_deg : 0;
+}
+
+/*
+ * A forward pitch by t from the reference moves "up" in the sensor frame to
+ * cos(t) u_ref - sin(t) ap_ref (notes 5.6).
+ */
 static double step_lean(struct form_engine *e, const struct form_step *s)
 {
-	double a, b;
-
 	if (!e->have_u_first) {
 		memcpy(e->u_first, s->orient_u, sizeof(e->u_first));
 		e->have_u_first = true;
 	}
 	if (s->orient_ap[0] == 0 && s->orient_ap[1] == 0 && s->orient_ap[2] == 0)
 		return NAN;
-
-	/*
-	 * Reference: gravity and forward at the first steps with a known
-	 * forward direction. A forward pitch by t moves "up" in the sensor
-	 * frame to cos(t) u_ref - sin(t) ap_ref (notes 5.6).
-	 */
-	if (!e->lean_ref) {
-		const struct form_baseline *bl = baseline_for_alerts(e);
-		bool running = e->lean_ref_running || speed_now(e) >= WALK_MAX_SPEED_MPS;
-
-		/*
-		 * After standing, "up" is the standing one: gravity as it was
-		 * at the first step. The forward direction needs a few strides,
-		 * by which time gravity (4 s average) has moved part of the way
-		 * to the running posture, which the lean would then miss.
-		 * Forward is made square to it.
-		 */
-		memcpy(e->u_ref, running ? s->orient_u : e->u_first, sizeof(e->u_ref));
-		{
-			double d = s->orient_ap[0] * e->u_ref[0] + s->orient_ap[1] * e->u_ref[1] +
-				s->orient_ap[2] * e->u_ref[2], n = 0;
-
-			for (int k = 0; k < 3; k++) {
-				e->ap_ref[k] = s->orient_ap[k] - d * e->u_ref[k];
-				n += e->ap_ref[k] * e->ap_ref[k];
-			}
-			n = sqrt(n);
-			for (int k = 0; k < 3 && n > 0; k++)
-				e->ap_ref[k] /= n;
-		}
-		e->lean_ref = true;
-		e->lean_ref_running = false;
-		/*
-		 * A reference taken from standing is upright, whatever the belt
-		 * does. One taken while running (a sensor joining mid-run, a
-		 * fail-over) is the runner's running posture on the slope of
-		 * that moment: it stands for the baseline's lean, if there is
-		 * one, so that the lean carries on instead of restarting at 0
-		 * (which the baseline would read as leaning back). The activity
-		 * cannot tell the two apart (no steps yet reads as standing);
-		 * a belt or footpod at running speed, or running at a sensor
-		 * change, can.
-		 */
-		e->lean_ref_slope_deg = running ? slope_deg(incline_now(e)) : 0;
-		e->lean_ref_deg = running && bl && !isnan(bl->trunk_lean_deg) ?
-			bl->trunk_lean_deg : 0;
-	}
-	a = s->orient_u[0] * e->u_ref[0] + s->orient_u[1] * e->u_ref[1] +
-		s->orient_u[2] * e->u_ref[2];
-	b = s->orient_u[0] * e->ap_ref[0] + s->orient_u[1] * e->ap_ref[1] +
-		s->orient_u[2] * e->ap_ref[2];
+	if (!e->lean_ref)
+		lean_reference_take(e, s);
 	/* an angle, whatever the reference stands for: within +-180 */
-	return remainder(e->lean_ref_deg + atan2(-b, a) * 180.0 / M_PI, 360.0);
+	return remainder(e->lean_ref_deg + atan2(-dot3(s->orient_u, e->ap_ref),
+						 dot3(s->orient_u, e->u_ref)) * 180.0 / M_PI,
+			 360.0);
 }
 
 static void side_assign(struct form_engine *e, struct form_step *s)
