@@ -11,13 +11,7 @@ cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
 
 SIM=$GK_BUILD/bluez-sim
-for b in "$GKD" "$SIM"; do
-	if [ ! -x "$b" ]; then
-		gk_skip "binaries" "$b not built"
-		gk_done
-		exit 1
-	fi
-done
+gk_require_built "$GKD" "$SIM"
 
 gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
 gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }

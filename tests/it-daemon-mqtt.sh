@@ -12,13 +12,7 @@ source tests/lib/daemon.sh
 
 SIM=$GK_BUILD/bluez-sim
 FIG=$GK_BUILD/it-daemon-mqtt.figures
-for b in "$GKD" "$SIM"; do
-	if [ ! -x "$b" ]; then
-		gk_skip "binaries" "$b not built"
-		gk_done
-		exit 1
-	fi
-done
+gk_require_built "$GKD" "$SIM"
 : > "$FIG"
 
 gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }

@@ -19,13 +19,7 @@ cd "$GK_ROOT" || exit 1
 GKD=$GK_BUILD/gaitkeeperd
 SIM=$GK_BUILD/bluez-sim
 GAITCTL=$GK_BUILD/gaitctl
-for b in "$GKD" "$SIM" "$GAITCTL" "$GK_BUILD/tests/dbus-api-driver"; do
-	if [ ! -x "$b" ]; then
-		gk_skip "binaries" "$b not built"
-		gk_done
-		exit 1
-	fi
-done
+gk_require_built "$GKD" "$SIM" "$GAITCTL" "$GK_BUILD/tests/dbus-api-driver"
 if [ "${GK_IN_NS:-}" != 1 ] || [ ! -d "$gk_tmp" ]; then
 	gk_skip "mount namespace for the policy users" "needs root and unshare --mount"
 	gk_done

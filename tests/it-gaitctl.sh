@@ -9,13 +9,7 @@ source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 GAITCTL=$GK_BUILD/gaitctl
 DRIVER=$GK_BUILD/tests/dbus-api-driver
-for b in "$GAITCTL" "$DRIVER"; do
-	if [ ! -x "$b" ]; then
-		gk_skip "binaries" "$b not built"
-		gk_done
-		exit 1
-	fi
-done
+gk_require_built "$GAITCTL" "$DRIVER"
 
 gk_start_dbus 2> /dev/null || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
 

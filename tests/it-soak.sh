@@ -21,13 +21,7 @@ DUR=${SOAK_SECONDS:-150}
 REF=${SOAK_REF:-60}
 EVERY=${SOAK_FAULT_EVERY:-15}
 SAMPLE=${SOAK_SAMPLE:-2}
-for b in "$GKD" "$SIM"; do
-	if [ ! -x "$b" ]; then
-		gk_skip "binaries" "$b not built"
-		gk_done
-		exit 1
-	fi
-done
+gk_require_built "$GKD" "$SIM"
 if [ "$DUR" -lt $((REF + 3 * EVERY)) ] 2> /dev/null; then
 	gk_not_ok "SOAK_SECONDS ($DUR) must be at least SOAK_REF + 3 x SOAK_FAULT_EVERY"
 	gk_done

@@ -65,6 +65,19 @@ gk_done() {
 	[ "$gk_failed" -eq 0 ]
 }
 
+# gk_require_built BIN...: end the script (skipped, so counted as failed)
+# unless every BIN is an executable that the build made.
+gk_require_built() {
+	local b
+	for b in "$@"; do
+		if [ ! -x "$b" ]; then
+			gk_skip "binaries" "$b not built"
+			gk_done
+			exit 1
+		fi
+	done
+}
+
 # gk_wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
 gk_wait_for() {
 	local deadline
