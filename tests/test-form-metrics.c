@@ -179,15 +179,20 @@ static struct collect *run(const struct synth *s, double seconds, enum form_moun
 }
 
 /* Short warm-up and baseline (10 s + 30 s), alerts after 5 s beyond. */
+static void alert_params(struct form_params *p, enum form_mount mount)
+{
+	form_params_default(p);
+	p->mount = mount;
+	p->warmup_s = 10;
+	p->baseline_s = 30;
+	p->alert_min_duration_s = 5;
+}
+
 static struct collect *run_alerts(const struct synth *s, double seconds, enum form_mount mount)
 {
 	struct form_params p;
 
-	form_params_default(&p);
-	p.mount = mount;
-	p.warmup_s = 10;
-	p.baseline_s = 30;
-	p.alert_min_duration_s = 5;
+	alert_params(&p, mount);
 	return run_params(s, seconds, &p);
 }
 
@@ -718,6 +723,22 @@ static void test_alert_imbalance(void **state)
 }
 
 /*
+ * A steady 3 m/s belt; from 80 s the step goes 0.35 -> 0.36 s and the stance
+ * 0.2 -> 0.28 s (test_alert_fatigue has the figures).
+ */
+static struct synth fatigue_synth(void)
+{
+	struct synth s = base;
+
+	s.speed_mps = s.speed2_mps = 3.0;
+	s.after_s = 80;
+	s.step2_s = 0.36;
+	s.gct2_s = 0.28;
+	s.ml2_g = s.ml_g;
+	return s;
+}
+
+/*
  * Fatigue drift at steady speed: from 80 s the step goes 0.35 -> 0.36 s
  * (171.4 -> 166.7 spm, -4.8 against the 2 spm floor, but above the
  * overstriding threshold 0.95 x 171.4 = 162.9) and the stance 0.2 -> 0.28 s
@@ -729,23 +750,14 @@ static void test_alert_imbalance(void **state)
  */
 static void test_alert_fatigue(void **state)
 {
-	struct synth s = base;
+	struct synth s = fatigue_synth();
 	struct form_params p;
 	struct collect *c;
 	double gct0 = model_gct_ms(0.2, 0.35, 350), gct1 = model_gct_ms(0.28, 0.36, 360);
 	const struct form_alert *a;
 
-	form_params_default(&p);
-	p.mount = FORM_MOUNT_SACRUM;
-	p.warmup_s = 10;
-	p.baseline_s = 30;
-	p.alert_min_duration_s = 5;
+	alert_params(&p, FORM_MOUNT_SACRUM);
 	p.fatigue_min_s = 20;
-	s.speed_mps = s.speed2_mps = 3.0;
-	s.after_s = 80;
-	s.step2_s = 0.36;
-	s.gct2_s = 0.28;
-	s.ml2_g = s.ml_g;
 	c = run_params(&s, 150, &p);
 	assert_int_equal(c->n_alert[FORM_ALERT_FATIGUE], 1);
 	assert_int_equal(c->n_alert[FORM_ALERT_OVERSTRIDING], 0);
@@ -832,11 +844,7 @@ static void test_alert_incline_lean(void **state)
 	{
 		struct form_params p;
 
-		form_params_default(&p);
-		p.mount = FORM_MOUNT_CHEST;
-		p.warmup_s = 10;
-		p.baseline_s = 30;
-		p.alert_min_duration_s = 5;
+		alert_params(&p, FORM_MOUNT_CHEST);
 		p.lean_max_deg = 5;
 		s = base;
 		s.three_axes = true;
@@ -901,21 +909,12 @@ static void test_lean_after_sensor_change(void **state)
  */
 static void test_alert_incline_pace(void **state)
 {
-	struct synth s = base;
+	struct synth s = fatigue_synth();
 	struct form_params p;
 	struct collect *c;
 
-	form_params_default(&p);
-	p.mount = FORM_MOUNT_SACRUM;
-	p.warmup_s = 10;
-	p.baseline_s = 30;
-	p.alert_min_duration_s = 5;
+	alert_params(&p, FORM_MOUNT_SACRUM);
 	p.fatigue_min_s = 20;
-	s.speed_mps = s.speed2_mps = 3.0;
-	s.after_s = 80;
-	s.step2_s = 0.36;
-	s.gct2_s = 0.28;
-	s.ml2_g = s.ml_g;
 	s.incline = true;
 	s.pitch_after_s = 80;		/* the incline change; no pitch */
 	s.incline_pct = 1;
@@ -947,11 +946,7 @@ static void test_alert_fatigue_no_speed(void **state)
 	struct form_params p;
 	struct collect *c;
 
-	form_params_default(&p);
-	p.mount = FORM_MOUNT_CHEST;
-	p.warmup_s = 10;
-	p.baseline_s = 30;
-	p.alert_min_duration_s = 5;
+	alert_params(&p, FORM_MOUNT_CHEST);
 	p.fatigue_min_s = 20;
 	s.three_axes = true;
 	s.after_s = 80;
