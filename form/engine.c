@@ -437,6 +437,15 @@ static bool at_baseline_pace(const struct form_engine *e, double v, double caden
 		cadence <= b->cadence_spm * (1 + PACE_CADENCE_TOLERANCE_PCT / 100.0);
 }
 
+/* The early-run baseline starts learning afresh (a new session, another mount). */
+static void learn_reset(struct form_engine *e)
+{
+	memset(e->learn, 0, sizeof(e->learn));
+	e->learn_steps = 0;
+	e->learn_incline_sum = 0;
+	e->learn_incline_n = 0;
+}
+
 static void late_reset(struct form_engine *e)
 {
 	memset(e->late, 0, sizeof(e->late));
@@ -1084,10 +1093,7 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	e->p.mount = mount;
 	e->have_personal = false;
 	e->have_early = false;
-	memset(e->learn, 0, sizeof(e->learn));
-	e->learn_steps = 0;
-	e->learn_incline_sum = 0;
-	e->learn_incline_n = 0;
+	learn_reset(e);
 	late_reset(e);
 	return 0;
 }
@@ -1123,12 +1129,9 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->impact_load = 0;
 	e->session_steps = 0;
 	memset(e->hist, 0, sizeof(e->hist));
-	memset(e->learn, 0, sizeof(e->learn));
 	memset(e->band_s, 0, sizeof(e->band_s));
 	memset(e->pain_n, 0, sizeof(e->pain_n));
-	e->learn_steps = 0;
-	e->learn_incline_sum = 0;
-	e->learn_incline_n = 0;
+	learn_reset(e);
 	e->have_early = false;
 	late_reset(e);
 	e->n_pain = 0;
@@ -1626,14 +1629,16 @@ static void tick(struct form_engine *e, uint64_t now)
 				session_add(e, per_tick[i], ev.metrics.m[per_tick[i]].value);
 			if (e->running_s >= e->p.warmup_s &&
 			    e->running_s < e->p.warmup_s + e->p.baseline_s) {
+				double inc = incline_now(e);
+
 				learn_add(e, FORM_METRIC_HEART_RATE, hr);
 				learn_add(e, FORM_METRIC_SPEED, v);
 				learn_add(e, FORM_METRIC_GCT_BALANCE,
 					  ev.metrics.m[FORM_METRIC_GCT_BALANCE].value);
 				learn_add(e, FORM_METRIC_CADENCE,
 					  ev.metrics.m[FORM_METRIC_CADENCE].value);
-				if (!isnan(incline_now(e))) {
-					e->learn_incline_sum += incline_now(e);
+				if (!isnan(inc)) {
+					e->learn_incline_sum += inc;
 					e->learn_incline_n++;
 				}
 			}
