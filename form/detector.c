@@ -48,6 +48,10 @@ void form_detector_reset(struct form_detector *d)
 	d->box_i = 0;
 	d->have_cand = false;
 	d->n_peaks = 0;
+	/* a stride across the gap is not whole */
+	memset(d->whole_sum, 0, sizeof(d->whole_sum));
+	memset(d->whole_hsum, 0, sizeof(d->whole_hsum));
+	d->whole_n = 0;
 	memset(d->sum1, 0, sizeof(d->sum1));
 	memset(d->sum2, 0, sizeof(d->sum2));
 	memset(d->box1, 0, sizeof(d->box1));
@@ -393,6 +397,7 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 
 		normalize3(u);
 		memcpy(s.orient_u, u, sizeof(u));
+		s.orient_by_stride = d->g_by_stride;
 		if (d->ap_valid)
 			for (int k = 0; k < 3; k++)
 				s.orient_ap[k] = d->ap[0] * d->b1[k] +
@@ -448,13 +453,38 @@ static void confirm_peak(struct form_detector *d, uint64_t p, form_step_cb_t cb,
 
 	/* every second step ends a stride: its mean acceleration is gravity */
 	if (d->n_peaks % 2 == 0) {
-		if (gravity_by_stride(d) && d->stride_n > 0) {
+		bool by_stride = gravity_by_stride(d);
+
+		/*
+		 * Until the switch, gravity is the running mean, which ends part
+		 * way through a stride: about 1 deg off while running. The whole
+		 * strides meanwhile (from the second stride end) are summed, and
+		 * at the switch gravity starts again from them alone.
+		 */
+		if (d->stride_n > 0 && (by_stride ? d->whole_n > 0 : d->n_peaks >= 4)) {
+			for (int i = 0; i < 3; i++)
+				d->whole_sum[i] += d->stride_sum[i];
+			for (int i = 0; i < 2; i++)
+				d->whole_hsum[i] += d->stride_hsum[i];
+			d->whole_n += d->stride_n;
+		}
+		if (by_stride && d->whole_n > 0) {
+			for (int i = 0; i < 3; i++)
+				d->g[i] = d->whole_sum[i] / d->whole_n;
+			for (int i = 0; i < 2; i++)
+				d->hmean[i] = d->whole_hsum[i] / d->whole_n;
+			memset(d->whole_sum, 0, sizeof(d->whole_sum));
+			memset(d->whole_hsum, 0, sizeof(d->whole_hsum));
+			d->whole_n = 0;
+			d->g_by_stride = true;
+		} else if (by_stride && d->stride_n > 0) {
 			double beta = fmin(1.0, d->stride_n * d->dt_s / GRAVITY_TAU_S);
 
 			for (int i = 0; i < 3; i++)
 				d->g[i] += (d->stride_sum[i] / d->stride_n - d->g[i]) * beta;
 			for (int i = 0; i < 2; i++)
 				d->hmean[i] += (d->stride_hsum[i] / d->stride_n - d->hmean[i]) * beta;
+			d->g_by_stride = true;
 		}
 		memset(d->stride_sum, 0, sizeof(d->stride_sum));
 		memset(d->stride_hsum, 0, sizeof(d->stride_hsum));
@@ -533,6 +563,41 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
 	}
 }
 
+/*
+ * Stillness (standing quietly, the sensor worn): a 0.5 s block whose every
+ * axis varies by less than 0.05 g SD and whose mean is about 1 g. Walking
+ * moves the trunk by 0.15 g SD or more, quiet standing by about 0.01-0.03 g.
+ */
+#define STILL_BLOCK_USEC 500000
+#define STILL_SD_G 0.05
+
+static void still_feed(struct form_detector *d, uint64_t t, const double a[3])
+{
+	double m[3], var_max = 0;
+
+	if (d->still_n == 0)
+		d->still_t0 = t;
+	for (int i = 0; i < 3; i++) {
+		d->still_sum[i] += a[i];
+		d->still_sq[i] += a[i] * a[i];
+	}
+	d->still_n++;
+	if (t - d->still_t0 < STILL_BLOCK_USEC)
+		return;
+	for (int i = 0; i < 3; i++) {
+		m[i] = d->still_sum[i] / d->still_n;
+		var_max = fmax(var_max, d->still_sq[i] / d->still_n - m[i] * m[i]);
+	}
+	if (var_max < STILL_SD_G * STILL_SD_G && fabs(sqrt(dot3(m, m)) - 1) < 0.2) {
+		memcpy(d->g_still, m, sizeof(m));
+		d->t_still = t;
+		d->have_still = true;
+	}
+	memset(d->still_sum, 0, sizeof(d->still_sum));
+	memset(d->still_sq, 0, sizeof(d->still_sq));
+	d->still_n = 0;
+}
+
 static double smooth(struct form_detector *d, int ch, double x)
 {
 	unsigned k = d->box_i;
@@ -571,6 +636,7 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 			a[i] = 0;
 	}
 	d->has_gyro = isfinite(gy[0]) && isfinite(gy[1]) && isfinite(gy[2]);
+	still_feed(d, s->t_usec, a);
 
 	/*
 	 * Gravity (notes 5.1): the running mean for the first 4 s; then, while

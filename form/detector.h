@@ -21,6 +21,7 @@ struct form_step {
 	double stance_ml;		/* mean ML acc in early stance (side vote) */
 	double orient_u[3];		/* gravity direction (unit, sensor frame) */
 	double orient_ap[3];		/* forward direction (unit), 0 if unknown */
+	bool orient_by_stride;		/* orient_u from whole strides only */
 };
 
 struct form_detector {
@@ -37,6 +38,10 @@ struct form_detector {
 	double stride_sum[3];		/* raw acceleration since the last stride end */
 	double stride_hsum[2];		/* raw horizontal components, likewise */
 	uint64_t stride_n;
+	double whole_sum[3];		/* strides before the switch to stride means */
+	double whole_hsum[2];
+	uint64_t whole_n;
+	bool g_by_stride;		/* g has been set from whole strides */
 	double hmean[3];		/* slow mean of the horizontal residual */
 	double ap_acc[3];		/* sum of early-stance horizontal means */
 	double ap_pair[2];		/* the first step of the current pair */
@@ -79,6 +84,14 @@ struct form_detector {
 
 	bool has_gyro;
 	double gyro[3];
+
+	/* Stillness: 0.5 s blocks of raw acceleration; the last still one. */
+	uint64_t still_t0;
+	double still_sum[3], still_sq[3];
+	unsigned still_n;
+	bool have_still;
+	double g_still[3];		/* mean acceleration of the last still block */
+	uint64_t t_still;		/* when that block ended */
 };
 
 /* Called once per finished step. */

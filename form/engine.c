@@ -488,14 +488,45 @@ static void session_add(struct form_engine *e, enum form_metric m, double x)
 }
 
 /*
- * The lean reference (notes 5.6), taken at the first step with a known
- * forward direction.
+ * "Up" when standing, at this sensor's first step: the last still moment
+ * (docs/form-metrics.md) if it ended at most 3 s before, else gravity as it
+ * is at the first step. That one (a 4 s average) has already moved by some
+ * 15 % of a lean taken up on the first strides. The age limit keeps a clip
+ * that lay on a table until it was put on (which takes longer) from taking
+ * the table for standing.
  */
-static void lean_reference_take(struct form_engine *e, const struct form_step *s)
+#define STILL_MAX_AGE_USEC (3 * USEC)
+
+static void standing_up_take(struct form_engine *e, const struct form_step *s)
+{
+	const struct form_detector *d = &e->det;
+
+	memcpy(e->u_first, s->orient_u, sizeof(e->u_first));
+	e->have_u_first = true;
+	if (!d->have_still || d->t_still > s->c.ic_usec ||
+	    s->c.ic_usec - d->t_still > STILL_MAX_AGE_USEC)
+		return;
+	memcpy(e->u_first, d->g_still, sizeof(e->u_first));
+	normalize3(e->u_first);
+}
+
+/*
+ * The lean reference (notes 5.6), taken at the first step with a known
+ * forward direction; false while it cannot be taken yet.
+ */
+static bool lean_reference_take(struct form_engine *e, const struct form_step *s)
 {
 	const struct form_baseline *bl = baseline_for_alerts(e);
 	bool running = e->lean_ref_running || speed_now(e) >= WALK_MAX_SPEED_MPS;
 	double d;
+
+	/*
+	 * While running, the posture is the step's own gravity, which must come
+	 * from whole strides: the first seconds' running mean ends part way
+	 * through one and is about 1 deg off.
+	 */
+	if (running && !s->orient_by_stride)
+		return false;
 
 	/*
 	 * After standing, "up" is the standing one: gravity as it was at the
@@ -523,6 +554,7 @@ static void lean_reference_take(struct form_engine *e, const struct form_step *s
 	 */
 	e->lean_ref_slope_deg = running ? slope_deg(incline_now(e)) : 0;
 	e->lean_ref_deg = running && bl && !isnan(bl->trunk_lean_deg) ? bl->trunk_lean_deg : 0;
+	return true;
 }
 
 /*
@@ -531,14 +563,12 @@ static void lean_reference_take(struct form_engine *e, const struct form_step *s
  */
 static double step_lean(struct form_engine *e, const struct form_step *s)
 {
-	if (!e->have_u_first) {
-		memcpy(e->u_first, s->orient_u, sizeof(e->u_first));
-		e->have_u_first = true;
-	}
+	if (!e->have_u_first)
+		standing_up_take(e, s);
 	if (s->orient_ap[0] == 0 && s->orient_ap[1] == 0 && s->orient_ap[2] == 0)
 		return NAN;
-	if (!e->lean_ref)
-		lean_reference_take(e, s);
+	if (!e->lean_ref && !lean_reference_take(e, s))
+		return NAN;
 	/* an angle, whatever the reference stands for: within +-180 */
 	return remainder(e->lean_ref_deg + atan2(-dot3(s->orient_u, e->ap_ref),
 						 dot3(s->orient_u, e->u_ref)) * 180.0 / M_PI,
