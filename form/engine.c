@@ -140,6 +140,7 @@ struct form_engine {
 	bool distance_known;
 	double impact_load;
 	uint64_t session_steps;
+	bool session_mixed;		/* steps from two mounts this session */
 	/*
 	 * The session's totals when running last stopped: an automatic end is
 	 * dated back to then, so what came after (the auto_stop_s wait) is
@@ -1119,6 +1120,13 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	if (mount == e->p.mount)
 		return 0;
 
+	/*
+	 * The summary's lean, bounce, impact... now mix two mounts: its digest
+	 * says so, and the history compares such metrics within one mount.
+	 */
+	if (e->session && e->session_steps > 0)
+		e->session_mixed = true;
+
 	/* Baselines are per mount (form_engine_set_baseline() checks it). */
 	e->p.mount = mount;
 	e->have_personal = false;
@@ -1158,6 +1166,7 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->distance_known = false;
 	e->impact_load = 0;
 	e->session_steps = 0;
+	e->session_mixed = false;
 	memset(e->hist, 0, sizeof(e->hist));
 	memset(e->band_s, 0, sizeof(e->band_s));
 	memset(e->pain_n, 0, sizeof(e->pain_n));
@@ -1319,6 +1328,7 @@ static void summary_build(struct form_engine *e, uint64_t t)
 	d->duration_s = digest_s(s->duration_s);
 	d->running_s = digest_s(s->running_s);
 	d->steps = (uint32_t)(s->steps > UINT32_MAX ? UINT32_MAX : s->steps);
+	d->mount = e->session_mixed ? FORM_DIGEST_MOUNT_MIXED : (uint8_t)e->p.mount;
 	d->distance_m = s->distance_m;
 	d->impact_load = e->impact_load;
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {

@@ -355,12 +355,16 @@ struct form_pain_report {
  * what the history analysis reads. Fixed size; serialised little-endian,
  * versioned (form_digest_serialize()).
  */
-#define FORM_DIGEST_VERSION 1
+#define FORM_DIGEST_VERSION 2
+/* form_digest.mount, besides an enum form_mount */
+#define FORM_DIGEST_MOUNT_MIXED 0xfe	/* steps from two mounts in one session */
+#define FORM_DIGEST_MOUNT_UNKNOWN 0xff	/* stored by version 1 */
 struct form_digest {
 	uint64_t start_epoch_s;		/* set by the daemon (wall clock), 0 unknown */
 	uint32_t duration_s;		/* session length */
 	uint32_t running_s;		/* time classified as running */
 	uint32_t steps;
+	uint8_t mount;			/* the IMU's mount, MIXED or UNKNOWN */
 	double distance_m;		/* NAN without speed */
 	double impact_load;		/* sum of per-step peak vertical acc, g */
 	double median[_FORM_METRIC_MAX]; /* NAN when not measured */
@@ -502,6 +506,8 @@ int form_digest_serialize(const struct form_digest *d, uint8_t *buf, size_t cap,
 			  size_t *ret_len);
 /* Parse stored bytes; same checks as form_baseline_load(). */
 int form_digest_parse(const uint8_t *buf, size_t len, struct form_digest *ret);
+/* A form_digest.mount value storage keeps. */
+bool form_digest_mount_ok(uint8_t mount);
 /* Add a pain report after the fact (e.g. "after the run"); -ENOSPC if full. */
 int form_digest_add_pain(struct form_digest *d, uint32_t t_s, double level,
 			 enum form_pain_site site, bool after);

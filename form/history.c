@@ -24,19 +24,33 @@
 #define HISTORY_ACR_HIGH 1.3
 #define HISTORY_ACR_MIN_MIN 60.0
 
-/* Form metrics the pointers compare, with the words for each direction. */
+/*
+ * Form metrics the pointers compare, with the words for each direction.
+ * Cadence is the same quantity wherever the IMU sits. The others are not:
+ * a chest strap's lean is not a waist clip's pelvic tilt, and impact, bounce,
+ * braking and contact timing are measured on a different part of the trunk
+ * (the contact constants were fitted on a sacrum). Those are compared only
+ * between sessions of one mount, lest a pointer follow the sensor worn on
+ * painful days.
+ */
 static const struct {
 	enum form_metric m;
 	double floor;			/* smallest difference worth a pointer */
+	bool per_mount;
 	const char *higher, *lower;
 } pointer_metrics[] = {
-	{ FORM_METRIC_CADENCE, 3, "higher cadence", "lower cadence" },
-	{ FORM_METRIC_BRAKING, 0.03, "more braking", "less braking" },
-	{ FORM_METRIC_GCT, 15, "longer ground contact", "shorter ground contact" },
-	{ FORM_METRIC_VERTICAL_OSCILLATION, 8, "more bounce", "less bounce" },
-	{ FORM_METRIC_TRUNK_LEAN, 3, "more forward lean", "less forward lean" },
-	{ FORM_METRIC_PELVIC_DROP, 1.5, "more pelvic drop", "less pelvic drop" },
-	{ FORM_METRIC_IMPACT, 0.3, "harder impacts", "softer impacts" },
+	{ FORM_METRIC_CADENCE, 3, false, "higher cadence", "lower cadence" },
+	{ FORM_METRIC_BRAKING, 0.03, true, "more braking", "less braking" },
+	{ FORM_METRIC_GCT, 15, true, "longer ground contact", "shorter ground contact" },
+	{ FORM_METRIC_VERTICAL_OSCILLATION, 8, true, "more bounce", "less bounce" },
+	{ FORM_METRIC_TRUNK_LEAN, 3, true, "more forward lean", "less forward lean" },
+	{ FORM_METRIC_PELVIC_DROP, 1.5, true, "more pelvic drop", "less pelvic drop" },
+	{ FORM_METRIC_IMPACT, 0.3, true, "harder impacts", "softer impacts" },
+};
+
+/* The groups a per-mount metric is compared within: each mount, and version 1's unknown. */
+static const uint8_t mount_groups[] = {
+	FORM_MOUNT_SACRUM, FORM_MOUNT_WAIST, FORM_MOUNT_CHEST, FORM_DIGEST_MOUNT_UNKNOWN,
 };
 
 static uint8_t digest_max_pain(const struct form_digest *d)
@@ -47,6 +61,36 @@ static uint8_t digest_max_pain(const struct form_digest *d)
 		if (d->pain[i].level > m)
 			m = d->pain[i].level;
 	return m;
+}
+
+/*
+ * Median of metric m over the painful and the pain-free sessions (of mount
+ * `mount`, or all with ANY_MOUNT); false without two of each.
+ */
+#define ANY_MOUNT 0x100
+
+static bool pain_split(const struct form_digest *d, size_t n, enum form_metric m,
+		       unsigned mount, double *painful, double *painfree, unsigned *count)
+{
+	double pain_v[FORM_HISTORY_MAX], free_v[FORM_HISTORY_MAX];
+	unsigned np = 0, nf = 0;
+
+	for (size_t i = 0; i < n && i < FORM_HISTORY_MAX; i++) {
+		double x = d[i].median[m];
+
+		if (isnan(x) || (mount != ANY_MOUNT && d[i].mount != mount))
+			continue;
+		if (digest_max_pain(&d[i]) >= HISTORY_PAIN_LEVEL)
+			pain_v[np++] = x;
+		else
+			free_v[nf++] = x;
+	}
+	if (np < 2 || nf < 2)
+		return false;
+	*painful = form_median(pain_v, np);
+	*painfree = form_median(free_v, nf);
+	*count = np + nf;
+	return true;
 }
 
 static const char *site_words(enum form_pain_site s)
@@ -123,25 +167,29 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 	 * such, when they differ by more than the metric's floor.
 	 */
 	for (size_t j = 0; j < ELEMENTSOF(pointer_metrics); j++) {
-		double pain_v[FORM_HISTORY_MAX], free_v[FORM_HISTORY_MAX];
-		unsigned np = 0, nf = 0;
 		enum form_metric m = pointer_metrics[j].m;
-		double a, b;
+		double a = NAN, b = NAN;
+		unsigned best = 0;
 
-		for (size_t i = 0; i < n; i++) {
-			double x = d[i].median[m];
-
-			if (isnan(x))
+		if (!pointer_metrics[j].per_mount) {
+			if (!pain_split(d, n, m, ANY_MOUNT, &a, &b, &best))
 				continue;
-			if (digest_max_pain(&d[i]) >= HISTORY_PAIN_LEVEL)
-				pain_v[np++] = x;
-			else
-				free_v[nf++] = x;
+		} else {
+			/* within the mount with the most comparable sessions */
+			for (size_t g = 0; g < ELEMENTSOF(mount_groups); g++) {
+				double ga, gb;
+				unsigned cnt;
+
+				if (pain_split(d, n, m, mount_groups[g], &ga, &gb, &cnt) &&
+				    cnt > best) {
+					a = ga;
+					b = gb;
+					best = cnt;
+				}
+			}
+			if (!best)
+				continue;
 		}
-		if (np < 2 || nf < 2)
-			continue;
-		a = form_median(pain_v, np);
-		b = form_median(free_v, nf);
 		if (fabs(a - b) > pointer_metrics[j].floor &&
 		    h.n_pointers < FORM_HISTORY_MAX_POINTERS) {
 			h.pointers[h.n_pointers++] = (struct form_pain_pointer) {

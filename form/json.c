@@ -54,6 +54,13 @@ static int add_str(struct json_object *o, const char *key, const char *s)
 	return add_obj(o, key, json_object_new_string(s));
 }
 
+/* "mount": the IMU's, "mixed" (two in one session), null when unknown */
+static int add_digest_mount(struct json_object *o, uint8_t mount)
+{
+	return add_str(o, "mount", mount == FORM_DIGEST_MOUNT_MIXED ? "mixed" :
+		       mount < _FORM_MOUNT_MAX ? form_mount_to_string(mount) : NULL);
+}
+
 static int add_int(struct json_object *o, const char *key, int64_t v)
 {
 	return add_obj(o, key, json_object_new_int64(v));
@@ -225,6 +232,7 @@ int form_summary_to_json(const struct form_summary *s, uint64_t t0_usec, struct 
 
 	r |= add_obj(o, "advice", advice_array(s->advice));
 	r |= add_num(o, "impact_load", s->digest.impact_load, 1);
+	r |= add_digest_mount(o, s->digest.mount);
 	if (s->baseline_learned) {
 		struct json_object *b = NULL;
 
@@ -318,6 +326,7 @@ int form_digest_to_json(const struct form_digest *d, struct json_object **ret)
 	r |= add_int(o, "duration_s", d->duration_s);
 	r |= add_int(o, "running_s", d->running_s);
 	r |= add_int(o, "steps", d->steps);
+	r |= add_digest_mount(o, d->mount);
 	r |= add_num(o, "distance_m", d->distance_m, 1);
 	r |= add_num(o, "impact_load", d->impact_load, 1);
 	med = json_object_new_object();

@@ -242,12 +242,19 @@ int form_baseline_load(const uint8_t *buf, size_t len, struct form_baseline *ret
 
 #define DIGEST_MAX_DURATION_S FORM_DIGEST_MAX_S
 
+bool form_digest_mount_ok(uint8_t mount)
+{
+	return mount < _FORM_MOUNT_MAX || mount == FORM_DIGEST_MOUNT_MIXED ||
+		mount == FORM_DIGEST_MOUNT_UNKNOWN;
+}
+
 int form_digest_serialize(const struct form_digest *d, uint8_t *buf, size_t cap,
 			  size_t *ret_len)
 {
 	struct writer w = { .buf = buf, .cap = cap };
 
-	if (!d || !buf || !ret_len || d->n_pain > FORM_DIGEST_MAX_PAIN)
+	if (!d || !buf || !ret_len || d->n_pain > FORM_DIGEST_MAX_PAIN ||
+	    !form_digest_mount_ok(d->mount))
 		return -EINVAL;
 
 	put_bytes(&w, DIGEST_MAGIC, 4);
@@ -260,6 +267,8 @@ int form_digest_serialize(const struct form_digest *d, uint8_t *buf, size_t cap,
 	put_le(&w, d->duration_s, 4);
 	put_le(&w, d->running_s, 4);
 	put_le(&w, d->steps, 4);
+	put_le(&w, d->mount, 1);	/* version 2 */
+	put_le(&w, 0, 3);
 	put_f64(&w, d->distance_m);
 	put_f64(&w, d->impact_load);
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
@@ -284,17 +293,17 @@ int form_digest_serialize(const struct form_digest *d, uint8_t *buf, size_t cap,
 int form_digest_parse(const uint8_t *buf, size_t len, struct form_digest *ret)
 {
 	struct cursor c = { .buf = buf, .len = len - 4, .pos = HEADER_SIZE };
-	struct form_digest d = {};
+	struct form_digest d = { .mount = FORM_DIGEST_MOUNT_UNKNOWN };
 	uint64_t u;
-	int r;
+	int r, version;
 
 	if (!ret)
 		return -EINVAL;
-	r = check_envelope(buf, len, DIGEST_MAGIC, FORM_DIGEST_VERSION, FORM_DIGEST_VERSION,
-			   FORM_DIGEST_SIZE);
-	if (r < 0)
-		return r;
-	/* version 1 carries exactly our metric and alert-kind counts */
+	version = check_envelope(buf, len, DIGEST_MAGIC, 1, FORM_DIGEST_VERSION,
+				 FORM_DIGEST_SIZE);
+	if (version < 0)
+		return version;
+	/* versions 1 and 2 carry exactly our metric and alert-kind counts */
 	if (buf[5] != _FORM_METRIC_MAX || buf[6] != _FORM_ALERT_KIND_MAX ||
 	    buf[7] > FORM_DIGEST_MAX_PAIN)
 		return -EBADMSG;
@@ -322,6 +331,14 @@ int form_digest_parse(const uint8_t *buf, size_t len, struct form_digest *ret)
 	TAKE(4, d.steps);
 	if (d.duration_s > DIGEST_MAX_DURATION_S || d.running_s > d.duration_s)
 		return -EBADMSG;
+	if (version >= 2) {
+		uint32_t pad;
+
+		TAKE(1, d.mount);
+		TAKE(3, pad);
+		if (!form_digest_mount_ok(d.mount) || pad)
+			return -EBADMSG;
+	}
 	TAKE_F(d.distance_m, 0, 1e7);
 	TAKE_F(d.impact_load, 0, 1e9);
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Form engine: form_engine_change_sensor(), an IMU fail-over in the middle of a session. */
+#include <json.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -180,6 +181,23 @@ static void test_failover_mid_session(void **state)
 	assert_true(fabs(r->summary.duration_s - 80) < 1);
 	assert_true(r->summary.steps > 170);
 	assert_int_equal(r->summary.digest.n_pain, 1);
+	/* chest lean and sacrum tilt in one summary: it says so */
+	assert_int_equal(r->summary.digest.mount, FORM_DIGEST_MOUNT_MIXED);
+	{
+		struct json_object *o = NULL, *m;
+
+		assert_int_equal(form_summary_to_json(&r->summary, 0, &o), 0);
+		assert_true(json_object_object_get_ex(o, "mount", &m));
+		assert_string_equal(json_object_get_string(m), "mixed");
+		json_object_put(o);
+	}
+
+	/* the next session is the sacrum's alone */
+	assert_int_equal(form_engine_session_start(e, 80 * USEC), 0);
+	assert_int_equal(feed(e, SIDEWAYS, 80, 100, 0.4, 5.0), 0);
+	assert_int_equal(form_engine_session_stop(e, 100 * USEC), 0);
+	assert_int_equal(r->n_summary, 2);
+	assert_int_equal(r->summary.digest.mount, FORM_MOUNT_SACRUM);
 	form_engine_free(e);
 	free(r);
 }
@@ -203,6 +221,13 @@ static void test_without_change(void **state)
 	assert_int_equal(form_engine_change_sensor(e, FORM_MOUNT_SACRUM, 60 * USEC), 0);
 	assert_int_equal(feed(e, UPRIGHT, 60, 90, 0.4, NAN), 0);
 	assert_true(fabs(r->last_contact.pelvic_tilt_deg) < 5);
+
+	/* a session whose mount changed before its first step is one mount's */
+	assert_int_equal(form_engine_session_start(e, 90 * USEC), 0);
+	assert_int_equal(form_engine_change_sensor(e, FORM_MOUNT_WAIST, 90 * USEC), 0);
+	assert_int_equal(feed(e, UPRIGHT, 90, 110, 0.4, NAN), 0);
+	assert_int_equal(form_engine_session_stop(e, 110 * USEC), 0);
+	assert_int_equal(r->summary.digest.mount, FORM_MOUNT_WAIST);
 	form_engine_free(e);
 	free(r);
 }
