@@ -5,7 +5,9 @@
 # directory holds a version 1 baseline (before incline_pct), as a daemon
 # updated from that version finds it: it loads. A session learns this run's
 # baseline over 30 s; its summary on session/summary carries the belt's
-# incline, and the baseline the daemon stores is version 2 with it.
+# incline, and the baseline the daemon stores is version 2 with it. The
+# digest history holds a version 1 digest: the summary's history counts it,
+# and both digests are stored back as version 2 (the old one's mount unknown).
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
@@ -48,6 +50,32 @@ printf '%b' \
 '\xd7\xa3\x70\x3d\x0a\xd7\xd3\x3f\x9a\x99\x99\x99\x99\x99\x09\x40\x00\x00\x00\x00'\
 '\x00\xe0\x62\x40\xdd\xb2\xfa\xed' > "$state/baseline"
 gk_check "version 1 baseline written (108 bytes)" test "$(stat -c %s "$state/baseline")" -eq 108
+# One earlier session's digest as version 1 wrote it (before the mount; the
+# bytes of tests/test-form-store.c's digest_v1), as the daemon keeps them: a
+# u32 length, then the bytes.
+python3 - "$state/digests" <<'PY'
+import struct, sys
+b = bytes.fromhex(
+    '474b4447010f07014602000000f153650000000060090000080700008813000000000000'
+    '0000f87f000000000046ce4000000000004064400000000000406f40000000000000f87f'
+    '000000000000f87f000000000000f87f000000000000f87f000000000000f87f00000000'
+    '0000f87f000000000000f87f000000000000f87f666666666666d63f000000000000f87f'
+    '000000000000f87f000000000000f87f0000000000001840000000000000000000000000'
+    '00000000000000000000000000000000000000000000000000909a400000000000000000'
+    '000000000000000000000000000000000000000000000000000000000000000000000000'
+    '000000000000000000000000000000000000000000000000000000000000000000000000'
+    '000000000000000000000000000000000000000000000000000000000000000000000000'
+    '000000000000000000000000000000000000000000000000000000000000000000000000'
+    '000000000000000000000000000000000000000000000000000000000000000000000000'
+    '000000000000000000000000000000000000000000000000000000000000000000000000'
+    '000000000000000000000000000000000000000000000000000000000000000000000000'
+    '000000000000000000000000000000000000000000000000000000000000000000000000'
+    '000000000000000000000000000000000000000000000000010000000000000000000000'
+    '00005f000000000000000000000000000000000000000000000000000000100e00000601'
+    '010064c86888')
+open(sys.argv[1], "wb").write(struct.pack("<I", len(b)) + b)
+PY
+gk_check "version 1 digest history written (586 bytes)" test "$(stat -c %s "$state/digests")" -eq 586
 
 sub_log=$gk_tmp/sub.log
 gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
@@ -100,4 +128,27 @@ sys.exit(0 if ok else 1)
 PY
 }
 gk_check "stored baseline is version 2 with incline 6 %" gk_wait_for 10 stored_ok
+
+mount=$(printf '%s' "$sum" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+print(m["summary"]["mount"], m["history"]["sessions"])')
+gk_check "summary mount chest, history over 2 sessions (got $mount)" test "$mount" = "chest 2"
+digests_ok() {
+	python3 - "$state/digests" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+recs = []
+while len(b) >= 4:
+    n = struct.unpack("<I", b[:4])[0]
+    recs.append(b[4:4 + n])
+    b = b[4 + n:]
+# both version 2 now: the old one's mount unknown (0xff), this one's chest (2)
+ok = len(recs) == 2 and all(r[:4] == b"GKDG" and r[4] == 2 for r in recs) and \
+    recs[0][32] == 0xff and recs[1][32] == 2 and \
+    struct.unpack("<Q", recs[0][12:20])[0] == 1700000000
+sys.exit(0 if ok else 1)
+PY
+}
+gk_check "stored digests: the version 1 one kept, both version 2" gk_wait_for 10 digests_ok
 gk_done
