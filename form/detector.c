@@ -565,8 +565,9 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
 
 /*
  * Stillness (standing quietly, the sensor worn): a 0.5 s block whose every
- * axis varies by less than 0.05 g SD and whose mean is about 1 g. Walking
- * moves the trunk by 0.15 g SD or more, quiet standing by about 0.01-0.03 g.
+ * axis varies by less than 0.05 g SD and whose mean is about 1 g. On the
+ * outdoor hip run standing reads under 0.03 g, the first motion 0.07 g and
+ * more (docs/validation.md).
  */
 #define STILL_BLOCK_USEC 500000
 #define STILL_SD_G 0.05
@@ -623,6 +624,17 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 
 		if (dts > 0.5)
 			form_detector_reset(d);
+		/*
+		 * A minute without samples: the sensor may have been taken off
+		 * and put on again, turned. Forward is learnt afresh (its strides
+		 * fade by 0.9 each otherwise); gravity follows in 4 s anyway.
+		 */
+		if (dts * 1e6 >= FORM_REMOUNT_GAP_USEC) {
+			memset(d->ap_acc, 0, sizeof(d->ap_acc));
+			memset(d->ap_pair, 0, sizeof(d->ap_pair));
+			d->ap_steps = 0;
+			d->ap_valid = false;
+		}
 		else if (dts > 0)
 			d->dt_s = d->dt_s > 0 ? 0.99 * d->dt_s + 0.01 * dts : dts;
 	}

@@ -11,6 +11,9 @@
  * Ring length in samples: must hold one step plus the confirmation delay
  * (< 1.3 s), i.e. 2 s at 512 Hz. Power of two.
  */
+/* A minute without IMU samples: the sensor may sit otherwise now (forward, lean reference). */
+#define FORM_REMOUNT_GAP_USEC 60000000ull
+
 #define FORM_RING 1024u
 #define FORM_RING_MASK (FORM_RING - 1)
 

@@ -576,6 +576,21 @@ static double step_lean(struct form_engine *e, const struct form_step *s)
 			 360.0);
 }
 
+/*
+ * The lean reference is taken again for a new sensor, and when the stream
+ * resumes after a minute without samples outside a run (no session, or one
+ * without steps yet): the daemon keeps one engine for weeks, and a strap
+ * taken off after a run (an H10 stops streaming) or a clip switched off is
+ * never put back exactly as it was. A dropout in the middle of a run keeps
+ * it. The detector learns forward again after such a gap in either case.
+ */
+static void lean_reference_forget(struct form_engine *e, bool running)
+{
+	e->lean_ref = false;
+	e->lean_ref_running = running;
+	e->have_u_first = false;
+}
+
 static void side_assign(struct form_engine *e, struct form_step *s)
 {
 	int parity = (e->side_parity++ % 2) ? 1 : -1;
@@ -1109,9 +1124,7 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	form_detector_init(&e->det);
 	e->have_imu = false;
 	e->t_imu_first = e->t_imu = 0;
-	e->lean_ref = false;
-	e->lean_ref_running = e->activity == FORM_ACTIVITY_RUNNING;
-	e->have_u_first = false;
+	lean_reference_forget(e, e->activity == FORM_ACTIVITY_RUNNING);
 	e->side_vote = 0;
 	e->side_count = 0;
 	e->side_parity = 0;
@@ -1726,6 +1739,9 @@ int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 
 	if (!e->have_imu)
 		e->t_imu_first = s->t_usec;
+	else if (s->t_usec >= e->t_imu + FORM_REMOUNT_GAP_USEC &&
+		 !(e->session && e->session_steps > 0))
+		lean_reference_forget(e, false);
 	e->have_imu = true;
 	e->t_imu = s->t_usec;
 	if (s->t_usec > e->t_now)

@@ -570,6 +570,71 @@ def slope_tilt_section(w, sac, trials, truth_csv):
     return k
 
 
+def still_blocks(path, block_s=0.5, sd_max=0.05):
+    """The detector's stillness blocks: (end_s, max per-axis SD, mean vector, still)."""
+    hdr, rows = read_trace(path)
+    ix = [hdr.index(k) for k in ('ax_g', 'ay_g', 'az_g')]
+    out, blk = [], []
+    for r in rows:
+        if not blk:
+            t0 = r[0]
+        blk.append([r[i] for i in ix])
+        if r[0] - t0 >= block_s - 1e-9:
+            n = len(blk)
+            m = [sum(b[k] for b in blk) / n for k in range(3)]
+            sd = max(math.sqrt(max(sum(b[k] ** 2 for b in blk) / n - m[k] ** 2, 0))
+                     for k in range(3))
+            norm = math.sqrt(sum(x * x for x in m))
+            out.append((r[0], sd, m, sd < sd_max and abs(norm - 1) < 0.2))
+            blk = []
+    return out
+
+
+def angle_deg(a, b):
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(x * x for x in b))
+    c = sum(x * y for x, y in zip(a, b)) / (na * nb)
+    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
+
+def standing_section(w, path, events):
+    """Evidence for the stillness rule and for keeping the lean reference over a stop."""
+    blocks = still_blocks(path)
+    con = contacts(events)
+    w('## Standing still and the lean reference (outdoor hip run)\n\n')
+    w('The engine takes "up" from the last still 0.5 s block (every axis < 0.05 g SD, '
+      'mean 1 ± 0.2 g) before the first step (docs/form-metrics.md). The first blocks of '
+      'the run, the runner standing and then setting off:\n\n'
+      '| block end s | largest axis SD g | still |\n|---|---|---|\n')
+    for end, sd, m, still in blocks:
+        if end > con[0]['ic_s'] + 1:
+            break
+        w('| %.2f | %.3f | %s |\n' % (end, sd, 'yes' if still else 'no'))
+    gaps = [(b['ic_s'] - a['ic_s'], a['ic_s'], b['ic_s']) for a, b in zip(con, con[1:])]
+    gap, t_a, t_b = max(gaps)
+    first = [b for b in blocks if b[3] and b[0] <= con[0]['ic_s']]
+    stop = [b for b in blocks if b[3] and t_b - 3 <= b[0] <= t_b]
+
+    def tilt(lo, hi):
+        return median([c['pelvic_tilt_deg'] for c in con
+                       if lo <= c['ic_s'] < hi and c['pelvic_tilt_deg'] is not None])
+    before, after = tilt(t_a - 120, t_a), tilt(t_b + 10, t_b + 130)
+    w('\nFirst contact at %.2f s. The longest stop without steps: %.0f s (%.1f-%.1f s), '
+      'the sensor streaming throughout.' % (con[0]['ic_s'], gap, t_a, t_b))
+    if first and stop:
+        w(' Its last still block before running on is %.1f° from the standing "up" '
+          'at the start.' % angle_deg(first[-1][2], stop[-1][2]))
+    if before is not None and after is not None:
+        w(' Median pelvic tilt (against the start\'s reference) in the 2 minutes before '
+          'the stop %.1f°, in the 2 minutes after it (from 10 s on) %.1f°. Without a '
+          'reference measurement this cannot tell which standing posture is the truer '
+          'upright; the engine keeps the start\'s reference over a stop while the sensor '
+          'streams, so that the lean stays comparable with the baseline learned from it, '
+          'and takes it again only when the stream resumes after a minute without '
+          'samples between runs (taken off, switched off).' % (before, after))
+    w('\n\n')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--gaitctl', required=True)
@@ -857,6 +922,8 @@ def main():
           'standing %s s, %s steps, median cadence %s spm.\n\n' % (
               s['duration_s'], s['running_s'], s['walking_s'], s['standing_s'],
               s['steps'], s['metrics']['cadence_spm']['median']))
+
+    standing_section(w, os.path.join(od, 'hip.csv'), hip)
 
     # ---- verdict -----------------------------------------------------------
     w('## Failures and limits\n\n')

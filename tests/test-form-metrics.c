@@ -39,6 +39,11 @@ struct synth {
 	double change_s;		/* > 0: form_engine_change_sensor() then (same mount) */
 	double sway_g;			/* > 0: uniform +-sway_g on every axis (body sway) */
 	double table_until_s;		/* > 0: lying still, gravity along x, until then */
+	double pause_from_s, pause_to_s; /* pause_to_s > 0: standing upright between */
+	double remount_s;		/* > 0: from then on the sensor sits turned by */
+	double remount_pitch_deg, remount_yaw_deg; /* ... these, about its y, then z */
+	double gap_from_s, gap_to_s;	/* gap_to_s > 0: no samples fed between */
+	bool gap_ends_session;		/* the session stops at gap_from_s, starts at gap_to_s */
 };
 
 /* A fixed pseudo-random number in [-1, 1] for sample time t and axis k. */
@@ -55,10 +60,11 @@ static double jitter(double t, int k)
 static void synth_sample(const struct synth *s, double t, struct form_imu_sample *ret)
 {
 	double v = 1, ap = 0, ml = 0, w = 0, th;
+	bool paused = s->pause_to_s > 0 && t >= s->pause_from_s && t < s->pause_to_s;
 
 	if (s->sine_vo_amp_g > 0) {
 		v = 1 + s->sine_vo_amp_g * sin(2 * M_PI * t / s->step_s);
-	} else if (t >= s->t0) {
+	} else if (t >= s->t0 && !paused) {
 		double k = floor((t - s->t0) / s->step_s);
 		double tau = t - s->t0 - k * s->step_s;
 		int side = (long)k % 2;
@@ -92,8 +98,8 @@ static void synth_sample(const struct synth *s, double t, struct form_imu_sample
 			v = 0;
 		}
 	}
-	th = (t >= s->pitch_after_s && s->pitch_after_s > 0 ? s->pitch2_deg : s->pitch_deg) *
-		M_PI / 180;
+	th = (t >= s->pitch_after_s && s->pitch_after_s > 0 && !paused ? s->pitch2_deg :
+	      s->pitch_deg) * M_PI / 180;
 	if (s->upside_down) {
 		/* a proper rotation: x_s = left, y_s = forward, z_s = down */
 		*ret = (struct form_imu_sample) {
@@ -112,6 +118,15 @@ static void synth_sample(const struct synth *s, double t, struct form_imu_sample
 		.gy = s->gyro ? 0 : NAN,
 		.gz = s->gyro ? w * sin(th) : NAN,
 	};
+	if (s->remount_s > 0 && t >= s->remount_s) {
+		double p = s->remount_pitch_deg * M_PI / 180, y = s->remount_yaw_deg * M_PI / 180;
+		double x1 = ret->ax * cos(p) + ret->az * sin(p), z1 = -ret->ax * sin(p) + ret->az * cos(p);
+		double y1 = ret->ay;
+
+		ret->ax = x1 * cos(y) - y1 * sin(y);
+		ret->ay = x1 * sin(y) + y1 * cos(y);
+		ret->az = z1;
+	}
 	if (t < s->table_until_s) {
 		ret->ax = 1;
 		ret->ay = s->three_axes ? 0 : NAN;
@@ -169,6 +184,14 @@ static struct collect *run_params(const struct synth *s, double seconds,
 		struct form_imu_sample x;
 
 		synth_sample(s, (double)i / s->fs, &x);
+		if (s->gap_to_s > 0 && x.t_usec >= s->gap_from_s * 1e6 && x.t_usec < s->gap_to_s * 1e6) {
+			if (s->gap_ends_session && form_engine_session_active(e))
+				assert_int_equal(form_engine_session_stop(e, x.t_usec), 0);
+			continue;
+		}
+		if (s->gap_ends_session && s->gap_to_s > 0 && x.t_usec >= s->gap_to_s * 1e6 &&
+		    !form_engine_session_active(e))
+			assert_int_equal(form_engine_session_start(e, x.t_usec), 0);
 		if (s->change_s > 0 && i == (uint64_t)(s->change_s * s->fs))
 			assert_int_equal(form_engine_change_sensor(e, p->mount, x.t_usec), 0);
 		assert_int_equal(form_engine_feed_imu(e, &x), 0);
@@ -426,6 +449,68 @@ static void test_lean_from_standing(void **state)
 	c = run(&s, 60, FORM_MOUNT_CHEST);
 	assert_true(fabs(c->c[c->n - 1].trunk_lean_deg - 10) < 0.5);
 	free(c);
+}
+
+/*
+ * Two runs 90 s apart, standing in between; the second run's lean by what
+ * happened to the strap in the pause.
+ */
+static void check_new_bout(struct synth *s, double pitch, double yaw, double expect)
+{
+	struct collect *c;
+	unsigned n1 = 0, n2 = 0;
+
+	s->remount_s = pitch || yaw ? 100 : 0;
+	s->remount_pitch_deg = pitch;
+	s->remount_yaw_deg = yaw;
+	c = run(s, 220, FORM_MOUNT_CHEST);
+	for (unsigned i = 0; i < c->n; i++) {
+		double t = c->c[i].ic_usec / 1e6, lean = c->c[i].trunk_lean_deg;
+
+		/* after the gravity average has followed the lean up (4 s) */
+		if ((t > 30 && t < 70) || t > 180) {
+			assert_false(isnan(lean));
+			assert_true(fabs(lean - (t < 70 ? 8 : expect)) < 0.5);
+			if (t > 180)
+				n2++;
+			else
+				n1++;
+		}
+	}
+	assert_true(n1 > 80 && n2 > 80);
+	free(c);
+}
+
+static void test_lean_new_bout(void **state)
+{
+	struct synth s = base;
+
+	s.three_axes = true;
+	s.t0 = 10;
+	s.pitch_after_s = 10;
+	s.pitch2_deg = 8;
+	s.pause_from_s = 70;
+	s.pause_to_s = 160;
+	/* streaming all along, untouched: the same reference, the same 8 deg */
+	check_new_bout(&s, 0, 0, 8);
+	/*
+	 * the strap stops streaming for 80 s between two runs (an H10 taken
+	 * off, a clip switched off, the next day): "up" and forward are taken
+	 * again at the next standing start, untouched or put back pitched
+	 * 20 deg and turned 60 deg (the old reference read that turn as lean)
+	 */
+	s.gap_from_s = 75;
+	s.gap_to_s = 155;
+	s.gap_ends_session = true;
+	check_new_bout(&s, 0, 0, 8);
+	check_new_bout(&s, 20, 60, 8);
+	/*
+	 * the same dropout within one run keeps the reference: a strap that
+	 * slipped 2 deg back in it reads 6 deg
+	 */
+	s.gap_ends_session = false;
+	check_new_bout(&s, 0, 0, 8);
+	check_new_bout(&s, 2, 0, 6);
 }
 
 static void test_pelvic_drop_and_side(void **state)
@@ -1036,6 +1121,7 @@ int main(void)
 		{ "/form/metrics/braking", test_braking, NULL, NULL, NULL },
 		{ "/form/metrics/lean", test_lean, NULL, NULL, NULL },
 		{ "/form/metrics/lean-from-standing", test_lean_from_standing, NULL, NULL, NULL },
+		{ "/form/metrics/lean-new-bout", test_lean_new_bout, NULL, NULL, NULL },
 		{ "/form/metrics/pelvic-drop-side-balance", test_pelvic_drop_and_side, NULL, NULL,
 		  NULL },
 		{ "/form/metrics/any-orientation", test_any_orientation, NULL, NULL, NULL },
