@@ -530,8 +530,8 @@ static bool lean_reference_take(struct form_engine *e, const struct form_step *s
 		return false;
 
 	/*
-	 * After standing, "up" is the standing one: gravity as it was at the
-	 * first step. The forward direction needs a few strides, by which time
+	 * After standing, "up" is the standing one (standing_up_take(), at the
+	 * first step). The forward direction needs a few strides, by which time
 	 * gravity (4 s average) has moved part of the way to the running
 	 * posture, which the lean would then miss. Forward is made square to it.
 	 */
