@@ -58,6 +58,14 @@ void form_detector_reset(struct form_detector *d)
 	memset(d->box2, 0, sizeof(d->box2));
 }
 
+void form_detector_forget_forward(struct form_detector *d)
+{
+	memset(d->ap_acc, 0, sizeof(d->ap_acc));
+	memset(d->ap_pair, 0, sizeof(d->ap_pair));
+	d->ap_steps = 0;
+	d->ap_valid = false;
+}
+
 void form_detector_init(struct form_detector *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -629,12 +637,8 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 		 * and put on again, turned. Forward is learnt afresh (its strides
 		 * fade by 0.9 each otherwise); gravity follows in 4 s anyway.
 		 */
-		if (dts * 1e6 >= FORM_REMOUNT_GAP_USEC) {
-			memset(d->ap_acc, 0, sizeof(d->ap_acc));
-			memset(d->ap_pair, 0, sizeof(d->ap_pair));
-			d->ap_steps = 0;
-			d->ap_valid = false;
-		}
+		if (dts * 1e6 >= FORM_REMOUNT_GAP_USEC)
+			form_detector_forget_forward(d);
 		else if (dts > 0)
 			d->dt_s = d->dt_s > 0 ? 0.99 * d->dt_s + 0.01 * dts : dts;
 	}

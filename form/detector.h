@@ -103,6 +103,8 @@ typedef void (*form_step_cb_t)(const struct form_step *s, void *userdata);
 void form_detector_init(struct form_detector *d);
 /* Forget the step history (gap in the stream); orientation stays. */
 void form_detector_reset(struct form_detector *d);
+/* The sensor may have been turned: forward is learnt again from the strides. */
+void form_detector_forget_forward(struct form_detector *d);
 /* End of stream (session stop): report the step still pending. */
 void form_detector_flush(struct form_detector *d, form_step_cb_t cb, void *userdata);
 /* ax..gz as in struct form_imu_sample (NAN = absent). */

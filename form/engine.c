@@ -118,6 +118,7 @@ struct form_engine {
 	bool lean_ref_running;		/* the next reference is taken while running */
 	bool have_u_first;
 	double u_first[3];		/* gravity at this sensor's first step */
+	uint64_t t_still_seen;		/* the detector's last still block, as checked */
 
 	/* activity */
 	enum form_activity activity;
@@ -589,6 +590,39 @@ static void lean_reference_forget(struct form_engine *e, bool running)
 	e->lean_ref = false;
 	e->lean_ref_running = running;
 	e->have_u_first = false;
+}
+
+/*
+ * A sensor taken off and put back while it streams (a clip laid on a table,
+ * turned in the hand, worn again) shows when it is still: outside a run, a
+ * still block more than 20 deg from standing as the reference has it (its
+ * "up" pitched back by the lean it stands for) sets reference and forward
+ * aside, to be taken at the next start. Standing postures of one runner
+ * differ by some 6 deg (docs/validation.md); sitting or bending down between
+ * runs also counts, which only means the next run starts afresh. Within a
+ * run a stretch or a stop keeps the reference, as a dropout does.
+ */
+#define REMOUNT_MIN_DEG 20.0
+
+static void remount_check(struct form_engine *e)
+{
+	const struct form_detector *d = &e->det;
+	double l, u0[3], g[3];
+
+	if (!d->have_still || d->t_still == e->t_still_seen)
+		return;
+	e->t_still_seen = d->t_still;
+	if (!e->lean_ref || (e->session && e->session_steps > 0))
+		return;
+	l = e->lean_ref_deg * M_PI / 180;
+	for (int k = 0; k < 3; k++)
+		u0[k] = cos(l) * e->u_ref[k] + sin(l) * e->ap_ref[k];
+	memcpy(g, d->g_still, sizeof(g));
+	normalize3(g);
+	if (dot3(g, u0) >= cos(REMOUNT_MIN_DEG * M_PI / 180))
+		return;
+	lean_reference_forget(e, false);
+	form_detector_forget_forward(&e->det);
 }
 
 static void side_assign(struct form_engine *e, struct form_step *s)
@@ -1122,6 +1156,7 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	 * window is emptied so that no median mixes two sensors.
 	 */
 	form_detector_init(&e->det);
+	e->t_still_seen = 0;
 	e->have_imu = false;
 	e->t_imu_first = e->t_imu = 0;
 	lean_reference_forget(e, e->activity == FORM_ACTIVITY_RUNNING);
@@ -1747,6 +1782,7 @@ int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 	if (s->t_usec > e->t_now)
 		e->t_now = s->t_usec;
 	form_detector_feed(&e->det, s, on_step, e);
+	remount_check(e);
 	advance(e, s->t_usec);
 	return 0;
 }

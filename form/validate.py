@@ -630,8 +630,9 @@ def standing_section(w, path, events):
           'reference measurement this cannot tell which standing posture is the truer '
           'upright; the engine keeps the start\'s reference over a stop while the sensor '
           'streams, so that the lean stays comparable with the baseline learned from it, '
-          'and takes it again only when the stream resumes after a minute without '
-          'samples between runs (taken off, switched off).' % (before, after))
+          'and takes it again only between runs: when the stream resumes after a '
+          'minute without samples (taken off, switched off), or when a still block is '
+          'more than 20° from standing (put back otherwise).' % (before, after))
     w('\n\n')
 
 
