@@ -524,8 +524,9 @@ struct form_pain_pointer {
 struct form_history_report {
 	unsigned sessions;		/* digests analysed */
 	double load_7d_min;		/* running minutes, last 7 days */
-	double load_28d_weekly_min;	/* mean weekly running minutes, 28 days */
-	double acute_chronic_ratio;	/* load_7d / weekly 28-day mean, NAN */
+	double history_days;		/* days the stored sessions cover, up to 28 */
+	double load_28d_weekly_min;	/* mean weekly running minutes over those (>= 1 week) */
+	double acute_chronic_ratio;	/* load_7d / that, NAN under 14 days */
 	double impact_load_7d;
 	unsigned pain_sessions_last5;
 	uint8_t max_pain_last5;

@@ -23,6 +23,14 @@
  */
 #define HISTORY_ACR_HIGH 1.3
 #define HISTORY_ACR_MIN_MIN 60.0
+/*
+ * The weekly mean is taken over the part of the 28 days that the stored
+ * sessions cover (from the oldest one on), and the ratio only once that is
+ * two weeks: a runner's first week with gaitkeeper is not a load spike,
+ * however much they ran (the 28-day mean over 4 weeks would make it 4x).
+ */
+#define HISTORY_CHRONIC_DAYS 28
+#define HISTORY_ACR_MIN_DAYS 14
 
 /*
  * Form metrics the pointers compare, with the words for each direction.
@@ -120,6 +128,7 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 	struct form_history_report h = {};
 	unsigned site_count[_FORM_PAIN_SITE_MAX] = {};
 	double load28 = 0;
+	uint64_t oldest = UINT64_MAX;
 	size_t first_recent = n > HISTORY_RECENT ? n - HISTORY_RECENT : 0;
 	size_t used;
 
@@ -131,6 +140,9 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 	for (size_t i = 0; i < n; i++) {
 		uint64_t st = d[i].start_epoch_s;
 		double min = d[i].running_s / 60.0;
+
+		if (st < oldest)
+			oldest = st;
 
 		if (st <= now_epoch_s && now_epoch_s - st < 7 * DAY_S) {
 			h.load_7d_min += min;
@@ -152,8 +164,10 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 				h.max_pain_last5 = mp;
 		}
 	}
-	h.load_28d_weekly_min = load28 / 4.0;
-	if (h.load_28d_weekly_min > 0)
+	if (oldest <= now_epoch_s)
+		h.history_days = fmin((double)(now_epoch_s - oldest) / DAY_S, HISTORY_CHRONIC_DAYS);
+	h.load_28d_weekly_min = load28 / (fmax(h.history_days, 7) / 7);
+	if (h.history_days >= HISTORY_ACR_MIN_DAYS && h.load_28d_weekly_min > 0)
 		h.acute_chronic_ratio = h.load_7d_min / h.load_28d_weekly_min;
 
 	h.main_pain_site = FORM_PAIN_SITE_OTHER;

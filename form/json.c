@@ -394,6 +394,7 @@ int form_history_report_to_json(const struct form_history_report *h, struct json
 		return -ENOMEM;
 	r |= add_int(o, "sessions", h->sessions);
 	r |= add_num(o, "load_7d_min", h->load_7d_min, 1);
+	r |= add_num(o, "history_days", h->history_days, 1);
 	r |= add_num(o, "load_28d_weekly_min", h->load_28d_weekly_min, 1);
 	r |= add_num(o, "acute_chronic_ratio", h->acute_chronic_ratio, 2);
 	r |= add_num(o, "impact_load_7d", h->impact_load_7d, 1);

@@ -361,6 +361,53 @@ static void test_history(void **state)
 	assert_int_equal(h.n_pointers, 0);
 	assert_string_equal(h.pointer_text, "");
 
+	/*
+	 * A new user: five hour-long runs in the 6 days since the first one.
+	 * Over 4 weeks that would be a 4x spike; the history covers 6 days:
+	 * the weekly mean is over one week, there is no ratio yet, and so no
+	 * cross-training for it.
+	 */
+	for (unsigned i = 0; i < 5; i++) {
+		digest_fill(&d[i], now - (4 - i) * 3 * DAY / 2, 168, 0.3, 0);
+		d[i].running_s = 3600;
+	}
+	assert_int_equal(form_history_analyze(d, 5, now, &h), 0);
+	assert_true(fabs(h.history_days - 6) < 1e-9);
+	assert_true(fabs(h.load_7d_min - 300) < 1e-9);
+	assert_true(fabs(h.load_28d_weekly_min - 300) < 1e-9);
+	assert_true(isnan(h.acute_chronic_ratio));
+	assert_false(h.advice[FORM_ADVICE_CROSS_TRAINING]);
+	assert_int_equal(form_history_report_to_json(&h, &o), 0);
+	{
+		struct json_object *v = o;
+
+		assert_true(json_object_object_get_ex(o, "acute_chronic_ratio", &v));
+		assert_null(v);
+	}
+	json_object_put(o);
+	o = NULL;
+	/* one session, today: the week is the history */
+	assert_int_equal(form_history_analyze(&d[4], 1, now, &h), 0);
+	assert_true(fabs(h.history_days) < 1e-9);
+	assert_true(fabs(h.load_28d_weekly_min - 60) < 1e-9);
+	assert_true(isnan(h.acute_chronic_ratio));
+	/*
+	 * Three weeks of the same 30 min a day (20 days back to today): steady,
+	 * ratio 210 / (630 / (20 / 7)) = 0.95. Over 4 weeks it read 1.33, a
+	 * spike, and cross-training.
+	 */
+	{
+		struct form_digest daily[21];
+
+		for (unsigned i = 0; i < 21; i++)
+			digest_fill(&daily[i], now - (20 - i) * DAY, 168, 0.3, 0);
+		assert_int_equal(form_history_analyze(daily, 21, now, &h), 0);
+		assert_true(fabs(h.history_days - 20) < 1e-9);
+		assert_true(fabs(h.load_7d_min - 210) < 1e-9);
+		assert_true(fabs(h.acute_chronic_ratio - 210 / (630 / (20 / 7.0))) < 1e-9);
+		assert_false(h.advice[FORM_ADVICE_CROSS_TRAINING]);
+	}
+
 	/* one severe report is enough */
 	assert_int_equal(form_digest_add_pain(&d[11], 0, 8, FORM_PAIN_SITE_KNEE, true), 0);
 	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
