@@ -159,6 +159,8 @@ const char *form_activity_to_string(enum form_activity a);
 enum form_activity form_activity_from_string(const char *s);
 const char *form_quality_to_string(enum form_quality q);
 const char *form_metric_to_string(enum form_metric m);
+/* Decimals a metric's value is printed with (JSON, displays). */
+int form_metric_decimals(enum form_metric m);
 enum form_metric form_metric_from_string(const char *s);
 const char *form_alert_kind_to_string(enum form_alert_kind k);
 enum form_alert_kind form_alert_kind_from_string(const char *s);

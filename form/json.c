@@ -76,8 +76,7 @@ static double rel_s(uint64_t t, uint64_t t0)
 	return ((double)t - (double)t0) / 1e6;
 }
 
-/* Decimals per metric for printing. */
-static int metric_decimals(enum form_metric m)
+int form_metric_decimals(enum form_metric m)
 {
 	switch (m) {
 	case FORM_METRIC_STEP_LENGTH:
@@ -123,7 +122,7 @@ static int metrics_to_json(struct json_object *o, const struct form_metrics *mt)
 	r |= add_int(o, "window_steps", mt->window_steps);
 	r |= add_int(o, "total_steps", (int64_t)mt->total_steps);
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
-		r |= add_num(o, form_metric_to_string(m), mt->m[m].value, metric_decimals(m));
+		r |= add_num(o, form_metric_to_string(m), mt->m[m].value, form_metric_decimals(m));
 		r |= add_str(q, form_metric_to_string(m), form_quality_to_string(mt->m[m].quality));
 	}
 	r |= add_obj(o, "quality", q);
@@ -139,8 +138,8 @@ static int alert_to_json(struct json_object *o, const struct form_alert *a, uint
 	r |= add_str(o, "kind", form_alert_kind_to_string(a->kind));
 	r |= add_str(o, "severity", form_severity_to_string(a->severity));
 	r |= add_str(o, "metric", form_metric_to_string(a->metric));
-	r |= add_num(o, "value", a->value, metric_decimals(a->metric));
-	r |= add_num(o, "threshold", a->threshold, metric_decimals(a->metric));
+	r |= add_num(o, "value", a->value, form_metric_decimals(a->metric));
+	r |= add_num(o, "threshold", a->threshold, form_metric_decimals(a->metric));
 	r |= add_num(o, "start_s", rel_s(a->start_usec, t0), 3);
 	if (cleared)
 		r |= add_num(o, "end_s", rel_s(a->end_usec, t0), 3);
@@ -195,7 +194,7 @@ int form_summary_to_json(const struct form_summary *s, uint64_t t0_usec, struct 
 	for (unsigned m = 0; metrics && m < _FORM_METRIC_MAX; m++) {
 		const struct form_metric_stats *st = &s->stats[m];
 		struct json_object *x = json_object_new_object();
-		int d = metric_decimals(m);
+		int d = form_metric_decimals(m);
 
 		r |= add_obj(metrics, form_metric_to_string(m), x);
 		if (!x)
@@ -228,7 +227,7 @@ int form_summary_to_json(const struct form_summary *s, uint64_t t0_usec, struct 
 	for (unsigned m = 0; drift && m < _FORM_METRIC_MAX; m++)
 		if (!isnan(s->drift[m]))
 			r |= add_num(drift, form_metric_to_string(m), s->drift[m],
-				     metric_decimals(m));
+				     form_metric_decimals(m));
 
 	r |= add_obj(o, "advice", advice_array(s->advice));
 	r |= add_num(o, "impact_load", s->digest.impact_load, 1);
@@ -332,7 +331,7 @@ int form_digest_to_json(const struct form_digest *d, struct json_object **ret)
 	med = json_object_new_object();
 	r |= add_obj(o, "medians", med);
 	for (unsigned m = 0; med && m < _FORM_METRIC_MAX; m++)
-		r |= add_num(med, form_metric_to_string(m), d->median[m], metric_decimals(m));
+		r |= add_num(med, form_metric_to_string(m), d->median[m], form_metric_decimals(m));
 	al = json_object_new_object();
 	r |= add_obj(o, "alerts", al);
 	for (unsigned k = 0; al && k < _FORM_ALERT_KIND_MAX; k++)
@@ -413,8 +412,8 @@ int form_history_report_to_json(const struct form_history_report *h, struct json
 		}
 		r |= add_str(x, "metric", form_metric_to_string(p->metric));
 		r |= add_str(x, "direction", p->direction > 0 ? "higher" : "lower");
-		r |= add_num(x, "painful_median", p->painful_median, metric_decimals(p->metric));
-		r |= add_num(x, "painfree_median", p->painfree_median, metric_decimals(p->metric));
+		r |= add_num(x, "painful_median", p->painful_median, form_metric_decimals(p->metric));
+		r |= add_num(x, "painfree_median", p->painfree_median, form_metric_decimals(p->metric));
 	}
 	r |= add_str(o, "pointer_text", h->pointer_text[0] ? h->pointer_text : NULL);
 	r |= add_obj(o, "advice", advice_array(h->advice));

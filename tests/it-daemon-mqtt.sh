@@ -128,6 +128,8 @@ pub cmd/pain '{"level":5,"where":"lower-back"}'
 gk_check "pain report raises an alert (QoS 1)" gk_wait_for 10 \
 	grep -q '^1 gaitkeeper/it/alert {.*"kind":"pain".*"event_type":"pain"' "$sub_log"
 gk_check "alert/active lists it" gk_wait_for 5 grep -q 'alert/active {"alerts":\[{' "$sub_log"
+gk_check "alert/active: value and threshold printed as the metric is (pain level: whole)" \
+	grep -q 'alert/active {"alerts":\[{[^]]*"metric":"pain_level","value":5,"threshold":4,' "$sub_log"
 pub cmd/session/start 'garbage'
 gk_check "garbage command rejected with a reason" gk_wait_for 10 \
 	grep -q 'cmd/result {"command":"session/start","request_id":null,"ok":false,"error":"not valid JSON"' "$sub_log"

@@ -160,7 +160,9 @@ send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good"
 gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
 gk_check "watch: metric with its unit" grep -q 'cadence  *172.4 spm  good' "$gk_tmp/watch.txt"
 gk_check "watch: vertical oscillation in mm" grep -q 'vertical oscillation  *81.0 mm' "$gk_tmp/watch.txt"
-gk_check "watch: active alert listed" grep -q 'critical.*overstriding' "$gk_tmp/watch.txt"
+gk_check "watch: active alert listed, value and limit as the metric prints" \
+	grep -q 'critical *overstriding *cadence_spm 140.0, limit 160.0 (Shorter steps now)' \
+	"$gk_tmp/watch.txt"
 gk_check "watch: not a terminal, so no escape sequences" bash -c "! grep -q $'\e' '$gk_tmp/watch.txt'"
 
 # ---- dbus-api push-call contracts ---------------------------------------------------------

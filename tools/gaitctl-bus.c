@@ -16,6 +16,7 @@
 #include "common/macro.h"
 #include "common/parse.h"
 #include "daemon/dbus-api.h"
+#include "form/form.h"
 #include "tools/gaitctl.h"
 
 /*
@@ -768,9 +769,19 @@ static void watch_render(struct watch *w)
 	for (size_t i = 0; alerts && i < json_object_array_length(alerts); i++) {
 		json_object *a = json_object_array_get_idx(alerts, i);
 
-		printf("  %s%-8s%s %-20s %s %s (%s)%s\n", w->tty ? "\033[1;31m" : "",
+		int m = (int)form_metric_from_string(jstr(a, "metric"));
+		int dec = m < 0 ? 1 : form_metric_decimals((enum form_metric)m);
+		double v = jnum(a, "value"), thr = jnum(a, "threshold");
+		char vs[32] = "-", ts[48] = "";
+
+		/* as the form core prints the metric: 153.1, not 153.1284964 */
+		if (isfinite(v))
+			snprintf(vs, sizeof(vs), "%.*f", dec, v);
+		if (isfinite(thr))
+			snprintf(ts, sizeof(ts), ", limit %.*f", dec, thr);
+		printf("  %s%-8s%s %-20s %s %s%s (%s)%s\n", w->tty ? "\033[1;31m" : "",
 		       jstr(a, "severity"), w->tty ? "\033[0m" : "", jstr(a, "kind"),
-		       jstr(a, "metric"), jstr(a, "value"), jstr(a, "cue"), eol);
+		       jstr(a, "metric"), vs, ts, jstr(a, "cue"), eol);
 	}
 
 	printf("%s\nSensors%s\n", eol, eol);
