@@ -12,8 +12,11 @@ validate: $(BUILD)/gaitctl
 # make bench-form: one hour of 200 Hz 6-axis data through the core
 # (tools/form-bench.c); writes the "## Form core" section of docs/performance.md.
 BINS += $(BUILD)/form-bench
-$(BUILD)/form-bench: $(BUILD)/tools/form-bench.o $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(LDLIBS)
+# Only what it uses (LIBS is not complete yet when this file is read: a fresh
+# `make bench-form` would link archives nothing has built).
+FORM_BENCH_LIBS = $(BUILD)/libgkform.a $(BUILD)/libgkproto.a $(BUILD)/libgkcommon.a
+$(BUILD)/form-bench: $(BUILD)/tools/form-bench.o $(FORM_BENCH_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(FORM_BENCH_LIBS) $(LDLIBS)
 
 bench-form: $(BUILD)/form-bench
 	@mkdir -p $(BUILD)/bench
