@@ -48,7 +48,10 @@ void form_detector_reset(struct form_detector *d)
 	d->box_i = 0;
 	d->have_cand = false;
 	d->n_peaks = 0;
-	/* a stride across the gap is not whole */
+	/* a stride or a still block across the gap is not whole */
+	memset(d->still_sum, 0, sizeof(d->still_sum));
+	memset(d->still_sq, 0, sizeof(d->still_sq));
+	d->still_n = 0;
 	memset(d->whole_sum, 0, sizeof(d->whole_sum));
 	memset(d->whole_hsum, 0, sizeof(d->whole_hsum));
 	d->whole_n = 0;
@@ -579,6 +582,7 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
  */
 #define STILL_BLOCK_USEC 500000
 #define STILL_SD_G 0.05
+#define STILL_MIN_SAMPLES 10		/* 0.5 s at 25 Hz is 13 */
 
 static void still_feed(struct form_detector *d, uint64_t t, const double a[3])
 {
@@ -597,7 +601,8 @@ static void still_feed(struct form_detector *d, uint64_t t, const double a[3])
 		m[i] = d->still_sum[i] / d->still_n;
 		var_max = fmax(var_max, d->still_sq[i] / d->still_n - m[i] * m[i]);
 	}
-	if (var_max < STILL_SD_G * STILL_SD_G && fabs(sqrt(dot3(m, m)) - 1) < 0.2) {
+	if (d->still_n >= STILL_MIN_SAMPLES && var_max < STILL_SD_G * STILL_SD_G &&
+	    fabs(sqrt(dot3(m, m)) - 1) < 0.2) {
 		memcpy(d->g_still, m, sizeof(m));
 		d->t_still = t;
 		d->have_still = true;
