@@ -592,6 +592,12 @@ static void lean_reference_forget(struct form_engine *e, bool running)
 	e->have_u_first = false;
 }
 
+/* In a run: a session with steps in it (what a sensor change or remount would split). */
+static bool session_has_steps(const struct form_engine *e)
+{
+	return e->session && e->session_steps > 0;
+}
+
 /*
  * A sensor taken off and put back while it streams (a clip laid on a table,
  * turned in the hand, worn again) shows when it is still: outside a run, a
@@ -612,7 +618,7 @@ static void remount_check(struct form_engine *e)
 	if (!d->have_still || d->t_still == e->t_still_seen)
 		return;
 	e->t_still_seen = d->t_still;
-	if (!e->lean_ref || (e->session && e->session_steps > 0))
+	if (!e->lean_ref || session_has_steps(e))
 		return;
 	l = e->lean_ref_deg * M_PI / 180;
 	for (int k = 0; k < 3; k++)
@@ -1172,7 +1178,7 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	 * The summary's lean, bounce, impact... now mix two mounts: its digest
 	 * says so, and the history compares such metrics within one mount.
 	 */
-	if (e->session && e->session_steps > 0)
+	if (session_has_steps(e))
 		e->session_mixed = true;
 
 	/* Baselines are per mount (form_engine_set_baseline() checks it). */
@@ -1775,7 +1781,7 @@ int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 	if (!e->have_imu)
 		e->t_imu_first = s->t_usec;
 	else if (s->t_usec >= e->t_imu + FORM_REMOUNT_GAP_USEC &&
-		 !(e->session && e->session_steps > 0))
+		 !session_has_steps(e))
 		lean_reference_forget(e, false);
 	e->have_imu = true;
 	e->t_imu = s->t_usec;
