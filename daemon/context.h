@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
 #include <systemd/sd-bus.h>
@@ -152,19 +151,6 @@ static inline void json_add_double(struct json_object *o, const char *k, double 
 {
 	/* A missing value is null, never 0 (STYLE, peers.md 6.3). */
 	json_object_object_add(o, k, isfinite(v) ? json_object_new_double(v) : NULL);
-}
-
-/* The same, printed with that many decimals (a metric as the form core prints it). */
-static inline void json_add_fixed(struct json_object *o, const char *k, double v, int decimals)
-{
-	char buf[64];
-
-	if (!isfinite(v)) {
-		json_object_object_add(o, k, NULL);
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-	json_object_object_add(o, k, json_object_new_double_s(strtod(buf, NULL), buf));
 }
 
 static inline void json_add_u64_or_null(struct json_object *o, const char *k, uint64_t v)

@@ -118,8 +118,8 @@ static struct json_object *alert_to_json(const struct active_alert *a)
 	json_add_string(o, "kind", form_alert_kind_to_string(a->kind));
 	json_add_string(o, "severity", form_severity_to_string(a->severity));
 	json_add_string(o, "metric", form_metric_to_string(a->metric));
-	json_add_fixed(o, "value", a->value, form_metric_decimals(a->metric));
-	json_add_fixed(o, "threshold", a->threshold, form_metric_decimals(a->metric));
+	(void)form_metric_add_json(o, "value", a->metric, a->value);
+	(void)form_metric_add_json(o, "threshold", a->metric, a->threshold);
 	json_add_string(o, "cue", a->cue ? a->cue : "");
 	json_add_u64_or_null(o, "started_ts", a->started_ms);
 	return o;

@@ -161,6 +161,8 @@ const char *form_quality_to_string(enum form_quality q);
 const char *form_metric_to_string(enum form_metric m);
 /* Decimals a metric's value is printed with (JSON, displays). */
 int form_metric_decimals(enum form_metric m);
+/* Adds v under key, printed as metric m is (its decimals; null when not finite). */
+int form_metric_add_json(struct json_object *o, const char *key, enum form_metric m, double v);
 enum form_metric form_metric_from_string(const char *s);
 const char *form_alert_kind_to_string(enum form_alert_kind k);
 enum form_alert_kind form_alert_kind_from_string(const char *s);

@@ -91,6 +91,11 @@ int form_metric_decimals(enum form_metric m)
 	}
 }
 
+int form_metric_add_json(struct json_object *o, const char *key, enum form_metric m, double v)
+{
+	return add_num(o, key, v, form_metric_decimals(m));
+}
+
 static int contact_to_json(struct json_object *o, const struct form_contact *c, uint64_t t0)
 {
 	int r = 0;
@@ -122,7 +127,7 @@ static int metrics_to_json(struct json_object *o, const struct form_metrics *mt)
 	r |= add_int(o, "window_steps", mt->window_steps);
 	r |= add_int(o, "total_steps", (int64_t)mt->total_steps);
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
-		r |= add_num(o, form_metric_to_string(m), mt->m[m].value, form_metric_decimals(m));
+		r |= form_metric_add_json(o, form_metric_to_string(m), m, mt->m[m].value);
 		r |= add_str(q, form_metric_to_string(m), form_quality_to_string(mt->m[m].quality));
 	}
 	r |= add_obj(o, "quality", q);
@@ -138,8 +143,8 @@ static int alert_to_json(struct json_object *o, const struct form_alert *a, uint
 	r |= add_str(o, "kind", form_alert_kind_to_string(a->kind));
 	r |= add_str(o, "severity", form_severity_to_string(a->severity));
 	r |= add_str(o, "metric", form_metric_to_string(a->metric));
-	r |= add_num(o, "value", a->value, form_metric_decimals(a->metric));
-	r |= add_num(o, "threshold", a->threshold, form_metric_decimals(a->metric));
+	r |= form_metric_add_json(o, "value", a->metric, a->value);
+	r |= form_metric_add_json(o, "threshold", a->metric, a->threshold);
 	r |= add_num(o, "start_s", rel_s(a->start_usec, t0), 3);
 	if (cleared)
 		r |= add_num(o, "end_s", rel_s(a->end_usec, t0), 3);
@@ -226,8 +231,7 @@ int form_summary_to_json(const struct form_summary *s, uint64_t t0_usec, struct 
 	r |= add_obj(o, "drift", drift);
 	for (unsigned m = 0; drift && m < _FORM_METRIC_MAX; m++)
 		if (!isnan(s->drift[m]))
-			r |= add_num(drift, form_metric_to_string(m), s->drift[m],
-				     form_metric_decimals(m));
+			r |= form_metric_add_json(drift, form_metric_to_string(m), m, s->drift[m]);
 
 	r |= add_obj(o, "advice", advice_array(s->advice));
 	r |= add_num(o, "impact_load", s->digest.impact_load, 1);
@@ -331,7 +335,7 @@ int form_digest_to_json(const struct form_digest *d, struct json_object **ret)
 	med = json_object_new_object();
 	r |= add_obj(o, "medians", med);
 	for (unsigned m = 0; med && m < _FORM_METRIC_MAX; m++)
-		r |= add_num(med, form_metric_to_string(m), d->median[m], form_metric_decimals(m));
+		r |= form_metric_add_json(med, form_metric_to_string(m), m, d->median[m]);
 	al = json_object_new_object();
 	r |= add_obj(o, "alerts", al);
 	for (unsigned k = 0; al && k < _FORM_ALERT_KIND_MAX; k++)
@@ -412,8 +416,8 @@ int form_history_report_to_json(const struct form_history_report *h, struct json
 		}
 		r |= add_str(x, "metric", form_metric_to_string(p->metric));
 		r |= add_str(x, "direction", p->direction > 0 ? "higher" : "lower");
-		r |= add_num(x, "painful_median", p->painful_median, form_metric_decimals(p->metric));
-		r |= add_num(x, "painfree_median", p->painfree_median, form_metric_decimals(p->metric));
+		r |= form_metric_add_json(x, "painful_median", p->metric, p->painful_median);
+		r |= form_metric_add_json(x, "painfree_median", p->metric, p->painfree_median);
 	}
 	r |= add_str(o, "pointer_text", h->pointer_text[0] ? h->pointer_text : NULL);
 	r |= add_obj(o, "advice", advice_array(h->advice));
