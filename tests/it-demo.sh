@@ -63,6 +63,27 @@ gk_check "at least one alert raised ($(awk '$1 == "alerts" { print $3 }' "$gk_tm
 gk_check "session summary printed" test "$(fact summary)" = 1
 gk_check "summary counts steps ($(fact summary_steps))" test "$(fact summary_steps)" -ge 50
 gk_check "summary counts the alerts ($(fact summary_alerts))" test "$(fact summary_alerts)" -ge 1
+# The same document as text (what `make run` shows at the end): gaitctl report.
+awk 'p { print; exit } $0 == "summary:" { p = 1 }' "$out" > "$gk_tmp/summary.json"
+"$GK_BUILD/gaitctl" report "$gk_tmp/summary.json" > "$gk_tmp/report.txt" 2>&1
+gk_check "gaitctl report on the daemon's summary exits 0" test $? -eq 0
+sed 's/^/# /' "$gk_tmp/report.txt" | head -40
+gk_check "report: session line and step count" \
+	grep -q "^  .*$(fact summary_steps) steps, $(fact summary_alerts) alert" "$gk_tmp/report.txt"
+gk_check "report: cadence row with median, p10 - p90 and band shares" \
+	grep -Eq '^  cadence +spm +1[4-7][0-9]\.[0-9] +[0-9.]+ - [0-9.]+ +[0-9]+% / +[0-9]+% / +[0-9]+%$' \
+	"$gk_tmp/report.txt"
+gk_check "report: the raised alert kinds, the pain report and advice" bash -c "
+	grep -q '^Alerts' '$gk_tmp/report.txt' &&
+	grep -Eq '^  (overstriding|not upright|pain|bouncing) +[0-9]+ times?, ' '$gk_tmp/report.txt' &&
+	grep -q '^  at 0:1[0-9]: [0-9]*/10, ' '$gk_tmp/report.txt' &&
+	grep -q '^  - ' '$gk_tmp/report.txt'"
+"$GK_BUILD/gaitctl" report /nonexistent/summary.json > /dev/null 2>&1
+gk_check "report: a missing file exits 66" test $? -eq 66
+echo '{"state":"running"}' | "$GK_BUILD/gaitctl" report - > /dev/null 2> "$gk_tmp/running.err"
+rc=$?
+gk_check "report: a running session's document exits 65 ($rc) and says why" bash -c \
+	"[ $rc -eq 65 ] && grep -q 'not a finished session' '$gk_tmp/running.err'"
 sleep 0.5
 left=$(grep -lzx "$mark" /proc/[0-9]*/environ 2>/dev/null | wc -l)
 gk_check "nothing left running after the demo" test "$left" -eq 0

@@ -156,10 +156,13 @@ sys.exit([x["id"] for x in a] != [7])' "$gk_tmp/status-clr.json"
 "$GAITCTL" watch --count 1 > "$gk_tmp/watch.txt" 2>&1 &
 wpid=$!
 sleep 0.5
-send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good"
+send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good braking_mps=0.5124:good vertical_ratio_pct=8.24:good"
 gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
 gk_check "watch: metric with its unit" grep -q 'cadence  *172.4 spm  good' "$gk_tmp/watch.txt"
 gk_check "watch: vertical oscillation in mm" grep -q 'vertical oscillation  *81.0 mm' "$gk_tmp/watch.txt"
+gk_check "watch: braking as the form core prints it, in m/s" \
+	grep -q 'braking  *0.512 m/s  good' "$gk_tmp/watch.txt"
+gk_check "watch: vertical ratio in %" grep -q 'vertical ratio  *8.2 %  *good' "$gk_tmp/watch.txt"
 gk_check "watch: active alert listed, value and limit as the metric prints" \
 	grep -q 'critical *overstriding *cadence_spm 140.0, limit 160.0 (Shorter steps now)' \
 	"$gk_tmp/watch.txt"

@@ -497,30 +497,6 @@ static void format_duration(double ms, char *buf, size_t size)
 	snprintf(buf, size, "%llu:%02llu:%02llu", s / 3600, s / 60 % 60, s % 60);
 }
 
-/* Unit from a metric name's suffix: "cadence_spm" -> "cadence", "spm". */
-static void split_metric(const char *name, char *label, size_t size, const char **ret_unit)
-{
-	static const char *const units[] = {
-		"spm", "ms", "mm", "cm", "m", "deg", "pct", "bpm", "mps", "g", "s",
-	};
-	const char *us = strrchr(name, '_');
-
-	*ret_unit = "";
-	snprintf(label, size, "%s", name);
-	if (us) {
-		for (size_t i = 0; i < ELEMENTSOF(units); i++)
-			if (streq(us + 1, units[i])) {
-				*ret_unit = units[i];
-				if ((size_t)(us - name) < size)
-					label[us - name] = '\0';
-				break;
-			}
-	}
-	for (char *p = label; *p; p++)
-		if (*p == '_')
-			*p = ' ';
-}
-
 static void print_sensor_line(FILE *f, json_object *s, const char *eol)
 {
 	double battery = jnum(s, "battery_pct"), rssi = jnum(s, "rssi_dbm");
@@ -688,7 +664,9 @@ static int cmd_summary(sd_bus *bus, const struct options *o)
 
 	if (o->json)
 		return print_json(j);
-	print_tree(j, 0);
+	/* a finished session as a report; a running one's state as it is */
+	if (gaitctl_print_report(stdout, j) < 0)
+		print_tree(j, 0);
 	return 0;
 }
 
@@ -756,10 +734,11 @@ static void watch_render(struct watch *w)
 		json_object_object_foreach(metrics, name, v) {
 			const char *unit, *q = jstr(quality, name);
 			char label[48];
+			int dec;
 
-			split_metric(name, label, sizeof(label), &unit);
-			printf("  %-24s %9.1f %-4s %s%s\n", label, json_object_get_double(v),
-			       unit, q, eol);
+			gaitctl_metric_label(name, label, sizeof(label), &unit, &dec);
+			printf("  %-24s %9.*f %-4s %s%s\n", label, dec,
+			       json_object_get_double(v), unit, q, eol);
 		}
 	}
 

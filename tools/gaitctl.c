@@ -24,6 +24,8 @@ static const struct gaitctl_command {
 	{ "session", gaitctl_bus, "session start|stop         start or stop a session" },
 	{ "pain", gaitctl_bus, "pain LEVEL [--where W]     report pain (0-10)" },
 	{ "summary", gaitctl_bus, "summary [--last] [--json]  session summary" },
+	{ "report", gaitctl_report,
+	  "report [FILE|-]            a summary document (MQTT session/summary) as text" },
 };
 
 static void usage(FILE *f)

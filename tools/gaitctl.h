@@ -11,3 +11,21 @@
 int gaitctl_decode(int argc, char **argv);
 int gaitctl_analyze(int argc, char **argv);
 int gaitctl_bus(int argc, char **argv);
+int gaitctl_report(int argc, char **argv);
+
+#include <stdio.h>
+#include <json-c/json.h>
+
+/*
+ * A finished session's summary document (GetSummary(true), MQTT
+ * session/summary) as a text report on f; -EINVAL when doc has no "summary"
+ * object (a running session's, say).
+ */
+int gaitctl_print_report(FILE *f, json_object *doc);
+
+/*
+ * "cadence_spm" -> label "cadence", unit "spm", and the decimals the form
+ * core prints it with ("braking_mps" -> "braking", "m/s", 3).
+ */
+void gaitctl_metric_label(const char *name, char *label, size_t size,
+			  const char **ret_unit, int *ret_decimals);

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gaitctl report: a finished session's summary document as a text report. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "common/macro.h"
+#include "form/form.h"
+#include "tools/gaitctl.h"
+
+/*
+ * The document is the one GetSummary(true) and the retained MQTT
+ * session/summary carry (docs/mqtt.md): top-level figures, "summary" (the
+ * form core's, docs/form-metrics.md) and "history". Each value is printed
+ * with the decimals the form core gives its metric; a part the document
+ * lacks is left out, never shown as 0.
+ */
+
+/* What a runner reads for a metric name's unit suffix. */
+static const struct {
+	const char *suffix, *shown;
+} metric_units[] = {
+	{ "spm", "spm" }, { "ms", "ms" }, { "mm", "mm" }, { "cm", "cm" }, { "m", "m" },
+	{ "deg", "deg" }, { "pct", "%" }, { "bpm", "bpm" }, { "mps", "m/s" }, { "g", "g" },
+	{ "s", "s" }, { "level", "/10" },
+};
+
+void gaitctl_metric_label(const char *name, char *label, size_t size,
+			  const char **ret_unit, int *ret_decimals)
+{
+	const char *us = strrchr(name, '_');
+	enum form_metric m = form_metric_from_string(name);
+
+	*ret_unit = "";
+	*ret_decimals = (int)m < 0 ? 1 : form_metric_decimals(m);
+	snprintf(label, size, "%s", name);
+	if (us) {
+		for (size_t i = 0; i < ELEMENTSOF(metric_units); i++)
+			if (streq(us + 1, metric_units[i].suffix)) {
+				*ret_unit = metric_units[i].shown;
+				if ((size_t)(us - name) < size)
+					label[us - name] = '\0';
+				break;
+			}
+	}
+	for (char *p = label; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+}
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static double jd(json_object *o, const char *key)
+{
+	json_object *v = jget(o, key);
+
+	if (!v || !(json_object_is_type(v, json_type_double) ||
+		    json_object_is_type(v, json_type_int)))
+		return NAN;
+	return json_object_get_double(v);
+}
+
+static const char *js(json_object *o, const char *key)
+{
+	json_object *v = jget(o, key);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* 95 s -> "1:35", 3725 s -> "1:02:05"; "-" when unknown. */
+static const char *hms(double s, char *buf, size_t size)
+{
+	unsigned long long t;
+
+	if (!isfinite(s) || s < 0 || s > 1e9)
+		return "-";
+	t = (unsigned long long)llround(s);
+	if (t >= 3600)
+		snprintf(buf, size, "%llu:%02llu:%02llu", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, size, "%llu:%02llu", t / 60, t % 60);
+	return buf;
+}
+
+/* "2026-11-27 07:05", or only "07:05" */
+static const char *local_time(double epoch_ms, bool with_date, char *buf, size_t size)
+{
+	time_t t;
+	struct tm tm;
+
+	if (!(epoch_ms > 0 && epoch_ms < 1e16))	/* time_t holds it: up to year ~300000 */
+		return NULL;
+	t = (time_t)(epoch_ms / 1000);
+	if (!localtime_r(&t, &tm) || strftime(buf, size, with_date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm) == 0)
+		return NULL;
+	return buf;
+}
+
+/* "lower-back" -> "lower back" */
+static const char *words(const char *id, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", id ? id : "-");
+	for (char *p = buf; *p; p++)
+		if (*p == '-' || *p == '_')
+			*p = ' ';
+	return buf;
+}
+
+static void print_header(FILE *f, json_object *doc, json_object *sum)
+{
+	char a[32], b[32], d1[32], d2[32], d3[32], d4[32];
+	const char *start = local_time(jd(doc, "started_ts"), true, a, sizeof(a));
+	const char *end = local_time(jd(doc, "ended_ts"), false, b, sizeof(b));
+	double dist = jd(sum, "distance_m"), n_alerts = jd(doc, "alerts_total");
+	double steps = jd(sum, "steps");
+	const char *mount = js(sum, "mount");
+	json_object *bl = jget(sum, "baseline_learned");
+
+	fprintf(f, "Session");
+	if (start)
+		fprintf(f, " %s%s%s,", start, end ? " to " : "", end ? end : "");
+	fprintf(f, " %s\n", hms(jd(sum, "duration_s"), d1, sizeof(d1)));
+	fprintf(f, "  running %s, walking %s, standing %s\n",
+		hms(jd(sum, "running_s"), d2, sizeof(d2)),
+		hms(jd(sum, "walking_s"), d3, sizeof(d3)),
+		hms(jd(sum, "standing_s"), d4, sizeof(d4)));
+	fprintf(f, "  ");
+	if (isfinite(dist))
+		fprintf(f, "%.2f km, ", dist / 1000);
+	if (steps >= 0)
+		fprintf(f, "%.0f steps", steps);
+	else
+		fprintf(f, "steps unknown");
+	if (n_alerts >= 0)
+		fprintf(f, ", %.0f alert%s", n_alerts, n_alerts == 1 ? "" : "s");
+	if (streq_ptr(mount, "mixed"))
+		fprintf(f, ", steps from two sensor mounts");
+	else if (mount)
+		fprintf(f, ", sensor on the %s", mount);
+	if (bl)
+		fprintf(f, ", %s", json_object_get_boolean(bl) ?
+			"baseline learned" : "run too short to learn a baseline");
+	fprintf(f, "\n");
+}
+
+/*
+ * trunk_lean_deg is the trunk's lean on a chest strap and the pelvis's
+ * forward tilt on a sacrum or waist clip (docs/form-metrics.md): say which.
+ */
+static void report_label(json_object *sum, const char *name, char *label, size_t size,
+			 const char **ret_unit, int *ret_decimals)
+{
+	const char *mount = js(sum, "mount");
+
+	gaitctl_metric_label(name, label, size, ret_unit, ret_decimals);
+	if (streq(name, "trunk_lean_deg") &&
+	    (streq_ptr(mount, "sacrum") || streq_ptr(mount, "waist")))
+		snprintf(label, size, "pelvic tilt");
+}
+
+static void print_metrics(FILE *f, json_object *sum)
+{
+	json_object *metrics = jget(sum, "metrics");
+	char missing[256] = "";
+	size_t nm = 0;
+
+	if (!metrics || !json_object_is_type(metrics, json_type_object))
+		return;
+	fprintf(f, "\nForm%34s      p10 - p90      time below / in / above band\n", "median");
+	json_object_object_foreach(metrics, name, st) {
+		char label[48], med[24], lo[24], hi[24];
+		const char *unit;
+		int dec;
+		double n = jd(st, "n"), below = jd(st, "below_s"), within = jd(st, "within_s"),
+		       above = jd(st, "above_s"), tot = below + within + above;
+
+		if (streq(name, "pain_level"))
+			continue;	/* its own section below */
+		report_label(sum, name, label, sizeof(label), &unit, &dec);
+		if (!(n > 0) || !isfinite(jd(st, "median"))) {
+			if (nm + 1 < sizeof(missing))
+				nm += (size_t)snprintf(missing + nm, sizeof(missing) - nm,
+						       "%s%s", nm ? ", " : "", label);
+			continue;
+		}
+		snprintf(med, sizeof(med), "%.*f", dec, jd(st, "median"));
+		snprintf(lo, sizeof(lo), "%.*f", dec, jd(st, "p10"));
+		snprintf(hi, sizeof(hi), "%.*f", dec, jd(st, "p90"));
+		if (tot > 0)
+			fprintf(f, "  %-22s %-4s %8s %8s - %-8s %5.0f%% /%4.0f%% /%4.0f%%\n",
+				label, unit, med, lo, hi, 100 * below / tot,
+				100 * within / tot, 100 * above / tot);
+		else
+			fprintf(f, "  %-22s %-4s %8s %8s - %s\n", label, unit, med, lo, hi);
+	}
+	if (nm)
+		fprintf(f, "  not measured: %s\n", missing);
+}
+
+static void print_alerts(FILE *f, json_object *sum)
+{
+	json_object *alerts = jget(sum, "alerts");
+	bool any = false;
+
+	if (!alerts || !json_object_is_type(alerts, json_type_object))
+		return;
+	fprintf(f, "\nAlerts\n");
+	json_object_object_foreach(alerts, kind, a) {
+		double count = jd(a, "count");
+		char d[32], k[32];
+
+		if (!(count > 0))
+			continue;
+		any = true;
+		fprintf(f, "  %-20s %3.0f time%s, %s in all\n", words(kind, k, sizeof(k)),
+			count, count == 1 ? "" : "s", hms(jd(a, "duration_s"), d, sizeof(d)));
+	}
+	if (!any)
+		fprintf(f, "  none\n");
+}
+
+static void print_drift(FILE *f, json_object *sum)
+{
+	json_object *drift = jget(sum, "drift");
+
+	bool head = false;
+
+	if (!drift || !json_object_is_type(drift, json_type_object))
+		return;
+	json_object_object_foreach(drift, name, v) {
+		char label[48];
+		const char *unit;
+		int dec;
+
+		(void)v;
+		if (!isfinite(jd(drift, name)))
+			continue;
+		if (!head)
+			fprintf(f, "\nDrift (late run minus the baseline, at the baseline's pace)\n");
+		head = true;
+		report_label(sum, name, label, sizeof(label), &unit, &dec);
+		fprintf(f, "  %-22s %+.*f %s\n", label, dec, jd(drift, name), unit);
+	}
+}
+
+static void print_pain(FILE *f, json_object *sum)
+{
+	json_object *pain = jget(sum, "pain");
+
+	if (!pain || !json_object_is_type(pain, json_type_array) ||
+	    json_object_array_length(pain) == 0)
+		return;
+	fprintf(f, "\nPain reported\n");
+	for (size_t i = 0; i < json_object_array_length(pain); i++) {
+		json_object *p = json_object_array_get_idx(pain, i);
+		char t[32], w[32];
+
+		fprintf(f, "  at %s: %.0f/10, %s\n", hms(jd(p, "t_s"), t, sizeof(t)),
+			jd(p, "level"), words(js(p, "where"), w, sizeof(w)));
+	}
+}
+
+static bool advice_listed(json_object *list, const char *id)
+{
+	if (!list || !json_object_is_type(list, json_type_array))
+		return false;
+	for (size_t i = 0; id && i < json_object_array_length(list); i++)
+		if (streq_ptr(js(json_object_array_get_idx(list, i), "id"), id))
+			return true;
+	return false;
+}
+
+/* The items of list not already in shown; returns how many it printed. */
+static unsigned print_advice(FILE *f, json_object *list, json_object *shown)
+{
+	unsigned n = 0;
+
+	if (!list || !json_object_is_type(list, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *a = json_object_array_get_idx(list, i);
+		const char *text = js(a, "text");
+
+		if (!text || advice_listed(shown, js(a, "id")))
+			continue;
+		fprintf(f, "  - %s\n", text);
+		n++;
+	}
+	return n;
+}
+
+static void print_history(FILE *f, json_object *h, json_object *session_advice)
+{
+	double sessions = jd(h, "sessions"), days = jd(h, "history_days");
+	double l7 = jd(h, "load_7d_min"), l28 = jd(h, "load_28d_weekly_min");
+	double acr = jd(h, "acute_chronic_ratio"), pain5 = jd(h, "pain_sessions_last5");
+	const char *site = js(h, "main_pain_site"), *pointer = js(h, "pointer_text");
+	char w[32];
+
+	fprintf(f, "\nHistory");
+	if (sessions >= 0 && days >= 0)
+		fprintf(f, " (%.0f session%s stored, over %.0f day%s)", sessions,
+			sessions == 1 ? "" : "s", days, days >= 0.5 && days < 1.5 ? "" : "s");
+	else if (sessions >= 0)
+		fprintf(f, " (%.0f session%s stored)", sessions, sessions == 1 ? "" : "s");
+	fprintf(f, "\n");
+	if (l7 >= 0) {
+		fprintf(f, "  running load: %.0f min in the last 7 days", l7);
+		if (l28 >= 0)
+			fprintf(f, ", %.0f min a week on average", l28);
+		if (isfinite(acr))
+			fprintf(f, ", acute:chronic %.2f", acr);
+		else
+			fprintf(f, " (acute:chronic needs 14 days of history)");
+		fprintf(f, "\n");
+	}
+	if (pain5 > 0) {
+		fprintf(f, "  pain in %.0f of the last 5 sessions", pain5);
+		if (jd(h, "max_pain_last5") >= 0)
+			fprintf(f, ", at most %.0f/10", jd(h, "max_pain_last5"));
+		if (site)
+			fprintf(f, ", mostly %s", words(site, w, sizeof(w)));
+		fprintf(f, "\n");
+	}
+	if (pointer)
+		fprintf(f, "  %s\n", pointer);
+	if (json_object_is_type(jget(h, "advice"), json_type_array)) {
+		/* a heading only when there is something the session did not say */
+		json_object *list = jget(h, "advice");
+		bool more = false;
+
+		for (size_t i = 0; i < json_object_array_length(list); i++) {
+			json_object *a = json_object_array_get_idx(list, i);
+
+			more |= js(a, "text") && !advice_listed(session_advice, js(a, "id"));
+		}
+		if (more) {
+			fprintf(f, "  and from the history:\n");
+			print_advice(f, list, session_advice);
+		}
+	}
+}
+
+int gaitctl_print_report(FILE *f, json_object *doc)
+{
+	json_object *sum = jget(doc, "summary"), *hist = jget(doc, "history");
+	json_object *advice;
+
+	if (!sum || !json_object_is_type(sum, json_type_object))
+		return -EINVAL;
+
+	print_header(f, doc, sum);
+	print_metrics(f, sum);
+	print_alerts(f, sum);
+	print_drift(f, sum);
+	print_pain(f, sum);
+	advice = jget(sum, "advice");
+	fprintf(f, "\nAdvice\n");
+	if (print_advice(f, advice, NULL) == 0)
+		fprintf(f, "  none for this run\n");
+	if (hist && json_object_is_type(hist, json_type_object))
+		print_history(f, hist, advice);
+	return 0;
+}
+
+/* gaitctl report [FILE|-]: the document from a file or stdin (MQTT, GetSummary). */
+int gaitctl_report(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : "-";
+	json_object *doc;
+	int r;
+
+	if (argc > 2 || (argc > 1 && argv[1][0] == '-' && argv[1][1])) {
+		fprintf(stderr, "Usage: gaitctl report [FILE|-]\n");
+		return EX_USAGE;
+	}
+	if (streq(path, "-"))
+		doc = json_object_from_fd(0);
+	else {
+		FILE *in = fopen(path, "re");
+
+		if (!in) {
+			fprintf(stderr, "gaitctl: report: %s: %m\n", path);
+			return EX_NOINPUT;
+		}
+		doc = json_object_from_fd(fileno(in));
+		fclose(in);
+	}
+	if (!doc || !json_object_is_type(doc, json_type_object)) {
+		fprintf(stderr, "gaitctl: report: %s: %s\n", path,
+			doc ? "not a JSON object" : "not valid JSON");
+		json_object_put(doc);
+		return EX_DATAERR;
+	}
+	r = gaitctl_print_report(stdout, doc);
+	json_object_put(doc);
+	if (r < 0) {
+		fprintf(stderr, "gaitctl: report: %s: no \"summary\" object: not a finished "
+			"session's summary\n", path);
+		return EX_DATAERR;
+	}
+	return 0;
+}
