@@ -69,4 +69,18 @@ gk_check "incline: baseline learned at 8 %" \
 	sh -c "tail -1 '$T/hill.jsonl' | grep -q '\"baseline\":{.*\"incline_pct\":8\.0'"
 gk_check "no incline: baseline incline null" \
 	sh -c "tail -1 '$T/hip.jsonl' | grep -q '\"baseline\":{.*\"incline_pct\":null'"
+
+# the same run as a text report: gaitctl report reads analyze's JSON lines
+"$B/gaitctl" report "$T/hill.jsonl" > "$T/hill.txt" 2>&1
+gk_check "report on analyze output: exits 0" test $? -eq 0
+gk_check "report on analyze output: cadence row with its band shares" \
+	grep -Eq '^  cadence +spm +1[4-7][0-9]\.[0-9] +[0-9.]+ - [0-9.]+ +[0-9]+% / +[0-9]+% / +[0-9]+%$' "$T/hill.txt"
+gk_check "report on analyze output: waist mount, so pelvic tilt" \
+	grep -Eq '^  pelvic tilt +deg ' "$T/hill.txt"
+gk_check "report on analyze output: steps as in the summary line" \
+	grep -q "^  .*$(tail -1 "$T/hill.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["steps"])') steps" "$T/hill.txt"
+head -c 300 data/sacral-treadmill/trial_04.csv | "$B/gaitctl" report > /dev/null 2> "$T/err"
+rc=$?
+gk_check "report on a CSV: exit 65 ($rc), says where the JSON breaks" \
+	bash -c "[ $rc -eq 65 ] && grep -q 'not valid JSON at byte [0-9]' '$T/err'"
 gk_done

@@ -83,7 +83,7 @@ gk_check "report: a missing file exits 66" test $? -eq 66
 echo '{"state":"running"}' | "$GK_BUILD/gaitctl" report - > /dev/null 2> "$gk_tmp/running.err"
 rc=$?
 gk_check "report: a running session's document exits 65 ($rc) and says why" bash -c \
-	"[ $rc -eq 65 ] && grep -q 'not a finished session' '$gk_tmp/running.err'"
+	"[ $rc -eq 65 ] && grep -q 'no finished session' '$gk_tmp/running.err'"
 sleep 0.5
 left=$(grep -lzx "$mark" /proc/[0-9]*/environ 2>/dev/null | wc -l)
 gk_check "nothing left running after the demo" test "$left" -eq 0

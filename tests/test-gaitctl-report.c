@@ -177,6 +177,39 @@ static void test_wrong_types(void **state)
 	free(out);
 }
 
+static void test_find(void **state)
+{
+	static const char lines[] =
+		"{\"event\":\"contact\",\"ic_s\":1.0}\n"
+		"{\"event\":\"summary\",\"steps\":7}\n"
+		"{\"event\":\"session-ended\"}\n";
+	static const char two[] = "{\"summary\":{\"steps\":1}} {\"summary\":{\"steps\":2}}\n";
+	json_object *doc = (json_object *)1, *sum, *steps;
+	size_t off = 99;
+
+	/* analyze's JSON lines: the summary line, wrapped as a document */
+	assert_int_equal(gaitctl_report_find(lines, strlen(lines), &doc, &off), 0);
+	assert_true(json_object_object_get_ex(doc, "summary", &sum));
+	assert_true(json_object_object_get_ex(sum, "steps", &steps));
+	assert_int_equal(json_object_get_int(steps), 7);
+	json_object_put(doc);
+	/* several documents: the last */
+	assert_int_equal(gaitctl_report_find(two, strlen(two), &doc, &off), 0);
+	json_object_object_get_ex(doc, "summary", &sum);
+	json_object_object_get_ex(sum, "steps", &steps);
+	assert_int_equal(json_object_get_int(steps), 2);
+	json_object_put(doc);
+	/* none, or not JSON: where it breaks */
+	doc = NULL;
+	assert_int_equal(gaitctl_report_find("{\"a\":1} 12", 10, &doc, &off), -ENOENT);
+	assert_int_equal(gaitctl_report_find("", 0, &doc, &off), -ENOENT);
+	assert_int_equal(gaitctl_report_find("{\"a\":1}\n{\"b\"", 13, &doc, &off), -EBADMSG);
+	assert_in_range(off, 8, 13);	/* within the value cut short */
+	assert_int_equal(gaitctl_report_find("{\"a\":1} x", 10, &doc, &off), -EBADMSG);
+	assert_int_equal(off, 8);
+	assert_null(doc);
+}
+
 static void test_metric_label(void **state)
 {
 	char label[48];
@@ -205,6 +238,7 @@ int main(void)
 		{ "/gaitctl/report/short-new-user", test_short_new_user, NULL, NULL, NULL },
 		{ "/gaitctl/report/not-finished", test_not_finished, NULL, NULL, NULL },
 		{ "/gaitctl/report/wrong-types", test_wrong_types, NULL, NULL, NULL },
+		{ "/gaitctl/report/find", test_find, NULL, NULL, NULL },
 		{ "/gaitctl/report/metric-label", test_metric_label, NULL, NULL, NULL },
 	};
 

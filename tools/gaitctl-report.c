@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* gaitctl report: a finished session's summary document as a text report. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +23,8 @@
  * with the decimals the form core gives its metric; a part the document
  * lacks is left out, never shown as 0.
  */
+
+DEFINE_FREEP(json_tokener, json_tokener_free)
 
 /* What a runner reads for a metric name's unit suffix. */
 static const struct {
@@ -372,41 +378,151 @@ int gaitctl_print_report(FILE *f, json_object *doc)
 	return 0;
 }
 
-/* gaitctl report [FILE|-]: the document from a file or stdin (MQTT, GetSummary). */
+int gaitctl_report_find(const char *buf, size_t len, json_object **ret, size_t *ret_off)
+{
+	_cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new();
+	json_object *found = NULL;
+	size_t off = 0;
+
+	if (!tok)
+		return -ENOMEM;
+	while (off < len) {
+		json_object *v, *sum;
+		enum json_tokener_error e;
+		size_t chunk = len - off > INT32_MAX ? INT32_MAX : len - off;
+
+		/* whitespace between documents (JSON lines) */
+		if (strchr(" \t\r\n", buf[off]) && buf[off]) {
+			off++;
+			continue;
+		}
+		json_tokener_reset(tok);
+		v = json_tokener_parse_ex(tok, buf + off, (int)chunk);
+		e = json_tokener_get_error(tok);
+		if (!v && e == json_tokener_continue && off + chunk == len) {
+			/* a value cut short, or a bare number at the very end */
+			v = json_tokener_parse_ex(tok, "", 1);
+			e = json_tokener_get_error(tok);
+			if (v && e == json_tokener_success) {
+				json_object_put(v);	/* not a summary either way */
+				break;
+			}
+			*ret_off = len;
+		} else {
+			*ret_off = off + json_tokener_get_parse_end(tok);
+		}
+		if (!v || e != json_tokener_success) {
+			json_object_put(v);
+			json_object_put(found);
+			return -EBADMSG;
+		}
+		off += json_tokener_get_parse_end(tok);
+
+		if (json_object_is_type(v, json_type_object) &&
+		    json_object_object_get_ex(v, "summary", &sum) &&
+		    json_object_is_type(sum, json_type_object)) {
+			json_object_put(found);		/* a session/summary document */
+			found = v;
+		} else if (json_object_is_type(v, json_type_object) &&
+			   streq_ptr(js(v, "event"), "summary")) {
+			json_object *doc = json_object_new_object();	/* analyze's line */
+
+			if (!doc || json_object_object_add(doc, "summary", v) < 0) {
+				json_object_put(doc);
+				json_object_put(v);
+				json_object_put(found);
+				return -ENOMEM;
+			}
+			json_object_put(found);
+			found = doc;
+		} else {
+			json_object_put(v);
+		}
+	}
+	*ret = found;
+	return found ? 0 : -ENOENT;
+}
+
+/* Reads all of fd, at most GAITCTL_REPORT_MAX bytes; NUL-terminated. */
+#define GAITCTL_REPORT_MAX (256u << 20)
+
+static int read_all(int fd, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, size = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (size - len < 65536 + 1) {
+			char *b;
+
+			if (size >= GAITCTL_REPORT_MAX)
+				return -EFBIG;
+			size = size ? size * 2 : 65536 * 2;
+			b = realloc(buf, size);
+			if (!b)
+				return -ENOMEM;
+			buf = b;
+		}
+		n = read(fd, buf + len, size - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
+}
+
+/*
+ * gaitctl report [FILE|-]: a session/summary document (MQTT, GetSummary), or
+ * the JSON lines of 'gaitctl analyze' (its summary line), from a file or stdin.
+ */
 int gaitctl_report(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "-";
-	json_object *doc;
-	int r;
+	_cleanup_free_ char *buf = NULL;
+	json_object *doc = NULL;
+	size_t len = 0, off = 0;
+	int fd = 0, r;
 
 	if (argc > 2 || (argc > 1 && argv[1][0] == '-' && argv[1][1])) {
 		fprintf(stderr, "Usage: gaitctl report [FILE|-]\n");
 		return EX_USAGE;
 	}
-	if (streq(path, "-"))
-		doc = json_object_from_fd(0);
-	else {
-		FILE *in = fopen(path, "re");
-
-		if (!in) {
-			fprintf(stderr, "gaitctl: report: %s: %m\n", path);
-			return EX_NOINPUT;
-		}
-		doc = json_object_from_fd(fileno(in));
-		fclose(in);
+	if (!streq(path, "-") && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "gaitctl: report: %s: %m\n", path);
+		return EX_NOINPUT;
 	}
-	if (!doc || !json_object_is_type(doc, json_type_object)) {
+	r = read_all(fd, &buf, &len);
+	if (fd > 0)
+		close(fd);
+	if (r < 0) {
 		fprintf(stderr, "gaitctl: report: %s: %s\n", path,
-			doc ? "not a JSON object" : "not valid JSON");
-		json_object_put(doc);
+			r == -EFBIG ? "larger than 256 MiB" : strerror(-r));
+		return r == -EFBIG ? EX_DATAERR : EX_IOERR;
+	}
+	r = gaitctl_report_find(buf, len, &doc, &off);
+	if (r == -EBADMSG) {
+		fprintf(stderr, "gaitctl: report: %s: not valid JSON at byte %zu\n", path, off);
 		return EX_DATAERR;
+	}
+	if (r == -ENOENT) {
+		fprintf(stderr, "gaitctl: report: %s: no finished session's summary in it (a "
+			"document with a \"summary\" object, or an analyze summary line)\n", path);
+		return EX_DATAERR;
+	}
+	if (r < 0) {
+		fprintf(stderr, "gaitctl: report: %s: %s\n", path, strerror(-r));
+		return 1;
 	}
 	r = gaitctl_print_report(stdout, doc);
 	json_object_put(doc);
-	if (r < 0) {
-		fprintf(stderr, "gaitctl: report: %s: no \"summary\" object: not a finished "
-			"session's summary\n", path);
-		return EX_DATAERR;
-	}
-	return 0;
+	return r < 0 ? 1 : 0;
 }

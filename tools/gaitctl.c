@@ -25,7 +25,8 @@ static const struct gaitctl_command {
 	{ "pain", gaitctl_bus, "pain LEVEL [--where W]     report pain (0-10)" },
 	{ "summary", gaitctl_bus, "summary [--last] [--json]  session summary" },
 	{ "report", gaitctl_report,
-	  "report [FILE|-]            a summary document (MQTT session/summary) as text" },
+	  "report [FILE|-]            a summary (MQTT session/summary, analyze output)\n"
+	  "                             as a text report" },
 };
 
 static void usage(FILE *f)

@@ -24,6 +24,14 @@ int gaitctl_report(int argc, char **argv);
 int gaitctl_print_report(FILE *f, json_object *doc);
 
 /*
+ * The summary to report in buf[0..len) (one or more JSON values separated by
+ * whitespace): the last session/summary document, or the last analyze
+ * {"event":"summary"} line wrapped as {"summary": ...}. -ENOENT: none;
+ * -EBADMSG: not JSON at *ret_off.
+ */
+int gaitctl_report_find(const char *buf, size_t len, json_object **ret, size_t *ret_off);
+
+/*
  * "cadence_spm" -> label "cadence", unit "spm", and the decimals the form
  * core prints it with ("braking_mps" -> "braking", "m/s", 3).
  */
