@@ -174,6 +174,10 @@ as_nobody "${B[@]}" --json=short call "${OBJ[@]}" GetSummary b false > "$gk_tmp/
 gk_check "GetSummary(false) by nobody: the running session as a JSON object" \
 	python3 -c 'import json,sys; s=json.loads(json.load(open(sys.argv[1]))["data"][0]); sys.exit(not isinstance(s, dict))' \
 	"$gk_tmp/sum0.json"
+as_nobody "$GAITCTL" summary > "$gk_tmp/sum0.txt" 2>&1
+gk_check "gaitctl summary while it runs: since when, in a sentence" \
+	grep -Eq '^Session running since [0-9]{2}:[0-9]{2}:[0-9]{2} \(0:0[0-9]:[0-9]{2} so far\), (running|walking|standing|unknown) now\.$' \
+	"$gk_tmp/sum0.txt"
 
 # ---- signals and coalesced PropertiesChanged -------------------------------------------
 sig_count() { grep -c "\"member\":\"$1\"" "$gk_tmp/signals.json"; }
@@ -222,6 +226,12 @@ s = json.loads(json.load(open(sys.argv[1]))["data"][0])
 h = s.get("history") or {}
 print("# history:", json.dumps(h)[:300])
 sys.exit(0 if h.get("max_pain_last5") == 7 and h.get("main_pain_site") else 1)' "$gk_tmp/last2.json"
+as_nobody "$GAITCTL" summary --last > "$gk_tmp/last2.txt" 2>&1
+sed 's/^/# /' "$gk_tmp/last2.txt" | tail -6
+gk_check "gaitctl summary --last: the report with the history, after-run pain counted" bash -c "
+	grep -q '^Session [0-9-]* [0-9:]* to [0-9:]*, ' '$gk_tmp/last2.txt' &&
+	grep -q '^History (2 sessions stored, over 0 days)\$' '$gk_tmp/last2.txt' &&
+	grep -q '^  pain in [12] of the last 5 sessions, at most 7/10, mostly ' '$gk_tmp/last2.txt'"
 
 # ---- introspection matches docs/io.gaitkeeper.Gaitkeeper1.xml ------------------------------
 GK_INTROSPECT_LIVE=1 tests/dbus-api/introspect.sh > "$gk_tmp/live.xml" 2> /dev/null

@@ -641,6 +641,25 @@ static void print_tree(json_object *o, int depth)
 	}
 }
 
+/* GetSummary(false) while a session runs: {"state":"running","started_ts":..,"activity":..} */
+static bool print_running(json_object *j)
+{
+	double started = jnum(j, "started_ts");
+	char clock[16], dur[32];
+
+	if (!streq(jstr(j, "state"), "running"))
+		return false;
+	format_clock(isfinite(started) && started > 0 && started < 1e16 ? (uint64_t)started : 0,
+		     clock, sizeof(clock));
+	format_duration(isfinite(started) ? (double)time(NULL) * 1000 - started : NAN,
+			dur, sizeof(dur));
+	printf("Session running since %s (%s so far), %s now.\n", clock, dur,
+	       *jstr(j, "activity") ? jstr(j, "activity") : "activity unknown");
+	printf("Its summary comes when it ends: 'gaitctl watch' shows it live, "
+	       "'gaitctl summary --last' the last finished one.\n");
+	return true;
+}
+
 static int cmd_summary(sd_bus *bus, const struct options *o)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -664,8 +683,8 @@ static int cmd_summary(sd_bus *bus, const struct options *o)
 
 	if (o->json)
 		return print_json(j);
-	/* a finished session as a report; a running one's state as it is */
-	if (gaitctl_print_report(stdout, j) < 0)
+	/* a finished session as a report, a running one in a sentence */
+	if (gaitctl_print_report(stdout, j) < 0 && !print_running(j))
 		print_tree(j, 0);
 	return 0;
 }
