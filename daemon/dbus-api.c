@@ -57,6 +57,7 @@ static const char *const session_props[] = {
 
 enum {
 	SENSOR_PROP_KIND,
+	SENSOR_PROP_MOUNT,
 	SENSOR_PROP_STATE,
 	SENSOR_PROP_REASON,
 	SENSOR_PROP_AVAILABLE,
@@ -66,7 +67,7 @@ enum {
 };
 
 static const char *const sensor_props[] = {
-	"Kind", "State", "Reason", "Available", "BatteryPct", "RssiDbm",
+	"Kind", "Mount", "State", "Reason", "Available", "BatteryPct", "RssiDbm",
 	"LastSeenMs", NULL,
 };
 
@@ -74,6 +75,7 @@ struct api_sensor {
 	char *path;
 	char *alias;
 	char *kind;
+	char *mount;
 	char *state;
 	char *reason;
 	bool available;
@@ -462,6 +464,7 @@ static struct api_sensor *api_sensor_free(struct api_sensor *s)
 	free(s->path);
 	free(s->alias);
 	free(s->kind);
+	free(s->mount);
 	free(s->state);
 	free(s->reason);
 	free(s);
@@ -954,6 +957,7 @@ static const sd_bus_vtable sensor_vtable[] = {
 	SD_BUS_PROPERTY("Alias", "s", property_get_string, SENSOR_OFF(alias),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Kind", "s", property_get_string, SENSOR_OFF(kind), EMITS),
+	SD_BUS_PROPERTY("Mount", "s", property_get_string, SENSOR_OFF(mount), EMITS),
 	SD_BUS_PROPERTY("State", "s", property_get_string, SENSOR_OFF(state), EMITS),
 	SD_BUS_PROPERTY("Reason", "s", property_get_string, SENSOR_OFF(reason), EMITS),
 	SD_BUS_PROPERTY("Available", "b", property_get_bool,
@@ -1170,6 +1174,7 @@ static int sensor_apply(struct api_sensor *s, const struct dbus_api_sensor *from
 	int r = 0;
 
 	if (mark_string(&s->kind, from->kind, SENSOR_PROP_KIND, dirty) < 0 ||
+	    mark_string(&s->mount, from->mount, SENSOR_PROP_MOUNT, dirty) < 0 ||
 	    mark_string(&s->state, from->state, SENSOR_PROP_STATE, dirty) < 0 ||
 	    mark_string(&s->reason, from->reason, SENSOR_PROP_REASON, dirty) < 0)
 		r = -ENOMEM;

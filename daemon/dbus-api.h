@@ -105,6 +105,7 @@ struct dbus_api_gateway {
 struct dbus_api_sensor {
 	const char *alias;		/* required, the key */
 	const char *kind;		/* "polar-h10", "footpod", ... */
+	const char *mount;		/* IMU: "sacrum", "waist", "chest"; else "" or NULL */
 	const char *state;		/* ble_sensor_state name, e.g. "streaming" */
 	const char *reason;		/* why it is not streaming, "" when fine */
 	bool available;			/* what MQTT availability says */

@@ -186,6 +186,7 @@ void publish_sensor_dbus(struct gk_daemon *d, const struct sensor_slot *s)
 	struct dbus_api_sensor ds = {
 		.alias = sc->alias,
 		.kind = gk_sensor_kind_to_string(sc->kind),
+		.mount = gk_mount_to_string(sc->mount),
 		.state = sensor_state_name(s->state),
 		.reason = s->reason,
 		.available = s->available,

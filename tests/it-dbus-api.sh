@@ -125,6 +125,7 @@ gk_check "Status says what it does" bash -c "busctl --system get-property ${OBJ[
 gk_check "sensor object path escapes the alias (pod-1 -> pod_2d1)" \
 	test "$(nprop pod_2d1 Alias)" = 's "pod-1"'
 gk_check "sensor Kind" test "$(nprop chest Kind)" = 's "polar-h10"'
+gk_check "sensor Mount: as configured, chest" test "$(nprop chest Mount)" = 's "chest"'
 gk_check "sensor Available" test "$(nprop chest Available)" = "b true"
 gk_check "sensor LastSeenMs is recent epoch ms" bash -c \
 	"[[ \$(busctl --system get-property ${SEN[0]} ${SEN[1]}/chest io.gaitkeeper.Gaitkeeper1.Sensor LastSeenMs) =~ ^t\ 1[0-9]{12}$ ]]"

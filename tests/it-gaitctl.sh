@@ -153,20 +153,24 @@ a = json.load(open(sys.argv[1]))["session"]["active_alerts"]
 sys.exit([x["id"] for x in a] != [7])' "$gk_tmp/status-clr.json"
 
 # ---- watch (text): a frame with metrics, units and the alert ---------------------------
+send "sensor hip polar-verity-sense streaming 1 80 -55 mount=waist"
 "$GAITCTL" watch --count 1 > "$gk_tmp/watch.txt" 2>&1 &
 wpid=$!
 sleep 0.5
-send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good braking_mps=0.5124:good vertical_ratio_pct=8.24:good"
+send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good braking_mps=0.5124:good vertical_ratio_pct=8.24:good trunk_lean_deg=3.14:good"
 gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
 gk_check "watch: metric with its unit" grep -q 'cadence  *172.4 spm  good' "$gk_tmp/watch.txt"
 gk_check "watch: vertical oscillation in mm" grep -q 'vertical oscillation  *81.0 mm' "$gk_tmp/watch.txt"
 gk_check "watch: braking as the form core prints it, in m/s" \
 	grep -q 'braking  *0.512 m/s  good' "$gk_tmp/watch.txt"
+gk_check "watch: the only IMU is worn on the waist, so trunk_lean_deg is pelvic tilt" \
+	grep -q 'pelvic tilt  *3.1 deg  good' "$gk_tmp/watch.txt"
 gk_check "watch: vertical ratio in %" grep -q 'vertical ratio  *8.2 %  *good' "$gk_tmp/watch.txt"
 gk_check "watch: active alert listed, value and limit as the metric prints" \
 	grep -q 'critical *overstriding *cadence_spm 140.0, limit 160.0 (Shorter steps now)' \
 	"$gk_tmp/watch.txt"
 gk_check "watch: not a terminal, so no escape sequences" bash -c "! grep -q $'\e' '$gk_tmp/watch.txt'"
+send "remove hip"
 
 # ---- dbus-api push-call contracts ---------------------------------------------------------
 send "live 4 cadence_spm=1 cadence_spm=2"

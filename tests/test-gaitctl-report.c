@@ -216,16 +216,23 @@ static void test_metric_label(void **state)
 	const char *unit;
 	int dec;
 
-	gaitctl_metric_label("vertical_oscillation_mm", label, sizeof(label), &unit, &dec);
+	gaitctl_metric_label("vertical_oscillation_mm", NULL, label, sizeof(label), &unit, &dec);
 	assert_string_equal(label, "vertical oscillation");
 	assert_string_equal(unit, "mm");
 	assert_int_equal(dec, 1);
-	gaitctl_metric_label("step_length_m", label, sizeof(label), &unit, &dec);
+	gaitctl_metric_label("step_length_m", NULL, label, sizeof(label), &unit, &dec);
 	assert_string_equal(unit, "m");
 	assert_int_equal(dec, 3);
-	gaitctl_metric_label("vertical_ratio_pct", label, sizeof(label), &unit, &dec);
+	gaitctl_metric_label("vertical_ratio_pct", NULL, label, sizeof(label), &unit, &dec);
 	assert_string_equal(unit, "%");
-	gaitctl_metric_label("no_such_thing", label, sizeof(label), &unit, &dec);
+	gaitctl_metric_label("trunk_lean_deg", "chest", label, sizeof(label), &unit, &dec);
+	assert_string_equal(label, "trunk lean");
+	gaitctl_metric_label("trunk_lean_deg", "waist", label, sizeof(label), &unit, &dec);
+	assert_string_equal(label, "pelvic tilt");
+	assert_string_equal(unit, "deg");
+	gaitctl_metric_label("trunk_lean_deg", NULL, label, sizeof(label), &unit, &dec);
+	assert_string_equal(label, "trunk lean");
+	gaitctl_metric_label("no_such_thing", NULL, label, sizeof(label), &unit, &dec);
 	assert_string_equal(label, "no such thing");
 	assert_string_equal(unit, "");
 	assert_int_equal(dec, 1);

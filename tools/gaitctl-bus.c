@@ -720,6 +720,29 @@ static void watch_event_line(struct watch *w, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Where the IMU feeding the form core is worn: FormSensor's Mount, or, with
+ * no FormSensor, the one mount all IMU sensors share; NULL when not known.
+ */
+static const char *watch_form_mount(struct watch *w)
+{
+	const char *form = jstr(w->gw, "form_sensor"), *mount = NULL;
+
+	json_object_object_foreach(w->sensors, path, s) {
+		const char *m = jstr(s, "mount");
+
+		(void)path;
+		if (*form && streq(jstr(s, "alias"), form))
+			return *m ? m : NULL;
+		if (*form || !*m)
+			continue;
+		if (mount && !streq(mount, m))
+			return NULL;
+		mount = m;
+	}
+	return *form ? NULL : mount;
+}
+
 static void watch_render(struct watch *w)
 {
 	/* In place on a terminal: home, overwrite each line, clear the rest. */
@@ -755,7 +778,8 @@ static void watch_render(struct watch *w)
 			char label[48];
 			int dec;
 
-			gaitctl_metric_label(name, label, sizeof(label), &unit, &dec);
+			gaitctl_metric_label(name, watch_form_mount(w), label, sizeof(label),
+					     &unit, &dec);
 			printf("  %-24s %9.*f %-4s %s%s\n", label, dec,
 			       json_object_get_double(v), unit, q, eol);
 		}

@@ -35,7 +35,7 @@ static const struct {
 	{ "s", "s" }, { "level", "/10" },
 };
 
-void gaitctl_metric_label(const char *name, char *label, size_t size,
+void gaitctl_metric_label(const char *name, const char *mount, char *label, size_t size,
 			  const char **ret_unit, int *ret_decimals)
 {
 	const char *us = strrchr(name, '_');
@@ -56,6 +56,13 @@ void gaitctl_metric_label(const char *name, char *label, size_t size,
 	for (char *p = label; *p; p++)
 		if (*p == '_')
 			*p = ' ';
+	/*
+	 * trunk_lean_deg is the trunk's lean on a chest strap and the pelvis's
+	 * forward tilt on a sacrum or waist clip (docs/form-metrics.md): say which.
+	 */
+	if (streq(name, "trunk_lean_deg") &&
+	    (streq_ptr(mount, "sacrum") || streq_ptr(mount, "waist")))
+		snprintf(label, size, "pelvic tilt");
 }
 
 static json_object *jget(json_object *o, const char *key)
@@ -158,19 +165,10 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	fprintf(f, "\n");
 }
 
-/*
- * trunk_lean_deg is the trunk's lean on a chest strap and the pelvis's
- * forward tilt on a sacrum or waist clip (docs/form-metrics.md): say which.
- */
 static void report_label(json_object *sum, const char *name, char *label, size_t size,
 			 const char **ret_unit, int *ret_decimals)
 {
-	const char *mount = js(sum, "mount");
-
-	gaitctl_metric_label(name, label, size, ret_unit, ret_decimals);
-	if (streq(name, "trunk_lean_deg") &&
-	    (streq_ptr(mount, "sacrum") || streq_ptr(mount, "waist")))
-		snprintf(label, size, "pelvic tilt");
+	gaitctl_metric_label(name, js(sum, "mount"), label, size, ret_unit, ret_decimals);
 }
 
 static void print_metrics(FILE *f, json_object *sum)

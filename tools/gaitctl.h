@@ -33,7 +33,8 @@ int gaitctl_report_find(const char *buf, size_t len, json_object **ret, size_t *
 
 /*
  * "cadence_spm" -> label "cadence", unit "spm", and the decimals the form
- * core prints it with ("braking_mps" -> "braking", "m/s", 3).
+ * core prints it with ("braking_mps" -> "braking", "m/s", 3). With mount
+ * "sacrum" or "waist" (NULL: unknown) trunk_lean_deg reads "pelvic tilt".
  */
-void gaitctl_metric_label(const char *name, char *label, size_t size,
+void gaitctl_metric_label(const char *name, const char *mount, char *label, size_t size,
 			  const char **ret_unit, int *ret_decimals);

@@ -210,16 +210,21 @@ static int cmd_sensor(struct driver *d, char **w, size_t n)
 	unsigned long long available;
 	double battery, rssi;
 	char reason[256];
+	const char *mount = NULL;
+	size_t rest = 7;
 
+	/* sensor ALIAS KIND STATE AVAILABLE BATTERY RSSI [mount=M] [REASON...] */
+	if (n > 7 && strncmp(w[7], "mount=", 6) == 0)
+		mount = w[rest++] + 6;
 	if (n < 7 || parse_unsigned(w[4], 1, &available) < 0 ||
 	    parse_maybe(w[5], &battery) < 0 || parse_maybe(w[6], &rssi) < 0)
 		return -EINVAL;
 
 	return dbus_api_sensor_update(d->api, &(struct dbus_api_sensor) {
-		.alias = w[1], .kind = w[2], .state = w[3],
+		.alias = w[1], .kind = w[2], .mount = mount, .state = w[3],
 		.available = available, .battery_pct = battery,
 		.rssi_dbm = rssi, .last_seen_ms = available ? 1700000001000ULL : 0,
-		.reason = join_rest(w, n, 7, reason, sizeof(reason)),
+		.reason = join_rest(w, n, rest, reason, sizeof(reason)),
 	});
 }
 
