@@ -157,6 +157,8 @@ send "sensor hip polar-verity-sense streaming 1 80 -55 mount=waist"
 "$GAITCTL" watch --count 1 > "$gk_tmp/watch.txt" 2>&1 &
 wpid=$!
 sleep 0.5
+send "raise 9 pain warning pain_level 6 4 Listen to your body"
+send "clear 9 pain warning pain_level 6 4 Listen to your body"
 send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good braking_mps=0.5124:good vertical_ratio_pct=8.24:good trunk_lean_deg=3.14:good"
 gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
 gk_check "watch: metric with its unit" grep -q 'cadence  *172.4 spm  good' "$gk_tmp/watch.txt"
@@ -167,8 +169,12 @@ gk_check "watch: the only IMU is worn on the waist, so trunk_lean_deg is pelvic 
 	grep -q 'pelvic tilt  *3.1 deg  good' "$gk_tmp/watch.txt"
 gk_check "watch: vertical ratio in %" grep -q 'vertical ratio  *8.2 %  *good' "$gk_tmp/watch.txt"
 gk_check "watch: active alert listed, value and limit as the metric prints" \
-	grep -q 'critical *overstriding *cadence_spm 140.0, limit 160.0 (Shorter steps now)' \
+	grep -q 'critical *overstriding *cadence 140.0 spm, limit 160.0 (Shorter steps now)' \
 	"$gk_tmp/watch.txt"
+sed "s/^/# /" "$gk_tmp/watch.txt" | tail -5
+gk_check "watch: recent alert events in the same words" bash -c "
+	grep -Eq '^  [0-9:]{8} RAISED  warning pain pain 6/10, limit 4: Listen to your body' '$gk_tmp/watch.txt' &&
+	grep -Eq '^  [0-9:]{8} cleared warning pain pain 6/10, limit 4: Listen to your body' '$gk_tmp/watch.txt'"
 gk_check "watch: not a terminal, so no escape sequences" bash -c "! grep -q $'\e' '$gk_tmp/watch.txt'"
 send "remove hip"
 

@@ -743,6 +743,26 @@ static const char *watch_form_mount(struct watch *w)
 	return *form ? NULL : mount;
 }
 
+/*
+ * An alert's metric as the runner reads it, with the form core's decimals:
+ * "cadence 153.1 spm, limit 156.3" (not cadence_spm=153.1284964).
+ */
+static void alert_what(struct watch *w, const char *metric, double value, double threshold,
+		       char *buf, size_t size)
+{
+	const char *unit;
+	char label[48], v[32] = "-", t[48] = "";
+	int dec;
+
+	gaitctl_metric_label(metric, watch_form_mount(w), label, sizeof(label), &unit, &dec);
+	if (isfinite(value))
+		snprintf(v, sizeof(v), "%.*f%s%s", dec, value,
+			 *unit && *unit != '/' ? " " : "", unit);	/* "5/10" */
+	if (isfinite(threshold))
+		snprintf(t, sizeof(t), ", limit %.*f", dec, threshold);
+	snprintf(buf, size, "%s %s%s", label, v, t);
+}
+
 static void watch_render(struct watch *w)
 {
 	/* In place on a terminal: home, overwrite each line, clear the rest. */
@@ -791,19 +811,13 @@ static void watch_render(struct watch *w)
 	for (size_t i = 0; alerts && i < json_object_array_length(alerts); i++) {
 		json_object *a = json_object_array_get_idx(alerts, i);
 
-		int m = (int)form_metric_from_string(jstr(a, "metric"));
-		int dec = m < 0 ? 1 : form_metric_decimals((enum form_metric)m);
-		double v = jnum(a, "value"), thr = jnum(a, "threshold");
-		char vs[32] = "-", ts[48] = "";
+		char what[96];
 
-		/* as the form core prints the metric: 153.1, not 153.1284964 */
-		if (isfinite(v))
-			snprintf(vs, sizeof(vs), "%.*f", dec, v);
-		if (isfinite(thr))
-			snprintf(ts, sizeof(ts), ", limit %.*f", dec, thr);
-		printf("  %s%-8s%s %-20s %s %s%s (%s)%s\n", w->tty ? "\033[1;31m" : "",
+		alert_what(w, jstr(a, "metric"), jnum(a, "value"), jnum(a, "threshold"),
+			   what, sizeof(what));
+		printf("  %s%-8s%s %-20s %s (%s)%s\n", w->tty ? "\033[1;31m" : "",
 		       jstr(a, "severity"), w->tty ? "\033[0m" : "", jstr(a, "kind"),
-		       jstr(a, "metric"), vs, ts, jstr(a, "cue"), eol);
+		       what, jstr(a, "cue"), eol);
 	}
 
 	printf("%s\nSensors%s\n", eol, eol);
@@ -882,7 +896,7 @@ static int on_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	bool raised = streq_ptr(sd_bus_message_get_member(m), "AlertRaised");
 	const char *kind, *severity, *metric, *cue;
 	double value, threshold;
-	char when[16];
+	char when[16], what[96];
 	uint64_t id;
 	int r;
 
@@ -908,9 +922,9 @@ static int on_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	}
 
 	format_clock((uint64_t)time(NULL) * 1000, when, sizeof(when));
-	watch_event_line(w, "%s %s %s %s %s=%.1f (threshold %.1f) %s", when,
-			 raised ? "RAISED " : "cleared", severity, kind, metric,
-			 value, threshold, cue);
+	alert_what(w, metric, value, threshold, what, sizeof(what));
+	watch_event_line(w, "%s %s %s %s %s: %s", when, raised ? "RAISED " : "cleared",
+			 severity, kind, what, cue);
 	watch_render(w);
 	return 0;
 }
