@@ -6,4 +6,4 @@
 #   DEMO_SECONDS=60 make run       shorter
 #   make run ARGS=--ci             no terminal UI: JSON lines, for CI
 run:
-	tools/demo/run-demo.sh $(ARGS)
+	GK_BUILD=$(BUILD) tools/demo/run-demo.sh $(ARGS)
