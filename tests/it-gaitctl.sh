@@ -159,7 +159,7 @@ wpid=$!
 sleep 0.5
 send "raise 9 pain warning pain_level 6 4 Listen to your body"
 send "clear 9 pain warning pain_level 6 4 Listen to your body"
-send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good braking_mps=0.5124:good vertical_ratio_pct=8.24:good trunk_lean_deg=3.14:good"
+send "live 3 cadence_spm=172.4:good vertical_oscillation_mm=81:good braking_mps=0.5124:good vertical_ratio_pct=8.24:good trunk_lean_deg=3.14:good lateral_sway_pct=-0.04:good"
 gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
 gk_check "watch: metric with its unit" grep -q 'cadence  *172.4 spm  good' "$gk_tmp/watch.txt"
 gk_check "watch: vertical oscillation in mm" grep -q 'vertical oscillation  *81.0 mm' "$gk_tmp/watch.txt"
@@ -167,6 +167,7 @@ gk_check "watch: braking as the form core prints it, in m/s" \
 	grep -q 'braking  *0.512 m/s  good' "$gk_tmp/watch.txt"
 gk_check "watch: the only IMU is worn on the waist, so trunk_lean_deg is pelvic tilt" \
 	grep -q 'pelvic tilt  *3.1 deg  good' "$gk_tmp/watch.txt"
+gk_check "watch: what rounds to zero reads 0.0, not -0.0" grep -q 'lateral sway  *0.0 %  *good' "$gk_tmp/watch.txt"
 gk_check "watch: vertical ratio in %" grep -q 'vertical ratio  *8.2 %  *good' "$gk_tmp/watch.txt"
 gk_check "watch: active alert listed, value and limit as the metric prints" \
 	grep -q 'critical *overstriding *cadence 140.0 spm, limit 160.0 (Shorter steps now)' \

@@ -5,6 +5,7 @@
  * shares worked out by hand, and nothing made up for what is missing.
  */
 #include <errno.h>
+#include <math.h>
 #include <json-c/json.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,7 +38,7 @@ static const char doc_full[] =
 	"\"alerts\":{\"overstriding\":{\"count\":2,\"duration_s\":95},"
 	"\"not-upright\":{\"count\":0,\"duration_s\":0},"
 	"\"pain\":{\"count\":1,\"duration_s\":3725}},"
-	"\"drift\":{\"cadence_spm\":-3.2,\"trunk_lean_deg\":0.4,\"braking_mps\":0.041},"
+	"\"drift\":{\"gct_ms\":-0.04,\"cadence_spm\":-3.2,\"trunk_lean_deg\":0.4,\"braking_mps\":0.041},"
 	"\"advice\":[{\"id\":\"shorter-steps\",\"text\":\"Take shorter steps.\"},"
 	"{\"id\":\"listen-to-body\",\"text\":\"Listen to your body.\"}],"
 	"\"impact_load\":9000.0,\"mount\":\"sacrum\",\"baseline\":null,"
@@ -100,6 +101,7 @@ static void test_full(void **state)
 	assert_line(out, "  pain                   1 time, 1:02:05 in all");
 	assert_null(strstr(out, "not upright"));	/* never raised */
 	assert_line(out, "  cadence                -3.2 spm");
+	assert_line(out, "  gct                    0.0 ms");	/* not -0.0 */
 	assert_line(out, "  braking                +0.041 m/s");
 	assert_line(out, "  at 10:10: 6/10, lower back");
 	assert_line(out, "  - Take shorter steps.");
@@ -210,6 +212,20 @@ static void test_find(void **state)
 	assert_null(doc);
 }
 
+static void test_fixed(void **state)
+{
+	char b[32];
+
+	assert_string_equal(gaitctl_fixed(b, sizeof(b), 1, -0.04, false), "0.0");
+	assert_string_equal(gaitctl_fixed(b, sizeof(b), 1, -0.04, true), "0.0");
+	assert_string_equal(gaitctl_fixed(b, sizeof(b), 3, -0.0004, false), "0.000");
+	assert_string_equal(gaitctl_fixed(b, sizeof(b), 3, 0.0006, true), "+0.001");
+	assert_string_equal(gaitctl_fixed(b, sizeof(b), 1, -0.26, false), "-0.3");
+	assert_string_equal(gaitctl_fixed(b, sizeof(b), 0, 4.4, true), "+4");
+	assert_string_equal(gaitctl_fixed(b, sizeof(b), 1, NAN, false), "-");
+	assert_string_equal(gaitctl_fixed(b, sizeof(b), 1, INFINITY, false), "-");
+}
+
 static void test_metric_label(void **state)
 {
 	char label[48];
@@ -246,6 +262,7 @@ int main(void)
 		{ "/gaitctl/report/not-finished", test_not_finished, NULL, NULL, NULL },
 		{ "/gaitctl/report/wrong-types", test_wrong_types, NULL, NULL, NULL },
 		{ "/gaitctl/report/find", test_find, NULL, NULL, NULL },
+		{ "/gaitctl/report/fixed", test_fixed, NULL, NULL, NULL },
 		{ "/gaitctl/report/metric-label", test_metric_label, NULL, NULL, NULL },
 	};
 

@@ -751,15 +751,16 @@ static void alert_what(struct watch *w, const char *metric, double value, double
 		       char *buf, size_t size)
 {
 	const char *unit;
-	char label[48], v[32] = "-", t[48] = "";
+	char label[48], v[48] = "-", t[48] = "", num[32];
 	int dec;
 
 	gaitctl_metric_label(metric, watch_form_mount(w), label, sizeof(label), &unit, &dec);
 	if (isfinite(value))
-		snprintf(v, sizeof(v), "%.*f%s%s", dec, value,
+		snprintf(v, sizeof(v), "%s%s%s", gaitctl_fixed(num, sizeof(num), dec, value, false),
 			 *unit && *unit != '/' ? " " : "", unit);	/* "5/10" */
 	if (isfinite(threshold))
-		snprintf(t, sizeof(t), ", limit %.*f", dec, threshold);
+		snprintf(t, sizeof(t), ", limit %s",
+			 gaitctl_fixed(num, sizeof(num), dec, threshold, false));
 	snprintf(buf, size, "%s %s%s", label, v, t);
 }
 
@@ -795,13 +796,14 @@ static void watch_render(struct watch *w)
 	else {
 		json_object_object_foreach(metrics, name, v) {
 			const char *unit, *q = jstr(quality, name);
-			char label[48];
+			char label[48], num[32];
 			int dec;
 
 			gaitctl_metric_label(name, watch_form_mount(w), label, sizeof(label),
 					     &unit, &dec);
-			printf("  %-24s %9.*f %-4s %s%s\n", label, dec,
-			       json_object_get_double(v), unit, q, eol);
+			printf("  %-24s %9s %-4s %s%s\n", label,
+			       gaitctl_fixed(num, sizeof(num), dec, json_object_get_double(v), false),
+			       unit, q, eol);
 		}
 	}
 

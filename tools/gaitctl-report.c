@@ -65,6 +65,21 @@ void gaitctl_metric_label(const char *name, const char *mount, char *label, size
 		snprintf(label, size, "pelvic tilt");
 }
 
+const char *gaitctl_fixed(char *buf, size_t size, int decimals, double v, bool sign)
+{
+	double unit = pow(10, -decimals);
+
+	if (!isfinite(v)) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	/* what rounds to zero is 0, not -0.0 (nor +0.0 with a sign) */
+	if (fabs(v) < unit / 2)
+		v = 0;
+	snprintf(buf, size, sign && v != 0 ? "%+.*f" : "%.*f", decimals, v);
+	return buf;
+}
+
 static json_object *jget(json_object *o, const char *key)
 {
 	json_object *v;
@@ -196,9 +211,9 @@ static void print_metrics(FILE *f, json_object *sum)
 						       "%s%s", nm ? ", " : "", label);
 			continue;
 		}
-		snprintf(med, sizeof(med), "%.*f", dec, jd(st, "median"));
-		snprintf(lo, sizeof(lo), "%.*f", dec, jd(st, "p10"));
-		snprintf(hi, sizeof(hi), "%.*f", dec, jd(st, "p90"));
+		gaitctl_fixed(med, sizeof(med), dec, jd(st, "median"), false);
+		gaitctl_fixed(lo, sizeof(lo), dec, jd(st, "p10"), false);
+		gaitctl_fixed(hi, sizeof(hi), dec, jd(st, "p90"), false);
 		if (tot > 0)
 			fprintf(f, "  %-22s %-4s %8s %8s - %-8s %5.0f%% /%4.0f%% /%4.0f%%\n",
 				label, unit, med, lo, hi, 100 * below / tot,
@@ -241,7 +256,7 @@ static void print_drift(FILE *f, json_object *sum)
 	if (!drift || !json_object_is_type(drift, json_type_object))
 		return;
 	json_object_object_foreach(drift, name, v) {
-		char label[48];
+		char label[48], v_[32];
 		const char *unit;
 		int dec;
 
@@ -252,7 +267,8 @@ static void print_drift(FILE *f, json_object *sum)
 			fprintf(f, "\nDrift (late run minus the baseline, at the baseline's pace)\n");
 		head = true;
 		report_label(sum, name, label, sizeof(label), &unit, &dec);
-		fprintf(f, "  %-22s %+.*f %s\n", label, dec, jd(drift, name), unit);
+		fprintf(f, "  %-22s %s %s\n", label,
+			gaitctl_fixed(v_, sizeof(v_), dec, jd(drift, name), true), unit);
 	}
 }
 

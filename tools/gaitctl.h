@@ -13,6 +13,7 @@ int gaitctl_analyze(int argc, char **argv);
 int gaitctl_bus(int argc, char **argv);
 int gaitctl_report(int argc, char **argv);
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <json-c/json.h>
 
@@ -36,5 +37,8 @@ int gaitctl_report_find(const char *buf, size_t len, json_object **ret, size_t *
  * core prints it with ("braking_mps" -> "braking", "m/s", 3). With mount
  * "sacrum" or "waist" (NULL: unknown) trunk_lean_deg reads "pelvic tilt".
  */
+/* v with that many decimals into buf; never "-0.0"; sign: "+1.2" (but "0.0"); NaN "-" */
+const char *gaitctl_fixed(char *buf, size_t size, int decimals, double v, bool sign);
+
 void gaitctl_metric_label(const char *name, const char *mount, char *label, size_t size,
 			  const char **ret_unit, int *ret_decimals);
