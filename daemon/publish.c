@@ -152,6 +152,9 @@ void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
 		return;
 	json_add_string(o, "alias", sc->alias);
 	json_add_string(o, "kind", gk_sensor_kind_to_string(sc->kind));
+	/* where an IMU is worn; null for the kinds without one */
+	json_object_object_add(o, "mount", sc->mount != GK_MOUNT_NONE ?
+			       json_object_new_string(gk_mount_to_string(sc->mount)) : NULL);
 	json_add_string(o, "state", sensor_state_name(s->state));
 	json_add_string(o, "reason", s->reason);
 	json_object_object_add(o, "available", json_object_new_boolean(s->available));

@@ -101,6 +101,10 @@ gk_check "STATUS= 3/3 sensors streaming, broker connected" \
 
 has_hr() { [ "$(json_get "$(last_payload sensor/chest/state)" heart_rate_bpm)" != null ]; }
 gk_check "sensor/chest/state carries heart rate" gk_wait_for 20 has_hr
+gk_check "sensor/chest/state: mount chest, as configured" \
+	test "$(json_get "$(last_payload sensor/chest/state)" mount)" = '"chest"'
+gk_check "sensor/belt/state: no mount for a treadmill (null)" \
+	test "$(json_get "$(last_payload sensor/belt/state)" mount)" = null
 has_speed() { [ "$(json_get "$(last_payload sensor/belt/state)" speed_mps)" != null ]; }
 gk_check "sensor/belt/state carries belt speed" gk_wait_for 20 has_speed
 gk_check "HA discovery: chest heart rate entity" \
