@@ -12,10 +12,27 @@ gk_pids=()
 gk_n=0
 gk_failed=0
 
+# SIGTERM everything, then SIGKILL what is still there after 10 s: a
+# mosquitto_sub whose broker went first sits in its reconnect loop and ignores
+# SIGTERM, and a plain wait then hangs the test until the runner's timeout.
 gk_cleanup() {
-	local p
+	local p i alive
 	for p in "${gk_pids[@]}"; do
 		kill "$p" 2>/dev/null
+	done
+	for ((i = 0; i < 100; i++)); do
+		alive=0
+		for p in "${gk_pids[@]}"; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for p in "${gk_pids[@]}"; do
+		if kill -0 "$p" 2>/dev/null; then
+			echo "# cleanup: pid $p ($(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | cut -c1-60)) ignored SIGTERM for 10 s: SIGKILL"
+			kill -KILL "$p" 2>/dev/null
+		fi
 	done
 	for p in "${gk_pids[@]}"; do
 		wait "$p" 2>/dev/null
