@@ -161,6 +161,8 @@ const char *form_quality_to_string(enum form_quality q);
 const char *form_metric_to_string(enum form_metric m);
 /* Decimals a metric's value is printed with (JSON, displays). */
 int form_metric_decimals(enum form_metric m);
+/* v with that many decimals ("%.*f") into buf, what rounds to zero as 0, never "-0.0". */
+const char *form_format_fixed(char *buf, size_t size, double v, int decimals);
 /* Adds v under key, printed as metric m is (its decimals; null when not finite). */
 int form_metric_add_json(struct json_object *o, const char *key, enum form_metric m, double v);
 enum form_metric form_metric_from_string(const char *s);

@@ -14,6 +14,15 @@ static void json_putp(struct json_object **o)
 }
 
 /* A number with a fixed number of decimals; NAN/inf become null. */
+const char *form_format_fixed(char *buf, size_t size, double v, int decimals)
+{
+	snprintf(buf, size, "%.*f", decimals, v);
+	/* "-0.000" reads badly */
+	if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
+		snprintf(buf, size, "%.*f", decimals, 0.0);
+	return buf;
+}
+
 static int add_num(struct json_object *o, const char *key, double v, int decimals)
 {
 	struct json_object *n;
@@ -22,11 +31,7 @@ static int add_num(struct json_object *o, const char *key, double v, int decimal
 	if (!isfinite(v))
 		return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
 
-	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-	/* "-0.000" reads badly */
-	if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
-		snprintf(buf, sizeof(buf), "%.*f", decimals, 0.0);
-	n = json_object_new_double_s(v, buf);
+	n = json_object_new_double_s(v, form_format_fixed(buf, sizeof(buf), v, decimals));
 	if (!n)
 		return -ENOMEM;
 	if (json_object_object_add(o, key, n) < 0) {

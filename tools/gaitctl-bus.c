@@ -471,15 +471,6 @@ static bool jbool(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
-static double jnum(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !v)
-		return NAN;
-	return json_object_get_double(v);
-}
-
 static void format_clock(uint64_t epoch_ms, char *buf, size_t size)
 {
 	time_t t = (time_t)(epoch_ms / 1000);
@@ -499,14 +490,14 @@ static void format_duration(double ms, char *buf, size_t size)
 
 static void print_sensor_line(FILE *f, json_object *s, const char *eol)
 {
-	double battery = jnum(s, "battery_pct"), rssi = jnum(s, "rssi_dbm");
+	double battery = gaitctl_json_num(s, "battery_pct"), rssi = gaitctl_json_num(s, "rssi_dbm");
 	char bat[16] = "-", sig[16] = "-", seen[16];
 
 	if (isfinite(battery))
 		snprintf(bat, sizeof(bat), "%.0f%%", battery);
 	if (isfinite(rssi))
 		snprintf(sig, sizeof(sig), "%.0f dBm", rssi);
-	format_clock((uint64_t)jnum(s, "last_seen_ms"), seen, sizeof(seen));
+	format_clock((uint64_t)gaitctl_json_num(s, "last_seen_ms"), seen, sizeof(seen));
 	fprintf(f, "  %-12.12s %-18.18s %-11.11s %-5s %5s %8s %9s %.40s%s\n",
 		jstr(s, "alias"), jstr(s, "kind"), jstr(s, "state"),
 		jbool(s, "available") ? "yes" : "no", bat, sig, seen,
@@ -541,8 +532,8 @@ static int cmd_status(sd_bus *bus, const struct options *o)
 	if (o->json)
 		return print_json(gw);
 
-	format_clock((uint64_t)jnum(session, "start_time_ms"), start, sizeof(start));
-	format_duration(jnum(session, "duration_ms"), dur, sizeof(dur));
+	format_clock((uint64_t)gaitctl_json_num(session, "start_time_ms"), start, sizeof(start));
+	format_duration(gaitctl_json_num(session, "duration_ms"), dur, sizeof(dur));
 	json_object_object_get_ex(session, "active_alerts", &alerts);
 	printf("Node:     %s (gaitkeeperd %s)\n", jstr(gw, "node"), jstr(gw, "version"));
 	printf("State:    %s\n", jstr(gw, "state"));
@@ -644,7 +635,7 @@ static void print_tree(json_object *o, int depth)
 /* GetSummary(false) while a session runs: {"state":"running","started_ts":..,"activity":..} */
 static bool print_running(json_object *j)
 {
-	double started = jnum(j, "started_ts");
+	double started = gaitctl_json_num(j, "started_ts");
 	char clock[16], dur[32];
 
 	if (!streq(jstr(j, "state"), "running"))
@@ -747,14 +738,14 @@ static const char *watch_form_mount(struct watch *w)
  * An alert's metric as the runner reads it, with the form core's decimals:
  * "cadence 153.1 spm, limit 156.3" (not cadence_spm=153.1284964).
  */
-static void alert_what(struct watch *w, const char *metric, double value, double threshold,
+static void alert_what(const char *mount, const char *metric, double value, double threshold,
 		       char *buf, size_t size)
 {
 	const char *unit;
 	char label[48], v[48] = "-", t[48] = "", num[32];
 	int dec;
 
-	gaitctl_metric_label(metric, watch_form_mount(w), label, sizeof(label), &unit, &dec);
+	gaitctl_metric_label(metric, mount, label, sizeof(label), &unit, &dec);
 	if (isfinite(value))
 		snprintf(v, sizeof(v), "%s%s%s", gaitctl_fixed(num, sizeof(num), dec, value, false),
 			 *unit && *unit != '/' ? " " : "", unit);	/* "5/10" */
@@ -770,20 +761,23 @@ static void watch_render(struct watch *w)
 	const char *eol = w->tty ? "\033[K" : "";
 	json_object *metrics = NULL, *quality = NULL, *alerts = NULL;
 	char now[16], dur[32];
+	const char *mount;
 	double started;
 
 	if (w->o->json)
 		return;
 
+	mount = watch_form_mount(w);	/* labels trunk_lean_deg */
+
 	json_object_object_get_ex(w->live, "metrics", &metrics);
 	json_object_object_get_ex(w->live, "quality", &quality);
 	json_object_object_get_ex(w->session, "active_alerts", &alerts);
-	format_clock((uint64_t)jnum(w->live, "ts_ms"), now, sizeof(now));
+	format_clock((uint64_t)gaitctl_json_num(w->live, "ts_ms"), now, sizeof(now));
 	/* DurationMs changes only with the session state: count from the start. */
-	started = jnum(w->session, "start_time_ms");
+	started = gaitctl_json_num(w->session, "start_time_ms");
 	format_duration(streq(jstr(w->session, "state"), "running") && started > 0 ?
 			(double)time(NULL) * 1000 - started :
-			jnum(w->session, "duration_ms"), dur, sizeof(dur));
+			gaitctl_json_num(w->session, "duration_ms"), dur, sizeof(dur));
 
 	printf("%sgaitkeeper %s  session %s %s  broker %s  %s/%s sensors streaming%s\n",
 	       w->tty ? "\033[H" : "\n", jstr(w->gw, "node"), jstr(w->session, "state"),
@@ -799,8 +793,7 @@ static void watch_render(struct watch *w)
 			char label[48], num[32];
 			int dec;
 
-			gaitctl_metric_label(name, watch_form_mount(w), label, sizeof(label),
-					     &unit, &dec);
+			gaitctl_metric_label(name, mount, label, sizeof(label), &unit, &dec);
 			printf("  %-24s %9s %-4s %s%s\n", label,
 			       gaitctl_fixed(num, sizeof(num), dec, json_object_get_double(v), false),
 			       unit, q, eol);
@@ -815,7 +808,7 @@ static void watch_render(struct watch *w)
 
 		char what[96];
 
-		alert_what(w, jstr(a, "metric"), jnum(a, "value"), jnum(a, "threshold"),
+		alert_what(mount, jstr(a, "metric"), gaitctl_json_num(a, "value"), gaitctl_json_num(a, "threshold"),
 			   what, sizeof(what));
 		printf("  %s%-8s%s %-20s %s (%s)%s\n", w->tty ? "\033[1;31m" : "",
 		       jstr(a, "severity"), w->tty ? "\033[0m" : "", jstr(a, "kind"),
@@ -924,7 +917,7 @@ static int on_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	}
 
 	format_clock((uint64_t)time(NULL) * 1000, when, sizeof(when));
-	alert_what(w, metric, value, threshold, what, sizeof(what));
+	alert_what(watch_form_mount(w), metric, value, threshold, what, sizeof(what));
 	watch_event_line(w, "%s %s %s %s %s: %s", when, raised ? "RAISED " : "cleared",
 			 severity, kind, what, cue);
 	watch_render(w);

@@ -2,15 +2,15 @@
 /* gaitctl report: a finished session's summary document as a text report. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <unistd.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/macro.h"
 #include "form/form.h"
@@ -67,16 +67,16 @@ void gaitctl_metric_label(const char *name, const char *mount, char *label, size
 
 const char *gaitctl_fixed(char *buf, size_t size, int decimals, double v, bool sign)
 {
-	double unit = pow(10, -decimals);
+	char num[64];
 
 	if (!isfinite(v)) {
 		snprintf(buf, size, "-");
 		return buf;
 	}
-	/* what rounds to zero is 0, not -0.0 (nor +0.0 with a sign) */
-	if (fabs(v) < unit / 2)
-		v = 0;
-	snprintf(buf, size, sign && v != 0 ? "%+.*f" : "%.*f", decimals, v);
+	/* the form core's rounding (never -0.0), and no sign on what reads 0 */
+	form_format_fixed(num, sizeof(num), v, decimals);
+	snprintf(buf, size, "%s%s",
+		 sign && v > 0 && strspn(num, "0.") != strlen(num) ? "+" : "", num);
 	return buf;
 }
 
@@ -87,7 +87,7 @@ static json_object *jget(json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-static double jd(json_object *o, const char *key)
+double gaitctl_json_num(json_object *o, const char *key)
 {
 	json_object *v = jget(o, key);
 
@@ -146,21 +146,21 @@ static const char *words(const char *id, char *buf, size_t size)
 static void print_header(FILE *f, json_object *doc, json_object *sum)
 {
 	char a[32], b[32], d1[32], d2[32], d3[32], d4[32];
-	const char *start = local_time(jd(doc, "started_ts"), true, a, sizeof(a));
-	const char *end = local_time(jd(doc, "ended_ts"), false, b, sizeof(b));
-	double dist = jd(sum, "distance_m"), n_alerts = jd(doc, "alerts_total");
-	double steps = jd(sum, "steps");
+	const char *start = local_time(gaitctl_json_num(doc, "started_ts"), true, a, sizeof(a));
+	const char *end = local_time(gaitctl_json_num(doc, "ended_ts"), false, b, sizeof(b));
+	double dist = gaitctl_json_num(sum, "distance_m"), n_alerts = gaitctl_json_num(doc, "alerts_total");
+	double steps = gaitctl_json_num(sum, "steps");
 	const char *mount = js(sum, "mount");
 	json_object *bl = jget(sum, "baseline_learned");
 
 	fprintf(f, "Session");
 	if (start)
 		fprintf(f, " %s%s%s,", start, end ? " to " : "", end ? end : "");
-	fprintf(f, " %s\n", hms(jd(sum, "duration_s"), d1, sizeof(d1)));
+	fprintf(f, " %s\n", hms(gaitctl_json_num(sum, "duration_s"), d1, sizeof(d1)));
 	fprintf(f, "  running %s, walking %s, standing %s\n",
-		hms(jd(sum, "running_s"), d2, sizeof(d2)),
-		hms(jd(sum, "walking_s"), d3, sizeof(d3)),
-		hms(jd(sum, "standing_s"), d4, sizeof(d4)));
+		hms(gaitctl_json_num(sum, "running_s"), d2, sizeof(d2)),
+		hms(gaitctl_json_num(sum, "walking_s"), d3, sizeof(d3)),
+		hms(gaitctl_json_num(sum, "standing_s"), d4, sizeof(d4)));
 	fprintf(f, "  ");
 	if (isfinite(dist))
 		fprintf(f, "%.2f km, ", dist / 1000);
@@ -199,21 +199,21 @@ static void print_metrics(FILE *f, json_object *sum)
 		char label[48], med[24], lo[24], hi[24];
 		const char *unit;
 		int dec;
-		double n = jd(st, "n"), below = jd(st, "below_s"), within = jd(st, "within_s"),
-		       above = jd(st, "above_s"), tot = below + within + above;
+		double n = gaitctl_json_num(st, "n"), below = gaitctl_json_num(st, "below_s"), within = gaitctl_json_num(st, "within_s"),
+		       above = gaitctl_json_num(st, "above_s"), tot = below + within + above;
 
 		if (streq(name, "pain_level"))
 			continue;	/* its own section below */
 		report_label(sum, name, label, sizeof(label), &unit, &dec);
-		if (!(n > 0) || !isfinite(jd(st, "median"))) {
+		if (!(n > 0) || !isfinite(gaitctl_json_num(st, "median"))) {
 			if (nm + 1 < sizeof(missing))
 				nm += (size_t)snprintf(missing + nm, sizeof(missing) - nm,
 						       "%s%s", nm ? ", " : "", label);
 			continue;
 		}
-		gaitctl_fixed(med, sizeof(med), dec, jd(st, "median"), false);
-		gaitctl_fixed(lo, sizeof(lo), dec, jd(st, "p10"), false);
-		gaitctl_fixed(hi, sizeof(hi), dec, jd(st, "p90"), false);
+		gaitctl_fixed(med, sizeof(med), dec, gaitctl_json_num(st, "median"), false);
+		gaitctl_fixed(lo, sizeof(lo), dec, gaitctl_json_num(st, "p10"), false);
+		gaitctl_fixed(hi, sizeof(hi), dec, gaitctl_json_num(st, "p90"), false);
 		if (tot > 0)
 			fprintf(f, "  %-22s %-4s %8s %8s - %-8s %5.0f%% /%4.0f%% /%4.0f%%\n",
 				label, unit, med, lo, hi, 100 * below / tot,
@@ -234,14 +234,14 @@ static void print_alerts(FILE *f, json_object *sum)
 		return;
 	fprintf(f, "\nAlerts\n");
 	json_object_object_foreach(alerts, kind, a) {
-		double count = jd(a, "count");
+		double count = gaitctl_json_num(a, "count");
 		char d[32], k[32];
 
 		if (!(count > 0))
 			continue;
 		any = true;
 		fprintf(f, "  %-20s %3.0f time%s, %s in all\n", words(kind, k, sizeof(k)),
-			count, count == 1 ? "" : "s", hms(jd(a, "duration_s"), d, sizeof(d)));
+			count, count == 1 ? "" : "s", hms(gaitctl_json_num(a, "duration_s"), d, sizeof(d)));
 	}
 	if (!any)
 		fprintf(f, "  none\n");
@@ -261,14 +261,14 @@ static void print_drift(FILE *f, json_object *sum)
 		int dec;
 
 		(void)v;
-		if (!isfinite(jd(drift, name)))
+		if (!isfinite(gaitctl_json_num(drift, name)))
 			continue;
 		if (!head)
 			fprintf(f, "\nDrift (late run minus the baseline, at the baseline's pace)\n");
 		head = true;
 		report_label(sum, name, label, sizeof(label), &unit, &dec);
 		fprintf(f, "  %-22s %s %s\n", label,
-			gaitctl_fixed(v_, sizeof(v_), dec, jd(drift, name), true), unit);
+			gaitctl_fixed(v_, sizeof(v_), dec, gaitctl_json_num(drift, name), true), unit);
 	}
 }
 
@@ -284,8 +284,8 @@ static void print_pain(FILE *f, json_object *sum)
 		json_object *p = json_object_array_get_idx(pain, i);
 		char t[32], w[32];
 
-		fprintf(f, "  at %s: %.0f/10, %s\n", hms(jd(p, "t_s"), t, sizeof(t)),
-			jd(p, "level"), words(js(p, "where"), w, sizeof(w)));
+		fprintf(f, "  at %s: %.0f/10, %s\n", hms(gaitctl_json_num(p, "t_s"), t, sizeof(t)),
+			gaitctl_json_num(p, "level"), words(js(p, "where"), w, sizeof(w)));
 	}
 }
 
@@ -299,8 +299,12 @@ static bool advice_listed(json_object *list, const char *id)
 	return false;
 }
 
-/* The items of list not already in shown; returns how many it printed. */
-static unsigned print_advice(FILE *f, json_object *list, json_object *shown)
+/*
+ * The items of list not already in shown, under heading (when not NULL)
+ * if there is any; returns how many it printed.
+ */
+static unsigned print_advice(FILE *f, json_object *list, json_object *shown,
+			     const char *heading)
 {
 	unsigned n = 0;
 
@@ -312,17 +316,18 @@ static unsigned print_advice(FILE *f, json_object *list, json_object *shown)
 
 		if (!text || advice_listed(shown, js(a, "id")))
 			continue;
+		if (n++ == 0 && heading)
+			fputs(heading, f);
 		fprintf(f, "  - %s\n", text);
-		n++;
 	}
 	return n;
 }
 
 static void print_history(FILE *f, json_object *h, json_object *session_advice)
 {
-	double sessions = jd(h, "sessions"), days = jd(h, "history_days");
-	double l7 = jd(h, "load_7d_min"), l28 = jd(h, "load_28d_weekly_min");
-	double acr = jd(h, "acute_chronic_ratio"), pain5 = jd(h, "pain_sessions_last5");
+	double sessions = gaitctl_json_num(h, "sessions"), days = gaitctl_json_num(h, "history_days");
+	double l7 = gaitctl_json_num(h, "load_7d_min"), l28 = gaitctl_json_num(h, "load_28d_weekly_min");
+	double acr = gaitctl_json_num(h, "acute_chronic_ratio"), pain5 = gaitctl_json_num(h, "pain_sessions_last5");
 	const char *site = js(h, "main_pain_site"), *pointer = js(h, "pointer_text");
 	char w[32];
 
@@ -345,29 +350,16 @@ static void print_history(FILE *f, json_object *h, json_object *session_advice)
 	}
 	if (pain5 > 0) {
 		fprintf(f, "  pain in %.0f of the last 5 sessions", pain5);
-		if (jd(h, "max_pain_last5") >= 0)
-			fprintf(f, ", at most %.0f/10", jd(h, "max_pain_last5"));
+		if (gaitctl_json_num(h, "max_pain_last5") >= 0)
+			fprintf(f, ", at most %.0f/10", gaitctl_json_num(h, "max_pain_last5"));
 		if (site)
 			fprintf(f, ", mostly %s", words(site, w, sizeof(w)));
 		fprintf(f, "\n");
 	}
 	if (pointer)
 		fprintf(f, "  %s\n", pointer);
-	if (json_object_is_type(jget(h, "advice"), json_type_array)) {
-		/* a heading only when there is something the session did not say */
-		json_object *list = jget(h, "advice");
-		bool more = false;
-
-		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			json_object *a = json_object_array_get_idx(list, i);
-
-			more |= js(a, "text") && !advice_listed(session_advice, js(a, "id"));
-		}
-		if (more) {
-			fprintf(f, "  and from the history:\n");
-			print_advice(f, list, session_advice);
-		}
-	}
+	/* only what the session did not already say */
+	print_advice(f, jget(h, "advice"), session_advice, "  and from the history:\n");
 }
 
 int gaitctl_print_report(FILE *f, json_object *doc)
@@ -385,7 +377,7 @@ int gaitctl_print_report(FILE *f, json_object *doc)
 	print_pain(f, sum);
 	advice = jget(sum, "advice");
 	fprintf(f, "\nAdvice\n");
-	if (print_advice(f, advice, NULL) == 0)
+	if (print_advice(f, advice, NULL, NULL) == 0)
 		fprintf(f, "  none for this run\n");
 	if (hist && json_object_is_type(hist, json_type_object))
 		print_history(f, hist, advice);

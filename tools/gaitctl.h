@@ -37,6 +37,9 @@ int gaitctl_report_find(const char *buf, size_t len, json_object **ret, size_t *
  * core prints it with ("braking_mps" -> "braking", "m/s", 3). With mount
  * "sacrum" or "waist" (NULL: unknown) trunk_lean_deg reads "pelvic tilt".
  */
+/* The number at key (an int or double), NaN when absent, null or of another type. */
+double gaitctl_json_num(json_object *o, const char *key);
+
 /* v with that many decimals into buf; never "-0.0"; sign: "+1.2" (but "0.0"); NaN "-" */
 const char *gaitctl_fixed(char *buf, size_t size, int decimals, double v, bool sign);
 
