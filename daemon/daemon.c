@@ -192,6 +192,9 @@ static void form_sensor_update(struct gk_daemon *d)
 	else if (to->mount != from->mount && d->imu_sensor == imu_select_preferred(&d->imu))
 		history_load_baseline(d);	/* the stored one is the preferred mount's */
 
+	/* run_trunk_lean_deg is named for the mount (pelvic tilt or trunk lean). */
+	if (to->mount != from->mount)
+		publish_discovery(d);
 	publish_gateway_state(d);
 	update_status(d, d->stopping ? "stopping" : "running");
 }

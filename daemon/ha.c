@@ -210,8 +210,25 @@ static int emit_entity(const struct build *b, const struct ha_entity *e, const c
 	return r;
 }
 
-int ha_discovery_build(const struct gk_config *cfg, const char *version, ha_emit_cb_t emit,
-		       void *userdata)
+/*
+ * trunk_lean_deg is the trunk's forward lean on a chest strap and the
+ * pelvis's forward tilt on a sacrum or waist clip: name it for the mount of
+ * the sensor feeding the form core. The unique_id stays the same, so Home
+ * Assistant renames the entity (unless its user did) and keeps its history.
+ */
+static struct ha_entity live_entity_for_mount(const struct ha_entity *e, int form_mount)
+{
+	struct ha_entity r = *e;
+
+	if (streq(e->key, "trunk_lean_deg") &&
+	    (form_mount == GK_MOUNT_SACRUM || form_mount == GK_MOUNT_WAIST)) {
+		r.name = "Pelvic tilt";
+	}
+	return r;
+}
+
+int ha_discovery_build(const struct gk_config *cfg, const char *version, int form_mount,
+		       ha_emit_cb_t emit, void *userdata)
 {
 	struct build b = { .cfg = cfg, .version = version, .emit = emit, .userdata = userdata };
 	struct json_object *dev;
@@ -259,9 +276,11 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version, ha_emit
 		snprintf(name, sizeof(name), "%s run", cfg->node);
 		dev = device_new(&b, "run", name, "running session");
 		snprintf(st, sizeof(st), "%s/run/live", b.prefix);
-		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(live_entities); i++)
-			r = emit_entity(&b, &live_entities[i], "run", st, dev, NULL,
-					HA_LIVE_EXPIRE_S);
+		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(live_entities); i++) {
+			struct ha_entity e = live_entity_for_mount(&live_entities[i], form_mount);
+
+			r = emit_entity(&b, &e, "run", st, dev, NULL, HA_LIVE_EXPIRE_S);
+		}
 		snprintf(st, sizeof(st), "%s/session/state", b.prefix);
 		if (r >= 0)
 			r = emit_entity(&b, &session_state, "session", st, dev, NULL, 0);

@@ -277,7 +277,10 @@ void publish_discovery(struct gk_daemon *d)
 	if (!w.list)
 		return;
 	if (d->cfg->mqtt.ha_discovery)
-		(void)ha_discovery_build(d->cfg, GK_VERSION, ha_emit, &w);
+		(void)ha_discovery_build(d->cfg, GK_VERSION,
+					 d->imu_sensor >= 0 ? d->cfg->sensors[d->imu_sensor].mount :
+							      GK_MOUNT_NONE,
+					 ha_emit, &w);
 	fclose(w.list);
 	w.list = NULL;
 

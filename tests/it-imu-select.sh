@@ -46,8 +46,9 @@ EOF
 write_config
 
 sub_log=$gk_tmp/sub.log
+LEAN_HA=homeassistant/sensor/gaitkeeper_imu/run_trunk_lean_deg/config
 gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
-	-t 'gaitkeeper/imu/#' -F '%q %t %p' >> "$sub_log" 2>> "$gk_tmp/sub.err"
+	-t 'gaitkeeper/imu/#' -t "$LEAN_HA" -F '%q %t %p' >> "$sub_log" 2>> "$gk_tmp/sub.err"
 gkd_start_notify
 
 pub() {
@@ -78,6 +79,12 @@ for line in sys.stdin:
     if p.get("form_sensor") == sys.argv[1]:
         print(p["ts"]); break' "$1"
 }
+# lean_name_is NAME: the newest Home Assistant config of run_trunk_lean_deg names it NAME
+# (pelvic tilt on the sacrum clip, trunk lean on the chest strap).
+lean_name_is() {
+	grep -F " $LEAN_HA " "$sub_log" | tail -1 | cut -d' ' -f3- |
+		python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.stdin.read() or "{}").get("name") == sys.argv[1] else 1)' "$1"
+}
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 lines() { wc -l < "$sub_log"; }
 # live_imu_after LINE: a run/live after LINE of the log has a ground contact time,
@@ -98,6 +105,8 @@ gk_check "start-up log names the sacrum clip, chosen by mount" grep -q \
 	"Form core fed by IMU sensor 'sacrum' (sacrum, preferred by mount)" "$dlog"
 gk_check "D-Bus FormSensor is 'sacrum'" gk_wait_for 5 prop_is sacrum
 gk_check "gateway/state form_sensor is sacrum" gk_wait_for 15 gw_is sacrum
+gk_check "Home Assistant entity named 'Pelvic tilt' for the sacrum clip" \
+	gk_wait_for 10 lean_name_is "Pelvic tilt"
 gk_check "both IMU sensors stream" gk_wait_for 40 bash -c \
 	"grep -q \"Sensor 'chest' is streaming\" '$dlog' && grep -q \"Sensor 'sacrum' is streaming\" '$dlog'"
 
@@ -119,6 +128,8 @@ gk_check "fail-over logged" gk_wait_for 20 grep -q \
 	"$dlog"
 gk_check "gateway/state form_sensor is chest" gk_wait_for 5 gw_is chest
 gk_check "D-Bus FormSensor is 'chest'" gk_wait_for 5 prop_is chest
+gk_check "Home Assistant entity renamed 'Trunk lean' for the chest strap" \
+	gk_wait_for 5 lean_name_is "Trunk lean"
 switch_ms=$(gw_ts_after chest "$mark")
 delay_ms=$(( ${switch_ms:-0} - vanish_ms ))
 # Not before the sacrum data stopped for FAILOVER_S (its last frame may be up to 1 s
@@ -141,6 +152,8 @@ gk_check "return logged" gk_wait_for 20 grep -q \
 	"$dlog"
 gk_check "gateway/state form_sensor is sacrum again" gk_wait_for 5 gw_is sacrum
 gk_check "D-Bus FormSensor is 'sacrum' again" gk_wait_for 5 prop_is sacrum
+gk_check "Home Assistant entity named 'Pelvic tilt' again" \
+	gk_wait_for 5 lean_name_is "Pelvic tilt"
 return_ms=$(gw_ts_after sacrum "$mark")
 rdelay_ms=$(( ${return_ms:-0} - back_ms ))
 # back_ms is when the test saw "streaming" (the first data came a little before).
@@ -184,6 +197,8 @@ gk_check "restarted daemon READY" gk_wait_for 5 grep -q 'READY=1' "$notify_log"
 gk_check "form.imu_sensor names the chest strap" grep -q \
 	"Form core fed by IMU sensor 'chest' (chest, form.imu_sensor)" "$dlog"
 gk_check "D-Bus FormSensor is 'chest'" gk_wait_for 5 prop_is chest
+gk_check "Home Assistant entity renamed 'Trunk lean' for the chest strap" \
+	gk_wait_for 5 lean_name_is "Trunk lean"
 kill -TERM "$GKD_PID"
 wait "$GKD_PID"
 

@@ -77,7 +77,7 @@ static void test_every_live_metric(void **state)
 	char topic[160];
 
 	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
-	assert_int_equal(ha_discovery_build(c, "test", collect, s), 0);
+	assert_int_equal(ha_discovery_build(c, "test", GK_MOUNT_CHEST, collect, s), 0);
 
 	/* A metric added to form/ must get an entity here too. */
 	for (int k = 0; k < _FORM_METRIC_MAX; k++) {
@@ -133,7 +133,7 @@ static void test_availability_and_expiry(void **state)
 	struct sensor_check k = {};
 
 	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
-	assert_int_equal(ha_discovery_build(c, "test", check_sensor_entities, &k), 0);
+	assert_int_equal(ha_discovery_build(c, "test", GK_MOUNT_CHEST, check_sensor_entities, &k), 0);
 	assert_true(k.sensor_avail_ok);
 	assert_true(k.live_expires);
 	assert_true(k.n > 20);
@@ -153,8 +153,50 @@ static void test_emit_error_stops(void **state)
 	unsigned n = 0;
 
 	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
-	assert_int_equal(ha_discovery_build(c, "test", stop_early, &n), -ECANCELED);
+	assert_int_equal(ha_discovery_build(c, "test", GK_MOUNT_CHEST, stop_early, &n), -ECANCELED);
 	assert_int_equal(n, 3);
+	gk_config_free(c);
+}
+
+struct lean_name {
+	char name[64];
+	char uid[128];
+};
+
+static int find_lean(void *userdata, const char *topic, struct json_object *config)
+{
+	struct lean_name *l = userdata;
+
+	if (streq(topic, "homeassistant/sensor/gaitkeeper_gym/run_trunk_lean_deg/config")) {
+		snprintf(l->name, sizeof(l->name), "%s", get_str(config, "name"));
+		snprintf(l->uid, sizeof(l->uid), "%s", get_str(config, "unique_id"));
+	}
+	return 0;
+}
+
+/* The same entity, named for what the sensor feeding the form core measures. */
+static void test_lean_named_for_mount(void **state)
+{
+	static const struct {
+		int mount;
+		const char *name;
+	} cases[] = {
+		{ GK_MOUNT_CHEST, "Trunk lean" },
+		{ GK_MOUNT_SACRUM, "Pelvic tilt" },
+		{ GK_MOUNT_WAIST, "Pelvic tilt" },
+		{ GK_MOUNT_NONE, "Trunk lean" },
+	};
+	struct gk_config *c = NULL;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		struct lean_name l = {};
+
+		assert_int_equal(ha_discovery_build(c, "test", cases[i].mount, find_lean, &l), 0);
+		assert_string_equal(l.name, cases[i].name);
+		/* Renamed in place: Home Assistant keeps the entity and its history. */
+		assert_string_equal(l.uid, "gaitkeeper_gym_run_trunk_lean_deg");
+	}
 	gk_config_free(c);
 }
 
@@ -165,6 +207,7 @@ int main(void)
 		{ "/mqtt-ha/availability-and-expiry", test_availability_and_expiry, NULL, NULL,
 		  NULL },
 		{ "/mqtt-ha/emit-error-stops", test_emit_error_stops, NULL, NULL, NULL },
+		{ "/mqtt-ha/lean-named-for-mount", test_lean_named_for_mount, NULL, NULL, NULL },
 	};
 
 	return _cmocka_run_group_tests("mqtt-ha", tests, ELEMENTSOF(tests), NULL, NULL);
