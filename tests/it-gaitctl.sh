@@ -100,7 +100,7 @@ gk_check "summary --last before any ended: NotFound message" grep -q 'No such se
 wpid=$!
 gk_wait_for 5 grep -q '"event":"state"' "$gk_tmp/watch.jsonl"
 send "live 1 cadence_spm=170:good gct_ms=-:none trunk_lean_deg=8.5:low"
-send "raise 7 overstriding warning cadence_spm 150 160 Shorter steps"
+send "raise 7 overstriding warning cadence_spm 150.1284964 160 Shorter steps"
 send "sensor pod-1 footpod streaming 1 50 -70"
 send "remove chest"
 sleep 0.3
@@ -108,7 +108,7 @@ send "live 2 cadence_spm=171:good"
 gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
 wait "$wpid"
 gk_check "watch --count 2 exits 0 after two live frames" test $? -eq 0
-gk_check "watch --json: live, alert, sensor events as documented" python3 -c '
+gk_check "watch --json: live, alert (value with its metric's decimals), sensor events as documented" python3 -c '
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 kinds = [e["event"] for e in ev]
@@ -120,7 +120,7 @@ ok = (kinds[0] == "state" and len(live) == 2
       and live[0]["quality"] == {"cadence_spm": "good", "gct_ms": "none", "trunk_lean_deg": "low"}
       and live[0]["seq"] == 1 and live[1]["seq"] == 2
       and len(alert) == 1 and alert[0]["id"] == 7 and alert[0]["cue"] == "Shorter steps"
-      and alert[0]["threshold"] == 160
+      and alert[0]["value"] == 150.1 and alert[0]["threshold"] == 160
       and sensor and sensor[-1]["available"] is True and sensor[-1]["battery_pct"] == 50)
 sys.exit(not ok)' "$gk_tmp/watch.jsonl"
 "$GAITCTL" sensors --json > "$gk_tmp/sensors2.json"
@@ -128,11 +128,11 @@ gk_check "removed sensor is gone (InterfacesRemoved)" python3 -c '
 import json, sys
 sys.exit([s["alias"] for s in json.load(open(sys.argv[1]))] != ["pod-1"])' "$gk_tmp/sensors2.json"
 "$GAITCTL" status --json > "$gk_tmp/status2.json"
-gk_check "status --json: ActiveAlerts as named objects, Metrics kept" python3 -c '
+gk_check "status --json: ActiveAlerts as named objects (value rounded as on MQTT), Metrics kept" python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))["session"]
 a = s["active_alerts"]
-ok = (len(a) == 1 and a[0]["kind"] == "overstriding" and a[0]["value"] == 150
+ok = (len(a) == 1 and a[0]["kind"] == "overstriding" and a[0]["value"] == 150.1
       and s["metrics"] == {"cadence_spm": 171})
 sys.exit(not ok)' "$gk_tmp/status2.json"
 

@@ -266,6 +266,20 @@ static int properties_to_json(sd_bus_message *m, json_object *o)
 	return sd_bus_message_exit_container(m);
 }
 
+/*
+ * An alert's value or threshold under key, with its metric's decimals as the
+ * MQTT alert topic prints it (153.1, not 153.12849640000001); null when not
+ * finite. A metric this gaitctl does not know keeps the double as it came.
+ */
+static void alert_num_json(json_object *o, const char *key, const char *metric, double v)
+{
+	enum form_metric m = metric ? form_metric_from_string(metric) : _FORM_METRIC_INVALID;
+
+	if (m >= 0 && form_metric_add_json(o, key, m, v) == 0)
+		return;
+	json_object_object_add(o, key, isfinite(v) ? json_object_new_double(v) : NULL);
+}
+
 /* ActiveAlerts a(tsssdds) rows -> objects with the AlertRaised arg names. */
 static void name_alert_rows(json_object *session)
 {
@@ -294,9 +308,17 @@ static void name_alert_rows(json_object *session)
 
 		if (!o)
 			break;
-		for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-			json_object_object_add(o, keys[k],
-				json_object_get(json_object_array_get_idx(row, k)));
+		for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+			json_object *v = json_object_array_get_idx(row, k);
+
+			if (k == 4 || k == 5)	/* value, threshold */
+				alert_num_json(o, keys[k],
+					       json_object_get_string(
+						       json_object_array_get_idx(row, 3)),
+					       v ? json_object_get_double(v) : NAN);
+			else
+				json_object_object_add(o, keys[k], json_object_get(v));
+		}
 		json_object_array_add(named, o);
 	}
 	json_object_object_add(session, "active_alerts", named);
@@ -907,10 +929,8 @@ static int on_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		json_object_object_add(o, "kind", json_object_new_string(kind));
 		json_object_object_add(o, "severity", json_object_new_string(severity));
 		json_object_object_add(o, "metric", json_object_new_string(metric));
-		json_object_object_add(o, "value", isfinite(value) ?
-				       json_object_new_double(value) : NULL);
-		json_object_object_add(o, "threshold", isfinite(threshold) ?
-				       json_object_new_double(threshold) : NULL);
+		alert_num_json(o, "value", metric, value);
+		alert_num_json(o, "threshold", metric, threshold);
 		json_object_object_add(o, "cue", json_object_new_string(cue));
 		watch_emit(w, raised ? "alert_raised" : "alert_cleared", o);
 		return 0;
