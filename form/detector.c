@@ -45,6 +45,7 @@ static bool gravity_by_stride(const struct form_detector *d)
 void form_detector_reset(struct form_detector *d)
 {
 	d->n = 0;
+	d->n_holes = 0;
 	d->box_i = 0;
 	d->have_cand = false;
 	d->n_peaks = 0;
@@ -99,6 +100,48 @@ static double ring_ml(const struct form_detector *d, uint64_t i)
 	double h1 = d->h1[i & FORM_RING_MASK], h2 = d->h2[i & FORM_RING_MASK];
 
 	return -h1 * d->ap[1] + h2 * d->ap[0];
+}
+
+/*
+ * A hole in the samples between a and b: some sample in (a, b] came after
+ * one (or, smoothed, w - 1 samples either side of it, which mix both sides).
+ */
+static bool hole_in(const struct form_detector *d, uint64_t a, uint64_t b)
+{
+	for (unsigned k = 0; k < d->n_holes; k++) {
+		uint64_t h = d->hole[k];
+
+		if (h + d->w > a + 1 && h <= b + d->w)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A time read off the signal (a level crossing, a minimum, a peak) within
+ * a hole, or as close to one as the smoothing reaches (w samples): it may
+ * lie in the hole, and is not to be trusted.
+ */
+static bool hole_near_len(const struct form_detector *d, double t, double min_len_us)
+{
+	double margin = d->w * (d->dt_s > 0 ? d->dt_s : 0.01) * 1e6;
+
+	for (unsigned k = 0; k < d->n_holes; k++) {
+		uint64_t h = d->hole[k];
+
+		if (h == 0 || h + FORM_RING <= d->n + 1)
+			continue;
+		if (ring_t(d, h) - ring_t(d, h - 1) < min_len_us)
+			continue;
+		if (t > ring_t(d, h - 1) - margin && t < ring_t(d, h) + margin)
+			return true;
+	}
+	return false;
+}
+
+static bool hole_near(const struct form_detector *d, double t)
+{
+	return hole_near_len(d, t, 0);
 }
 
 /* Time (usec) where v crosses level between samples i-1 and i. */
@@ -280,6 +323,7 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 	double step_ms = (ic_next - ic) / 1000.0, t_low, t_high, tp = ring_t(d, p);
 	uint64_t from, i_ic, i_next, i_to, i_mid, lo_i = p;
 	double lo = INFINITY;
+	bool holed, to_ok;
 
 	/* an IC whose flight phase was not observed is not reported */
 	if (isnan(ic) || ic < 0)
@@ -313,17 +357,25 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 		}
 	s.flight_min_g = lo;
 
-	if (step_ms / 1000.0 <= STEP_MAX_S && !last)
+	/*
+	 * A hole anywhere in the step may have swallowed a whole stance (the
+	 * interval would span two steps) and breaks the integrals over it:
+	 * no step time, and so no toe-off (its model needs the step time),
+	 * flight, vertical oscillation, braking, drop or sway.
+	 */
+	holed = hole_in(d, i_ic, i_next);
+	if (step_ms / 1000.0 <= STEP_MAX_S && !last && !holed)
 		s.c.step_time_ms = step_ms;
 
-	/* toe-off */
+	/* toe-off: from the peak and two falls, none of them by a hole */
 	from = index_at(d, p, pn, tp + TO_SEARCH_MS * 1000.0);
-	if ((isfinite(s.c.step_time_ms) || last) &&
-	    fall_time(d, from, pn, TO_LEVEL_HIGH_G, &t_high)) {
+	to_ok = (isfinite(s.c.step_time_ms) || (last && !holed)) && !hole_near(d, tp) &&
+		fall_time(d, from, pn, TO_LEVEL_HIGH_G, &t_high) && !hole_near(d, t_high);
+	if (to_ok && !fall_time(d, from, pn, TO_LEVEL_LOW_G, &t_low))
+		t_low = ring_t(d, lo_i);
+	if (to_ok && !hole_near(d, t_low)) {
 		double dl, dh, to_ms;
 
-		if (!fall_time(d, from, pn, TO_LEVEL_LOW_G, &t_low))
-			t_low = ring_t(d, lo_i);
 		dl = fmax(TO_SEARCH_MS, (t_low - tp) / 1000.0);
 		dh = fmax(TO_SEARCH_MS, (t_high - tp) / 1000.0);
 		to_ms = TO_C0_MS + TO_C_LOW * dl + TO_C_HIGH * dh + TO_C_STEP * step_ms;
@@ -350,7 +402,7 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 		for (uint64_t i = i_ic; i < i_next && ring_t(d, i) <= ic + 60000.0; i++)
 			pk = fmax(pk, ring_v(d, i));
 		/* no sample there (a stream that ended at the IC): unknown */
-		s.c.peak_vertical_g = isfinite(pk) ? pk : NAN;
+		s.c.peak_vertical_g = isfinite(pk) && !hole_in(d, i_ic, p) ? pk : NAN;
 	}
 
 	if (isfinite(s.c.step_time_ms)) {
@@ -447,6 +499,17 @@ static void confirm_peak(struct form_detector *d, uint64_t p, form_step_cb_t cb,
 	ic = cross_time(d, q, level) - IC_OFFSET_MS * 1000.0;
 	if (lo_i == start && d->n_peaks == 0)
 		ic = NAN;	/* stream started in stance: flight minimum unseen */
+	/*
+	 * The crossing or the peak may lie in a long hole: like an unseen
+	 * flight minimum, no contact and no step time (the peak still paces
+	 * the detector). A flight minimum by a hole is kept: flight is flat
+	 * enough that a lower one in the hole moves the level little (on
+	 * the lost-block variants of docs/validation.md, gating it too only
+	 * lost contacts).
+	 */
+	if (hole_near_len(d, ic + IC_OFFSET_MS * 1000.0, FORM_HOLE_RISE_S * 1e6) ||
+	    hole_near_len(d, ring_t(d, p), FORM_HOLE_RISE_S * 1e6))
+		ic = NAN;
 
 	if (d->n_peaks >= 1) {
 		step_s = (ic - d->ic_usec[1]) / 1e6;
@@ -470,8 +533,12 @@ static void confirm_peak(struct form_detector *d, uint64_t p, form_step_cb_t cb,
 		 * Until the switch, gravity is the running mean, which ends part
 		 * way through a stride: about 1 deg off while running. The whole
 		 * strides meanwhile (from the second stride end) are summed, and
-		 * at the switch gravity starts again from them alone.
+		 * at the switch gravity starts again from them alone. A stride
+		 * with a hole in it lost part of its samples: it is not whole.
 		 */
+		if (d->stride_holed)
+			d->stride_n = 0;
+		d->stride_holed = false;
 		if (d->stride_n > 0 && (by_stride ? d->whole_n > 0 : d->n_peaks >= 4)) {
 			for (int i = 0; i < 3; i++)
 				d->whole_sum[i] += d->stride_sum[i];
@@ -520,12 +587,25 @@ void form_detector_flush(struct form_detector *d, form_step_cb_t cb, void *userd
 	d->n_peaks = 0;
 }
 
+/*
+ * Sample m is r sample periods or more after sample from: counted in
+ * samples, or in time when a hole (whose samples never came) may lie between.
+ */
+static bool samples_after(const struct form_detector *d, uint64_t m, uint64_t from, uint64_t r,
+			  double dt)
+{
+	return m >= from + r ||
+	       (d->n_holes > 0 && ring_t(d, m) - ring_t(d, from) >= ((double)r - 0.5) * dt * 1e6);
+}
+
 static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void *userdata)
 {
 	double x = ring_v(d, m), thr, low, r_s, dt = d->dt_s > 0 ? d->dt_s : 0.01;
 	uint64_t r;
 
-	d->v_mean = m == 0 ? x : d->v_mean + (x - d->v_mean) * fmin(1.0, dt / 2.0);
+	/* about 1 g whatever happens: kept over a reset */
+	d->v_mean = !d->have_v_mean ? x : d->v_mean + (x - d->v_mean) * fmin(1.0, dt / 2.0);
+	d->have_v_mean = true;
 	if (d->peak_ema == 0)
 		d->peak_ema = d->v_mean + 1.0;
 
@@ -551,7 +631,7 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
 	 * after a flight belongs to the next stance, never to this one.
 	 */
 	if (x > thr && (!d->have_cand || x > d->cand_v) &&
-	    (d->n_peaks == 0 || m >= d->peak[1] + r)) {
+	    (d->n_peaks == 0 || samples_after(d, m, d->peak[1], r, dt))) {
 		d->have_cand = true;
 		d->cand = m;
 		d->cand_v = x;
@@ -560,7 +640,7 @@ static void process(struct form_detector *d, uint64_t m, form_step_cb_t cb, void
 		d->have_cand = false;
 		confirm_peak(d, d->cand, cb, userdata);
 	}
-	if (d->have_cand && m >= d->cand + r) {
+	if (d->have_cand && samples_after(d, m, d->cand, r, dt)) {
 		d->have_cand = false;
 		confirm_peak(d, d->cand, cb, userdata);
 	}
@@ -635,8 +715,29 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 	if (d->have_last) {
 		double dts = (double)(s->t_usec - d->t_last) / 1e6;
 
-		if (dts > 0.5)
+		/*
+		 * Samples missing (a lost BLE notification holds 30-180 ms of
+		 * them): the holes are noted, and a contact or step they touch
+		 * is left unmeasured (hole_in()); a longer pause starts the step
+		 * history again. Neither feeds the sample period estimate.
+		 */
+		if (dts > FORM_GAP_S) {
 			form_detector_reset(d);
+			d->holes_total++;
+			d->lost_s_total += fmax(0, dts - d->dt_s);
+		} else if (d->dt_s > 0 &&
+			   dts > fmax(FORM_HOLE_PERIODS * d->dt_s, FORM_HOLE_MIN_S)) {
+			if (d->n_holes == FORM_HOLES) {
+				memmove(d->hole, d->hole + 1, sizeof(d->hole[0]) * (FORM_HOLES - 1));
+				d->n_holes--;
+			}
+			d->hole[d->n_holes++] = d->n;
+			d->stride_holed = true;
+			d->holes_total++;
+			d->lost_s_total += dts - d->dt_s;
+		} else if (dts > 0) {
+			d->dt_s = d->dt_s > 0 ? 0.99 * d->dt_s + 0.01 * dts : dts;
+		}
 		/*
 		 * A minute without samples: the sensor may have been taken off
 		 * and put on again, turned. Forward is learnt afresh (its strides
@@ -644,8 +745,6 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 		 */
 		if (dts * 1e6 >= FORM_REMOUNT_GAP_USEC)
 			form_detector_forget_forward(d);
-		else if (dts > 0)
-			d->dt_s = d->dt_s > 0 ? 0.99 * d->dt_s + 0.01 * dts : dts;
 	}
 	d->have_last = true;
 	d->t_last = s->t_usec;
@@ -733,6 +832,8 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 
 		d->w = (unsigned)(w < 1 ? 1 : w > 31 ? 31 : w);
 		d->box_i = 1 % d->w;
+		if (d->w > 1)
+			d->have_v_mean = false;	/* start it again from smoothed samples */
 	}
 
 	idx = d->n;

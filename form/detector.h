@@ -14,6 +14,23 @@
 /* A minute without IMU samples: the sensor may sit otherwise now (forward, lean reference). */
 #define FORM_REMOUNT_GAP_USEC 60000000ull
 
+/*
+ * A hole in the sample times (lost BLE notifications): longer than
+ * FORM_HOLE_PERIODS sample periods and than FORM_HOLE_MIN_S. Up to
+ * FORM_GAP_S the step history carries on over it and only what it touches
+ * is left unmeasured; a longer one starts the step history again.
+ */
+#define FORM_HOLE_PERIODS 2.5
+#define FORM_HOLE_MIN_S 0.020
+/*
+ * An initial contact is interpolated across a shorter hole (the loading
+ * rise keeps samples on both sides of it); a longer one near the rise
+ * leaves it untimed (docs/validation.md, lost-block rows).
+ */
+#define FORM_HOLE_RISE_S 0.100
+#define FORM_GAP_S 0.5
+#define FORM_HOLES 32u			/* the latest holes kept (sample numbers) */
+
 #define FORM_RING 1024u
 #define FORM_RING_MASK (FORM_RING - 1)
 
@@ -33,6 +50,10 @@ struct form_detector {
 	uint64_t t_last;
 	double dt_s;			/* running estimate of the sample period */
 	uint64_t n;			/* samples taken since the last reset */
+	uint64_t hole[FORM_HOLES];	/* first sample after each hole, newest last */
+	unsigned n_holes;		/* since the last reset, capped at FORM_HOLES */
+	uint64_t holes_total;		/* holes and longer gaps, all seen */
+	double lost_s_total;		/* the time they lasted beyond one period */
 
 	/* Orientation: gravity (slow mean) and the forward direction. */
 	bool axis[3];
@@ -41,6 +62,7 @@ struct form_detector {
 	double stride_sum[3];		/* raw acceleration since the last stride end */
 	double stride_hsum[2];		/* raw horizontal components, likewise */
 	uint64_t stride_n;
+	bool stride_holed;		/* a hole since the last stride end */
 	double whole_sum[3];		/* strides before the switch to stride means */
 	double whole_hsum[2];
 	uint64_t whole_n;
@@ -75,6 +97,7 @@ struct form_detector {
 
 	/* Peak detection on the smoothed vertical signal. */
 	double v_mean;			/* slow mean of v */
+	bool have_v_mean;
 	double peak_ema;		/* typical step peak height */
 	double step_ema_s;		/* typical step time */
 	bool have_cand;

@@ -141,6 +141,8 @@ struct form_engine {
 	bool distance_known;
 	double impact_load;
 	uint64_t session_steps;
+	uint64_t imu_holes;		/* in this session */
+	double imu_lost_s;
 	bool session_mixed;		/* steps from two mounts this session */
 	/*
 	 * The session's totals when running last stopped: an automatic end is
@@ -150,7 +152,8 @@ struct form_engine {
 	struct {
 		double walking_s, standing_s, distance_m;
 		bool distance_known;
-		uint64_t steps;
+		uint64_t steps, imu_holes;
+		double imu_lost_s;
 	} at_stop;
 	bool at_stop_pending;
 	struct form_hist hist[_FORM_METRIC_MAX];
@@ -1220,6 +1223,8 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->distance_known = false;
 	e->impact_load = 0;
 	e->session_steps = 0;
+	e->imu_holes = 0;
+	e->imu_lost_s = 0;
 	e->session_mixed = false;
 	memset(e->hist, 0, sizeof(e->hist));
 	memset(e->band_s, 0, sizeof(e->band_s));
@@ -1291,6 +1296,8 @@ static void summary_build(struct form_engine *e, uint64_t t)
 	s->standing_s = e->standing_s;
 	s->distance_m = e->distance_known ? e->distance_m : NAN;
 	s->steps = e->session_steps;
+	s->imu_holes = e->imu_holes;
+	s->imu_lost_s = e->imu_lost_s;
 	s->baseline_learned = e->have_early;
 	if (e->have_early)
 		s->baseline = e->early;
@@ -1603,6 +1610,8 @@ static void activity_update(struct form_engine *e, uint64_t now)
 		e->distance_m = e->at_stop.distance_m;
 		e->distance_known = e->at_stop.distance_known;
 		e->session_steps = e->at_stop.steps;
+		e->imu_holes = e->at_stop.imu_holes;
+		e->imu_lost_s = e->at_stop.imu_lost_s;
 		for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++)
 			e->alert_s[k] = fmax(0, e->alert_s[k] - e->alert_s_wait[k]);
 		session_end_emit(e, e->not_running_since, true);
@@ -1754,6 +1763,8 @@ static void tick(struct form_engine *e, uint64_t now)
 		e->at_stop.distance_m = e->distance_m;
 		e->at_stop.distance_known = e->distance_known;
 		e->at_stop.steps = e->session_steps;
+		e->at_stop.imu_holes = e->imu_holes;
+		e->at_stop.imu_lost_s = e->imu_lost_s;
 	}
 	emit(e, &ev);
 }
@@ -1770,6 +1781,8 @@ static void advance(struct form_engine *e, uint64_t t)
 int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 {
 	unsigned axes = isfinite(s->ax) + isfinite(s->ay) + isfinite(s->az);
+	uint64_t holes;
+	double lost_s;
 
 	if (axes < 2)
 		return -EINVAL;
@@ -1787,7 +1800,13 @@ int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 	e->t_imu = s->t_usec;
 	if (s->t_usec > e->t_now)
 		e->t_now = s->t_usec;
+	holes = e->det.holes_total;
+	lost_s = e->det.lost_s_total;
 	form_detector_feed(&e->det, s, on_step, e);
+	if (e->session) {
+		e->imu_holes += e->det.holes_total - holes;
+		e->imu_lost_s += e->det.lost_s_total - lost_s;
+	}
 	remount_check(e);
 	advance(e, s->t_usec);
 	return 0;

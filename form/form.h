@@ -386,6 +386,13 @@ struct form_summary {
 	double duration_s, running_s, walking_s, standing_s;
 	double distance_m;		/* NAN without speed */
 	uint64_t steps;
+	/*
+	 * Holes in the IMU stream during the session (lost notifications,
+	 * dropouts; docs/form-metrics.md) and the time they lasted: steps
+	 * there are not counted, steps they touch are partly measured.
+	 */
+	uint64_t imu_holes;
+	double imu_lost_s;
 	struct form_metric_stats stats[_FORM_METRIC_MAX];
 	unsigned alert_count[_FORM_ALERT_KIND_MAX];
 	double alert_s[_FORM_ALERT_KIND_MAX];

@@ -255,6 +255,8 @@ static void op_run(struct state *st, struct prog *g)
 	double nz = frac(g, 0, 0.6);
 	unsigned flags = byte(g);
 	bool gyro = flags & 1, three = flags & 2, standing = (flags & 0x1c) == 0x1c;
+	/* lost notifications: every 7th block of 1-40 samples missing */
+	unsigned hole_block = flags & 0x20 ? 1 + byte(g) % 40 : 0;
 	struct rot r;
 	uint32_t seed = flags * 2654435761u + byte(g);
 	double yaw, pitch, roll;
@@ -296,7 +298,8 @@ static void op_run(struct state *st, struct prog *g)
 			.ax = a[0], .ay = three ? a[1] : NAN, .az = a[2],
 			.gx = gyro ? gy[0] : NAN, .gy = gyro ? gy[1] : NAN, .gz = gyro ? gy[2] : NAN,
 		};
-		feed(st, &s);
+		if (!hole_block || (i / hole_block) % 7 != 3)
+			feed(st, &s);
 		st->t += dt;
 	}
 }

@@ -45,6 +45,7 @@ struct synth {
 	double gap_from_s, gap_to_s;	/* gap_to_s > 0: no samples fed between */
 	bool gap_ends_session;		/* the session stops at gap_from_s, starts at gap_to_s */
 	double off_from_s, off_to_s;	/* off_to_s > 0: no session between (samples go on) */
+	double hole_at_s[4], hole_s[4];	/* hole_s > 0: no samples for that long from then */
 };
 
 /* A fixed pseudo-random number in [-1, 1] for sample time t and axis k. */
@@ -170,6 +171,15 @@ static void on_event(const struct form_event *ev, void *userdata)
 	}
 }
 
+static bool in_hole(const struct synth *s, uint64_t t_usec)
+{
+	for (unsigned k = 0; k < 4; k++)
+		if (s->hole_s[k] > 0 && t_usec >= (uint64_t)llround(s->hole_at_s[k] * 1e6) &&
+		    t_usec < (uint64_t)llround((s->hole_at_s[k] + s->hole_s[k]) * 1e6))
+			return true;
+	return false;
+}
+
 static struct collect *run_params(const struct synth *s, double seconds,
 				  const struct form_params *p)
 {
@@ -185,6 +195,8 @@ static struct collect *run_params(const struct synth *s, double seconds,
 		struct form_imu_sample x;
 
 		synth_sample(s, (double)i / s->fs, &x);
+		if (in_hole(s, x.t_usec))
+			continue;
 		if (s->gap_to_s > 0 && x.t_usec >= s->gap_from_s * 1e6 && x.t_usec < s->gap_to_s * 1e6) {
 			if (s->gap_ends_session && form_engine_session_active(e))
 				assert_int_equal(form_engine_session_stop(e, x.t_usec), 0);
@@ -691,6 +703,73 @@ static void test_sway_and_impact(void **state)
 	free(c);
 }
 
+/*
+ * Lost BLE notifications: holes in the sample times. Steps are at
+ * t0 + 0.35 k (stance 0.2 s, peak 0.1 s after the true IC). A 180 ms hole
+ * over step 20's peak and toe-off (8.1-8.28 s) and one over step 40's flight
+ * and loading rise (14.9-15.08 s) leave those contacts untimed (not
+ * reported), and steps 19 and 39 without a next contact (no step time, so no
+ * toe-off). A 40 ms hole over step 30's rise (11.5-11.54 s) is interpolated
+ * across: linear between the samples at tau 0 (0 g) and 40 ms (P sin(pi/5) =
+ * 1.616 g) the 30 % level (0.825 g) falls at 20.4 ms, the true crossing at
+ * 19.4 ms; the hole lies in step 30 and at the end of step 29 (its
+ * interpolated contact is in the hole), so neither has a step time or
+ * toe-off. Every figure reported is the hole-free one.
+ */
+static void test_lost_samples(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	double ic_off = model_ic_off(0.2), gct = model_gct_ms(0.2, 0.35, 350);
+	bool seen[64] = {};
+	unsigned untimed = 0;
+
+	s.hole_at_s[0] = 8.1;
+	s.hole_s[0] = 0.18;
+	s.hole_at_s[1] = 14.9;
+	s.hole_s[1] = 0.18;
+	s.hole_at_s[2] = 11.5;
+	s.hole_s[2] = 0.04;
+	c = run(&s, 20, FORM_MOUNT_SACRUM);
+
+	for (unsigned i = 0; i < c->n; i++) {
+		const struct form_contact *x = &c->c[i];
+		double ic = x->ic_usec / 1e6;
+		long k = lround((ic - ic_off - s.t0) / s.step_s);
+
+		if (ic < 3 || k >= 54)
+			continue;
+		assert_true(k >= 0 && k < 64);
+		seen[k] = true;
+		/* no contact is mis-timed: 30 is the interpolated one */
+		if (!(fabs(ic - (s.t0 + k * s.step_s + ic_off)) < (k == 30 ? 0.005 : 0.0015))) fprintf(stderr, "k=%ld err=%.4f\n", k, ic - (s.t0 + k * s.step_s + ic_off));
+		assert_true(fabs(ic - (s.t0 + k * s.step_s + ic_off)) < (k == 30 ? 0.005 : 0.0015));
+		if (k == 19 || k == 29 || k == 30 || k == 39) {
+			assert_false(x->has_to);
+			assert_true(isnan(x->step_time_ms));
+			assert_true(isnan(x->gct_ms));
+			assert_true(isnan(x->vertical_oscillation_mm));
+			untimed++;
+			continue;
+		}
+		assert_true(x->has_to);
+		assert_true(fabs(x->step_time_ms - 350) < 1.0);
+		assert_true(fabs(x->gct_ms - gct) < 2.0);
+	}
+	for (long k = 6; k < 54; k++)
+		if (k == 20 || k == 40)
+			assert_false(seen[k]);
+		else if (!seen[k]) fail_msg("step %ld not seen", k);
+	assert_int_equal(untimed, 4);
+
+	/* the summary says what was lost: 0.18 + 0.18 + 0.04 s less 3 periods */
+	assert_true(c->have_summary);
+	assert_int_equal(c->summary.imu_holes, 3);
+	assert_true(fabs(c->summary.imu_lost_s - (0.40 - 3 * 0.005 + 0.015)) < 0.002);
+	assert_true(fabs(c->last.m[FORM_METRIC_CADENCE].value - 171.43) < 0.2);
+	free(c);
+}
+
 static void test_missing_values(void **state)
 {
 	struct collect *c = run(&base, 20, FORM_MOUNT_SACRUM);
@@ -1148,6 +1227,7 @@ int main(void)
 		{ "/form/metrics/any-orientation", test_any_orientation, NULL, NULL, NULL },
 		{ "/form/metrics/sway-impact", test_sway_and_impact, NULL, NULL, NULL },
 		{ "/form/metrics/missing-values", test_missing_values, NULL, NULL, NULL },
+		{ "/form/metrics/lost-samples", test_lost_samples, NULL, NULL, NULL },
 		{ "/form/metrics/step-length-ratio", test_step_length_and_ratio, NULL, NULL, NULL },
 		{ "/form/metrics/input-errors", test_input_errors, NULL, NULL, NULL },
 		{ "/form/alerts/not-upright", test_alert_not_upright, NULL, NULL, NULL },

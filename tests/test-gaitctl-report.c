@@ -25,7 +25,7 @@ static const char doc_full[] =
 	"\"running_s\":1500,\"distance_m\":4321.9,\"steps\":4200,\"alerts_total\":3,"
 	"\"summary\":{\"event\":\"summary\",\"duration_s\":1805.0,\"running_s\":1500.0,"
 	"\"walking_s\":185.0,\"standing_s\":120.0,\"distance_m\":4321.9,\"steps\":4200,"
-	"\"baseline_learned\":true,"
+	"\"imu_holes\":12,\"imu_lost_s\":2.16,\"baseline_learned\":true,"
 	"\"metrics\":{"
 	"\"cadence_spm\":{\"n\":1500,\"median\":162.4,\"p10\":158.0,\"p90\":166.1,"
 	"\"below_s\":300,\"within_s\":1125,\"above_s\":75},"
@@ -87,6 +87,8 @@ static void test_full(void **state)
 	assert_line(out, "Session 2026-11-27 06:00 to 06:30, 30:05");
 	assert_line(out, "  running 25:00, walking 3:05, standing 2:00");
 	assert_line(out, "  4.32 km, 4200 steps, 3 alerts, sensor on the sacrum, baseline learned");
+	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there not counted, "
+		    "steps beside them partly measured)");
 	/* 300 / 1125 / 75 of 1500 s: 20 / 75 / 5 % */
 	assert_line(out, "  cadence                spm     162.4    158.0 - 166.1       20% /  75% /   5%");
 	/* braking keeps its 3 decimals (0.300, not 0.3) and has no band */
@@ -137,6 +139,7 @@ static void test_short_new_user(void **state)
 	assert_line(out, "  running load: 1 min in the last 7 days, 1 min a week on average "
 		    "(acute:chronic needs 14 days of history)");
 	assert_null(strstr(out, "km"));
+	assert_null(strstr(out, "IMU data lost"));	/* none in the document */
 	assert_null(strstr(out, "Drift"));
 	assert_null(strstr(out, "Pain reported"));
 	assert_null(strstr(out, "pain in"));

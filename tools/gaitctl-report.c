@@ -150,6 +150,7 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	const char *end = local_time(gaitctl_json_num(doc, "ended_ts"), false, b, sizeof(b));
 	double dist = gaitctl_json_num(sum, "distance_m"), n_alerts = gaitctl_json_num(doc, "alerts_total");
 	double steps = gaitctl_json_num(sum, "steps");
+	double holes = gaitctl_json_num(sum, "imu_holes"), lost = gaitctl_json_num(sum, "imu_lost_s");
 	const char *mount = js(sum, "mount");
 	json_object *bl = jget(sum, "baseline_learned");
 
@@ -178,6 +179,10 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 		fprintf(f, ", %s", json_object_get_boolean(bl) ?
 			"baseline learned" : "run too short to learn a baseline");
 	fprintf(f, "\n");
+	if (holes > 0 && isfinite(lost))
+		fprintf(f, "  IMU data lost: %s s in %.0f hole%s (steps there not counted, "
+			"steps beside them partly measured)\n",
+			gaitctl_fixed(d1, sizeof(d1), 1, lost, false), holes, holes == 1 ? "" : "s");
 }
 
 static void report_label(json_object *sum, const char *name, char *label, size_t size,
