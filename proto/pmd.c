@@ -541,6 +541,17 @@ static void frame_timestamps(struct pmd_data_frame *f,
 	if (n == 0)
 		return;
 
+	uint64_t step = rate ? UINT64_C(1000000000) / rate : 0;
+
+	/*
+	 * A frame (or more) lost since prev: the gap is more than half again
+	 * this frame's span at the rate. Spreading the samples over it would
+	 * stretch them to a fraction of their rate; they are stepped back
+	 * from t, leaving the hole where the lost samples were.
+	 */
+	if (prev != 0 && prev < t && step && (t - prev) / 3 > (uint64_t)n * step / 2)
+		prev = 0;
+
 	if (prev != 0 && prev < t) {
 		/* Spread evenly over (prev, t]; the last sample lands on t. */
 		double span = (double)(t - prev);
@@ -551,9 +562,7 @@ static void frame_timestamps(struct pmd_data_frame *f,
 			f->samples[i].timestamp_ns = prev + (off < t - prev ? off : t - prev);
 		}
 	} else {
-		/* First frame (or clock went back): step back at the rate. */
-		uint64_t step = rate ? UINT64_C(1000000000) / rate : 0;
-
+		/* First frame (or clock went back, or a hole): step back at the rate. */
 		for (size_t i = 0; i + 1 < n; i++) {
 			uint64_t back = (uint64_t)(n - 1 - i) * step;
 

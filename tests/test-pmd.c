@@ -470,6 +470,25 @@ static void test_timestamps(void **state)
 			       " 00 00 00 00 00 00 00 00 00 00 00 00", &fmt, f, NULL), 0);
 	assert_true(f->samples[0].timestamp_ns == 1700);
 	assert_true(f->samples[3].timestamp_ns == 2000);
+
+	/*
+	 * At 100 ns a sample the 4 span 400 ns. From 1400 (a rate a little
+	 * off, 1.5 x the span): spread, 150 ns apart. From 1000 (a frame
+	 * lost between, 2.5 x): stepped back at the rate, the hole before.
+	 */
+	fmt.previous_timestamp_ns = 1400;
+	assert_int_equal(frame("02 d0 07 00 00 00 00 00 00 01"
+			       " 00 00 00 00 00 00 00 00 00 00 00 00"
+			       " 00 00 00 00 00 00 00 00 00 00 00 00", &fmt, f, NULL), 0);
+	assert_true(f->samples[0].timestamp_ns == 1550);
+	assert_true(f->samples[2].timestamp_ns == 1850);
+	fmt.previous_timestamp_ns = 1000;
+	assert_int_equal(frame("02 d0 07 00 00 00 00 00 00 01"
+			       " 00 00 00 00 00 00 00 00 00 00 00 00"
+			       " 00 00 00 00 00 00 00 00 00 00 00 00", &fmt, f, NULL), 0);
+	assert_true(f->samples[0].timestamp_ns == 1700);
+	assert_true(f->samples[1].timestamp_ns == 1800);
+	assert_true(f->samples[3].timestamp_ns == 2000);
 	free(f);
 }
 

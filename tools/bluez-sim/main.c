@@ -341,6 +341,22 @@ static int ctl_set_latency(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+static int ctl_set_frame_loss(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct sim_device *dev = NULL;
+	uint32_t per_mille;
+	int r;
+
+	r = ctl_device(userdata, m, &dev, error);
+	if (r < 0)
+		return r;
+	r = ctl_read_u32(m, 1000, "frame loss", " per mille", &per_mille, error);
+	if (r < 0)
+		return r;
+	dev->frame_loss_per_mille = per_mille;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static int ctl_get_stats(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
@@ -354,14 +370,15 @@ static int ctl_get_stats(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_append(reply, "a{sv}", 7,
+	r = sd_bus_message_append(reply, "a{sv}", 8,
 				  "connects", "u", dev->stat_connects,
 				  "connected", "b", dev->connected,
 				  "subscriptions", "u", device_subscriptions(dev),
 				  "start_notify", "u", dev->stat_start_notify,
 				  "acquire_notify", "u", dev->stat_acquire_notify,
 				  "notifications", "t", dev->stat_notifications,
-				  "pmd_streaming", "b", (int)pmd_streaming(dev));
+				  "pmd_streaming", "b", (int)pmd_streaming(dev),
+				  "frames_lost", "t", dev->stat_frames_lost);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
@@ -395,6 +412,8 @@ static const sd_bus_vtable ctl_vtable[] = {
 				SD_BUS_NO_RESULT, ctl_inject_file, 0),
 	SD_BUS_METHOD_WITH_ARGS("SetLatency", SD_BUS_ARGS("u", ms),
 				SD_BUS_NO_RESULT, ctl_set_latency, 0),
+	SD_BUS_METHOD_WITH_ARGS("SetFrameLoss", SD_BUS_ARGS("s", address, "u", per_mille),
+				SD_BUS_NO_RESULT, ctl_set_frame_loss, 0),
 	SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_ARGS("s", address),
 				SD_BUS_RESULT("a{sv}", stats), ctl_get_stats, 0),
 	SD_BUS_METHOD("Quit", "", "", ctl_quit, 0),

@@ -189,6 +189,15 @@ static void pmd_send_frame(struct sim_device *dev, struct pmd_stream *st, size_t
 	st->next_sample += n;
 	if (!ch || dev->silent)
 		return;
+	/*
+	 * A lost notification (a full host buffer, a congested connection
+	 * event): a fixed pseudo-random choice of frames, so runs repeat.
+	 */
+	if (dev->frame_loss_per_mille &&
+	    ((dev->frame_seq++ * 2654435761u) >> 7) % 1000 < dev->frame_loss_per_mille) {
+		dev->stat_frames_lost++;
+		return;
+	}
 
 	frame[0] = (uint8_t)st->type;
 	for (unsigned b = 0; b < 8; b++)

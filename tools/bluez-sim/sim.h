@@ -199,6 +199,9 @@ struct sim_device {
 	unsigned stat_start_notify;
 	unsigned stat_acquire_notify;
 	uint64_t stat_notifications;
+	uint32_t frame_loss_per_mille;	/* SetFrameLoss: PMD data frames dropped */
+	uint64_t frame_seq;		/* PMD data frames made (sent or dropped) */
+	uint64_t stat_frames_lost;
 
 	/* InjectFile queue. */
 	uint8_t (*inject_buf)[SIM_VALUE_MAX];

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Lost IMU notifications end to end: private dbus-daemon, bluez-sim with a Polar
+# H10 (chest) and an FTMS treadmill at 3 m/s, mosquitto. A session runs while
+# the simulator drops 5 % of the H10's PMD frames (SetFrameLoss), as a congested
+# link loses them; the sensor clock runs on, so the daemon's samples have holes.
+# The session summary says how much was lost (imu_holes, imu_lost_s, agreeing
+# with the frames the simulator dropped), cadence and contact time are still
+# measured, and `gaitctl report` prints the loss.
+source "$(dirname "$0")/lib/env.sh"
+cd "$GK_ROOT" || exit 1
+source tests/lib/daemon.sh
+
+SIM=$GK_BUILD/bluez-sim
+GAITCTL=$GK_BUILD/gaitctl
+gk_require_built "$GKD" "$SIM" "$GAITCTL"
+
+gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+
+H10=A0:9E:1A:00:00:01
+BELT=E4:5F:01:00:00:03
+gk_bg "$SIM" --loop --speed-mps 3.0 \
+	--device "polar-h10,$H10,Polar H10 LOSS" \
+	--device "treadmill,$BELT,LOSS Treadmill" 2> "$gk_tmp/sim.log"
+gk_wait_for 10 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status io.gaitkeeper.BluezSim \
+	> /dev/null || { gk_not_ok "bluez-sim on the private bus"; gk_done; exit 1; }
+
+cfg=$gk_tmp/gaitkeeper.conf
+cat > "$cfg" <<EOF
+node = "loss";
+log_level = "debug";
+mqtt = { uri = "$GK_MQTT_URI"; keepalive_s = 5; };
+form = { auto_session = false; };
+sensors = (
+  { alias = "chest"; kind = "polar-h10"; address = "$H10"; },
+  { alias = "belt"; kind = "treadmill"; address = "$BELT"; }
+);
+EOF
+
+sub_log=$gk_tmp/sub.log
+gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
+	-t 'gaitkeeper/loss/#' -F '%q %t %p' >> "$sub_log" 2>> "$gk_tmp/sub.err"
+gkd_start_notify
+pub() {
+	mosquitto_pub -h 127.0.0.1 -p "$GK_MQTT_PORT" -q 1 -t "gaitkeeper/loss/$1" -m "$2"
+}
+sim_call() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
+		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"
+}
+# frames_lost: the simulator's count of dropped H10 PMD frames.
+frames_lost() {
+	sim_call GetStats s "$H10" | python3 -c '
+import re, sys
+m = re.search(r"\"frames_lost\" t (\d+)", sys.stdin.read())
+print(m.group(1) if m else -1)'
+}
+
+start_daemon
+gk_check "daemon READY" gk_wait_for 5 grep -q 'READY=1' "$notify_log"
+gk_check "chest strap and treadmill stream" gk_wait_for 40 bash -c \
+	"grep -q \"Sensor 'chest' is streaming\" '$dlog' && grep -q \"Sensor 'belt' is streaming\" '$dlog'"
+refused() { ! sim_call SetFrameLoss su "$H10" 1001 2> "$gk_tmp/refused.err"; }
+gk_check "SetFrameLoss over 1000 per mille refused" refused
+
+pub cmd/session/start '{"request_id":"loss"}'
+gk_check "session started" gk_wait_for 10 grep -q '"request_id":"loss","ok":true' "$sub_log"
+sleep 3
+lost0=$(frames_lost)
+sim_call SetFrameLoss su "$H10" 50
+sleep 30
+sim_call SetFrameLoss su "$H10" 0
+lost1=$(frames_lost)
+sleep 3
+lost=$(( lost1 - lost0 ))
+gk_check "the simulator dropped H10 frames ($lost)" test "$lost" -ge 5
+pub cmd/session/stop '{"request_id":"loss-stop"}'
+gk_check "session summary published" gk_wait_for 10 \
+	grep -q ' gaitkeeper/loss/session/summary ' "$sub_log"
+grep -F ' gaitkeeper/loss/session/summary ' "$sub_log" | tail -1 | cut -d' ' -f3- \
+	> "$gk_tmp/summary.json"
+
+# A lost H10 frame is 36 samples at 200 Hz (180 ms); adjacent losses make one
+# longer hole, so holes <= frames and the time lost is the frames' time less
+# one sample period per hole.
+gk_check "summary imu_holes and imu_lost_s match the $lost dropped frames" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+lost = int(sys.argv[2])
+holes, lost_s = s["imu_holes"], s["imu_lost_s"]
+want = lost * 0.18
+print("# imu_holes %d, imu_lost_s %.1f, frames %d (%.1f s)" % (holes, lost_s, lost, want))
+sys.exit(0 if 1 <= holes <= lost and abs(lost_s - want) <= 0.2 + 0.01 * holes else 1)' \
+	"$gk_tmp/summary.json" "$lost"
+gk_check "cadence and contact time still measured (median, from the steps between holes)" python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["summary"]["metrics"]
+c, g = m["cadence_spm"]["median"], m["gct_ms"]["median"]
+print("# cadence %s spm, gct %s ms" % (c, g))
+sys.exit(0 if c and 140 <= c <= 200 and g and 150 <= g <= 350 else 1)' "$gk_tmp/summary.json"
+"$GAITCTL" report "$gk_tmp/summary.json" > "$gk_tmp/report.txt" 2>&1
+gk_check "gaitctl report prints the loss" grep -q '^  IMU data lost: .* s in .* hole' \
+	"$gk_tmp/report.txt"
+
+kill -TERM "$GKD_PID"
+gk_check "daemon stopped cleanly" wait "$GKD_PID"
+gk_done
