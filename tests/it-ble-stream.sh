@@ -8,11 +8,6 @@ source "$(dirname "$0")/lib/env.sh"
 source "$(dirname "$0")/lib/ble.sh"
 ble_require "ble stream"
 
-sim_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
-		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"
-}
-
 # sim_stat ADDRESS KEY: one value of GetStats.
 sim_stat() {
 	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short call \

@@ -38,17 +38,9 @@ sensors = (
 );
 EOF
 
-sub_log=$gk_tmp/sub.log
-gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
-	-t 'gaitkeeper/loss/#' -F '%q %t %p' >> "$sub_log" 2>> "$gk_tmp/sub.err"
+gkd_subscribe loss
 gkd_start_notify
-pub() {
-	mosquitto_pub -h 127.0.0.1 -p "$GK_MQTT_PORT" -q 1 -t "gaitkeeper/loss/$1" -m "$2"
-}
-sim_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
-		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"
-}
+pub() { gkd_pub loss "$@"; }
 # frames_lost: the simulator's count of dropped H10 PMD frames.
 frames_lost() {
 	sim_call GetStats s "$H10" | python3 -c '

@@ -77,13 +77,9 @@ open(sys.argv[1], "wb").write(struct.pack("<I", len(b)) + b)
 PY
 gk_check "version 1 digest history written (586 bytes)" test "$(stat -c %s "$state/digests")" -eq 586
 
-sub_log=$gk_tmp/sub.log
-gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
-	-t 'gaitkeeper/inc/#' -F '%q %t %p' >> "$sub_log" 2>> "$gk_tmp/sub.err"
+gkd_subscribe inc
 gkd_start_notify
-pub() {
-	mosquitto_pub -h 127.0.0.1 -p "$GK_MQTT_PORT" -q 1 -t "gaitkeeper/inc/$1" -m "$2"
-}
+pub() { gkd_pub inc "$@"; }
 last_payload() {
 	grep -F " gaitkeeper/inc/$1 " "$sub_log" | tail -1 | cut -d' ' -f3-
 }

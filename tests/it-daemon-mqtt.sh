@@ -67,10 +67,6 @@ seen() {
 json_get() {	# json_get JSON KEY -> value (python repr of JSON value)
 	python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(json.dumps(v.get(sys.argv[2])))' "$1" "$2"
 }
-sim_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
-		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"
-}
 pub() {
 	mosquitto_pub -h 127.0.0.1 -p "$GK_MQTT_PORT" -q 1 -t "gaitkeeper/it/$1" -m "$2"
 }

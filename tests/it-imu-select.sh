@@ -45,19 +45,11 @@ EOF
 }
 write_config
 
-sub_log=$gk_tmp/sub.log
 LEAN_HA=homeassistant/sensor/gaitkeeper_imu/run_trunk_lean_deg/config
-gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
-	-t 'gaitkeeper/imu/#' -t "$LEAN_HA" -F '%q %t %p' >> "$sub_log" 2>> "$gk_tmp/sub.err"
+gkd_subscribe imu -t "$LEAN_HA"
 gkd_start_notify
 
-pub() {
-	mosquitto_pub -h 127.0.0.1 -p "$GK_MQTT_PORT" -q 1 -t "gaitkeeper/imu/$1" -m "$2"
-}
-sim_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
-		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"
-}
+pub() { gkd_pub imu "$@"; }
 form_sensor_prop() {
 	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property io.gaitkeeper.Gaitkeeper1 \
 		/io/gaitkeeper/Gaitkeeper1 io.gaitkeeper.Gaitkeeper1 FormSensor

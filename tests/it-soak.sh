@@ -43,10 +43,6 @@ gk_bg "$SIM" --trace data/demo/hip-run-5min30.csv --loop --speed-mps 2.9 \
 SIM_PID=$gk_last_pid
 gk_wait_for 10 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status io.gaitkeeper.BluezSim \
 	> /dev/null || { gk_not_ok "bluez-sim on the private bus"; gk_done; exit 1; }
-sim_call() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
-		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"
-}
 
 cfg=$gk_tmp/soak.conf
 cat > "$cfg" <<EOF

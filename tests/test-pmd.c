@@ -448,47 +448,44 @@ static void test_frame_all_lengths(void **state)
 	free(f);
 }
 
+/* 4 zero raw-1 ACC samples at t = 2000 ns, after a frame at prev (ns). */
+static void frame_at_2000(struct pmd_frame_format *fmt, uint64_t prev, struct pmd_data_frame *f)
+{
+	fmt->previous_timestamp_ns = prev;
+	assert_int_equal(frame("02 d0 07 00 00 00 00 00 00 01"
+			       " 00 00 00 00 00 00 00 00 00 00 00 00"
+			       " 00 00 00 00 00 00 00 00 00 00 00 00", fmt, f, NULL), 0);
+	assert_int_equal(f->n_samples, 4);
+	assert_true(f->samples[3].timestamp_ns == 2000);
+}
+
 static void test_timestamps(void **state)
 {
 	struct pmd_data_frame *f = frame_new();
-	struct pmd_frame_format fmt = { .previous_timestamp_ns = 1000 };
+	struct pmd_frame_format fmt = {};
 
-	/* 4 raw-1 samples, t = 2000: spread over (1000, 2000] */
-	assert_int_equal(frame("02 d0 07 00 00 00 00 00 00 01"
-			       " 00 00 00 00 00 00 00 00 00 00 00 00"
-			       " 00 00 00 00 00 00 00 00 00 00 00 00", &fmt, f, NULL), 0);
+	/* no sample rate: spread over (1000, 2000] */
+	frame_at_2000(&fmt, 1000, f);
 	assert_true(f->samples[0].timestamp_ns == 1250);
 	assert_true(f->samples[1].timestamp_ns == 1500);
 	assert_true(f->samples[2].timestamp_ns == 1750);
-	assert_true(f->samples[3].timestamp_ns == 2000);
 
 	/* clock went back: treated as a first frame at the sample rate */
-	fmt.previous_timestamp_ns = 5000;
 	fmt.sample_rate_hz = 1000000000 / 100;	/* 100 ns per sample */
-	assert_int_equal(frame("02 d0 07 00 00 00 00 00 00 01"
-			       " 00 00 00 00 00 00 00 00 00 00 00 00"
-			       " 00 00 00 00 00 00 00 00 00 00 00 00", &fmt, f, NULL), 0);
+	frame_at_2000(&fmt, 5000, f);
 	assert_true(f->samples[0].timestamp_ns == 1700);
-	assert_true(f->samples[3].timestamp_ns == 2000);
 
 	/*
 	 * At 100 ns a sample the 4 span 400 ns. From 1400 (a rate a little
 	 * off, 1.5 x the span): spread, 150 ns apart. From 1000 (a frame
 	 * lost between, 2.5 x): stepped back at the rate, the hole before.
 	 */
-	fmt.previous_timestamp_ns = 1400;
-	assert_int_equal(frame("02 d0 07 00 00 00 00 00 00 01"
-			       " 00 00 00 00 00 00 00 00 00 00 00 00"
-			       " 00 00 00 00 00 00 00 00 00 00 00 00", &fmt, f, NULL), 0);
+	frame_at_2000(&fmt, 1400, f);
 	assert_true(f->samples[0].timestamp_ns == 1550);
 	assert_true(f->samples[2].timestamp_ns == 1850);
-	fmt.previous_timestamp_ns = 1000;
-	assert_int_equal(frame("02 d0 07 00 00 00 00 00 00 01"
-			       " 00 00 00 00 00 00 00 00 00 00 00 00"
-			       " 00 00 00 00 00 00 00 00 00 00 00 00", &fmt, f, NULL), 0);
+	frame_at_2000(&fmt, 1000, f);
 	assert_true(f->samples[0].timestamp_ns == 1700);
 	assert_true(f->samples[1].timestamp_ns == 1800);
-	assert_true(f->samples[3].timestamp_ns == 2000);
 	free(f);
 }
 

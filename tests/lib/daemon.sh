@@ -34,6 +34,21 @@ start_daemon() {
 	GKD_PID=$gk_last_pid
 }
 
+# gkd_subscribe NODE [-t TOPIC...]: every message under gaitkeeper/NODE/# (and the
+# extra topics) appended to $sub_log as "QOS TOPIC PAYLOAD", MQTT 5, QoS 1.
+gkd_subscribe() {
+	local node=$1
+	shift
+	sub_log=$gk_tmp/sub.log
+	gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
+		-t "gaitkeeper/$node/#" "$@" -F '%q %t %p' >> "$sub_log" 2>> "$gk_tmp/sub.err"
+}
+
+# gkd_pub NODE SUFFIX PAYLOAD: publish PAYLOAD on gaitkeeper/NODE/SUFFIX, QoS 1.
+gkd_pub() {
+	mosquitto_pub -h 127.0.0.1 -p "$GK_MQTT_PORT" -q 1 -t "gaitkeeper/$1/$2" -m "$3"
+}
+
 dbus_call() {
 	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.Gaitkeeper1 \
 		/io/gaitkeeper/Gaitkeeper1 io.gaitkeeper.Gaitkeeper1 "$@"

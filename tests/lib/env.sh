@@ -152,6 +152,13 @@ XML
 	gk_wait_for 10 test -S "$gk_tmp/system_bus_socket"
 }
 
+# sim_call METHOD SIGNATURE ARGS...: a call on bluez-sim's control interface
+# (io.gaitkeeper.BluezSim1, docs/bluez-sim.md) on the private bus.
+sim_call() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call io.gaitkeeper.BluezSim \
+		/io/gaitkeeper/BluezSim io.gaitkeeper.BluezSim1 "$@"
+}
+
 # gk_start_mosquitto: sets GK_MQTT_PORT and GK_MQTT_URI.
 gk_start_mosquitto() {
 	GK_MQTT_PORT=$(gk_free_port)
