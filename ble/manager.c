@@ -174,6 +174,7 @@ struct sensor {
 	unsigned failures;
 	uint64_t notifications;
 	uint64_t malformed;
+	uint64_t frames_lost;		/* PMD data frames missing (timestamp gaps) */
 	uint64_t last_seen_usec;
 	uint64_t last_data_usec;	/* main stream, for the watchdog */
 	uint64_t last_malformed_report_usec;
@@ -972,6 +973,10 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 	if (f->n_samples == 0)
 		return 0;
 	fmt->previous_timestamp_ns = f->timestamp_ns;
+	/* ACC frames: their samples are the ones the form core is fed */
+	if (!gyro)
+		s->frames_lost += pmd_frames_missed(prev_ns, f->timestamp_ns, f->n_samples,
+						    fmt->sample_rate_hz);
 	observed = ble_pmd_rate_feed(&s->pmd_rate[gyro], fmt->sample_rate_hz, f->timestamp_ns,
 				     f->n_samples);
 	if (observed) {
@@ -2801,6 +2806,7 @@ int ble_manager_get_sensor(struct ble_manager *m, unsigned id,
 		.subscriptions = subs,
 		.notifications = s->notifications,
 		.malformed = s->malformed,
+		.frames_lost = s->frames_lost,
 		.last_seen_usec = s->last_seen_usec,
 		.battery_pct = s->battery,
 		.has_rssi = s->has_rssi,

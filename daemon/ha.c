@@ -73,6 +73,8 @@ static const struct ha_entity sensor_entities[] = {
 	{ "sensor", "power_w", "Power", "W", "power", "measurement", false, NULL },
 	{ "sensor", "incline_pct", "Incline", "%", NULL, "measurement", false, "mdi:slope-uphill" },
 	{ "sensor", "state", "Link state", NULL, NULL, NULL, true, "mdi:bluetooth" },
+	{ "sensor", "imu_frames_lost", "IMU frames lost", NULL, NULL, "total_increasing", true,
+	  "mdi:bluetooth-off" },
 };
 
 /* Which sensor_entities a kind has (by key). */
@@ -82,10 +84,11 @@ static bool sensor_kind_has(int kind, const char *key)
 		return true;
 	switch (kind) {
 	case GK_SENSOR_KIND_POLAR_H10:
+		return streq(key, "heart_rate_bpm") || streq(key, "imu_frames_lost");
 	case GK_SENSOR_KIND_HEART_RATE:
 		return streq(key, "heart_rate_bpm");
 	case GK_SENSOR_KIND_POLAR_VERITY_SENSE:
-		return false;
+		return streq(key, "imu_frames_lost");
 	case GK_SENSOR_KIND_FOOTPOD:
 		return streq(key, "speed_mps") || streq(key, "cadence_spm");
 	case GK_SENSOR_KIND_POWER:

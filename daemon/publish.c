@@ -171,6 +171,16 @@ void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
 	json_object_object_add(o, "notifications",
 			       json_object_new_int64((int64_t)s->notifications));
 	json_object_object_add(o, "malformed", json_object_new_int64((int64_t)s->malformed));
+	/* IMU kinds: PMD frames lost since the daemon started (holes in the data) */
+	if (sc->mount != GK_MOUNT_NONE) {
+		struct ble_sensor_info info;
+
+		json_object_object_add(o, "imu_frames_lost", json_object_new_int64(
+			s->ble_id && ble_manager_get_sensor(d->ble, s->ble_id, &info) == 0 ?
+			(int64_t)info.frames_lost : 0));
+	} else {
+		json_object_object_add(o, "imu_frames_lost", NULL);
+	}
 	snprintf(suffix, sizeof(suffix), "sensor/%s/state", sc->alias);
 	(void)publish_json(d, suffix, o, 1, true, false, 0);
 	json_object_put(o);

@@ -531,6 +531,20 @@ static int frame_layout_get(uint8_t mtype, uint8_t frame_type,
 	return -EOPNOTSUPP;
 }
 
+uint64_t pmd_frames_missed(uint64_t prev_ns, uint64_t t_ns, size_t n, unsigned rate_hz)
+{
+	double span, gap;
+
+	if (!prev_ns || !n || !rate_hz || t_ns <= prev_ns)
+		return 0;
+	span = (double)n * 1e9 / rate_hz;
+	gap = (double)(t_ns - prev_ns);
+	if (gap <= 1.5 * span)
+		return 0;
+	/* the frame itself is one span of the gap */
+	return gap / span - 1 >= 1 ? (uint64_t)llround(gap / span - 1) : 1;
+}
+
 static void frame_timestamps(struct pmd_data_frame *f,
 			     const struct pmd_frame_format *fmt)
 {
@@ -544,12 +558,11 @@ static void frame_timestamps(struct pmd_data_frame *f,
 	uint64_t step = rate ? UINT64_C(1000000000) / rate : 0;
 
 	/*
-	 * A frame (or more) lost since prev: the gap is more than half again
-	 * this frame's span at the rate. Spreading the samples over it would
-	 * stretch them to a fraction of their rate; they are stepped back
-	 * from t, leaving the hole where the lost samples were.
+	 * A frame (or more) lost since prev: spreading the samples over the
+	 * gap would stretch them to a fraction of their rate; they are
+	 * stepped back from t, leaving the hole where the lost samples were.
 	 */
-	if (prev != 0 && prev < t && step && (t - prev) / 3 > (uint64_t)n * step / 2)
+	if (pmd_frames_missed(prev, t, n, rate))
 		prev = 0;
 
 	if (prev != 0 && prev < t) {

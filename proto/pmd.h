@@ -218,7 +218,8 @@ struct pmd_data_frame {
  * -> mG) and 0x81 (x factor -> mG); GYRO delta 0x80/0x81 (x factor ->
  * deg/s); ECG raw 0x00 (int24 uV). Per-sample timestamps are spread
  * between fmt->previous_timestamp_ns and this frame's timestamp, or back
- * from it at fmt->sample_rate_hz for a first frame.
+ * from it at fmt->sample_rate_hz for a first frame or after a lost one
+ * (pmd_frames_missed()).
  * Returns 0 and fills *ret; -EBADMSG (header cut off, samples not a whole
  * number, bad delta frame, more than PMD_SAMPLES_MAX samples) or
  * -EOPNOTSUPP (a type/frame combination not decoded) with *error set.
@@ -226,6 +227,15 @@ struct pmd_data_frame {
 int pmd_data_frame_parse(const uint8_t *buf, size_t len,
 			 const struct pmd_frame_format *fmt,
 			 struct pmd_data_frame *ret, struct proto_error *error);
+
+/*
+ * Frames lost between a frame stamped prev_ns and the next, stamped t_ns,
+ * of n samples at rate_hz: 0 while the time between them is at most 1.5
+ * times that frame's span (a rate a little off is spread over), else the
+ * whole frames' worth of time missing (at least 1). 0 when prev_ns, n or
+ * rate_hz is 0 or time did not advance.
+ */
+uint64_t pmd_frames_missed(uint64_t prev_ns, uint64_t t_ns, size_t n, unsigned rate_hz);
 
 /*
  * Decode the sample bytes of a delta-compressed frame (everything after

@@ -91,6 +91,17 @@ m = json.load(open(sys.argv[1]))["summary"]["metrics"]
 c, g = m["cadence_spm"]["median"], m["gct_ms"]["median"]
 print("# cadence %s spm, gct %s ms" % (c, g))
 sys.exit(0 if c and 140 <= c <= 200 and g and 150 <= g <= 350 else 1)' "$gk_tmp/summary.json"
+# sensor/<id>/state: the chest strap counts every frame the simulator dropped
+# (from the gaps in the frames' timestamps); the belt has no IMU.
+state_frames_lost() {
+	grep -F " gaitkeeper/loss/sensor/$1/state " "$sub_log" | tail -1 | cut -d' ' -f3- |
+		python3 -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read() or "{}").get("imu_frames_lost", "missing")))'
+}
+chest_frames_lost_is() { [ "$(state_frames_lost chest)" = "$1" ]; }
+total=$(frames_lost)
+gk_check "sensor/chest/state imu_frames_lost is the simulator's $total" \
+	gk_wait_for 5 chest_frames_lost_is "$total"
+gk_check "sensor/belt/state imu_frames_lost is null" test "$(state_frames_lost belt)" = null
 "$GAITCTL" report "$gk_tmp/summary.json" > "$gk_tmp/report.txt" 2>&1
 gk_check "gaitctl report prints the loss" grep -q '^  IMU data lost: .* s in .* hole' \
 	"$gk_tmp/report.txt"

@@ -93,8 +93,10 @@ static void test_every_live_metric(void **state)
 	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/chest_heart_rate_bpm/config"));
 	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/belt_speed_mps/config"));
 	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/belt_incline_pct/config"));
-	/* Entities follow the kind: a chest strap reports no speed. */
+	/* Entities follow the kind: a chest strap reports no speed, a belt has no IMU. */
 	assert_false(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/chest_speed_mps/config"));
+	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/chest_imu_frames_lost/config"));
+	assert_false(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/belt_imu_frames_lost/config"));
 	assert_true(has_topic(s, "homeassistant/sensor/gaitkeeper_gym/gateway_spool_dropped/config"));
 	free(s);
 	gk_config_free(c);

@@ -459,6 +459,26 @@ static void frame_at_2000(struct pmd_frame_format *fmt, uint64_t prev, struct pm
 	assert_true(f->samples[3].timestamp_ns == 2000);
 }
 
+/* 36 samples at 200 Hz span 180 ms (180000000 ns). */
+static void test_frames_missed(void **state)
+{
+	const uint64_t t = 10000000000ULL, span = 180000000ULL;
+
+	assert_int_equal(pmd_frames_missed(t - span, t, 36, 200), 0);
+	/* a clock 0.5 % fast, or up to half a frame late: spread over */
+	assert_int_equal(pmd_frames_missed(t - span * 3 / 2, t, 36, 200), 0);
+	/* one frame lost: 2 spans; two: 3; 1.6 spans is still one */
+	assert_int_equal(pmd_frames_missed(t - 2 * span, t, 36, 200), 1);
+	assert_int_equal(pmd_frames_missed(t - 3 * span, t, 36, 200), 2);
+	assert_int_equal(pmd_frames_missed(t - span * 8 / 5, t, 36, 200), 1);
+	/* nothing to compare with */
+	assert_int_equal(pmd_frames_missed(0, t, 36, 200), 0);
+	assert_int_equal(pmd_frames_missed(t - 2 * span, t, 36, 0), 0);
+	assert_int_equal(pmd_frames_missed(t - 2 * span, t, 0, 200), 0);
+	assert_int_equal(pmd_frames_missed(t, t, 36, 200), 0);
+	assert_int_equal(pmd_frames_missed(t + span, t, 36, 200), 0);
+}
+
 static void test_timestamps(void **state)
 {
 	struct pmd_data_frame *f = frame_new();
@@ -761,6 +781,7 @@ int main(void)
 		{ "/proto/pmd/delta-invalid", test_delta_invalid, NULL, NULL, NULL },
 		{ "/proto/pmd/frame-all-lengths", test_frame_all_lengths, NULL, NULL, NULL },
 		{ "/proto/pmd/timestamps", test_timestamps, NULL, NULL, NULL },
+		{ "/proto/pmd/frames-missed", test_frames_missed, NULL, NULL, NULL },
 		{ "/proto/pmd/settings", test_settings, NULL, NULL, NULL },
 		{ "/proto/pmd/cp-response", test_cp_response, NULL, NULL, NULL },
 		{ "/proto/pmd/cp-multipart", test_cp_multipart, NULL, NULL, NULL },
