@@ -1689,9 +1689,13 @@ static void tick(struct form_engine *e, uint64_t now)
 	metrics_compute(e, &ev.metrics);
 	e->last_metrics = ev.metrics;
 
-	/* a session started since the last tick owns only the time since */
+	/*
+	 * A session started since the last tick owns only the time since; one
+	 * dated after this tick (a start at the daemon's clock, the samples a
+	 * little behind it over BLE) owns none of it yet.
+	 */
 	if (e->session && e->session_start > t_prev)
-		dt = (double)(now - e->session_start) / USEC;
+		dt = now > e->session_start ? (double)(now - e->session_start) / USEC : 0;
 	if (dt > 5)
 		dt = 5;		/* a gap is not session time */
 

@@ -163,6 +163,41 @@ static void test_activity_and_auto_session(void **state)
 	free(r);
 }
 
+/*
+ * A session started at a time the samples have not reached yet (the daemon
+ * starts it at its clock; samples come over BLE a little behind it): the
+ * tick between owns none of the session. Before, now - start wrapped around
+ * as unsigned, was capped at 5 s, and the summary held 5 s more than its
+ * duration.
+ */
+static void test_session_start_ahead(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct form_engine *e = NULL;
+	const struct phase stand[] = { { 10.0, STAND, 0, 0 } }, more[] = { { 20.0, STAND, 0, 0 } };
+
+	assert_int_equal(form_engine_new(NULL, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	feed(e, stand, 1, NAN);
+	/* the data is at 9.99 s; the next tick comes at 10 s, before the start */
+	assert_int_equal(form_engine_session_start(e, 10500000), 0);
+	for (uint64_t i = 1000; i < 2000; i++) {
+		struct form_imu_sample s;
+
+		sample_at(&more[0], i / 100.0, &s);
+		assert_int_equal(form_engine_feed_imu(e, &s), 0);
+	}
+	assert_int_equal(form_engine_session_stop(e, 20000000), 0);
+	assert_int_equal(r->n_summary, 1);
+	assert_true(fabs(r->summary.duration_s - 9.5) < 1e-9);
+	/* ticks at 11 ... 19 s and the stop: 9.5 s of standing, not 14.5 */
+	assert_true(r->summary.running_s + r->summary.walking_s + r->summary.standing_s <=
+		    r->summary.duration_s + 1e-6);
+	assert_true(r->summary.standing_s >= 8.5);
+	form_engine_free(e);
+	free(r);
+}
+
 static void test_alerts_hysteresis_repeat(void **state)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
@@ -508,6 +543,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		{ "/form/engine/activity-auto-session", test_activity_and_auto_session, NULL, NULL,
 		  NULL },
+		{ "/form/engine/session-start-ahead", test_session_start_ahead, NULL, NULL, NULL },
 		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL,
 		  NULL, NULL },
 		{ "/form/engine/drift-late-window", test_drift_late_window, NULL, NULL, NULL },
