@@ -219,19 +219,19 @@ static int emit_entity(const struct build *b, const struct ha_entity *e, const c
  * the sensor feeding the form core. The unique_id stays the same, so Home
  * Assistant renames the entity (unless its user did) and keeps its history.
  */
-static struct ha_entity live_entity_for_mount(const struct ha_entity *e, int form_mount)
+static struct ha_entity live_entity_for_mount(const struct ha_entity *e,
+					      enum form_mount form_mount)
 {
 	struct ha_entity r = *e;
 
-	if (streq(e->key, "trunk_lean_deg") &&
-	    (form_mount == GK_MOUNT_SACRUM || form_mount == GK_MOUNT_WAIST)) {
+	if (form_metric_from_string(e->key) == FORM_METRIC_TRUNK_LEAN &&
+	    form_mount_tilts_pelvis(form_mount))
 		r.name = "Pelvic tilt";
-	}
 	return r;
 }
 
-int ha_discovery_build(const struct gk_config *cfg, const char *version, int form_mount,
-		       ha_emit_cb_t emit, void *userdata)
+int ha_discovery_build(const struct gk_config *cfg, const char *version,
+		       enum form_mount form_mount, ha_emit_cb_t emit, void *userdata)
 {
 	struct build b = { .cfg = cfg, .version = version, .emit = emit, .userdata = userdata };
 	struct json_object *dev;

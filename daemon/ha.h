@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "form/form.h"
 
 struct json_object;
 
@@ -18,13 +19,13 @@ typedef int (*ha_emit_cb_t)(void *userdata, const char *topic, struct json_objec
  * configured sensor, the run session) linked by via_device; units, device
  * and state classes; availability lists (gateway status plus the sensor's
  * availability, mode "all"); expire_after on live metrics; alerts as an
- * event entity. form_mount (enum gk_mount, GK_MOUNT_NONE when no IMU feeds
- * the form core) names run_trunk_lean_deg: "Pelvic tilt" on a sacrum or waist
- * clip, "Trunk lean" otherwise. Returns 0, or the first negative emit
- * result, or -ENOMEM.
+ * event entity. form_mount (the form core's; _FORM_MOUNT_INVALID when no IMU
+ * feeds it) names run_trunk_lean_deg: "Pelvic tilt" where
+ * form_mount_tilts_pelvis(), "Trunk lean" otherwise. Returns 0, or the first
+ * negative emit result, or -ENOMEM.
  */
-int ha_discovery_build(const struct gk_config *cfg, const char *version, int form_mount,
-		       ha_emit_cb_t emit, void *userdata);
+int ha_discovery_build(const struct gk_config *cfg, const char *version,
+		       enum form_mount form_mount, ha_emit_cb_t emit, void *userdata);
 
 /* Seconds after which HA shows a live metric as unavailable. */
 #define HA_LIVE_EXPIRE_S 10

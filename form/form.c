@@ -177,6 +177,11 @@ enum form_mount form_mount_from_string(const char *s)
 	return name_find(form_mount_names, ELEMENTSOF(form_mount_names), s);
 }
 
+bool form_mount_tilts_pelvis(enum form_mount m)
+{
+	return m == FORM_MOUNT_SACRUM || m == FORM_MOUNT_WAIST;
+}
+
 enum form_activity form_activity_from_string(const char *s)
 {
 	return name_find(form_activity_names, ELEMENTSOF(form_activity_names), s);

@@ -154,6 +154,11 @@ enum form_event_type {
 /* _to_string() returns a static string, NULL for an out-of-range value. */
 const char *form_mount_to_string(enum form_mount m);
 enum form_mount form_mount_from_string(const char *s);
+/*
+ * FORM_METRIC_TRUNK_LEAN is the pelvis's forward tilt on this mount (sacrum,
+ * waist), not the trunk's lean (chest); false for an invalid mount.
+ */
+bool form_mount_tilts_pelvis(enum form_mount m);
 const char *form_side_to_string(enum form_side s);
 const char *form_activity_to_string(enum form_activity a);
 enum form_activity form_activity_from_string(const char *s);

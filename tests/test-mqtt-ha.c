@@ -77,7 +77,7 @@ static void test_every_live_metric(void **state)
 	char topic[160];
 
 	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
-	assert_int_equal(ha_discovery_build(c, "test", GK_MOUNT_CHEST, collect, s), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, collect, s), 0);
 
 	/* A metric added to form/ must get an entity here too. */
 	for (int k = 0; k < _FORM_METRIC_MAX; k++) {
@@ -135,7 +135,7 @@ static void test_availability_and_expiry(void **state)
 	struct sensor_check k = {};
 
 	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
-	assert_int_equal(ha_discovery_build(c, "test", GK_MOUNT_CHEST, check_sensor_entities, &k), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, check_sensor_entities, &k), 0);
 	assert_true(k.sensor_avail_ok);
 	assert_true(k.live_expires);
 	assert_true(k.n > 20);
@@ -155,7 +155,7 @@ static void test_emit_error_stops(void **state)
 	unsigned n = 0;
 
 	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
-	assert_int_equal(ha_discovery_build(c, "test", GK_MOUNT_CHEST, stop_early, &n), -ECANCELED);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, stop_early, &n), -ECANCELED);
 	assert_int_equal(n, 3);
 	gk_config_free(c);
 }
@@ -180,13 +180,13 @@ static int find_lean(void *userdata, const char *topic, struct json_object *conf
 static void test_lean_named_for_mount(void **state)
 {
 	static const struct {
-		int mount;
+		enum form_mount mount;
 		const char *name;
 	} cases[] = {
-		{ GK_MOUNT_CHEST, "Trunk lean" },
-		{ GK_MOUNT_SACRUM, "Pelvic tilt" },
-		{ GK_MOUNT_WAIST, "Pelvic tilt" },
-		{ GK_MOUNT_NONE, "Trunk lean" },
+		{ FORM_MOUNT_CHEST, "Trunk lean" },
+		{ FORM_MOUNT_SACRUM, "Pelvic tilt" },
+		{ FORM_MOUNT_WAIST, "Pelvic tilt" },
+		{ _FORM_MOUNT_INVALID, "Trunk lean" },	/* no IMU */
 	};
 	struct gk_config *c = NULL;
 

@@ -60,8 +60,7 @@ void gaitctl_metric_label(const char *name, const char *mount, char *label, size
 	 * trunk_lean_deg is the trunk's lean on a chest strap and the pelvis's
 	 * forward tilt on a sacrum or waist clip (docs/form-metrics.md): say which.
 	 */
-	if (streq(name, "trunk_lean_deg") &&
-	    (streq_ptr(mount, "sacrum") || streq_ptr(mount, "waist")))
+	if (m == FORM_METRIC_TRUNK_LEAN && form_mount_tilts_pelvis(form_mount_from_string(mount)))
 		snprintf(label, size, "pelvic tilt");
 }
 
