@@ -830,8 +830,8 @@ static void watch_render(struct watch *w)
 
 		char what[96];
 
-		alert_what(mount, jstr(a, "metric"), gaitctl_json_num(a, "value"), gaitctl_json_num(a, "threshold"),
-			   what, sizeof(what));
+		alert_what(mount, jstr(a, "metric"), gaitctl_json_num(a, "value"),
+			   gaitctl_json_num(a, "threshold"), what, sizeof(what));
 		printf("  %s%-8s%s %-20s %s (%s)%s\n", w->tty ? "\033[1;31m" : "",
 		       jstr(a, "severity"), w->tty ? "\033[0m" : "", jstr(a, "kind"),
 		       what, jstr(a, "cue"), eol);

@@ -147,7 +147,8 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	char a[32], b[32], d1[32], d2[32], d3[32], d4[32];
 	const char *start = local_time(gaitctl_json_num(doc, "started_ts"), true, a, sizeof(a));
 	const char *end = local_time(gaitctl_json_num(doc, "ended_ts"), false, b, sizeof(b));
-	double dist = gaitctl_json_num(sum, "distance_m"), n_alerts = gaitctl_json_num(doc, "alerts_total");
+	double dist = gaitctl_json_num(sum, "distance_m");
+	double n_alerts = gaitctl_json_num(doc, "alerts_total");
 	double steps = gaitctl_json_num(sum, "steps");
 	double holes = gaitctl_json_num(sum, "imu_holes"), lost = gaitctl_json_num(sum, "imu_lost_s");
 	const char *mount = js(sum, "mount");
@@ -203,8 +204,9 @@ static void print_metrics(FILE *f, json_object *sum)
 		char label[48], med[24], lo[24], hi[24];
 		const char *unit;
 		int dec;
-		double n = gaitctl_json_num(st, "n"), below = gaitctl_json_num(st, "below_s"), within = gaitctl_json_num(st, "within_s"),
-		       above = gaitctl_json_num(st, "above_s"), tot = below + within + above;
+		double n = gaitctl_json_num(st, "n"), below = gaitctl_json_num(st, "below_s");
+		double within = gaitctl_json_num(st, "within_s"), above = gaitctl_json_num(st, "above_s");
+		double tot = below + within + above;
 
 		if (streq(name, "pain_level"))
 			continue;	/* its own section below */
@@ -331,7 +333,8 @@ static void print_history(FILE *f, json_object *h, json_object *session_advice)
 {
 	double sessions = gaitctl_json_num(h, "sessions"), days = gaitctl_json_num(h, "history_days");
 	double l7 = gaitctl_json_num(h, "load_7d_min"), l28 = gaitctl_json_num(h, "load_28d_weekly_min");
-	double acr = gaitctl_json_num(h, "acute_chronic_ratio"), pain5 = gaitctl_json_num(h, "pain_sessions_last5");
+	double acr = gaitctl_json_num(h, "acute_chronic_ratio");
+	double pain5 = gaitctl_json_num(h, "pain_sessions_last5");
 	const char *site = js(h, "main_pain_site"), *pointer = js(h, "pointer_text");
 	char w[32];
 
