@@ -315,6 +315,43 @@ def smooth_v(data, resultant=False, ap=False):
     return v
 
 
+def template_aligned(v, pairs, fs, w0=-15, w1=25, rounds=3):
+    """
+    [(truth, ic)] with each ic moved to where its window v[ic + w0 .. ic + w1]
+    (samples) best fits, up to a gain and an offset, the mean of the windows
+    at the current ics (searched in whole samples within +-6, then tenths).
+    """
+    def at(x):
+        i = min(max(int(math.floor(x)), 0), len(v) - 2)
+        f = x - i
+        return v[i] * (1 - f) + v[i + 1] * f
+
+    def window(x):
+        return [at(x + k) for k in range(w0, w1 + 1)]
+
+    def misfit(x, tm, tc, tv):
+        xs = window(x)
+        xm = st.mean(xs)
+        g = sum((a - xm) * b for a, b in zip(xs, tc)) / tv
+        return sum((a - xm - g * b) ** 2 for a, b in zip(xs, tc))
+
+    cur = [ic * fs for _, ic in pairs]
+    for _ in range(rounds):
+        wins = [window(x) for x in cur]
+        tmpl = [st.mean(c) for c in zip(*wins)]
+        tm = st.mean(tmpl)
+        tc = [b - tm for b in tmpl]
+        tv = sum(b * b for b in tc)
+        new = []
+        for x in cur:
+            best = min(range(-6, 7), key=lambda s: misfit(x + s, tm, tc, tv))
+            fine = min(range(-10, 11),
+                       key=lambda s: misfit(x + best + s / 10.0, tm, tc, tv))
+            new.append(x + best + fine / 10.0)
+        cur = new
+    return [(t, x / fs) for (t, _), x in zip(pairs, cur)]
+
+
 def ic_alternatives(sac, trials, truth_by_trial, fs=500.0):
     """
     Candidate IC features on the same channel, found around each truth IC
@@ -384,6 +421,19 @@ def ic_alternatives(sac, trials, truth_by_trial, fs=500.0):
         c = solve([[1.0, r[3]] for r in fit], [r[1] - r[2] for r in fit])
         res[name][hold] = [(r[1], r[2] + c[0] + c[1] * r[3]) for r in ap_rows if r[0] == hold]
     feats += ((name, 'ap', None),)
+    # The whole loading rise instead of one crossing: each contact's window
+    # aligned by least squares (gain and offset free) to the mean of its
+    # trial's windows, starting from the engine's feature; uses no truth.
+    name = ('the engine\'s feature moved to the best least-squares fit of the '
+            'trial\'s mean loading rise (-30…+50 ms, gain and offset free)')
+    res[name] = {}
+    for t in trials:
+        tr = int(t['trial'])
+        if tr not in res[feats[0][0]]:
+            continue
+        _, data = read_trace(os.path.join(sac, t['file']))
+        res[name][tr] = template_aligned(smooth_v(data), res[feats[0][0]][tr], fs)
+    feats += ((name, 'template', None),)
     rows = []
     for name, _, _ in feats:
         j = ic_jitter(res[name])
