@@ -176,6 +176,8 @@ sed "s/^/# /" "$gk_tmp/watch.txt" | tail -5
 gk_check "watch: recent alert events in the same words" bash -c "
 	grep -Eq '^  [0-9:]{8} RAISED  warning pain pain 6/10, limit 4: Listen to your body' '$gk_tmp/watch.txt' &&
 	grep -Eq '^  [0-9:]{8} cleared warning pain pain 6/10, limit 4: Listen to your body' '$gk_tmp/watch.txt'"
+gk_check "watch: before the first live frame, a bare heading (no clock, no seq)" bash -c "
+	grep -q '^Live$' '$gk_tmp/watch.txt' && ! grep -q 'seq )' '$gk_tmp/watch.txt'"
 gk_check "watch: not a terminal, so no escape sequences" bash -c "! grep -q $'\e' '$gk_tmp/watch.txt'"
 send "remove hip"
 

@@ -493,12 +493,14 @@ static bool jbool(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
-static void format_clock(uint64_t epoch_ms, char *buf, size_t size)
+/* Epoch ms as local HH:MM:SS; "-" for none (0, absent: NaN, or nonsense). */
+static void format_clock(double epoch_ms, char *buf, size_t size)
 {
-	time_t t = (time_t)(epoch_ms / 1000);
+	time_t t = isfinite(epoch_ms) && epoch_ms > 0 && epoch_ms < 1e16 ?
+		   (time_t)(epoch_ms / 1000) : 0;
 	struct tm tm;
 
-	if (epoch_ms == 0 || !localtime_r(&t, &tm) ||
+	if (t == 0 || !localtime_r(&t, &tm) ||
 	    strftime(buf, size, "%H:%M:%S", &tm) == 0)
 		snprintf(buf, size, "-");
 }
@@ -519,7 +521,7 @@ static void print_sensor_line(FILE *f, json_object *s, const char *eol)
 		snprintf(bat, sizeof(bat), "%.0f%%", battery);
 	if (isfinite(rssi))
 		snprintf(sig, sizeof(sig), "%.0f dBm", rssi);
-	format_clock((uint64_t)gaitctl_json_num(s, "last_seen_ms"), seen, sizeof(seen));
+	format_clock(gaitctl_json_num(s, "last_seen_ms"), seen, sizeof(seen));
 	fprintf(f, "  %-12.12s %-18.18s %-11.11s %-5s %5s %8s %9s %.40s%s\n",
 		jstr(s, "alias"), jstr(s, "kind"), jstr(s, "state"),
 		jbool(s, "available") ? "yes" : "no", bat, sig, seen,
@@ -554,7 +556,7 @@ static int cmd_status(sd_bus *bus, const struct options *o)
 	if (o->json)
 		return print_json(gw);
 
-	format_clock((uint64_t)gaitctl_json_num(session, "start_time_ms"), start, sizeof(start));
+	format_clock(gaitctl_json_num(session, "start_time_ms"), start, sizeof(start));
 	format_duration(gaitctl_json_num(session, "duration_ms"), dur, sizeof(dur));
 	json_object_object_get_ex(session, "active_alerts", &alerts);
 	printf("Node:     %s (gaitkeeperd %s)\n", jstr(gw, "node"), jstr(gw, "version"));
@@ -662,8 +664,7 @@ static bool print_running(json_object *j)
 
 	if (!streq(jstr(j, "state"), "running"))
 		return false;
-	format_clock(isfinite(started) && started > 0 && started < 1e16 ? (uint64_t)started : 0,
-		     clock, sizeof(clock));
+	format_clock(started, clock, sizeof(clock));
 	format_duration(isfinite(started) ? (double)time(NULL) * 1000 - started : NAN,
 			dur, sizeof(dur));
 	printf("Session running since %s (%s so far), %s now.\n", clock, dur,
@@ -794,7 +795,7 @@ static void watch_render(struct watch *w)
 	json_object_object_get_ex(w->live, "metrics", &metrics);
 	json_object_object_get_ex(w->live, "quality", &quality);
 	json_object_object_get_ex(w->session, "active_alerts", &alerts);
-	format_clock((uint64_t)gaitctl_json_num(w->live, "ts_ms"), now, sizeof(now));
+	format_clock(gaitctl_json_num(w->live, "ts_ms"), now, sizeof(now));
 	/* DurationMs changes only with the session state: count from the start. */
 	started = gaitctl_json_num(w->session, "start_time_ms");
 	format_duration(streq(jstr(w->session, "state"), "running") && started > 0 ?
@@ -806,7 +807,10 @@ static void watch_render(struct watch *w)
 	       dur, jbool(w->gw, "broker_connected") ? "up" : "down",
 	       jstr(w->gw, "sensors_streaming"), jstr(w->gw, "sensors_total"), eol);
 	printf("%s\n", eol);
-	printf("Live (%s, seq %s)%s\n", now, jstr(w->live, "seq"), eol);
+	if (isfinite(gaitctl_json_num(w->live, "ts_ms")))
+		printf("Live (%s, seq %s)%s\n", now, jstr(w->live, "seq"), eol);
+	else
+		printf("Live%s\n", eol);
 	if (!metrics || json_object_object_length(metrics) == 0)
 		printf("  waiting for metrics...%s\n", eol);
 	else {
@@ -936,7 +940,7 @@ static int on_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 	}
 
-	format_clock((uint64_t)time(NULL) * 1000, when, sizeof(when));
+	format_clock((double)time(NULL) * 1000, when, sizeof(when));
 	alert_what(watch_form_mount(w), metric, value, threshold, what, sizeof(what));
 	watch_event_line(w, "%s %s %s %s %s: %s", when, raised ? "RAISED " : "cleared",
 			 severity, kind, what, cue);
@@ -961,7 +965,7 @@ static int on_session_ended(sd_bus_message *m, void *userdata, sd_bus_error *err
 		return 0;
 	}
 
-	format_clock((uint64_t)time(NULL) * 1000, when, sizeof(when));
+	format_clock((double)time(NULL) * 1000, when, sizeof(when));
 	watch_event_line(w, "%s session ended (gaitctl summary --last)", when);
 	watch_render(w);
 	return 0;
