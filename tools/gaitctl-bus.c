@@ -493,15 +493,10 @@ static bool jbool(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
-/* Epoch ms as local HH:MM:SS; "-" for none (0, absent: NaN, or nonsense). */
+/* Epoch ms as local HH:MM:SS; "-" for none (absent: NaN, 0, or nonsense). */
 static void format_clock(double epoch_ms, char *buf, size_t size)
 {
-	time_t t = isfinite(epoch_ms) && epoch_ms > 0 && epoch_ms < 1e16 ?
-		   (time_t)(epoch_ms / 1000) : 0;
-	struct tm tm;
-
-	if (t == 0 || !localtime_r(&t, &tm) ||
-	    strftime(buf, size, "%H:%M:%S", &tm) == 0)
+	if (!gaitctl_local_time(epoch_ms, GAITCTL_HMS, buf, size))
 		snprintf(buf, size, "-");
 }
 

@@ -118,8 +118,11 @@ static const char *hms(double s, char *buf, size_t size)
 	return buf;
 }
 
-/* "2026-11-27 07:05", or only "07:05" */
-static const char *local_time(double epoch_ms, bool with_date, char *buf, size_t size)
+/*
+ * Epoch ms in local time: "07:05", "07:05:09" or "2026-11-27 07:05"; NULL for none (NaN,
+ * <= 0, nonsense).
+ */
+const char *gaitctl_local_time(double epoch_ms, enum gaitctl_clock style, char *buf, size_t size)
 {
 	time_t t;
 	struct tm tm;
@@ -127,7 +130,9 @@ static const char *local_time(double epoch_ms, bool with_date, char *buf, size_t
 	if (!(epoch_ms > 0 && epoch_ms < 1e16))	/* time_t holds it: up to year ~300000 */
 		return NULL;
 	t = (time_t)(epoch_ms / 1000);
-	if (!localtime_r(&t, &tm) || strftime(buf, size, with_date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm) == 0)
+	if (!localtime_r(&t, &tm) ||
+	    strftime(buf, size, style == GAITCTL_HMS ? "%H:%M:%S" :
+		     style == GAITCTL_DATE_HM ? "%Y-%m-%d %H:%M" : "%H:%M", &tm) == 0)
 		return NULL;
 	return buf;
 }
@@ -145,8 +150,9 @@ static const char *words(const char *id, char *buf, size_t size)
 static void print_header(FILE *f, json_object *doc, json_object *sum)
 {
 	char a[32], b[32], d1[32], d2[32], d3[32], d4[32];
-	const char *start = local_time(gaitctl_json_num(doc, "started_ts"), true, a, sizeof(a));
-	const char *end = local_time(gaitctl_json_num(doc, "ended_ts"), false, b, sizeof(b));
+	const char *start = gaitctl_local_time(gaitctl_json_num(doc, "started_ts"), GAITCTL_DATE_HM,
+					       a, sizeof(a));
+	const char *end = gaitctl_local_time(gaitctl_json_num(doc, "ended_ts"), GAITCTL_HM, b, sizeof(b));
 	double dist = gaitctl_json_num(sum, "distance_m");
 	double n_alerts = gaitctl_json_num(doc, "alerts_total");
 	double steps = gaitctl_json_num(sum, "steps");

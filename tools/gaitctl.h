@@ -39,6 +39,8 @@ int gaitctl_report_find(const char *buf, size_t len, json_object **ret, size_t *
  */
 /* The number at key (an int or double), NaN when absent, null or of another type. */
 double gaitctl_json_num(json_object *o, const char *key);
+enum gaitctl_clock { GAITCTL_HM, GAITCTL_HMS, GAITCTL_DATE_HM };
+const char *gaitctl_local_time(double epoch_ms, enum gaitctl_clock style, char *buf, size_t size);
 
 /* v with that many decimals into buf; never "-0.0"; sign: "+1.2" (but "0.0"); NaN "-" */
 const char *gaitctl_fixed(char *buf, size_t size, int decimals, double v, bool sign);
