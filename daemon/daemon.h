@@ -5,9 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#ifndef GK_VERSION
-#define GK_VERSION "0.1.0"
-#endif
+#include "common/version.h"
 
 #define GK_STATE_DIR_DEFAULT "/var/lib/gaitkeeper"
 

@@ -21,6 +21,9 @@ gk_check "no service: says gaitkeeperd is not running" grep -q 'gaitkeeperd is n
 gk_check "usage error: exit 64" test $? -eq 64
 "$GAITCTL" watch --count x > /dev/null 2>&1
 gk_check "bad --count: exit 64" test $? -eq 64
+gk_check "--version: the daemon's version" bash -c '
+	v=$("$1" --version) && d=$("$2" --version) && test "${v#gaitctl }" = "${d#gaitkeeperd }" &&
+	test -n "${v#gaitctl }" && test "$v" != "${v#gaitctl }"' _ "$GAITCTL" "$GK_BUILD/gaitkeeperd"
 
 mkfifo "$gk_tmp/in"
 exec 3<> "$gk_tmp/in"		# read-write: neither open blocks

@@ -5,6 +5,7 @@
 #include <sysexits.h>
 
 #include "common/macro.h"
+#include "common/version.h"
 #include "tools/gaitctl.h"
 
 static const struct gaitctl_command {
@@ -31,7 +32,8 @@ static const struct gaitctl_command {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: gaitctl COMMAND [ARGS...]\n\nCommands:\n");
+	fprintf(f, "Usage: gaitctl COMMAND [ARGS...]\n"
+		"       gaitctl --version | --help\n\nCommands:\n");
 	for (size_t i = 0; i < ELEMENTSOF(gaitctl_commands); i++)
 		fprintf(f, "  %s\n", gaitctl_commands[i].usage);
 }
@@ -46,6 +48,10 @@ int main(int argc, char **argv)
 	if (streq(argv[1], "--help") || streq(argv[1], "-h") ||
 	    streq(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (streq(argv[1], "--version") || streq(argv[1], "version")) {
+		printf("gaitctl %s\n", GK_VERSION);
 		return 0;
 	}
 
