@@ -5,6 +5,7 @@
 
 #include "ble/imu.h"
 #include "common/macro.h"
+#include "proto/pmd.h"
 
 int64_t ble_imu_clock_update(struct ble_imu_clock *c, uint64_t arrival_usec,
 			     uint64_t sensor_ns)
@@ -142,12 +143,13 @@ static unsigned snap_polar_rate(double hz)
 }
 
 unsigned ble_pmd_rate_feed(struct ble_pmd_rate *r, unsigned rate_hz, uint64_t sensor_ns,
-			   size_t n_samples)
+			   size_t n_samples, uint64_t *ret_lost)
 {
 	uint64_t prev = r->last_ns;
 	double hz;
 	unsigned c;
 
+	*ret_lost = 0;
 	r->last_ns = sensor_ns;
 	if (!prev || sensor_ns <= prev || n_samples == 0 || !rate_hz) {
 		r->votes = 0;
@@ -155,9 +157,18 @@ unsigned ble_pmd_rate_feed(struct ble_pmd_rate *r, unsigned rate_hz, uint64_t se
 	}
 	hz = (double)n_samples * 1e9 / (double)(sensor_ns - prev);
 	if (fabs(hz - rate_hz) <= BLE_PMD_RATE_TOLERANCE * rate_hz) {
+		/*
+		 * The stream runs at rate_hz: what the frames before counted
+		 * at it was lost. This frame's own gap is within 1.25 of its
+		 * span, never a loss (pmd_frames_missed() wants over 1.5).
+		 */
+		*ret_lost = r->lost_held;
+		r->lost_held = 0;
 		r->votes = 0;
 		return 0;
 	}
+	/* A lost frame, or a stream at another rate: the next frames say which. */
+	r->lost_held += pmd_frames_missed(prev, sensor_ns, n_samples, rate_hz);
 	c = snap_polar_rate(hz);
 	if (r->votes && fabs((double)c - r->candidate_hz) <=
 			BLE_PMD_RATE_TOLERANCE * r->candidate_hz) {
@@ -168,6 +179,8 @@ unsigned ble_pmd_rate_feed(struct ble_pmd_rate *r, unsigned rate_hz, uint64_t se
 	}
 	if (r->votes < BLE_PMD_RATE_VOTES)
 		return 0;
+	/* The gaps held were the stream's own rate, measured against the wrong one. */
+	r->lost_held = 0;
 	r->votes = 0;
 	return r->candidate_hz;
 }

@@ -107,6 +107,7 @@ struct ble_pmd_rate {
 	uint64_t last_ns;
 	unsigned candidate_hz;
 	unsigned votes;
+	uint64_t lost_held;		/* frames lost at rate_hz, not yet booked */
 };
 
 /*
@@ -115,6 +116,16 @@ struct ble_pmd_rate {
  * of each other, else 0 (agrees, or not known yet). A lost notification
  * halves one frame's rate: one frame never decides. The result snaps to a
  * nearest Polar rate (25/26/50/52/100/104/200/208/416/833/1666 Hz) within 5 %.
+ *
+ * *ret_lost (always set) is the number of frames found lost, from the gaps
+ * in the frame times at rate_hz (pmd_frames_missed()), booked only once the
+ * rate is settled: a gap is a loss only at the rate the stream really has.
+ * A frame that disagrees with rate_hz holds its count back; the next frame
+ * that agrees books it, a new rate returned drops it. Without the hold, a
+ * 100 Hz stream started as 200 Hz counts its first 3 frames lost (each spans
+ * two frames' time at 200 Hz) before the 100 Hz is adopted. The cost: a frame
+ * truly lost in that window, before a new rate is adopted, goes uncounted, and
+ * so does one held when the stream ends (the struct is zeroed with it).
  */
 unsigned ble_pmd_rate_feed(struct ble_pmd_rate *r, unsigned rate_hz, uint64_t sensor_ns,
-			   size_t n_samples);
+			   size_t n_samples, uint64_t *ret_lost);

@@ -174,7 +174,7 @@ struct sensor {
 	unsigned failures;
 	uint64_t notifications;
 	uint64_t malformed;
-	uint64_t frames_lost;		/* PMD data frames missing (timestamp gaps) */
+	uint64_t frames_lost;		/* PMD ACC frames lost (ble_pmd_rate_feed()) */
 	uint64_t last_seen_usec;
 	uint64_t last_data_usec;	/* main stream, for the watchdog */
 	uint64_t last_malformed_report_usec;
@@ -947,7 +947,7 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 	struct ble_manager *m = s->m;
 	struct pmd_data_frame *f = s->frame;
 	struct pmd_frame_format *fmt;
-	uint64_t prev_ns;
+	uint64_t prev_ns, lost;
 	unsigned observed;
 	bool gyro;
 	size_t n;
@@ -973,12 +973,11 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 	if (f->n_samples == 0)
 		return 0;
 	fmt->previous_timestamp_ns = f->timestamp_ns;
+	observed = ble_pmd_rate_feed(&s->pmd_rate[gyro], fmt->sample_rate_hz, f->timestamp_ns,
+				     f->n_samples, &lost);
 	/* ACC frames: their samples are the ones the form core is fed */
 	if (!gyro)
-		s->frames_lost += pmd_frames_missed(prev_ns, f->timestamp_ns, f->n_samples,
-						    fmt->sample_rate_hz);
-	observed = ble_pmd_rate_feed(&s->pmd_rate[gyro], fmt->sample_rate_hz, f->timestamp_ns,
-				     f->n_samples);
+		s->frames_lost += lost;
 	if (observed) {
 		/* e.g. another client started the stream at its rate ("already in state") */
 		debug(m, s->alias, "PMD %s: the sensor streams at %u Hz, not the %u Hz started; "

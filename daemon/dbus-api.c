@@ -64,11 +64,12 @@ enum {
 	SENSOR_PROP_BATTERY,
 	SENSOR_PROP_RSSI,
 	SENSOR_PROP_LAST_SEEN,
+	SENSOR_PROP_FRAMES_LOST,
 };
 
 static const char *const sensor_props[] = {
 	"Kind", "Mount", "State", "Reason", "Available", "BatteryPct", "RssiDbm",
-	"LastSeenMs", NULL,
+	"LastSeenMs", "ImuFramesLost", NULL,
 };
 
 struct api_sensor {
@@ -82,6 +83,7 @@ struct api_sensor {
 	double battery_pct;
 	double rssi_dbm;
 	uint64_t last_seen_ms;
+	uint64_t imu_frames_lost;
 	unsigned dirty;
 };
 
@@ -968,6 +970,8 @@ static const sd_bus_vtable sensor_vtable[] = {
 			SENSOR_OFF(rssi_dbm), EMITS),
 	SD_BUS_PROPERTY("LastSeenMs", "t", property_get_u64,
 			SENSOR_OFF(last_seen_ms), EMITS),
+	SD_BUS_PROPERTY("ImuFramesLost", "t", property_get_u64,
+			SENSOR_OFF(imu_frames_lost), EMITS),
 	SD_BUS_VTABLE_END
 };
 
@@ -1181,6 +1185,8 @@ static int sensor_apply(struct api_sensor *s, const struct dbus_api_sensor *from
 
 	MARK_VALUE(s->available, from->available, SENSOR_PROP_AVAILABLE, *dirty);
 	MARK_VALUE(s->last_seen_ms, from->last_seen_ms, SENSOR_PROP_LAST_SEEN,
+		   *dirty);
+	MARK_VALUE(s->imu_frames_lost, from->imu_frames_lost, SENSOR_PROP_FRAMES_LOST,
 		   *dirty);
 
 	if (!double_same(s->battery_pct, from->battery_pct)) {

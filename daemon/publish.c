@@ -142,6 +142,22 @@ void publish_alerts_active(struct gk_daemon *d)
 	json_object_put(o);
 }
 
+/*
+ * PMD ACC frames the sensor lost since the daemon started (ble/ counts them
+ * from the gaps in their timestamps); 0 for the kinds without an IMU and
+ * before ble/ knows the sensor. MQTT's imu_frames_lost and D-Bus's
+ * ImuFramesLost are this number.
+ */
+static uint64_t imu_frames_lost(struct gk_daemon *d, const struct sensor_slot *s)
+{
+	struct ble_sensor_info info;
+
+	if (d->cfg->sensors[s->index].mount == GK_MOUNT_NONE || !s->ble_id ||
+	    ble_manager_get_sensor(d->ble, s->ble_id, &info) < 0)
+		return 0;
+	return info.frames_lost;
+}
+
 void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
 {
 	const struct gk_sensor_config *sc = &d->cfg->sensors[s->index];
@@ -172,15 +188,8 @@ void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
 			       json_object_new_int64((int64_t)s->notifications));
 	json_object_object_add(o, "malformed", json_object_new_int64((int64_t)s->malformed));
 	/* IMU kinds: PMD frames lost since the daemon started (holes in the data) */
-	if (sc->mount != GK_MOUNT_NONE) {
-		struct ble_sensor_info info;
-
-		json_object_object_add(o, "imu_frames_lost", json_object_new_int64(
-			s->ble_id && ble_manager_get_sensor(d->ble, s->ble_id, &info) == 0 ?
-			(int64_t)info.frames_lost : 0));
-	} else {
-		json_object_object_add(o, "imu_frames_lost", NULL);
-	}
+	json_object_object_add(o, "imu_frames_lost", sc->mount != GK_MOUNT_NONE ?
+			       json_object_new_int64((int64_t)imu_frames_lost(d, s)) : NULL);
 	snprintf(suffix, sizeof(suffix), "sensor/%s/state", sc->alias);
 	(void)publish_json(d, suffix, o, 1, true, false, 0);
 	json_object_put(o);
@@ -206,6 +215,7 @@ void publish_sensor_dbus(struct gk_daemon *d, const struct sensor_slot *s)
 		.battery_pct = s->battery_pct >= 0 ? s->battery_pct : NAN,
 		.rssi_dbm = s->has_rssi ? s->rssi_dbm : NAN,
 		.last_seen_ms = s->last_seen_ms,
+		.imu_frames_lost = imu_frames_lost(d, s),
 	};
 
 	if (d->api)

@@ -6,7 +6,8 @@
 # link loses them; the sensor clock runs on, so the daemon's samples have holes.
 # The session summary says how much was lost (imu_holes, imu_lost_s, agreeing
 # with the frames the simulator dropped), cadence and contact time are still
-# measured, and `gaitctl report` prints the loss.
+# measured, `gaitctl report` prints the loss, and sensor/<id>/state and the
+# D-Bus Sensor property ImuFramesLost count every dropped frame.
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
@@ -102,6 +103,16 @@ total=$(frames_lost)
 gk_check "sensor/chest/state imu_frames_lost is the simulator's $total" \
 	gk_wait_for 5 chest_frames_lost_is "$total"
 gk_check "sensor/belt/state imu_frames_lost is null" test "$(state_frames_lost belt)" = null
+# D-Bus: the Sensor object's ImuFramesLost is the same count; 0 for the belt.
+bus_frames_lost() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property io.gaitkeeper.Gaitkeeper1 \
+		"/io/gaitkeeper/Gaitkeeper1/sensor/$1" io.gaitkeeper.Gaitkeeper1.Sensor \
+		ImuFramesLost 2> /dev/null
+}
+chest_bus_frames_lost_is() { [ "$(bus_frames_lost chest)" = "t $1" ]; }
+gk_check "D-Bus chest ImuFramesLost is the simulator's $total" \
+	gk_wait_for 5 chest_bus_frames_lost_is "$total"
+gk_check "D-Bus belt ImuFramesLost is 0 (no IMU)" test "$(bus_frames_lost belt)" = "t 0"
 "$GAITCTL" report "$gk_tmp/summary.json" > "$gk_tmp/report.txt" 2>&1
 gk_check "gaitctl report prints the loss" grep -q '^  IMU data lost: .* s in .* hole' \
 	"$gk_tmp/report.txt"

@@ -129,6 +129,10 @@ gk_check "sensor Mount: as configured, chest" test "$(nprop chest Mount)" = 's "
 gk_check "sensor Available" test "$(nprop chest Available)" = "b true"
 gk_check "sensor LastSeenMs is recent epoch ms" bash -c \
 	"[[ \$(busctl --system get-property ${SEN[0]} ${SEN[1]}/chest io.gaitkeeper.Gaitkeeper1.Sensor LastSeenMs) =~ ^t\ 1[0-9]{12}$ ]]"
+gk_check "sensor ImuFramesLost: 0, the simulator drops no frames here" \
+	test "$(nprop chest ImuFramesLost)" = "t 0"
+gk_check "sensor ImuFramesLost: 0 for the footpod (no IMU)" \
+	test "$(nprop pod_2d1 ImuFramesLost)" = "t 0"
 gk_check "session idle before StartSession" sprop_is State 's "idle"'
 gk_check "anyone reads properties (nobody: GetAll)" \
 	as_nobody "${B[@]}" call io.gaitkeeper.Gaitkeeper1 /io/gaitkeeper/Gaitkeeper1 \

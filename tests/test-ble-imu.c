@@ -232,18 +232,40 @@ static unsigned rate_frames(struct ble_pmd_rate *r, unsigned assumed, double hz,
 			    unsigned frames, uint64_t *t_ns)
 {
 	unsigned got = 0;
+	uint64_t lost;
 
 	for (unsigned i = 0; i < frames && !got; i++) {
 		*t_ns += (uint64_t)(n * 1e9 / hz);
-		got = ble_pmd_rate_feed(r, assumed, *t_ns, n);
+		got = ble_pmd_rate_feed(r, assumed, *t_ns, n, &lost);
 	}
 	return got;
+}
+
+/*
+ * A stream fed as decode_pmd_data() in ble/manager.c does: one frame of n
+ * samples every gap_frames x n / hz s of sensor time (2: one frame lost
+ * before it), at the rate in use, which follows what ble_pmd_rate_feed()
+ * returns. Adds the frames booked lost to *lost.
+ */
+static void lost_frames(struct ble_pmd_rate *r, unsigned *rate_hz, double hz, unsigned n,
+			unsigned gap_frames, unsigned frames, uint64_t *t_ns, uint64_t *lost)
+{
+	for (unsigned i = 0; i < frames; i++) {
+		uint64_t booked;
+		unsigned got;
+
+		*t_ns += (uint64_t)(gap_frames * n * 1e9 / hz);
+		got = ble_pmd_rate_feed(r, *rate_hz, *t_ns, n, &booked);
+		*lost += booked;
+		if (got)
+			*rate_hz = got;
+	}
 }
 
 static void test_pmd_rate(void **state)
 {
 	struct ble_pmd_rate r = {};
-	uint64_t t = 1000000000ULL;
+	uint64_t t = 1000000000ULL, lost;
 
 	/* as started: never reported */
 	assert_int_equal(rate_frames(&r, 52, 52.0, 36, 50, &t), 0);
@@ -271,9 +293,57 @@ static void test_pmd_rate(void **state)
 	assert_int_equal(rate_frames(&r, 50, 50.0, 10, 1, &t), 0);
 	assert_int_equal(rate_frames(&r, 50, 100.0, 10, 2, &t), 0);
 	/* a sensor clock that goes back, no samples, no rate: 0 */
-	assert_int_equal(ble_pmd_rate_feed(&r, 50, 1, 10), 0);
-	assert_int_equal(ble_pmd_rate_feed(&r, 50, 2, 0), 0);
-	assert_int_equal(ble_pmd_rate_feed(&r, 0, 3, 10), 0);
+	assert_int_equal(ble_pmd_rate_feed(&r, 50, 1, 10, &lost), 0);
+	assert_int_equal(ble_pmd_rate_feed(&r, 50, 2, 0, &lost), 0);
+	assert_int_equal(ble_pmd_rate_feed(&r, 0, 3, 10, &lost), 0);
+	assert_int_equal(lost, 0);
+}
+
+static void test_pmd_rate_lost(void **state)
+{
+	struct ble_pmd_rate r = {};
+	uint64_t t = 1000000000ULL, lost = 0;
+	unsigned rate = 200;
+
+	/*
+	 * A 100 Hz stream (another client's, "already in state") started as
+	 * 200 Hz: frames 2-4 each span two frames' time at 200 Hz, as if one
+	 * was lost before each, until the 4th makes 100 Hz the rate. Nothing
+	 * was lost: 0 (counting at once gave 3).
+	 */
+	lost_frames(&r, &rate, 100.0, 36, 1, 4, &t, &lost);
+	assert_int_equal(rate, 100);
+	assert_int_equal(lost, 0);
+	lost_frames(&r, &rate, 100.0, 36, 1, 20, &t, &lost);
+	assert_int_equal(lost, 0);
+	/* at the right rate one frame lost counts 1, booked by the next frame */
+	lost_frames(&r, &rate, 100.0, 36, 2, 1, &t, &lost);
+	assert_int_equal(lost, 0);
+	lost_frames(&r, &rate, 100.0, 36, 1, 1, &t, &lost);
+	assert_int_equal(lost, 1);
+	/* three in a row: one gap of four frames' time */
+	lost_frames(&r, &rate, 100.0, 36, 4, 1, &t, &lost);
+	lost_frames(&r, &rate, 100.0, 36, 1, 5, &t, &lost);
+	assert_int_equal(lost, 4);
+	assert_int_equal(rate, 100);
+
+	/* started right, a frame lost before any frame agreed: still 1 */
+	r = (struct ble_pmd_rate) {};
+	rate = 200;
+	lost = 0;
+	lost_frames(&r, &rate, 200.0, 36, 1, 1, &t, &lost);
+	lost_frames(&r, &rate, 200.0, 36, 2, 1, &t, &lost);
+	lost_frames(&r, &rate, 200.0, 36, 1, 10, &t, &lost);
+	assert_int_equal(rate, 200);
+	assert_int_equal(lost, 1);
+
+	/* started as 25 Hz, runs at 200: the gaps are short, never a loss */
+	r = (struct ble_pmd_rate) {};
+	rate = 25;
+	lost = 0;
+	lost_frames(&r, &rate, 200.0, 36, 1, 10, &t, &lost);
+	assert_int_equal(rate, 200);
+	assert_int_equal(lost, 0);
 }
 
 int main(void)
@@ -289,6 +359,7 @@ int main(void)
 		{ "/ble/imu/pair-bounded", test_pair_bounded, NULL, NULL, NULL },
 		{ "/ble/imu/pair-slew", test_pair_slew, NULL, NULL, NULL },
 		{ "/ble/imu/pmd-rate", test_pmd_rate, NULL, NULL, NULL },
+		{ "/ble/imu/pmd-rate-lost", test_pmd_rate_lost, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("ble/imu", tests, NULL, NULL);
