@@ -51,6 +51,25 @@ static const struct ha_entity summary_entities[] = {
 	  "mdi:alert" },
 };
 
+/*
+ * Controls on the run device: the MQTT commands (docs/mqtt.md, cmd/...) as
+ * buttons and a number. A press or a set publishes the command's payload,
+ * and cmd/result answers it as for any other client.
+ */
+struct ha_command {
+	const char *component;		/* "button", "number" */
+	const char *key;
+	const char *name;
+	const char *icon;
+	const char *command;		/* under <base>/<node> */
+};
+
+static const struct ha_command command_entities[] = {
+	{ "button", "session_start", "Start session", "mdi:play", "cmd/session/start" },
+	{ "button", "session_stop", "Stop session", "mdi:stop", "cmd/session/stop" },
+	{ "number", "pain", "Report pain (0-10)", "mdi:bandage", "cmd/pain" },
+};
+
 /* gateway/state: the spool and link counters. */
 static const struct ha_entity gateway_entities[] = {
 	{ "sensor", "sensors_streaming", "Sensors streaming", NULL, NULL, "measurement", true,
@@ -157,28 +176,58 @@ static void add_availability(const struct build *b, struct json_object *o, const
 	add_str(o, "payload_not_available", "offline");
 }
 
+/* A config with its name and ids; *topic gets its discovery topic. */
+static struct json_object *config_new(const struct build *b, const char *component,
+				      const char *group, const char *key, const char *name,
+				      char *topic, size_t topic_size)
+{
+	struct json_object *o = json_object_new_object();
+	char uid[192];
+
+	if (!o)
+		return NULL;
+	snprintf(uid, sizeof(uid), "%s_%s_%s", b->gateway_id, group, key);
+	snprintf(topic, topic_size, "%s/%s/%s/%s_%s/config", b->cfg->mqtt.ha_prefix, component,
+		 b->gateway_id, group, key);
+	add_str(o, "name", name);
+	add_str(o, "unique_id", uid);
+	add_str(o, "object_id", uid);
+	return o;
+}
+
+/* Availability, device and origin, then emit; consumes o. */
+static int config_emit(const struct build *b, struct json_object *o, const char *topic,
+		       struct json_object *device, const char *alias)
+{
+	struct json_object *origin = json_object_new_object();
+	int r;
+
+	if (!origin) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	add_availability(b, o, alias);
+	json_object_object_add(o, "device", json_object_get(device));
+	add_str(origin, "name", "gaitkeeper");
+	add_str(origin, "sw_version", b->version);
+	add_str(origin, "support_url", "https://github.com/gaitkeeper/gaitkeeper");
+	json_object_object_add(o, "origin", origin);
+
+	r = b->emit(b->userdata, topic, o);
+	json_object_put(o);
+	return r;
+}
+
 static int emit_entity(const struct build *b, const struct ha_entity *e, const char *group,
 		       const char *state_topic, struct json_object *device, const char *alias,
 		       int expire_after_s)
 {
-	struct json_object *o = json_object_new_object();
-	struct json_object *origin = json_object_new_object();
-	char uid[192], topic[512], tmpl[160];
-	int r;
+	char topic[512], tmpl[160];
+	struct json_object *o = config_new(b, e->component, group, e->key, e->name, topic,
+					   sizeof(topic));
 
-	if (!o || !origin) {
-		json_object_put(o);
-		json_object_put(origin);
+	if (!o)
 		return -ENOMEM;
-	}
-
-	snprintf(uid, sizeof(uid), "%s_%s_%s", b->gateway_id, group, e->key);
-	snprintf(topic, sizeof(topic), "%s/%s/%s/%s_%s/config", b->cfg->mqtt.ha_prefix,
-		 e->component, b->gateway_id, group, e->key);
-
-	add_str(o, "name", e->name);
-	add_str(o, "unique_id", uid);
-	add_str(o, "object_id", uid);
 	add_str(o, "state_topic", state_topic);
 	if (streq(e->component, "event")) {
 		struct json_object *types = json_object_new_array();
@@ -201,16 +250,34 @@ static int emit_entity(const struct build *b, const struct ha_entity *e, const c
 		add_str(o, "entity_category", "diagnostic");
 	if (expire_after_s > 0)
 		json_object_object_add(o, "expire_after", json_object_new_int(expire_after_s));
-	add_availability(b, o, alias);
-	json_object_object_add(o, "device", json_object_get(device));
-	add_str(origin, "name", "gaitkeeper");
-	add_str(origin, "sw_version", b->version);
-	add_str(origin, "support_url", "https://github.com/gaitkeeper/gaitkeeper");
-	json_object_object_add(o, "origin", origin);
+	return config_emit(b, o, topic, device, alias);
+}
 
-	r = b->emit(b->userdata, topic, o);
-	json_object_put(o);
-	return r;
+/* A control: no state (a button has none, the number is optimistic), QoS 1 like cmd/#. */
+static int emit_command(const struct build *b, const struct ha_command *c,
+			struct json_object *device)
+{
+	char topic[512], cmd[320];
+	struct json_object *o = config_new(b, c->component, "cmd", c->key, c->name, topic,
+					   sizeof(topic));
+
+	if (!o)
+		return -ENOMEM;
+	snprintf(cmd, sizeof(cmd), "%s/%s", b->prefix, c->command);
+	add_str(o, "command_topic", cmd);
+	json_object_object_add(o, "qos", json_object_new_int(1));
+	if (streq(c->component, "button")) {
+		add_str(o, "payload_press", "{}");
+	} else {
+		/* cmd/pain takes {"level": 0-10}, a whole number; "where" is left out */
+		add_str(o, "command_template", "{\"level\": {{ value | int }} }");
+		json_object_object_add(o, "min", json_object_new_int(0));
+		json_object_object_add(o, "max", json_object_new_int(10));
+		json_object_object_add(o, "step", json_object_new_int(1));
+		add_str(o, "mode", "box");
+	}
+	add_str(o, "icon", c->icon);
+	return config_emit(b, o, topic, device, NULL);
 }
 
 /*
@@ -295,6 +362,8 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		snprintf(st, sizeof(st), "%s/session/summary", b.prefix);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(summary_entities); i++)
 			r = emit_entity(&b, &summary_entities[i], "summary", st, dev, NULL, 0);
+		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(command_entities); i++)
+			r = emit_command(&b, &command_entities[i], dev);
 		json_object_put(dev);
 	}
 	return r;

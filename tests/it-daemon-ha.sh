@@ -184,6 +184,49 @@ gk_check "200 bad reloads: RSS grew $((rss1 - rss0)) KiB (<= $limit)" \
 gk_check "still running after 200 bad reloads" kill -0 "$GKD_PID"
 cp "$gk_tmp/good.conf" "$cfg"
 
+# ---- Home Assistant controls: what a press or a set publishes is obeyed ------
+# ha_press CONFIG_TOPIC [VALUE]: publish what Home Assistant would for the
+# announced control (its command_topic; payload_press, or the command_template
+# with the value filled in).
+ha_press() {
+	local out
+	out=$(python3 - "$sub_log" "$1" "${2:-}" <<'PY'
+import json, sys
+cfg = None
+for l in open(sys.argv[1], errors="replace"):
+    p = l.rstrip("\n").split(" ", 2)
+    if len(p) == 3 and p[1] == sys.argv[2] and p[2].startswith("{"):
+        cfg = json.loads(p[2])
+if cfg is None:
+    sys.exit(1)
+payload = cfg.get("payload_press")
+if payload is None:
+    payload = cfg["command_template"].replace("{{ value | int }}", sys.argv[3])
+print(cfg["command_topic"])
+print(payload)
+PY
+) || return 1
+	mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t "$(head -1 <<< "$out")" \
+		-m "$(tail -1 <<< "$out")"
+}
+n_results() { grep -c "^1 gaitkeeper/it/cmd/result {.*\"command\":\"$1\".*\"ok\":$2" "$sub_log"; }
+HA=homeassistant/button/gaitkeeper_it
+more_results() { [ "$(n_results "$1" true)" -gt "$2" ]; }
+ha_press $HA/cmd_session_stop/config	# whatever runs now
+sleep 1
+s0=$(n_results session/start true)
+gk_check "HA 'Start session' button: published" ha_press $HA/cmd_session_start/config
+gk_check "... the session starts (cmd/result ok)" gk_wait_for 10 more_results session/start "$s0"
+p0=$(n_results pain true)
+gk_check "HA 'Report pain' number set to 6: published" \
+	ha_press homeassistant/number/gaitkeeper_it/cmd_pain/config 6
+gk_check "... accepted (cmd/result ok)" gk_wait_for 10 more_results pain "$p0"
+gk_check "... a pain alert at 6/10" gk_wait_for 10 \
+	grep -q '^1 gaitkeeper/it/alert {.*"kind":"pain".*"value":6[,.]' "$sub_log"
+t0=$(n_results session/stop true)
+gk_check "HA 'Stop session' button: published" ha_press $HA/cmd_session_stop/config
+gk_check "... the session ends (cmd/result ok)" gk_wait_for 10 more_results session/stop "$t0"
+
 # ---- a sensor leaves the config: its entities are removed ------------------
 kill -TERM "$GKD_PID"
 wait "$GKD_PID"

@@ -14,6 +14,7 @@
 #include "common/macro.h"
 #include "config/config.h"
 #include "daemon/ha.h"
+#include "daemon/mqtt-command.h"
 #include "form/form.h"
 
 struct seen {
@@ -38,9 +39,9 @@ static int collect(void *userdata, const char *topic, struct json_object *config
 	assert_true(s->n < ELEMENTSOF(s->topics));
 	snprintf(s->topics[s->n++], sizeof(s->topics[0]), "%s", topic);
 
-	/* Every entity: unique id, state topic, origin, device, availability. */
+	/* Every entity: unique id, state or command topic, origin, device, availability. */
 	assert_non_null(get_str(config, "unique_id"));
-	assert_non_null(get_str(config, "state_topic"));
+	assert_true(!get_str(config, "state_topic") != !get_str(config, "command_topic"));
 	assert_non_null(get_str(config, "name"));
 	assert_true(json_object_object_get_ex(config, "origin", &origin));
 	assert_string_equal(get_str(origin, "name"), "gaitkeeper");
@@ -202,6 +203,92 @@ static void test_lean_named_for_mount(void **state)
 	gk_config_free(c);
 }
 
+struct controls {
+	struct json_object *start, *stop, *pain;
+};
+
+static int find_controls(void *userdata, const char *topic, struct json_object *config)
+{
+	struct controls *c = userdata;
+	struct json_object **slot =
+		streq(topic, "homeassistant/button/gaitkeeper_gym/cmd_session_start/config") ?
+		&c->start :
+		streq(topic, "homeassistant/button/gaitkeeper_gym/cmd_session_stop/config") ?
+		&c->stop :
+		streq(topic, "homeassistant/number/gaitkeeper_gym/cmd_pain/config") ? &c->pain : NULL;
+
+	if (slot)
+		*slot = json_object_get(config);
+	return 0;
+}
+
+/* What a press or a set publishes, parsed as the daemon parses cmd/... */
+static struct mqtt_command parse_sent(struct json_object *config, const char *payload)
+{
+	const char *topic = get_str(config, "command_topic");
+	const char *prefix = "gaitkeeper/gym/cmd/";
+	struct mqtt_command cmd;
+	const char *why = NULL;
+
+	assert_non_null(topic);
+	assert_true(strncmp(topic, prefix, strlen(prefix)) == 0);
+	if (mqtt_command_parse(topic + strlen(prefix), (const uint8_t *)payload, strlen(payload),
+			       &cmd, &why) < 0)
+		fail_msg("%s: '%s' rejected: %s", topic, payload, why);
+	return cmd;
+}
+
+/*
+ * Session start/stop buttons and a pain number on the run device: what Home
+ * Assistant sends for them is a command the daemon accepts.
+ */
+static void test_controls(void **state)
+{
+	struct gk_config *c = NULL;
+	struct controls ctl = {};
+	struct json_object *v;
+	char payload[128];
+	const char *tmpl, *hole;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, find_controls, &ctl), 0);
+	assert_non_null(ctl.start);
+	assert_non_null(ctl.stop);
+	assert_non_null(ctl.pain);
+
+	assert_int_equal(parse_sent(ctl.start, get_str(ctl.start, "payload_press")).type,
+			 MQTT_COMMAND_SESSION_START);
+	assert_int_equal(parse_sent(ctl.stop, get_str(ctl.stop, "payload_press")).type,
+			 MQTT_COMMAND_SESSION_STOP);
+	assert_true(json_object_object_get_ex(ctl.start, "qos", &v) && json_object_get_int(v) == 1);
+
+	/* The number: 0-10 in whole steps, rendered into {"level": N} */
+	assert_true(json_object_object_get_ex(ctl.pain, "min", &v) && json_object_get_int(v) == 0);
+	assert_true(json_object_object_get_ex(ctl.pain, "max", &v) &&
+		    json_object_get_int(v) == MQTT_COMMAND_PAIN_MAX);
+	assert_true(json_object_object_get_ex(ctl.pain, "step", &v) && json_object_get_int(v) == 1);
+	tmpl = get_str(ctl.pain, "command_template");
+	assert_non_null(tmpl);
+	hole = strstr(tmpl, "{{ value | int }}");
+	assert_non_null(hole);
+	snprintf(payload, sizeof(payload), "%.*s6%s", (int)(hole - tmpl), tmpl,
+		 hole + strlen("{{ value | int }}"));
+	{
+		struct mqtt_command cmd = parse_sent(ctl.pain, payload);
+
+		assert_int_equal(cmd.type, MQTT_COMMAND_PAIN);
+		assert_int_equal(cmd.pain_level, 6);
+	}
+	/* Controls need the gateway only. */
+	assert_true(json_object_object_get_ex(ctl.pain, "availability", &v));
+	assert_int_equal(json_object_array_length(v), 1);
+
+	json_object_put(ctl.start);
+	json_object_put(ctl.stop);
+	json_object_put(ctl.pain);
+	gk_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +297,7 @@ int main(void)
 		  NULL },
 		{ "/mqtt-ha/emit-error-stops", test_emit_error_stops, NULL, NULL, NULL },
 		{ "/mqtt-ha/lean-named-for-mount", test_lean_named_for_mount, NULL, NULL, NULL },
+		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
 	};
 
 	return _cmocka_run_group_tests("mqtt-ha", tests, ELEMENTSOF(tests), NULL, NULL);
