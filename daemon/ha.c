@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Home Assistant discovery: one retained config per entity, built with json-c. */
+#include <ctype.h>
 #include <json.h>
 #include <stdio.h>
 #include <string.h>
@@ -182,7 +183,8 @@ static struct json_object *config_new(const struct build *b, const char *compone
 				      char *topic, size_t topic_size)
 {
 	struct json_object *o = json_object_new_object();
-	char uid[192];
+	char uid[192], entity_id[224];
+	int n;
 
 	if (!o)
 		return NULL;
@@ -191,6 +193,17 @@ static struct json_object *config_new(const struct build *b, const char *compone
 		 b->gateway_id, group, key);
 	add_str(o, "name", name);
 	add_str(o, "unique_id", uid);
+	/*
+	 * The entity id Home Assistant should give it: "<domain>.<object id>",
+	 * lower case, [a-z0-9_] (node and alias may hold '-' and capitals).
+	 * Home Assistant 2025.10 deprecated object_id for this and 2026.4
+	 * ignores it; it stays for older versions.
+	 */
+	n = snprintf(entity_id, sizeof(entity_id), "%s.", component);
+	for (const char *p = uid; *p && n + 1 < (int)sizeof(entity_id); p++)
+		entity_id[n++] = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '_';
+	entity_id[n] = '\0';
+	add_str(o, "default_entity_id", entity_id);
 	add_str(o, "object_id", uid);
 	return o;
 }

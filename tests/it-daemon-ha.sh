@@ -131,6 +131,8 @@ PY
 gk_wait_for 10 grep -q 'homeassistant/sensor/gaitkeeper_it/b_battery_pct/config {' "$sub_log"
 gk_check "sensor b announced (battery, diagnostic)" \
 	grep -q 'homeassistant/sensor/gaitkeeper_it/b_battery_pct/config {.*"entity_category":"diagnostic"' "$sub_log"
+gk_check "entity id suggested as Home Assistant 2026 reads it (default_entity_id)" grep -q \
+	'b_battery_pct/config {.*"default_entity_id":"sensor.gaitkeeper_it_b_battery_pct"' "$sub_log"
 gk_check "availability list: gateway and sensor, mode all" grep -q \
 	'b_heart_rate_bpm/config {.*"availability":\[{"topic":"gaitkeeper/it/status"},{"topic":"gaitkeeper/it/sensor/b/availability"}\],"availability_mode":"all"' "$sub_log"
 gk_check "live metrics expire (expire_after)" grep -q \

@@ -203,6 +203,50 @@ static void test_lean_named_for_mount(void **state)
 	gk_config_free(c);
 }
 
+static int check_entity_id(void *userdata, const char *topic, struct json_object *config)
+{
+	const char *id = get_str(config, "default_entity_id");
+	const char *uid = get_str(config, "unique_id");
+	char domain[32];
+	size_t k;
+
+	(*(unsigned *)userdata)++;
+	assert_non_null(id);
+	/* homeassistant/<domain>/...: the entity id's domain */
+	assert_int_equal(sscanf(topic, "homeassistant/%31[a-z_]/", domain), 1);
+	k = strlen(domain);
+	assert_true(strncmp(id, domain, k) == 0 && id[k] == '.');
+	/* the unique id, slugged: lower case, '-' as '_' */
+	assert_int_equal(strlen(id + k + 1), strlen(uid));
+	for (size_t i = 0; uid[i]; i++) {
+		char c = id[k + 1 + i];
+
+		assert_true((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+		assert_true(c == (uid[i] == '-' ? '_' : uid[i] >= 'A' && uid[i] <= 'Z' ?
+				  uid[i] - 'A' + 'a' : uid[i]));
+	}
+	return 0;
+}
+
+/*
+ * default_entity_id (Home Assistant >= 2025.10; object_id is ignored from
+ * 2026.4): "<domain>.<id>" in the characters an entity id allows, also for a
+ * node and an alias with capitals and dashes.
+ */
+static void test_default_entity_id(void **state)
+{
+	static const char conf2[] =
+		"node = \"Home-Gym\";\n"
+		"sensors = ( { alias = \"Left-Pod\"; kind = \"footpod\"; name = \"Stryd*\"; } );\n";
+	struct gk_config *c = NULL;
+	unsigned n = 0;
+
+	assert_int_equal(gk_config_load_string(conf2, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, check_entity_id, &n), 0);
+	assert_true(n > 20);
+	gk_config_free(c);
+}
+
 struct controls {
 	struct json_object *start, *stop, *pain;
 };
@@ -298,6 +342,7 @@ int main(void)
 		{ "/mqtt-ha/emit-error-stops", test_emit_error_stops, NULL, NULL, NULL },
 		{ "/mqtt-ha/lean-named-for-mount", test_lean_named_for_mount, NULL, NULL, NULL },
 		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
+		{ "/mqtt-ha/default-entity-id", test_default_entity_id, NULL, NULL, NULL },
 	};
 
 	return _cmocka_run_group_tests("mqtt-ha", tests, ELEMENTSOF(tests), NULL, NULL);
