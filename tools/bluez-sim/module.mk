@@ -22,3 +22,9 @@ $(BUILD)/tests/replay-fuzz-sim-pmd-request: $(BUILD)/tests/fuzz-sim-pmd-request.
 		$(BUILD)/tools/bluez-sim/pmd-request.o $(BUILD)/tests/lib/fuzz-replay.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(LDLIBS)
+
+# Its run model (tests/test-sim-trace.c) needs the trace code too.
+$(BUILD)/tests/test-sim-trace: $(BUILD)/tests/test-sim-trace.o \
+		$(BUILD)/tools/bluez-sim/trace.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(LDLIBS) -lcmocka

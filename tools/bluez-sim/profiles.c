@@ -270,7 +270,7 @@ static void run_state_at(struct sim_device *dev, double sim_s, struct run_state 
 	double ts;
 	bool in_trace = trace_time(sim->trace, sim_s, sim->loop, &ts);
 
-	ret->cadence_spm = in_trace ? trace_cadence_spm(sim->trace, ts) : 0;
+	ret->cadence_spm = in_trace ? trace_cadence_spm(sim->trace, ts, sim->loop) : 0;
 	ret->moving = ret->cadence_spm > 0;
 	ret->speed_mps = ret->moving ? sim->speed_mps : 0;
 	if (dev->kind == DEVICE_KIND_TREADMILL) {

@@ -376,6 +376,9 @@ bool trace_time(const struct trace *t, double sim_s, bool loop, double *ret_s);
 void trace_sample(const struct trace *t, double trace_s, double ret[6]);
 /* Gravity vector used after the end of the run (standing still). */
 void trace_rest(const struct trace *t, double ret[6]);
-/* Steps per minute around trace time t (0 when standing). */
-double trace_cadence_spm(const struct trace *t, double trace_s);
+/*
+ * Steps per minute around trace time t (0 when standing); loop: the steps
+ * of the pass before count too, as trace_time() joins the passes.
+ */
+double trace_cadence_spm(const struct trace *t, double trace_s, bool loop);
 unsigned trace_channels(const struct trace *t);

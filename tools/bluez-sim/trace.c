@@ -288,6 +288,14 @@ int trace_synthetic(double speed_mps, struct trace **ret)
 	return 0;
 }
 
+/* A looped trace repeats with this period: its last sample joins the first one period later. */
+static double loop_period(const struct trace *t)
+{
+	double d = trace_duration(t);
+
+	return t->n > 1 ? d + d / (double)(t->n - 1) : d;
+}
+
 bool trace_time(const struct trace *t, double sim_s, bool loop, double *ret_s)
 {
 	double d = trace_duration(t);
@@ -300,10 +308,7 @@ bool trace_time(const struct trace *t, double sim_s, bool loop, double *ret_s)
 		*ret_s = d;
 		return false;
 	}
-	/* The loop joins the last sample to the first one sample period later. */
-	double period = d + d / (double)(t->n - 1);
-
-	*ret_s = fmod(sim_s, period);
+	*ret_s = fmod(sim_s, loop_period(t));
 	if (*ret_s > d)
 		*ret_s = d;
 	return true;
@@ -352,28 +357,43 @@ void trace_rest(const struct trace *t, double ret[6])
 		ret[c] = c < 3 && t->ch[c] ? t->rest[c] : 0;
 }
 
-double trace_cadence_spm(const struct trace *t, double s)
+double trace_cadence_spm(const struct trace *t, double s, bool loop)
 {
-	size_t hi = 0, lo;
+	double period = loop ? loop_period(t) : 0, newer, sum = 0;
+	size_t j = 0;
+	unsigned k = 0, back = 0;
 
-	/* Steps in (s - window, s]: count intervals, each below the stop gap. */
-	while (hi < t->n_steps && t->steps[hi] <= s)
-		hi++;
-	if (hi < 2)
+	/*
+	 * Steps in (s - window, s], newest first: this pass's, then, looping,
+	 * the passes before (a looped run does not stop at the join). Count the
+	 * intervals, each below the stop gap.
+	 */
+	while (j < t->n_steps && t->steps[j] <= s)
+		j++;
+	if (t->n_steps == 0 || (j == 0 && !(period > 0)))
 		return 0;
-	if (s - t->steps[hi - 1] > TRACE_MAX_STEP_S)
+	if (j == 0) {
+		j = t->n_steps;
+		back = 1;
+	}
+	newer = t->steps[--j] - back * period;
+	if (s - newer > TRACE_MAX_STEP_S)
 		return 0;
+	for (;;) {
+		double older;
 
-	double sum = 0;
-	unsigned k = 0;
-
-	for (lo = hi - 1; lo > 0 && t->steps[lo - 1] > s - TRACE_CADENCE_WINDOW_S; lo--) {
-		double iv = t->steps[lo] - t->steps[lo - 1];
-
-		if (iv > TRACE_MAX_STEP_S)
+		if (j == 0) {
+			if (!(period > 0))
+				break;
+			j = t->n_steps;
+			back++;
+		}
+		older = t->steps[--j] - back * period;
+		if (older <= s - TRACE_CADENCE_WINDOW_S || newer - older > TRACE_MAX_STEP_S)
 			break;
-		sum += iv;
+		sum += newer - older;
 		k++;
+		newer = older;
 	}
 	return k ? 60.0 * k / sum : 0;
 }
