@@ -223,5 +223,44 @@ sys.exit(not (s["active_alerts"] == [] and s["metrics"] == {} and s["state"] == 
 "$GAITCTL" session stop > /dev/null 2>&1
 gk_check "session stop without a session: exit 1" test $? -eq 1
 
+# ---- watch across a restart of gaitkeeperd: it waits, then reads it afresh -------------
+"$GAITCTL" watch --json --duration 30 > "$gk_tmp/restart.jsonl" 2>&1 &
+wj=$!
+"$GAITCTL" watch --duration 30 > "$gk_tmp/restart.txt" 2>&1 &
+wt=$!
+gk_wait_for 5 grep -q '"event":"state"' "$gk_tmp/restart.jsonl"
+gk_wait_for 5 grep -q '^Live' "$gk_tmp/restart.txt"
+echo quit >&3
+gk_check "watch --json: gaitkeeperd left the bus: a daemon event, running false" gk_wait_for 5 \
+	grep -q '{ *"running": *false, *"event": *"daemon" *}' "$gk_tmp/restart.jsonl"
+gk_check "watch: the view says it is waiting" gk_wait_for 5 \
+	grep -q 'gaitkeeperd is not running (left the bus at [0-9:]*); waiting' "$gk_tmp/restart.txt"
+sleep 1
+gk_check "watch (text and --json) still running without it" kill -0 "$wj" "$wt"
+exec 3>&-
+mkfifo "$gk_tmp/in2"
+exec 3<> "$gk_tmp/in2"
+"$DRIVER" <&3 > "$gk_tmp/driver2.out" 2>&1 &
+gk_pids+=($!)
+gk_wait_for 10 grep -q '^ready' "$gk_tmp/driver2.out"
+echo "gateway gym2 running 1 1 1 1/1 sensors streaming" >&3
+gk_wait_for 5 grep -q '^ok gateway' "$gk_tmp/driver2.out"
+echo "live 5 cadence_spm=171.5:good" >&3
+gk_check "watch --json: back: running true, the new daemon's state, then its live frames" \
+	gk_wait_for 10 python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+i = next(k for k, e in enumerate(ev) if e.get("event") == "daemon" and e["running"])
+st = next(e for e in ev[i:] if e["event"] == "state")
+# the node as the new daemon set it after taking the name: state, or a gateway change
+node = [e["gateway"]["node"] if e["event"] == "state" else e.get("node")
+        for e in ev[i:] if e["event"] in ("state", "gateway")]
+lv = [e for e in ev[i:] if e["event"] == "live"]
+sys.exit(not (st and node[-1] == "gym2" and lv and lv[-1]["seq"] == 5))' \
+	"$gk_tmp/restart.jsonl"
+gk_check "watch: the view is back with the new daemon's metrics" gk_wait_for 10 \
+	grep -q 'cadence  *171.5 spm' "$gk_tmp/restart.txt"
+kill "$wj" "$wt" 2>/dev/null
+
 echo quit >&3
 gk_done

@@ -718,6 +718,7 @@ struct watch {
 	json_object *session;		/* session properties (active_alerts rows) */
 	json_object *sensors;		/* path -> properties */
 	json_object *live;		/* last LiveMetrics: ts, seq, metrics, quality */
+	uint64_t gone_since;		/* epoch ms gaitkeeperd left the bus; 0 while on it */
 	char events[WATCH_EVENTS_MAX][160];	/* recent alert lines, newest first */
 };
 
@@ -789,6 +790,17 @@ static void watch_render(struct watch *w)
 
 	if (w->o->json)
 		return;
+
+	if (w->gone_since) {
+		/* A restart (an upgrade, a crash): keep the display, wait for it. */
+		format_clock((double)w->gone_since, now, sizeof(now));
+		printf("%sgaitkeeper: gaitkeeperd is not running (left the bus at %s); "
+		       "waiting for it to come back%s\n", w->tty ? "\033[H" : "\n", now, eol);
+		if (w->tty)
+			printf("\033[J");
+		fflush(stdout);
+		return;
+	}
 
 	mount = watch_form_mount(w);	/* labels trunk_lean_deg */
 
@@ -1037,17 +1049,46 @@ static int on_objects(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return 0;
 }
 
+static int watch_load_state(struct watch *w, sd_bus_error *e);
+static void watch_show_state(struct watch *w);
+
+/*
+ * gaitkeeperd left the bus (a restart, an upgrade, a crash): the display
+ * stays and says so; when the name has an owner again, everything is read
+ * afresh (the new daemon's gateway, session and sensors) and shown again.
+ */
 static int on_owner(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
 	struct watch *w = userdata;
 	const char *name, *old, *new;
+	int r;
 
-	if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 ||
-	    !streq(name, DBUS_API_NAME) || *new)
+	if (!o || sd_bus_message_read(m, "sss", &name, &old, &new) < 0 ||
+	    !streq(name, DBUS_API_NAME))
 		return 0;
 
-	fprintf(stderr, "gaitctl: gaitkeeperd left the bus\n");
-	watch_done(w, EX_UNAVAILABLE);
+	if (!*new) {
+		w->gone_since = (uint64_t)time(NULL) * 1000;
+		json_object_put(w->live);
+		w->live = json_object_new_object();	/* its metrics left with it */
+		json_object_object_add(o, "running", json_object_new_boolean(false));
+		watch_emit(w, "daemon", o);
+		watch_render(w);
+		return 0;
+	}
+
+	r = watch_load_state(w, &e);
+	if (r < 0) {
+		fprintf(stderr, "gaitctl: watch: gaitkeeperd is back but cannot be read: %s\n",
+			sd_bus_error_is_set(&e) && e.message ? e.message : strerror(-r));
+		return 0;
+	}
+	w->gone_since = 0;
+	json_object_object_add(o, "running", json_object_new_boolean(true));
+	watch_emit(w, "daemon", o);
+	watch_show_state(w);
 	return 0;
 }
 
@@ -1055,6 +1096,51 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	watch_done(userdata, 0);
 	return 0;
+}
+
+/* Gateway, session and sensors as gaitkeeperd has them now; live metrics none yet. */
+static int watch_load_state(struct watch *w, sd_bus_error *e)
+{
+	json_object *gw = NULL, *session = NULL, *live = json_object_new_object();
+	int r = live ? 0 : -ENOMEM;
+
+	if (r >= 0)
+		r = get_all(w->bus, DBUS_API_PATH, DBUS_API_INTERFACE, &gw, e);
+	if (r >= 0)
+		r = get_all(w->bus, DBUS_API_SESSION_PATH, DBUS_API_SESSION_INTERFACE, &session,
+			    e);
+	if (r >= 0)
+		r = watch_load_sensors(w);
+	if (r < 0) {
+		json_object_put(gw);
+		json_object_put(session);
+		json_object_put(live);
+		return r;
+	}
+	name_alert_rows(session);
+	json_object_put(w->gw);
+	json_object_put(w->session);
+	json_object_put(w->live);
+	w->gw = gw;
+	w->session = session;
+	w->live = live;
+	return 0;
+}
+
+/* The whole state: --json's "state" line, or the view drawn afresh. */
+static void watch_show_state(struct watch *w)
+{
+	if (w->o->json) {
+		_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "gateway", json_object_get(w->gw));
+		json_object_object_add(o, "session", json_object_get(w->session));
+		json_object_object_add(o, "sensors", json_object_get(w->sensors));
+		watch_emit(w, "state", o);
+	} else if (w->tty) {
+		printf("\033[H\033[2J");
+	}
+	watch_render(w);
 }
 
 static int cmd_watch(sd_bus *bus, const struct options *o)
@@ -1099,33 +1185,12 @@ static int cmd_watch(sd_bus *bus, const struct options *o)
 		goto finish;
 	}
 
-	r = get_all(bus, DBUS_API_PATH, DBUS_API_INTERFACE, &w.gw, &e);
-	if (r >= 0)
-		r = get_all(bus, DBUS_API_SESSION_PATH, DBUS_API_SESSION_INTERFACE,
-			    &w.session, &e);
+	r = watch_load_state(&w, &e);
 	if (r < 0) {
-		w.exit_code = call_failed(o, "watch", &e, r);
+		w.exit_code = sd_bus_error_is_set(&e) ? call_failed(o, "watch", &e, r) : 1;
 		goto finish;
 	}
-	name_alert_rows(w.session);
-	w.live = json_object_new_object();
-	r = watch_load_sensors(&w);
-	if (r < 0 || !w.live) {
-		w.exit_code = 1;
-		goto finish;
-	}
-
-	if (o->json) {
-		_cleanup_(json_object_putp) json_object *first = json_object_new_object();
-
-		json_object_object_add(first, "gateway", json_object_get(w.gw));
-		json_object_object_add(first, "session", json_object_get(w.session));
-		json_object_object_add(first, "sensors", json_object_get(w.sensors));
-		watch_emit(&w, "state", first);
-	} else if (w.tty) {
-		printf("\033[H\033[2J");
-	}
-	watch_render(&w);
+	watch_show_state(&w);
 
 	if (o->duration_s > 0) {
 		r = sd_event_add_time_relative(w.event, NULL, CLOCK_MONOTONIC,
