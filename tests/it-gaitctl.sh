@@ -234,9 +234,15 @@ echo quit >&3
 gk_check "watch --json: gaitkeeperd left the bus: a daemon event, running false" gk_wait_for 5 \
 	grep -q '{ *"running": *false, *"event": *"daemon" *}' "$gk_tmp/restart.jsonl"
 gk_check "watch: the view says it is waiting" gk_wait_for 5 \
-	grep -q 'gaitkeeperd is not running (left the bus at [0-9:]*); waiting' "$gk_tmp/restart.txt"
+	grep -q 'gaitkeeperd is not running (not on the bus since [0-9:]*); waiting' "$gk_tmp/restart.txt"
 sleep 1
 gk_check "watch (text and --json) still running without it" kill -0 "$wj" "$wt"
+"$GAITCTL" watch --json > /dev/null 2>&1
+gk_check "watch started without gaitkeeperd: exit 69" test $? -eq 69
+"$GAITCTL" watch --json --wait --duration 30 > "$gk_tmp/wait.jsonl" 2>&1 &
+ww=$!
+gk_check "watch --wait started without gaitkeeperd: a daemon event, running false" \
+	gk_wait_for 5 grep -q '{ *"running": *false, *"event": *"daemon" *}' "$gk_tmp/wait.jsonl"
 exec 3>&-
 mkfifo "$gk_tmp/in2"
 exec 3<> "$gk_tmp/in2"
@@ -260,7 +266,12 @@ sys.exit(not (st and node[-1] == "gym2" and lv and lv[-1]["seq"] == 5))' \
 	"$gk_tmp/restart.jsonl"
 gk_check "watch: the view is back with the new daemon's metrics" gk_wait_for 10 \
 	grep -q 'cadence  *171.5 spm' "$gk_tmp/restart.txt"
-kill "$wj" "$wt" 2>/dev/null
+gk_check "watch --wait: then the state and the live frames of the daemon that came" \
+	gk_wait_for 10 python3 -c '
+import json, sys
+ev = [json.loads(l)["event"] for l in open(sys.argv[1]) if l.startswith("{")]
+sys.exit(not (ev[0] == "daemon" and "state" in ev and "live" in ev))' "$gk_tmp/wait.jsonl"
+kill "$wj" "$wt" "$ww" 2>/dev/null
 
 echo quit >&3
 gk_done

@@ -41,6 +41,7 @@ struct options {
 	const char *where;
 	unsigned long long count;	/* watch: LiveMetrics frames, 0 = forever */
 	double duration_s;		/* watch: seconds, 0 = forever */
+	bool wait;			/* watch: wait for gaitkeeperd when it is not on the bus */
 };
 
 static int print_json(json_object *o)
@@ -357,8 +358,11 @@ static int call_failed(const struct options *o, const char *what,
 	return code;
 }
 
-/* Connect and make sure gaitkeeperd is on the bus; else EX_UNAVAILABLE. */
-static int connect_bus(sd_bus **ret)
+/*
+ * Connect and make sure gaitkeeperd is on the bus; else EX_UNAVAILABLE
+ * (unless !need_daemon: watch --wait).
+ */
+static int connect_bus(bool need_daemon, sd_bus **ret)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -377,7 +381,7 @@ static int connect_bus(sd_bus **ret)
 			       "s", DBUS_API_NAME);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "b", &has);
-	if (r < 0 || !has) {
+	if (need_daemon && (r < 0 || !has)) {
 		fprintf(stderr, "gaitctl: gaitkeeperd is not running "
 			"(%s is not on the system bus)\n", DBUS_API_NAME);
 		return -EX_UNAVAILABLE;
@@ -718,7 +722,7 @@ struct watch {
 	json_object *session;		/* session properties (active_alerts rows) */
 	json_object *sensors;		/* path -> properties */
 	json_object *live;		/* last LiveMetrics: ts, seq, metrics, quality */
-	uint64_t gone_since;		/* epoch ms gaitkeeperd left the bus; 0 while on it */
+	uint64_t gone_since;		/* epoch ms since gaitkeeperd is off the bus; 0 on it */
 	char events[WATCH_EVENTS_MAX][160];	/* recent alert lines, newest first */
 };
 
@@ -794,8 +798,8 @@ static void watch_render(struct watch *w)
 	if (w->gone_since) {
 		/* A restart (an upgrade, a crash): keep the display, wait for it. */
 		format_clock((double)w->gone_since, now, sizeof(now));
-		printf("%sgaitkeeper: gaitkeeperd is not running (left the bus at %s); "
-		       "waiting for it to come back%s\n", w->tty ? "\033[H" : "\n", now, eol);
+		printf("%sgaitkeeper: gaitkeeperd is not running (not on the bus since %s); "
+		       "waiting for it%s\n", w->tty ? "\033[H" : "\n", now, eol);
 		if (w->tty)
 			printf("\033[J");
 		fflush(stdout);
@@ -1186,11 +1190,22 @@ static int cmd_watch(sd_bus *bus, const struct options *o)
 	}
 
 	r = watch_load_state(&w, &e);
-	if (r < 0) {
+	if (r < 0 && o->wait && sd_bus_error_has_names(&e, SD_BUS_ERROR_SERVICE_UNKNOWN,
+							SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+		/* --wait: as if it had just left; on_owner() reads it when it comes */
+		_cleanup_(json_object_putp) json_object *j = json_object_new_object();
+
+		w.gone_since = (uint64_t)time(NULL) * 1000;
+		w.live = json_object_new_object();
+		json_object_object_add(j, "running", json_object_new_boolean(false));
+		watch_emit(&w, "daemon", j);
+		watch_render(&w);
+	} else if (r < 0) {
 		w.exit_code = sd_bus_error_is_set(&e) ? call_failed(o, "watch", &e, r) : 1;
 		goto finish;
+	} else {
+		watch_show_state(&w);
 	}
-	watch_show_state(&w);
 
 	if (o->duration_s > 0) {
 		r = sd_event_add_time_relative(w.event, NULL, CLOCK_MONOTONIC,
@@ -1253,6 +1268,8 @@ int gaitctl_bus(int argc, char **argv)
 		else if (streq(a, "--count") && streq(cmd, "watch") && i + 1 < argc) {
 			if (parse_unsigned(argv[++i], 1000000, &o.count) < 0)
 				return usage_error("--count: '%s' is not a number", argv[i]);
+		} else if (streq(a, "--wait") && streq(cmd, "watch")) {
+			o.wait = true;
 		} else if (streq(a, "--duration") && streq(cmd, "watch") && i + 1 < argc) {
 			if (parse_double(argv[++i], &o.duration_s) < 0 || o.duration_s <= 0 ||
 			    o.duration_s > 1e6)
@@ -1278,7 +1295,7 @@ int gaitctl_bus(int argc, char **argv)
 	} else if (!streq(cmd, "session") && npos > 0)
 		return usage_error("unexpected argument '%s'", pos[0]);
 
-	r = connect_bus(&bus);
+	r = connect_bus(!(streq(cmd, "watch") && o.wait), &bus);
 	if (r < 0)
 		return -r;
 
