@@ -200,8 +200,9 @@ static struct json_object *config_new(const struct build *b, const char *compone
 	 * ignores it; it stays for older versions.
 	 */
 	n = snprintf(entity_id, sizeof(entity_id), "%s.", component);
-	for (const char *p = uid; *p && n + 1 < (int)sizeof(entity_id); p++)
-		entity_id[n++] = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '_';
+	for (const unsigned char *p = (const unsigned char *)uid;
+	     *p && n + 1 < (int)sizeof(entity_id); p++)
+		entity_id[n++] = isalnum(*p) ? (char)tolower(*p) : '_';
 	entity_id[n] = '\0';
 	add_str(o, "default_entity_id", entity_id);
 	add_str(o, "object_id", uid);

@@ -298,8 +298,8 @@ void publish_discovery(struct gk_daemon *d)
 		return;
 	if (d->cfg->mqtt.ha_discovery)
 		(void)ha_discovery_build(d->cfg, GK_VERSION,
-					 d->imu_sensor >= 0 && d->form ? form_engine_mount(d->form) :
-									 _FORM_MOUNT_INVALID,
+					 d->imu_sensor >= 0 && d->form ?
+					 form_engine_mount(d->form) : _FORM_MOUNT_INVALID,
 					 ha_emit, &w);
 	fclose(w.list);
 	w.list = NULL;

@@ -728,7 +728,8 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 		} else if (d->dt_s > 0 &&
 			   dts > fmax(FORM_HOLE_PERIODS * d->dt_s, FORM_HOLE_MIN_S)) {
 			if (d->n_holes == FORM_HOLES) {
-				memmove(d->hole, d->hole + 1, sizeof(d->hole[0]) * (FORM_HOLES - 1));
+				memmove(d->hole, d->hole + 1,
+					sizeof(d->hole[0]) * (FORM_HOLES - 1));
 				d->n_holes--;
 			}
 			d->hole[d->n_holes++] = d->n;

@@ -41,7 +41,7 @@ struct options {
 	const char *where;
 	unsigned long long count;	/* watch: LiveMetrics frames, 0 = forever */
 	double duration_s;		/* watch: seconds, 0 = forever */
-	bool wait;			/* watch: wait for gaitkeeperd when it is not on the bus */
+	bool wait;			/* watch: wait for gaitkeeperd while it is off the bus */
 };
 
 static int print_json(json_object *o)
@@ -790,7 +790,7 @@ static void watch_render(struct watch *w)
 	json_object *metrics = NULL, *quality = NULL, *alerts = NULL;
 	char now[16], dur[32];
 	const char *mount;
-	double started;
+	double started, ts;
 
 	if (w->o->json)
 		return;
@@ -811,7 +811,8 @@ static void watch_render(struct watch *w)
 	json_object_object_get_ex(w->live, "metrics", &metrics);
 	json_object_object_get_ex(w->live, "quality", &quality);
 	json_object_object_get_ex(w->session, "active_alerts", &alerts);
-	format_clock(gaitctl_json_num(w->live, "ts_ms"), now, sizeof(now));
+	ts = gaitctl_json_num(w->live, "ts_ms");
+	format_clock(ts, now, sizeof(now));
 	/* DurationMs changes only with the session state: count from the start. */
 	started = gaitctl_json_num(w->session, "start_time_ms");
 	format_duration(streq(jstr(w->session, "state"), "running") && started > 0 ?
@@ -823,7 +824,7 @@ static void watch_render(struct watch *w)
 	       dur, jbool(w->gw, "broker_connected") ? "up" : "down",
 	       jstr(w->gw, "sensors_streaming"), jstr(w->gw, "sensors_total"), eol);
 	printf("%s\n", eol);
-	if (isfinite(gaitctl_json_num(w->live, "ts_ms")))
+	if (isfinite(ts))
 		printf("Live (%s, seq %s)%s\n", now, jstr(w->live, "seq"), eol);
 	else
 		printf("Live%s\n", eol);
@@ -1056,6 +1057,21 @@ static int on_objects(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int watch_load_state(struct watch *w, sd_bus_error *e);
 static void watch_show_state(struct watch *w);
 
+/* gaitkeeperd is not on the bus: its live metrics go, the view (or --json) says so. */
+static void watch_lost(struct watch *w)
+{
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+	w->gone_since = (uint64_t)time(NULL) * 1000;
+	json_object_put(w->live);
+	w->live = json_object_new_object();
+	if (o) {
+		json_object_object_add(o, "running", json_object_new_boolean(false));
+		watch_emit(w, "daemon", o);
+	}
+	watch_render(w);
+}
+
 /*
  * gaitkeeperd left the bus (a restart, an upgrade, a crash): the display
  * stays and says so; when the name has an owner again, everything is read
@@ -1074,12 +1090,7 @@ static int on_owner(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 
 	if (!*new) {
-		w->gone_since = (uint64_t)time(NULL) * 1000;
-		json_object_put(w->live);
-		w->live = json_object_new_object();	/* its metrics left with it */
-		json_object_object_add(o, "running", json_object_new_boolean(false));
-		watch_emit(w, "daemon", o);
-		watch_render(w);
+		watch_lost(w);
 		return 0;
 	}
 
@@ -1193,13 +1204,7 @@ static int cmd_watch(sd_bus *bus, const struct options *o)
 	if (r < 0 && o->wait && sd_bus_error_has_names(&e, SD_BUS_ERROR_SERVICE_UNKNOWN,
 							SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
 		/* --wait: as if it had just left; on_owner() reads it when it comes */
-		_cleanup_(json_object_putp) json_object *j = json_object_new_object();
-
-		w.gone_since = (uint64_t)time(NULL) * 1000;
-		w.live = json_object_new_object();
-		json_object_object_add(j, "running", json_object_new_boolean(false));
-		watch_emit(&w, "daemon", j);
-		watch_render(&w);
+		watch_lost(&w);
 	} else if (r < 0) {
 		w.exit_code = sd_bus_error_is_set(&e) ? call_failed(o, "watch", &e, r) : 1;
 		goto finish;

@@ -152,11 +152,13 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	char a[32], b[32], d1[32], d2[32], d3[32], d4[32];
 	const char *start = gaitctl_local_time(gaitctl_json_num(doc, "started_ts"), GAITCTL_DATE_HM,
 					       a, sizeof(a));
-	const char *end = gaitctl_local_time(gaitctl_json_num(doc, "ended_ts"), GAITCTL_HM, b, sizeof(b));
+	const char *end = gaitctl_local_time(gaitctl_json_num(doc, "ended_ts"), GAITCTL_HM,
+					     b, sizeof(b));
 	double dist = gaitctl_json_num(sum, "distance_m");
 	double n_alerts = gaitctl_json_num(doc, "alerts_total");
 	double steps = gaitctl_json_num(sum, "steps");
-	double holes = gaitctl_json_num(sum, "imu_holes"), lost = gaitctl_json_num(sum, "imu_lost_s");
+	double holes = gaitctl_json_num(sum, "imu_holes");
+	double lost = gaitctl_json_num(sum, "imu_lost_s");
 	const char *mount = js(sum, "mount");
 	json_object *bl = jget(sum, "baseline_learned");
 
@@ -188,7 +190,8 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	if (holes > 0 && isfinite(lost))
 		fprintf(f, "  IMU data lost: %s s in %.0f hole%s (steps there not counted, "
 			"steps beside them partly measured)\n",
-			gaitctl_fixed(d1, sizeof(d1), 1, lost, false), holes, holes == 1 ? "" : "s");
+			gaitctl_fixed(d1, sizeof(d1), 1, lost, false), holes,
+			holes == 1 ? "" : "s");
 }
 
 static void report_label(json_object *sum, const char *name, char *label, size_t size,
@@ -211,7 +214,8 @@ static void print_metrics(FILE *f, json_object *sum)
 		const char *unit;
 		int dec;
 		double n = gaitctl_json_num(st, "n"), below = gaitctl_json_num(st, "below_s");
-		double within = gaitctl_json_num(st, "within_s"), above = gaitctl_json_num(st, "above_s");
+		double within = gaitctl_json_num(st, "within_s");
+		double above = gaitctl_json_num(st, "above_s");
 		double tot = below + within + above;
 
 		if (streq(name, "pain_level"))

@@ -21,7 +21,8 @@ static const struct gaitctl_command {
 	/* Live commands talk to gaitkeeperd over D-Bus (tools/gaitctl-bus.c). */
 	{ "status", gaitctl_bus, "status [--json]            gateway state" },
 	{ "sensors", gaitctl_bus, "sensors [--json]           sensor health" },
-	{ "watch", gaitctl_bus, "watch [--json] [--wait]    live view for the treadmill (--wait: also\n"
+	{ "watch", gaitctl_bus,
+	  "watch [--json] [--wait]    live view for the treadmill (--wait: also\n"
 	  "                             when gaitkeeperd is not running yet)" },
 	{ "session", gaitctl_bus, "session start|stop         start or stop a session" },
 	{ "pain", gaitctl_bus, "pain LEVEL [--where W]     report pain (0-10)" },
