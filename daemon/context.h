@@ -104,6 +104,8 @@ struct gk_daemon {
 	uint64_t last_live_usec;	/* sample time of the last run/live */
 	uint64_t t0_usec;
 	char *last_summary;		/* JSON text of the last finished session */
+	/* Location of the cmd/pain reports that name none (cmd/pain/where). */
+	char pain_where[16];
 
 	uint64_t commands_rejected, commands_accepted;
 	uint64_t publish_errors;
@@ -223,6 +225,7 @@ int publish_json(struct gk_daemon *d, const char *suffix, struct json_object *ob
 		 unsigned qos, bool retain, bool spooled, enum spool_priority prio);
 void publish_availability(struct gk_daemon *d, const char *alias, bool online);
 void publish_session_state(struct gk_daemon *d);
+void publish_pain_where(struct gk_daemon *d);
 void publish_session_dbus(struct gk_daemon *d);
 void publish_sensor_dbus(struct gk_daemon *d, const struct sensor_slot *s);
 void publish_alerts_active(struct gk_daemon *d);
@@ -245,8 +248,11 @@ size_t history_load_digests(struct gk_daemon *d, struct form_digest *out, size_t
 /* Append digest to all[*n] (dropping the oldest beyond GK_DIGESTS_MAX) and store all. */
 void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
 			  struct form_digest *all, size_t *n);
-/* d->last_summary to and from state_dir/last-summary.json. */
 /* Pain outside a session: into the last session's digest (-ENOENT: none recent). */
 int history_add_pain_after(struct gk_daemon *d, unsigned level, const char *where);
+/* d->last_summary to and from state_dir/last-summary.json. */
 void history_save_summary(struct gk_daemon *d);
 void history_load_summary(struct gk_daemon *d);
+/* d->pain_where to and from state_dir/pain-where ("other" when none or bad). */
+int history_save_pain_where(struct gk_daemon *d);
+void history_load_pain_where(struct gk_daemon *d);

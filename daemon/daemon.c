@@ -249,6 +249,30 @@ int gk_daemon_report_pain(struct gk_daemon *d, unsigned level, const char *where
 	return 0;
 }
 
+/*
+ * The location of the pain reports that name none (Home Assistant's number):
+ * kept in the state directory, published retained on pain/where. Not changed
+ * unless stored, so that what the runner chose survives a restart.
+ */
+int gk_daemon_set_pain_where(struct gk_daemon *d, const char *where)
+{
+	char old[sizeof(d->pain_where)];
+	int r;
+
+	if (!mqtt_command_pain_location_valid(where))
+		return -EINVAL;
+	memcpy(old, d->pain_where, sizeof(old));
+	snprintf(d->pain_where, sizeof(d->pain_where), "%s", where);
+	r = history_save_pain_where(d);
+	if (r < 0) {
+		memcpy(d->pain_where, old, sizeof(old));
+		return log_warning_errno(r, "Failed to store the pain location: %m");
+	}
+	log_info("Pain reports that name no location are now '%s'", d->pain_where);
+	publish_pain_where(d);
+	return 0;
+}
+
 int gk_daemon_get_summary(struct gk_daemon *d, bool last, char **ret_json)
 {
 	char *s;
@@ -331,7 +355,10 @@ static void handle_command(struct gk_daemon *d, const char *sub, const uint8_t *
 		r = gk_daemon_session_stop(d);
 		break;
 	case MQTT_COMMAND_PAIN:
-		r = gk_daemon_report_pain(d, c.pain_level, c.where);
+		r = gk_daemon_report_pain(d, c.pain_level, c.where[0] ? c.where : d->pain_where);
+		break;
+	case MQTT_COMMAND_PAIN_WHERE:
+		r = gk_daemon_set_pain_where(d, c.where);
 		break;
 	case MQTT_COMMAND_SUMMARY_REPUBLISH:
 		if (!d->last_summary) {
@@ -1032,6 +1059,7 @@ int gk_daemon_new(const struct gk_daemon_options *o, struct gk_daemon **ret)
 	if (r < 0)
 		return r;
 	history_load_summary(d);
+	history_load_pain_where(d);
 
 	r = bus_setup(d);
 	if (r < 0 && d->bus)

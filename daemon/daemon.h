@@ -37,5 +37,7 @@ struct gk_daemon *gk_daemon_free(struct gk_daemon *d);
 int gk_daemon_session_start(struct gk_daemon *d);
 int gk_daemon_session_stop(struct gk_daemon *d);
 int gk_daemon_report_pain(struct gk_daemon *d, unsigned level, const char *where);
+/* MQTT only: the location of the cmd/pain reports that name none; -EINVAL, -errno. */
+int gk_daemon_set_pain_where(struct gk_daemon *d, const char *where);
 /* The last summary (or, with last = false and a session running, its state). */
 int gk_daemon_get_summary(struct gk_daemon *d, bool last, char **ret_json);

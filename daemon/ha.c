@@ -7,6 +7,7 @@
 
 #include "common/macro.h"
 #include "daemon/ha.h"
+#include "daemon/mqtt-command.h"
 #include "form/form.h"
 
 struct ha_entity {
@@ -54,11 +55,11 @@ static const struct ha_entity summary_entities[] = {
 
 /*
  * Controls on the run device: the MQTT commands (docs/mqtt.md, cmd/...) as
- * buttons and a number. A press or a set publishes the command's payload,
- * and cmd/result answers it as for any other client.
+ * buttons, a number and a select. A press or a set publishes the command's
+ * payload, and cmd/result answers it as for any other client.
  */
 struct ha_command {
-	const char *component;		/* "button", "number" */
+	const char *component;		/* "button", "number", "select" */
 	const char *key;
 	const char *name;
 	const char *icon;
@@ -69,6 +70,7 @@ static const struct ha_command command_entities[] = {
 	{ "button", "session_start", "Start session", "mdi:play", "cmd/session/start" },
 	{ "button", "session_stop", "Stop session", "mdi:stop", "cmd/session/stop" },
 	{ "number", "pain", "Report pain (0-10)", "mdi:bandage", "cmd/pain" },
+	{ "select", "pain_where", "Pain location", "mdi:map-marker", "cmd/pain/where" },
 };
 
 /* gateway/state: the spool and link counters. */
@@ -267,11 +269,14 @@ static int emit_entity(const struct build *b, const struct ha_entity *e, const c
 	return config_emit(b, o, topic, device, alias);
 }
 
-/* A control: no state (a button has none, the number is optimistic), QoS 1 like cmd/#. */
+/*
+ * A control, QoS 1 like cmd/#. A button has no state and the number is
+ * optimistic; the select shows the location the daemon keeps (pain/where).
+ */
 static int emit_command(const struct build *b, const struct ha_command *c,
 			struct json_object *device)
 {
-	char topic[512], cmd[320];
+	char topic[512], cmd[320], st[320];
 	struct json_object *o = config_new(b, c->component, "cmd", c->key, c->name, topic,
 					   sizeof(topic));
 
@@ -282,8 +287,23 @@ static int emit_command(const struct build *b, const struct ha_command *c,
 	json_object_object_add(o, "qos", json_object_new_int(1));
 	if (streq(c->component, "button")) {
 		add_str(o, "payload_press", "{}");
+	} else if (streq(c->component, "select")) {
+		struct json_object *options = json_object_new_array();
+
+		for (size_t i = 0; mqtt_command_pain_locations[i]; i++)
+			json_object_array_add(options,
+					      json_object_new_string(mqtt_command_pain_locations[i]));
+		json_object_object_add(o, "options", options);
+		add_str(o, "command_template", "{\"where\": \"{{ value }}\"}");
+		snprintf(st, sizeof(st), "%s/pain/where", b->prefix);
+		add_str(o, "state_topic", st);
+		add_str(o, "value_template", "{{ value_json.where }}");
+		add_str(o, "entity_category", "config");
 	} else {
-		/* cmd/pain takes {"level": 0-10}, a whole number; "where" is left out */
+		/*
+		 * cmd/pain takes {"level": 0-10}, a whole number; "where" is left
+		 * out: the daemon takes the select's location
+		 */
 		add_str(o, "command_template", "{\"level\": {{ value | int }} }");
 		json_object_object_add(o, "min", json_object_new_int(0));
 		json_object_object_add(o, "max", json_object_new_int(10));

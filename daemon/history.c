@@ -10,6 +10,7 @@
 #include "common/macro.h"
 #include "daemon/context.h"
 #include "daemon/log.h"
+#include "daemon/mqtt-command.h"
 
 static int read_state_file(const struct gk_daemon *d, const char *name, uint8_t *buf,
 			   size_t cap, size_t *ret_len)
@@ -238,4 +239,33 @@ void history_load_summary(struct gk_daemon *d)
 	json_object_put(o);
 	free(d->last_summary);
 	d->last_summary = strdup((char *)buf);
+}
+
+int history_save_pain_where(struct gk_daemon *d)
+{
+	char line[sizeof(d->pain_where) + 1];
+	int n = snprintf(line, sizeof(line), "%s\n", d->pain_where);
+
+	return write_state_file(d, "pain-where", (const uint8_t *)line, (size_t)n);
+}
+
+void history_load_pain_where(struct gk_daemon *d)
+{
+	char buf[sizeof(d->pain_where) + 1] = "";
+	size_t len = 0;
+	int r;
+
+	snprintf(d->pain_where, sizeof(d->pain_where), "other");
+	r = read_state_file(d, "pain-where", (uint8_t *)buf, sizeof(buf) - 1, &len);
+	if (r == -ENOENT)
+		return;
+	buf[len] = 0;
+	if (len && buf[len - 1] == '\n')
+		buf[--len] = 0;
+	if (r < 0 || !mqtt_command_pain_location_valid(buf)) {
+		log_warning_errno(r < 0 ? r : -EBADMSG, "Stored pain location not used, "
+				  "'other' instead: %m");
+		return;
+	}
+	snprintf(d->pain_where, sizeof(d->pain_where), "%s", buf);
 }

@@ -17,6 +17,7 @@ static const char *const command_topics[] = {
 	[MQTT_COMMAND_SESSION_STOP] = "session/stop",
 	[MQTT_COMMAND_PAIN] = "pain",
 	[MQTT_COMMAND_SUMMARY_REPUBLISH] = "summary/republish",
+	[MQTT_COMMAND_PAIN_WHERE] = "pain/where",
 };
 
 const char *mqtt_command_type_to_string(enum mqtt_command_type t)
@@ -24,6 +25,14 @@ const char *mqtt_command_type_to_string(enum mqtt_command_type t)
 	if (t < 0 || t >= _MQTT_COMMAND_MAX)
 		return NULL;
 	return command_topics[t];
+}
+
+bool mqtt_command_pain_location_valid(const char *where)
+{
+	for (size_t i = 0; where && mqtt_command_pain_locations[i]; i++)
+		if (streq(where, mqtt_command_pain_locations[i]))
+			return true;
+	return false;
 }
 
 static int fail(const char **ret_reason, const char *reason, int r)
@@ -48,10 +57,26 @@ static int parse_request_id(struct json_object *v, struct mqtt_command *c, const
 	return 0;
 }
 
+/* "where" if the object has it: one of the locations, or an error. */
+static int parse_where(struct json_object *obj, struct mqtt_command *c, const char **why)
+{
+	struct json_object *val;
+	const char *where;
+
+	if (!json_object_object_get_ex(obj, "where", &val))
+		return 0;
+	if (!json_object_is_type(val, json_type_string))
+		return fail(why, "where must be a string", -EINVAL);
+	where = json_object_get_string(val);
+	if (!mqtt_command_pain_location_valid(where))
+		return fail(why, "unknown \"where\" (see docs/mqtt.md for the list)", -EINVAL);
+	snprintf(c->where, sizeof(c->where), "%s", where);
+	return 0;
+}
+
 static int parse_pain(struct json_object *obj, struct mqtt_command *c, const char **why)
 {
 	struct json_object *level;
-	const char *where = "other";
 	int64_t v;
 
 	if (!json_object_object_get_ex(obj, "level", &level))
@@ -63,23 +88,8 @@ static int parse_pain(struct json_object *obj, struct mqtt_command *c, const cha
 	v = json_object_get_int64(level);
 	if (errno || v < 0 || v > MQTT_COMMAND_PAIN_MAX)
 		return fail(why, "level must be an integer 0-10", -ERANGE);
-
-	json_object_object_foreach(obj, key, val) {
-		if (!streq(key, "where"))
-			continue;
-		if (!json_object_is_type(val, json_type_string))
-			return fail(why, "where must be a string", -EINVAL);
-		where = json_object_get_string(val);
-	}
-
-	for (size_t i = 0; mqtt_command_pain_locations[i]; i++) {
-		if (!streq(where, mqtt_command_pain_locations[i]))
-			continue;
-		snprintf(c->where, sizeof(c->where), "%s", where);
-		c->pain_level = (unsigned)v;
-		return 0;
-	}
-	return fail(why, "unknown \"where\" (see docs/mqtt.md for the list)", -EINVAL);
+	c->pain_level = (unsigned)v;
+	return parse_where(obj, c, why);
 }
 
 int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
@@ -109,6 +119,8 @@ int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
 	if (len == 0) {
 		if (c.type == MQTT_COMMAND_PAIN)
 			return fail(ret_reason, "pain needs a JSON object", -EINVAL);
+		if (c.type == MQTT_COMMAND_PAIN_WHERE)
+			return fail(ret_reason, "pain/where needs a JSON object", -EINVAL);
 		*ret = c;
 		return 0;
 	}
@@ -147,6 +159,8 @@ int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
 		} else if (c.type == MQTT_COMMAND_PAIN && (streq(key, "level") ||
 							    streq(key, "where"))) {
 			continue;
+		} else if (c.type == MQTT_COMMAND_PAIN_WHERE && streq(key, "where")) {
+			continue;
 		} else {
 			r = fail(ret_reason, "unknown key in the command", -EINVAL);
 		}
@@ -154,8 +168,13 @@ int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
 			break;
 	}
 
-	if (r >= 0 && c.type == MQTT_COMMAND_PAIN)
+	if (r >= 0 && c.type == MQTT_COMMAND_PAIN) {
 		r = parse_pain(obj, &c, ret_reason);
+	} else if (r >= 0 && c.type == MQTT_COMMAND_PAIN_WHERE) {
+		r = parse_where(obj, &c, ret_reason);
+		if (r >= 0 && !c.where[0])
+			r = fail(ret_reason, "pain/where needs \"where\"", -EINVAL);
+	}
 
 	json_object_put(obj);
 	if (r < 0)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,7 +12,10 @@
  *   session/start        {} or {"request_id": "..."}; an empty payload is {}
  *   session/stop         same
  *   pain                 {"level": 0..10, "where": "lower-back", "request_id": "..."}
- *                        where is optional ("other")
+ *                        where is optional: "" in *ret then, and the daemon
+ *                        takes the location set with pain/where ("other")
+ *   pain/where           {"where": "lower-back"}: that location for the pain
+ *                        reports that name none (Home Assistant's number)
  *   summary/republish    {} : publish the last summary again
  * Anything else (unknown topic, not a JSON object, unknown key, wrong type,
  * out-of-range level, trailing bytes, NUL bytes, more than
@@ -26,6 +30,7 @@ enum mqtt_command_type {
 	MQTT_COMMAND_SESSION_STOP,
 	MQTT_COMMAND_PAIN,
 	MQTT_COMMAND_SUMMARY_REPUBLISH,
+	MQTT_COMMAND_PAIN_WHERE,
 	_MQTT_COMMAND_MAX,
 	_MQTT_COMMAND_INVALID = -EINVAL,
 };
@@ -33,12 +38,16 @@ enum mqtt_command_type {
 struct mqtt_command {
 	enum mqtt_command_type type;
 	unsigned pain_level;		/* PAIN: 0-10 */
-	char where[16];			/* PAIN: one of mqtt_command_pain_locations */
+	char where[16];			/* PAIN, PAIN_WHERE: one of mqtt_command_pain_locations;
+					 * PAIN: "" when not given */
 	char request_id[64];		/* "" when not given; echoed in the reply */
 };
 
 /* NULL-terminated: the same locations as the D-Bus ReportPain. */
 extern const char *const mqtt_command_pain_locations[];
+
+/* where is one of mqtt_command_pain_locations. */
+bool mqtt_command_pain_location_valid(const char *where);
 
 /* "session/start" etc., NULL for an out-of-range value. */
 const char *mqtt_command_type_to_string(enum mqtt_command_type t);

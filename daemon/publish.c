@@ -91,6 +91,18 @@ void publish_session_state(struct gk_daemon *d)
 	publish_session_dbus(d);
 }
 
+/* Retained: Home Assistant's "Pain location" select shows it. */
+void publish_pain_where(struct gk_daemon *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return;
+	json_add_string(o, "where", d->pain_where);
+	(void)publish_json(d, "pain/where", o, 1, true, false, 0);
+	json_object_put(o);
+}
+
 /*
  * The D-Bus session object: also refreshed every tick while a session runs
  * so that DurationMs stays current (the call coalesces PropertiesChanged).
@@ -578,5 +590,6 @@ void publish_state_all(struct gk_daemon *d)
 	for (unsigned i = 0; i < d->n_sensors; i++)
 		publish_sensor_state(d, &d->sensors[i]);
 	publish_session_state(d);
+	publish_pain_where(d);
 	publish_alerts_active(d);
 }

@@ -204,6 +204,7 @@ if cfg is None:
 payload = cfg.get("payload_press")
 if payload is None:
     payload = cfg["command_template"].replace("{{ value | int }}", sys.argv[3])
+    payload = payload.replace("{{ value }}", sys.argv[3])
 print(cfg["command_topic"])
 print(payload)
 PY
@@ -219,22 +220,44 @@ sleep 1
 s0=$(n_results session/start true)
 gk_check "HA 'Start session' button: published" ha_press $HA/cmd_session_start/config
 gk_check "... the session starts (cmd/result ok)" gk_wait_for 10 more_results session/start "$s0"
+gk_check "the pain location starts as 'other' (retained pain/where)" gk_wait_for 10 \
+	grep -q '^1 gaitkeeper/it/pain/where {"where":"other"' "$sub_log"
+w0=$(n_results pain/where true)
+gk_check "HA 'Pain location' select set to knee: published" \
+	ha_press homeassistant/select/gaitkeeper_it/cmd_pain_where/config knee
+gk_check "... accepted (cmd/result ok)" gk_wait_for 10 more_results pain/where "$w0"
+gk_check "... the select's state topic says knee" gk_wait_for 10 \
+	grep -q '^1 gaitkeeper/it/pain/where {"where":"knee"' "$sub_log"
 p0=$(n_results pain true)
 gk_check "HA 'Report pain' number set to 6: published" \
 	ha_press homeassistant/number/gaitkeeper_it/cmd_pain/config 6
 gk_check "... accepted (cmd/result ok)" gk_wait_for 10 more_results pain "$p0"
 gk_check "... a pain alert at 6/10" gk_wait_for 10 \
 	grep -q '^1 gaitkeeper/it/alert {.*"kind":"pain".*"value":6[,.]' "$sub_log"
+mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t gaitkeeper/it/cmd/pain -m '{"level":2,"where":"hip"}'
 t0=$(n_results session/stop true)
 gk_check "HA 'Stop session' button: published" ha_press $HA/cmd_session_stop/config
 gk_check "... the session ends (cmd/result ok)" gk_wait_for 10 more_results session/stop "$t0"
+gk_check "... its summary has the number's report at the select's location (knee)" \
+	gk_wait_for 10 grep -q \
+	'^1 gaitkeeper/it/session/summary {.*"pain":\[{[^]]*"level":6,"where":"knee"' "$sub_log"
+gk_check "... and a report naming its location keeps it (hip)" grep -q \
+	'^1 gaitkeeper/it/session/summary {.*"pain":\[.*"level":2,"where":"hip"' "$sub_log"
+gk_check "an unknown location is refused (cmd/result not ok)" bash -c "
+	mosquitto_pub -h 127.0.0.1 -p $PORT -q 1 -t gaitkeeper/it/cmd/pain/where \
+		-m '{\"where\":\"elbow\"}' &&
+	for i in \$(seq 50); do grep -q '\"command\":\"pain/where\".*\"ok\":false' $sub_log && exit 0
+		sleep 0.2; done; exit 1"
 
 # ---- a sensor leaves the config: its entities are removed ------------------
 kill -TERM "$GKD_PID"
 wait "$GKD_PID"
 gk_check "clean exit" test $? -eq 0
 write_config a
+n_knee=$(grep -c '^1 gaitkeeper/it/pain/where {"where":"knee"' "$sub_log")
 start_daemon
+more_knee() { [ "$(grep -c '^1 gaitkeeper/it/pain/where {"where":"knee"' "$sub_log")" -gt "$n_knee" ]; }
+gk_check "the pain location survives a restart (knee published again)" gk_wait_for 15 more_knee
 gk_check "removed sensor's config cleared (empty retained)" gk_wait_for 15 \
 	grep -q '^1 homeassistant/sensor/gaitkeeper_it/b_battery_pct/config $' "$sub_log"
 # The removals go out one by one: poll the broker's retained set until none

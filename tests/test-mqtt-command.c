@@ -37,11 +37,29 @@ static const struct cmd_case {
 	{ .name = "/mqtt-command/pain", .topic = "pain",
 	  .payload = "{\"level\":6,\"where\":\"lower-back\"}", .r = 0, .type = MQTT_COMMAND_PAIN,
 	  .level = 6, .where = "lower-back" },
+	/* no location: "", the daemon takes the one set with pain/where */
 	{ .name = "/mqtt-command/pain-no-where", .topic = "pain", .payload = "{\"level\":0}",
-	  .r = 0, .type = MQTT_COMMAND_PAIN, .where = "other" },
+	  .r = 0, .type = MQTT_COMMAND_PAIN, .where = "" },
 	{ .name = "/mqtt-command/pain-max", .topic = "pain",
 	  .payload = "{\"level\":10,\"where\":\"knee\"}", .r = 0, .type = MQTT_COMMAND_PAIN,
 	  .level = 10, .where = "knee" },
+	{ .name = "/mqtt-command/pain-where", .topic = "pain/where",
+	  .payload = "{\"where\":\"hip\",\"request_id\":\"ha\"}", .r = 0,
+	  .type = MQTT_COMMAND_PAIN_WHERE, .where = "hip", .request_id = "ha" },
+	{ .name = "/mqtt-command/pain-where-other", .topic = "pain/where",
+	  .payload = "{\"where\":\"other\"}", .r = 0, .type = MQTT_COMMAND_PAIN_WHERE,
+	  .where = "other" },
+	{ .name = "/mqtt-command/pain-where-empty", .topic = "pain/where", .payload = "",
+	  .r = -EINVAL, .reason = "pain/where needs a JSON object" },
+	{ .name = "/mqtt-command/pain-where-missing", .topic = "pain/where", .payload = "{}",
+	  .r = -EINVAL, .reason = "needs \"where\"" },
+	{ .name = "/mqtt-command/pain-where-unknown", .topic = "pain/where",
+	  .payload = "{\"where\":\"elbow\"}", .r = -EINVAL, .reason = "unknown \"where\"" },
+	{ .name = "/mqtt-command/pain-where-level", .topic = "pain/where",
+	  .payload = "{\"where\":\"knee\",\"level\":3}", .r = -EINVAL,
+	  .reason = "unknown key" },
+	{ .name = "/mqtt-command/pain-where-case", .topic = "pain/where",
+	  .payload = "{\"where\":\"Knee\"}", .r = -EINVAL, .reason = "unknown \"where\"" },
 	{ .name = "/mqtt-command/unknown-topic", .topic = "session/pause", .payload = "{}",
 	  .r = -EINVAL, .reason = "unknown command topic" },
 	{ .name = "/mqtt-command/topic-prefix", .topic = "session/start/x", .payload = "{}",
@@ -110,10 +128,10 @@ static void test_case(void **state)
 		return;
 	}
 	assert_int_equal(c.type, t->type);
-	if (t->type == MQTT_COMMAND_PAIN) {
+	if (t->type == MQTT_COMMAND_PAIN)
 		assert_int_equal(c.pain_level, t->level);
+	if (t->type == MQTT_COMMAND_PAIN || t->type == MQTT_COMMAND_PAIN_WHERE)
 		assert_string_equal(c.where, t->where);
-	}
 	assert_string_equal(c.request_id, t->request_id ? t->request_id : "");
 }
 
@@ -134,6 +152,10 @@ static void test_nul_and_size(void **state)
 	free(big);
 	assert_int_equal(mqtt_command_parse(NULL, NULL, 0, &c, NULL), -EINVAL);
 	assert_string_equal(mqtt_command_type_to_string(MQTT_COMMAND_PAIN), "pain");
+	assert_string_equal(mqtt_command_type_to_string(MQTT_COMMAND_PAIN_WHERE), "pain/where");
+	assert_true(mqtt_command_pain_location_valid("lower-back"));
+	assert_false(mqtt_command_pain_location_valid(""));
+	assert_false(mqtt_command_pain_location_valid(NULL));
 	assert_null(mqtt_command_type_to_string(_MQTT_COMMAND_MAX));
 }
 

@@ -39,9 +39,15 @@ static int collect(void *userdata, const char *topic, struct json_object *config
 	assert_true(s->n < ELEMENTSOF(s->topics));
 	snprintf(s->topics[s->n++], sizeof(s->topics[0]), "%s", topic);
 
-	/* Every entity: unique id, state or command topic, origin, device, availability. */
+	/*
+	 * Every entity: unique id, state or command topic (a select both),
+	 * origin, device, availability.
+	 */
 	assert_non_null(get_str(config, "unique_id"));
-	assert_true(!get_str(config, "state_topic") != !get_str(config, "command_topic"));
+	if (strstr(topic, "/select/"))
+		assert_true(get_str(config, "state_topic") && get_str(config, "command_topic"));
+	else
+		assert_true(!get_str(config, "state_topic") != !get_str(config, "command_topic"));
 	assert_non_null(get_str(config, "name"));
 	assert_true(json_object_object_get_ex(config, "origin", &origin));
 	assert_string_equal(get_str(origin, "name"), "gaitkeeper");
@@ -248,7 +254,7 @@ static void test_default_entity_id(void **state)
 }
 
 struct controls {
-	struct json_object *start, *stop, *pain;
+	struct json_object *start, *stop, *pain, *where;
 };
 
 static int find_controls(void *userdata, const char *topic, struct json_object *config)
@@ -259,7 +265,9 @@ static int find_controls(void *userdata, const char *topic, struct json_object *
 		&c->start :
 		streq(topic, "homeassistant/button/gaitkeeper_gym/cmd_session_stop/config") ?
 		&c->stop :
-		streq(topic, "homeassistant/number/gaitkeeper_gym/cmd_pain/config") ? &c->pain : NULL;
+		streq(topic, "homeassistant/number/gaitkeeper_gym/cmd_pain/config") ? &c->pain :
+		streq(topic, "homeassistant/select/gaitkeeper_gym/cmd_pain_where/config") ?
+		&c->where : NULL;
 
 	if (slot)
 		*slot = json_object_get(config);
@@ -330,6 +338,70 @@ static void test_controls(void **state)
 	json_object_put(ctl.start);
 	json_object_put(ctl.stop);
 	json_object_put(ctl.pain);
+	json_object_put(ctl.where);
+	gk_config_free(c);
+}
+
+/*
+ * The pain number sends no location; the "Pain location" select sets the one
+ * the daemon gives it: every option is a location cmd/pain/where accepts,
+ * every accepted location is an option, and the select reads the daemon's
+ * retained pain/where back.
+ */
+static void test_pain_location(void **state)
+{
+	struct gk_config *c = NULL;
+	struct controls ctl = {};
+	struct json_object *options, *v;
+	const char *tmpl, *hole;
+	char payload[128];
+	size_t n;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_SACRUM, find_controls, &ctl), 0);
+	assert_non_null(ctl.where);
+	assert_non_null(ctl.pain);
+
+	/* the number's payload names no location: "" for the daemon to fill */
+	tmpl = get_str(ctl.pain, "command_template");
+	hole = strstr(tmpl, "{{ value | int }}");
+	assert_non_null(hole);
+	snprintf(payload, sizeof(payload), "%.*s3%s", (int)(hole - tmpl), tmpl,
+		 hole + strlen("{{ value | int }}"));
+	assert_string_equal(parse_sent(ctl.pain, payload).where, "");
+
+	assert_true(json_object_object_get_ex(ctl.where, "options", &options));
+	for (n = 0; mqtt_command_pain_locations[n]; n++)
+		;
+	assert_int_equal(json_object_array_length(options), n);
+	tmpl = get_str(ctl.where, "command_template");
+	assert_non_null(tmpl);
+	hole = strstr(tmpl, "{{ value }}");
+	assert_non_null(hole);
+	for (size_t i = 0; i < n; i++) {
+		const char *opt = json_object_get_string(json_object_array_get_idx(options, i));
+		struct mqtt_command cmd;
+
+		assert_string_equal(opt, mqtt_command_pain_locations[i]);
+		snprintf(payload, sizeof(payload), "%.*s%s%s", (int)(hole - tmpl), tmpl, opt,
+			 hole + strlen("{{ value }}"));
+		cmd = parse_sent(ctl.where, payload);
+		assert_int_equal(cmd.type, MQTT_COMMAND_PAIN_WHERE);
+		assert_string_equal(cmd.where, opt);
+	}
+	assert_string_equal(get_str(ctl.where, "state_topic"), "gaitkeeper/gym/pain/where");
+	assert_string_equal(get_str(ctl.where, "value_template"), "{{ value_json.where }}");
+	assert_string_equal(get_str(ctl.where, "entity_category"), "config");
+	assert_string_equal(get_str(ctl.where, "default_entity_id"),
+			    "select.gaitkeeper_gym_cmd_pain_where");
+	assert_true(json_object_object_get_ex(ctl.where, "qos", &v) && json_object_get_int(v) == 1);
+	assert_true(json_object_object_get_ex(ctl.where, "availability", &v));
+	assert_int_equal(json_object_array_length(v), 1);
+
+	json_object_put(ctl.start);
+	json_object_put(ctl.stop);
+	json_object_put(ctl.pain);
+	json_object_put(ctl.where);
 	gk_config_free(c);
 }
 
@@ -342,6 +414,7 @@ int main(void)
 		{ "/mqtt-ha/emit-error-stops", test_emit_error_stops, NULL, NULL, NULL },
 		{ "/mqtt-ha/lean-named-for-mount", test_lean_named_for_mount, NULL, NULL, NULL },
 		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
+		{ "/mqtt-ha/pain-location", test_pain_location, NULL, NULL, NULL },
 		{ "/mqtt-ha/default-entity-id", test_default_entity_id, NULL, NULL, NULL },
 	};
 
