@@ -254,6 +254,11 @@ def match_ics(truth, pred, tol=0.06):
     return sorted(pairs)
 
 
+def join_and(items):
+    """'a', 'a and b', 'a, b and c'."""
+    return ' and '.join(x for x in (', '.join(items[:-1]), items[-1]) if x) if items else ''
+
+
 def rms(xs):
     return math.sqrt(sum(x * x for x in xs) / len(xs)) if xs else float('nan')
 
@@ -295,11 +300,12 @@ def jitter_model(truth_by_trial, sigma_ms, reps=200, seed=4):
     return st.mean(means), means[reps // 20], means[reps - 1 - reps // 20]
 
 
-def smooth_v(data, resultant=False, ap=False):
+def smooth_v(data, resultant=False, ap=False, width=5):
     """
     Gravity-projected vertical channel (or the resultant |a|, the total
     specific force, proportional to the whole ground reaction force),
-    smoothed as the engine does at 500 Hz.
+    smoothed as the engine does at 500 Hz (two centred boxcars of width
+    samples; 1: not smoothed).
     """
     mx = st.mean(r[1] for r in data)
     mz = st.mean(r[2] for r in data)
@@ -310,8 +316,9 @@ def smooth_v(data, resultant=False, ap=False):
         v = [(r[1] * mz - r[2] * mx) / n for r in data]
     else:
         v = [(r[1] * mx + r[2] * mz) / n for r in data]
-    for _ in range(2):  # two 5-sample boxcars, centred (delay removed)
-        v = [st.mean(v[max(0, i - 2):i + 3]) for i in range(len(v))]
+    h = width // 2
+    for _ in range(2 if h else 0):  # two boxcars, centred (delay removed)
+        v = [st.mean(v[max(0, i - h):i + h + 1]) for i in range(len(v))]
     return v
 
 
@@ -373,17 +380,23 @@ def ic_alternatives(sac, trials, truth_by_trial, fs=500.0):
         ('steepest-slope tangent back to the flight minimum', 'tangent', None),
         ('mean of the 10/20/30/40 % crossings', 'multi', None),
         ('resultant of all axes (not vertical), 30 % of its rise', 'frac', 0.3),
+        ('the engine\'s 30 % with no smoothing (raw 500 Hz samples)', 'frac', 0.3),
+        ('the engine\'s 30 % after two 11-sample (22 ms) boxcars instead of 5', 'frac', 0.3),
     )
+    # the channel each feature reads (the engine's: two 5-sample boxcars)
+    chan_of = {name: 'raw' if 'no smoothing' in name else 'wide' if '11-sample' in name
+               else 'res' if name.startswith('resultant') else 'v' for name, _, _ in feats}
     res = {f[0]: {} for f in feats}
     ap_rows = []  # (trial, truth ic, engine feature, AP acc at it)
     for t in trials:
         tr = int(t['trial'])
         _, data = read_trace(os.path.join(sac, t['file']))
-        chans = (smooth_v(data), smooth_v(data, resultant=True))
+        chans = dict(v=smooth_v(data), res=smooth_v(data, resultant=True),
+                     raw=smooth_v(data, width=1), wide=smooth_v(data, width=11))
         apc = smooth_v(data, ap=True)
         for ic in truth_by_trial.get(tr, []):
             for name, kind, x in feats:
-                v = chans[name.startswith('resultant')]
+                v = chans[chan_of[name]]
                 i = int(round(ic * fs))
                 if i < 80 or i + 60 >= len(v):
                     continue
@@ -504,9 +517,10 @@ def cadence_section(w, res, ev, truth_csv, sac, trials):
         model[s_] = m
         w('| %s%s | %.2f | %.2f–%.2f |\n' % (
             '%.2f' % s_, ' (measured)' if s_ == round(sd, 2) else '', m, lo_, hi))
-    w('\nAlternative IC features on the same gravity-projected, smoothed '
-      'channel (python re-implementation; the first row is the engine\'s '
-      'definition and should match the figures above):\n\n')
+    w('\nAlternative IC features on the same gravity-projected channel, smoothed '
+      'as the engine does unless the row says otherwise (python re-implementation; '
+      'the first row is the engine\'s definition and should match the figures '
+      'above):\n\n')
     w('| IC feature | within-trial SD ms | mean abs(A − B) ms | cadence error spm | '
       'worst trial spm |\n|---|---|---|---|---|\n')
     alts = ic_alternatives(sac, trials, truth)
@@ -1048,8 +1062,8 @@ def main():
                'average jitter, so swapping the IC feature to win this figure on %d trials '
                'would be fitting noise; the engine keeps its IC definition.' % (
                    eng_sd, cad_why['alts'][0][3],
-                   ' and '.join('"%s" (%.2f ms, %.2f spm)' % (b_[0], b_[1], b_[3])
-                                for b_ in better),
+                   join_and(['"%s" (%.2f ms, %.2f spm)' % (b_[0], b_[1], b_[3])
+                             for b_ in better]),
                    len(per))),
               '; '.join('trial %d %.2f spm (median interval %+.1f ms, A − B IC error %+.1f ms)'
                         % (x['trial'], x['err'], x['d'], x['ab']) for x in top)))
