@@ -178,6 +178,7 @@ struct ble_sensor_info {
 	uint64_t notifications;		/* payloads received */
 	uint64_t malformed;		/* payloads that failed to decode */
 	uint64_t frames_lost;		/* PMD ACC frames lost (timestamp gaps; ble/imu.h) */
+	uint64_t gyro_frames_lost;	/* PMD gyro frames lost, likewise; 0 without gyro */
 	uint64_t last_seen_usec;	/* CLOCK_MONOTONIC of last payload, 0 = never */
 	int battery_pct;		/* -1 = unknown */
 	bool has_rssi;

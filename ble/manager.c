@@ -175,6 +175,7 @@ struct sensor {
 	uint64_t notifications;
 	uint64_t malformed;
 	uint64_t frames_lost;		/* PMD ACC frames lost (ble_pmd_rate_feed()) */
+	uint64_t gyro_frames_lost;	/* PMD gyro frames lost, likewise */
 	uint64_t last_seen_usec;
 	uint64_t last_data_usec;	/* main stream, for the watchdog */
 	uint64_t last_malformed_report_usec;
@@ -975,8 +976,13 @@ static int decode_pmd_data(struct sensor *s, const uint8_t *buf, size_t len,
 	fmt->previous_timestamp_ns = f->timestamp_ns;
 	observed = ble_pmd_rate_feed(&s->pmd_rate[gyro], fmt->sample_rate_hz, f->timestamp_ns,
 				     f->n_samples, &lost);
-	/* ACC frames: their samples are the ones the form core is fed */
-	if (!gyro)
+	/*
+	 * Counted per stream: the form core is fed ACC samples, a lost gyro
+	 * frame leaves the steps it spans without a pelvic drop.
+	 */
+	if (gyro)
+		s->gyro_frames_lost += lost;
+	else
 		s->frames_lost += lost;
 	if (observed) {
 		/* e.g. another client started the stream at its rate ("already in state") */
@@ -2806,6 +2812,7 @@ int ble_manager_get_sensor(struct ble_manager *m, unsigned id,
 		.notifications = s->notifications,
 		.malformed = s->malformed,
 		.frames_lost = s->frames_lost,
+		.gyro_frames_lost = s->gyro_frames_lost,
 		.last_seen_usec = s->last_seen_usec,
 		.battery_pct = s->battery,
 		.has_rssi = s->has_rssi,

@@ -65,11 +65,12 @@ enum {
 	SENSOR_PROP_RSSI,
 	SENSOR_PROP_LAST_SEEN,
 	SENSOR_PROP_FRAMES_LOST,
+	SENSOR_PROP_GYRO_FRAMES_LOST,
 };
 
 static const char *const sensor_props[] = {
 	"Kind", "Mount", "State", "Reason", "Available", "BatteryPct", "RssiDbm",
-	"LastSeenMs", "ImuFramesLost", NULL,
+	"LastSeenMs", "ImuFramesLost", "ImuGyroFramesLost", NULL,
 };
 
 struct api_sensor {
@@ -84,6 +85,7 @@ struct api_sensor {
 	double rssi_dbm;
 	uint64_t last_seen_ms;
 	uint64_t imu_frames_lost;
+	uint64_t imu_gyro_frames_lost;
 	unsigned dirty;
 };
 
@@ -972,6 +974,8 @@ static const sd_bus_vtable sensor_vtable[] = {
 			SENSOR_OFF(last_seen_ms), EMITS),
 	SD_BUS_PROPERTY("ImuFramesLost", "t", property_get_u64,
 			SENSOR_OFF(imu_frames_lost), EMITS),
+	SD_BUS_PROPERTY("ImuGyroFramesLost", "t", property_get_u64,
+			SENSOR_OFF(imu_gyro_frames_lost), EMITS),
 	SD_BUS_VTABLE_END
 };
 
@@ -1188,6 +1192,8 @@ static int sensor_apply(struct api_sensor *s, const struct dbus_api_sensor *from
 		   *dirty);
 	MARK_VALUE(s->imu_frames_lost, from->imu_frames_lost, SENSOR_PROP_FRAMES_LOST,
 		   *dirty);
+	MARK_VALUE(s->imu_gyro_frames_lost, from->imu_gyro_frames_lost,
+		   SENSOR_PROP_GYRO_FRAMES_LOST, *dirty);
 
 	if (!double_same(s->battery_pct, from->battery_pct)) {
 		s->battery_pct = from->battery_pct;

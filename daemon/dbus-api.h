@@ -113,6 +113,7 @@ struct dbus_api_sensor {
 	double rssi_dbm;		/* NAN unknown */
 	uint64_t last_seen_ms;		/* epoch ms of the last data, 0 = never */
 	uint64_t imu_frames_lost;	/* PMD ACC frames lost (MQTT imu_frames_lost); 0 no IMU */
+	uint64_t imu_gyro_frames_lost;	/* PMD gyro frames lost, likewise; 0 without gyro */
 };
 
 /* Session state: properties of DBUS_API_SESSION_INTERFACE. */

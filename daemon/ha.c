@@ -97,20 +97,27 @@ static const struct ha_entity sensor_entities[] = {
 	{ "sensor", "state", "Link state", NULL, NULL, NULL, true, "mdi:bluetooth" },
 	{ "sensor", "imu_frames_lost", "IMU frames lost", NULL, NULL, "total_increasing", true,
 	  "mdi:bluetooth-off" },
+	{ "sensor", "imu_gyro_frames_lost", "IMU gyro frames lost", NULL, NULL,
+	  "total_increasing", true, "mdi:bluetooth-off" },
 };
 
-/* Which sensor_entities a kind has (by key). */
-static bool sensor_kind_has(int kind, const char *key)
+/*
+ * Which sensor_entities a sensor has (by key), from its kind; the gyro's
+ * losses only where a gyro streams (a Verity Sense with gyro = true), the
+ * H10 has none.
+ */
+static bool sensor_kind_has(const struct gk_sensor_config *sc, const char *key)
 {
 	if (streq(key, "battery_pct") || streq(key, "rssi_dbm") || streq(key, "state"))
 		return true;
-	switch (kind) {
+	switch (sc->kind) {
 	case GK_SENSOR_KIND_POLAR_H10:
 		return streq(key, "heart_rate_bpm") || streq(key, "imu_frames_lost");
 	case GK_SENSOR_KIND_HEART_RATE:
 		return streq(key, "heart_rate_bpm");
 	case GK_SENSOR_KIND_POLAR_VERITY_SENSE:
-		return streq(key, "imu_frames_lost");
+		return streq(key, "imu_frames_lost") ||
+		       (sc->gyro && streq(key, "imu_gyro_frames_lost"));
 	case GK_SENSOR_KIND_FOOTPOD:
 		return streq(key, "speed_mps") || streq(key, "cadence_spm");
 	case GK_SENSOR_KIND_POWER:
@@ -358,7 +365,7 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		dev = device_new(&b, sc->alias, name, gk_sensor_kind_to_string(sc->kind));
 		snprintf(st, sizeof(st), "%s/sensor/%s/state", b.prefix, sc->alias);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(sensor_entities); i++)
-			if (sensor_kind_has(sc->kind, sensor_entities[i].key))
+			if (sensor_kind_has(sc, sensor_entities[i].key))
 				r = emit_entity(&b, &sensor_entities[i], sc->alias, st, dev,
 						sc->alias, 0);
 		json_object_put(dev);

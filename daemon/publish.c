@@ -155,29 +155,36 @@ void publish_alerts_active(struct gk_daemon *d)
 }
 
 /*
- * PMD ACC frames the sensor lost since the daemon started (ble/ counts them
- * from the gaps in their timestamps); 0 for the kinds without an IMU and
- * before ble/ knows the sensor. MQTT's imu_frames_lost and D-Bus's
- * ImuFramesLost are this number.
+ * PMD frames the sensor lost since the daemon started (ble/ counts them from
+ * the gaps in their timestamps), ACC and gyro apart; both 0 for the kinds
+ * without an IMU and before ble/ knows the sensor. MQTT's imu_frames_lost
+ * and imu_gyro_frames_lost, D-Bus's ImuFramesLost and ImuGyroFramesLost are
+ * these numbers.
  */
-static uint64_t imu_frames_lost(struct gk_daemon *d, const struct sensor_slot *s)
+static void imu_frames_lost(struct gk_daemon *d, const struct sensor_slot *s,
+			    uint64_t *ret_acc, uint64_t *ret_gyro)
 {
 	struct ble_sensor_info info;
 
+	*ret_acc = *ret_gyro = 0;
 	if (d->cfg->sensors[s->index].mount == GK_MOUNT_NONE || !s->ble_id ||
 	    ble_manager_get_sensor(d->ble, s->ble_id, &info) < 0)
-		return 0;
-	return info.frames_lost;
+		return;
+	*ret_acc = info.frames_lost;
+	*ret_gyro = info.gyro_frames_lost;
 }
 
 void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
 {
 	const struct gk_sensor_config *sc = &d->cfg->sensors[s->index];
 	struct json_object *o = json_object_new_object();
+	bool imu = sc->mount != GK_MOUNT_NONE;
+	uint64_t lost, gyro_lost;
 	char suffix[128];
 
 	if (!o)
 		return;
+	imu_frames_lost(d, s, &lost, &gyro_lost);
 	json_add_string(o, "alias", sc->alias);
 	json_add_string(o, "kind", gk_sensor_kind_to_string(sc->kind));
 	/* where an IMU is worn; null for the kinds without one */
@@ -200,8 +207,10 @@ void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s)
 			       json_object_new_int64((int64_t)s->notifications));
 	json_object_object_add(o, "malformed", json_object_new_int64((int64_t)s->malformed));
 	/* IMU kinds: PMD frames lost since the daemon started (holes in the data) */
-	json_object_object_add(o, "imu_frames_lost", sc->mount != GK_MOUNT_NONE ?
-			       json_object_new_int64((int64_t)imu_frames_lost(d, s)) : NULL);
+	json_object_object_add(o, "imu_frames_lost",
+			       imu ? json_object_new_int64((int64_t)lost) : NULL);
+	json_object_object_add(o, "imu_gyro_frames_lost",
+			       imu ? json_object_new_int64((int64_t)gyro_lost) : NULL);
 	snprintf(suffix, sizeof(suffix), "sensor/%s/state", sc->alias);
 	(void)publish_json(d, suffix, o, 1, true, false, 0);
 	json_object_put(o);
@@ -227,8 +236,9 @@ void publish_sensor_dbus(struct gk_daemon *d, const struct sensor_slot *s)
 		.battery_pct = s->battery_pct >= 0 ? s->battery_pct : NAN,
 		.rssi_dbm = s->has_rssi ? s->rssi_dbm : NAN,
 		.last_seen_ms = s->last_seen_ms,
-		.imu_frames_lost = imu_frames_lost(d, s),
 	};
+
+	imu_frames_lost(d, s, &ds.imu_frames_lost, &ds.imu_gyro_frames_lost);
 
 	if (d->api)
 		(void)dbus_api_sensor_update(d->api, &ds);

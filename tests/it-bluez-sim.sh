@@ -307,7 +307,8 @@ wait $ntf
 out=$(sim_call GetStats s $H10)
 gk_check "GetStats a{sv} with the contract keys and types" bash -c '
 	for k in "connects\" u" "connected\" b" "subscriptions\" u" "start_notify\" u" \
-		"acquire_notify\" u" "notifications\" t" "pmd_streaming\" b"; do
+		"acquire_notify\" u" "notifications\" t" "pmd_streaming\" b" \
+		"frames_lost\" t" "gyro_frames_lost\" t"; do
 		grep -q "\"$k" <<< "$1" || { echo "# $k"; exit 1; }
 	done' _ "$out"
 n0=$(stat $HRS notifications)

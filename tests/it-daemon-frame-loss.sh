@@ -7,7 +7,11 @@
 # The session summary says how much was lost (imu_holes, imu_lost_s, agreeing
 # with the frames the simulator dropped), cadence and contact time are still
 # measured, `gaitctl report` prints the loss, and sensor/<id>/state and the
-# D-Bus Sensor property ImuFramesLost count every dropped frame.
+# D-Bus Sensor property ImuFramesLost count every dropped frame. A Polar Verity
+# Sense (hip, gyro on; standing by, the H10 feeds the form core) loses 5 % of
+# its ACC and gyro frames alike: imu_frames_lost / ImuFramesLost count its ACC
+# frames and imu_gyro_frames_lost / ImuGyroFramesLost its gyro frames, each
+# the simulator's own count.
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
@@ -21,8 +25,10 @@ gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
 
 H10=A0:9E:1A:00:00:01
 BELT=E4:5F:01:00:00:03
+VS=A0:9E:1A:00:00:02
 gk_bg "$SIM" --loop --speed-mps 3.0 \
 	--device "polar-h10,$H10,Polar H10 LOSS" \
+	--device "polar-verity-sense,$VS,Polar Sense LOSS" \
 	--device "treadmill,$BELT,LOSS Treadmill" 2> "$gk_tmp/sim.log"
 gk_wait_for 10 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status io.gaitkeeper.BluezSim \
 	> /dev/null || { gk_not_ok "bluez-sim on the private bus"; gk_done; exit 1; }
@@ -32,9 +38,10 @@ cat > "$cfg" <<EOF
 node = "loss";
 log_level = "debug";
 mqtt = { uri = "$GK_MQTT_URI"; keepalive_s = 5; };
-form = { auto_session = false; };
+form = { auto_session = false; imu_sensor = "chest"; };
 sensors = (
   { alias = "chest"; kind = "polar-h10"; address = "$H10"; },
+  { alias = "hip"; kind = "polar-verity-sense"; address = "$VS"; gyro = true; },
   { alias = "belt"; kind = "treadmill"; address = "$BELT"; }
 );
 EOF
@@ -42,18 +49,21 @@ EOF
 gkd_subscribe loss
 gkd_start_notify
 pub() { gkd_pub loss "$@"; }
-# frames_lost: the simulator's count of dropped H10 PMD frames.
-frames_lost() {
-	sim_call GetStats s "$H10" | python3 -c '
+# sim_lost [ADDRESS [KEY]]: the simulator's count of dropped PMD frames
+# (GetStats KEY, default frames_lost: ACC and gyro) of ADDRESS (default the H10).
+sim_lost() {
+	sim_call GetStats s "${1:-$H10}" | python3 -c '
 import re, sys
-m = re.search(r"\"frames_lost\" t (\d+)", sys.stdin.read())
-print(m.group(1) if m else -1)'
+m = re.search(r"\"%s\" t (\d+)" % sys.argv[1], sys.stdin.read())
+print(m.group(1) if m else -1)' "${2:-frames_lost}"
 }
+frames_lost() { sim_lost "$H10"; }
 
 start_daemon
 gk_check "daemon READY" gk_wait_for 5 grep -q 'READY=1' "$notify_log"
 gk_check "chest strap and treadmill stream" gk_wait_for 40 bash -c \
 	"grep -q \"Sensor 'chest' is streaming\" '$dlog' && grep -q \"Sensor 'belt' is streaming\" '$dlog'"
+gk_check "Verity Sense streams" gk_wait_for 20 grep -q "Sensor 'hip' is streaming" "$dlog"
 refused() { ! sim_call SetFrameLoss su "$H10" 1001 2> "$gk_tmp/refused.err"; }
 gk_check "SetFrameLoss over 1000 per mille refused" refused
 
@@ -62,8 +72,10 @@ gk_check "session started" gk_wait_for 10 grep -q '"request_id":"loss","ok":true
 sleep 3
 lost0=$(frames_lost)
 sim_call SetFrameLoss su "$H10" 50
+sim_call SetFrameLoss su "$VS" 50
 sleep 30
 sim_call SetFrameLoss su "$H10" 0
+sim_call SetFrameLoss su "$VS" 0
 lost1=$(frames_lost)
 sleep 3
 lost=$(( lost1 - lost0 ))
@@ -92,27 +104,56 @@ m = json.load(open(sys.argv[1]))["summary"]["metrics"]
 c, g = m["cadence_spm"]["median"], m["gct_ms"]["median"]
 print("# cadence %s spm, gct %s ms" % (c, g))
 sys.exit(0 if c and 140 <= c <= 200 and g and 150 <= g <= 350 else 1)' "$gk_tmp/summary.json"
+# state_key ALIAS KEY: KEY of the last sensor/ALIAS/state, as JSON ("missing" if absent).
+state_key() {
+	grep -F " gaitkeeper/loss/sensor/$1/state " "$sub_log" | tail -1 | cut -d' ' -f3- |
+		python3 -c 'import json, sys
+print(json.dumps(json.loads(sys.stdin.read() or "{}").get(sys.argv[1], "missing")))' "$2"
+}
+# bus_prop ALIAS PROPERTY: a property of the sensor's D-Bus object ("t 3").
+bus_prop() {
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property io.gaitkeeper.Gaitkeeper1 \
+		"/io/gaitkeeper/Gaitkeeper1/sensor/$1" io.gaitkeeper.Gaitkeeper1.Sensor \
+		"$2" 2> /dev/null
+}
 # sensor/<id>/state: the chest strap counts every frame the simulator dropped
 # (from the gaps in the frames' timestamps); the belt has no IMU.
-state_frames_lost() {
-	grep -F " gaitkeeper/loss/sensor/$1/state " "$sub_log" | tail -1 | cut -d' ' -f3- |
-		python3 -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read() or "{}").get("imu_frames_lost", "missing")))'
-}
+state_frames_lost() { state_key "$1" imu_frames_lost; }
 chest_frames_lost_is() { [ "$(state_frames_lost chest)" = "$1" ]; }
 total=$(frames_lost)
 gk_check "sensor/chest/state imu_frames_lost is the simulator's $total" \
 	gk_wait_for 5 chest_frames_lost_is "$total"
 gk_check "sensor/belt/state imu_frames_lost is null" test "$(state_frames_lost belt)" = null
 # D-Bus: the Sensor object's ImuFramesLost is the same count; 0 for the belt.
-bus_frames_lost() {
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property io.gaitkeeper.Gaitkeeper1 \
-		"/io/gaitkeeper/Gaitkeeper1/sensor/$1" io.gaitkeeper.Gaitkeeper1.Sensor \
-		ImuFramesLost 2> /dev/null
-}
+bus_frames_lost() { bus_prop "$1" ImuFramesLost; }
 chest_bus_frames_lost_is() { [ "$(bus_frames_lost chest)" = "t $1" ]; }
 gk_check "D-Bus chest ImuFramesLost is the simulator's $total" \
 	gk_wait_for 5 chest_bus_frames_lost_is "$total"
 gk_check "D-Bus belt ImuFramesLost is 0 (no IMU)" test "$(bus_frames_lost belt)" = "t 0"
+
+# The Verity Sense: its ACC and gyro streams each lost frames, counted apart.
+# (Its drops began at its first frame after SetFrameLoss; none before.)
+vs_gyro=$(sim_lost "$VS" gyro_frames_lost)
+vs_acc=$(( $(sim_lost "$VS") - vs_gyro ))
+gk_check "the simulator dropped Verity ACC ($vs_acc) and gyro ($vs_gyro) frames" \
+	test "$vs_acc" -ge 1 -a "$vs_gyro" -ge 1
+state_key_is() { [ "$(state_key "$1" "$2")" = "$3" ]; }
+gk_check "sensor/hip/state imu_gyro_frames_lost is the simulator's $vs_gyro" \
+	gk_wait_for 5 state_key_is hip imu_gyro_frames_lost "$vs_gyro"
+gk_check "sensor/hip/state imu_frames_lost is the simulator's $vs_acc (ACC only)" \
+	gk_wait_for 5 state_key_is hip imu_frames_lost "$vs_acc"
+gk_check "sensor/chest/state imu_gyro_frames_lost is 0 (an H10 has no gyro)" \
+	state_key_is chest imu_gyro_frames_lost 0
+gk_check "sensor/belt/state imu_gyro_frames_lost is null" \
+	state_key_is belt imu_gyro_frames_lost null
+bus_prop_is() { [ "$(bus_prop "$1" "$2")" = "t $3" ]; }
+gk_check "D-Bus hip ImuGyroFramesLost is the simulator's $vs_gyro" \
+	gk_wait_for 5 bus_prop_is hip ImuGyroFramesLost "$vs_gyro"
+gk_check "D-Bus hip ImuFramesLost is the simulator's $vs_acc" \
+	bus_prop_is hip ImuFramesLost "$vs_acc"
+gk_check "D-Bus chest and belt ImuGyroFramesLost are 0" \
+	bash -c '[ "$1" = "t 0" ] && [ "$2" = "t 0" ]' _ \
+	"$(bus_prop chest ImuGyroFramesLost)" "$(bus_prop belt ImuGyroFramesLost)"
 "$GAITCTL" report "$gk_tmp/summary.json" > "$gk_tmp/report.txt" 2>&1
 gk_check "gaitctl report prints the loss" grep -q '^  IMU data lost: .* s in .* hole' \
 	"$gk_tmp/report.txt"

@@ -133,6 +133,9 @@ gk_check "sensor ImuFramesLost: 0, the simulator drops no frames here" \
 	test "$(nprop chest ImuFramesLost)" = "t 0"
 gk_check "sensor ImuFramesLost: 0 for the footpod (no IMU)" \
 	test "$(nprop pod_2d1 ImuFramesLost)" = "t 0"
+gk_check "sensor ImuGyroFramesLost: 0 for the H10 (no gyro) and the footpod (no IMU)" \
+	bash -c '[ "$1" = "t 0" ] && [ "$2" = "t 0" ]' _ \
+	"$(nprop chest ImuGyroFramesLost)" "$(nprop pod_2d1 ImuGyroFramesLost)"
 gk_check "session idle before StartSession" sprop_is State 's "idle"'
 gk_check "anyone reads properties (nobody: GetAll)" \
 	as_nobody "${B[@]}" call io.gaitkeeper.Gaitkeeper1 /io/gaitkeeper/Gaitkeeper1 \

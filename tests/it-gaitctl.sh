@@ -42,7 +42,8 @@ send() {
 }
 
 send "gateway gym running 1 2 1 1/2 sensors streaming"
-send "sensor chest polar-h10 streaming 1 85 -60 mount=chest lost=7"
+# The driver takes any counts: gyro_lost stands for ImuGyroFramesLost here.
+send "sensor chest polar-h10 streaming 1 85 -60 mount=chest lost=7 gyro_lost=2"
 send "sensor pod-1 footpod connecting 0 - - not seen yet"
 
 "$GAITCTL" status > "$gk_tmp/status.txt"
@@ -59,14 +60,15 @@ ok = (s["node"] == "gym" and s["broker_connected"] is True and s["sensors_stream
 sys.exit(not ok)' "$gk_tmp/status.json"
 
 "$GAITCTL" sensors --json > "$gk_tmp/sensors.json"
-gk_check "sensors --json: two sensors, NaN as null, the reason, imu_frames_lost" python3 -c '
+gk_check "sensors --json: two sensors, NaN as null, the reason, the frames lost" python3 -c '
 import json, sys
 l = {s["alias"]: s for s in json.load(open(sys.argv[1]))}
 ok = (set(l) == {"chest", "pod-1"} and l["chest"]["battery_pct"] == 85
       and l["chest"]["rssi_dbm"] == -60 and l["pod-1"]["battery_pct"] is None
       and l["pod-1"]["rssi_dbm"] is None and l["pod-1"]["reason"] == "not seen yet"
       and l["pod-1"]["available"] is False and l["pod-1"]["last_seen_ms"] == 0
-      and l["chest"]["imu_frames_lost"] == 7 and l["pod-1"]["imu_frames_lost"] == 0)
+      and l["chest"]["imu_frames_lost"] == 7 and l["pod-1"]["imu_frames_lost"] == 0
+      and l["chest"]["imu_gyro_frames_lost"] == 2 and l["pod-1"]["imu_gyro_frames_lost"] == 0)
 sys.exit(not ok)' "$gk_tmp/sensors.json"
 "$GAITCTL" sensors > "$gk_tmp/sensors.txt"
 gk_check "sensors: a table row per sensor" \
@@ -111,7 +113,7 @@ gk_wait_for 5 grep -q '"event":"state"' "$gk_tmp/watch.jsonl"
 send "live 1 cadence_spm=170:good gct_ms=-:none trunk_lean_deg=8.5:low"
 send "raise 7 overstriding warning cadence_spm 150.1284964 160 Shorter steps"
 send "sensor pod-1 footpod streaming 1 50 -70"
-send "sensor chest polar-h10 streaming 1 85 -60 mount=chest lost=9"
+send "sensor chest polar-h10 streaming 1 85 -60 mount=chest lost=9 gyro_lost=4"
 send "remove chest"
 sleep 0.3
 send "live 2 cadence_spm=171:good"
@@ -133,7 +135,8 @@ ok = (kinds[0] == "state" and len(live) == 2
       and len(alert) == 1 and alert[0]["id"] == 7 and alert[0]["cue"] == "Shorter steps"
       and alert[0]["value"] == 150.1 and alert[0]["threshold"] == 160
       and sensor and sensor[-1]["available"] is True and sensor[-1]["battery_pct"] == 50
-      and chest and chest[-1]["imu_frames_lost"] == 9)
+      and chest and chest[-1]["imu_frames_lost"] == 9
+      and chest[-1]["imu_gyro_frames_lost"] == 4)
 sys.exit(not ok)' "$gk_tmp/watch.jsonl"
 "$GAITCTL" sensors --json > "$gk_tmp/sensors2.json"
 gk_check "removed sensor is gone (InterfacesRemoved)" python3 -c '

@@ -405,6 +405,56 @@ static void test_pain_location(void **state)
 	gk_config_free(c);
 }
 
+struct gyro_lost {
+	struct json_object *hip;	/* hip_imu_gyro_frames_lost, kept */
+	unsigned others;		/* *_imu_gyro_frames_lost of any other sensor */
+};
+
+static int find_gyro_lost(void *userdata, const char *topic, struct json_object *config)
+{
+	struct gyro_lost *g = userdata;
+
+	if (streq(topic, "homeassistant/sensor/gaitkeeper_gym/hip_imu_gyro_frames_lost/config"))
+		g->hip = json_object_get(config);
+	else if (strstr(topic, "_imu_gyro_frames_lost/"))
+		g->others++;
+	return 0;
+}
+
+/*
+ * The gyro's lost frames: an entity only where a gyro streams, a Verity
+ * Sense with gyro on; not the H10 (no gyro), one with gyro = false, a belt.
+ */
+static void test_gyro_frames_lost(void **state)
+{
+	static const char conf_gyro[] =
+		"node = \"gym\";\n"
+		"sensors = (\n"
+		"  { alias = \"chest\"; kind = \"polar-h10\"; address = \"A0:9E:1A:00:00:01\"; },\n"
+		"  { alias = \"hip\"; kind = \"polar-verity-sense\"; name = \"Polar Sense*\"; },\n"
+		"  { alias = \"waist\"; kind = \"polar-verity-sense\"; name = \"Polar Sense B*\";\n"
+		"    mount = \"waist\"; gyro = false; },\n"
+		"  { alias = \"belt\"; kind = \"treadmill\"; name = \"*Tread*\"; }\n"
+		");\n";
+	struct gyro_lost g = { 0 };
+	struct gk_config *c = NULL;
+
+	assert_int_equal(gk_config_load_string(conf_gyro, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_SACRUM, find_gyro_lost, &g), 0);
+	assert_non_null(g.hip);
+	assert_int_equal(g.others, 0);
+	assert_string_equal(get_str(g.hip, "name"), "IMU gyro frames lost");
+	assert_string_equal(get_str(g.hip, "state_topic"), "gaitkeeper/gym/sensor/hip/state");
+	assert_string_equal(get_str(g.hip, "value_template"),
+			    "{{ value_json.imu_gyro_frames_lost }}");
+	assert_string_equal(get_str(g.hip, "state_class"), "total_increasing");
+	assert_string_equal(get_str(g.hip, "entity_category"), "diagnostic");
+	assert_string_equal(get_str(g.hip, "default_entity_id"),
+			    "sensor.gaitkeeper_gym_hip_imu_gyro_frames_lost");
+	json_object_put(g.hip);
+	gk_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +466,7 @@ int main(void)
 		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
 		{ "/mqtt-ha/pain-location", test_pain_location, NULL, NULL, NULL },
 		{ "/mqtt-ha/default-entity-id", test_default_entity_id, NULL, NULL, NULL },
+		{ "/mqtt-ha/gyro-frames-lost", test_gyro_frames_lost, NULL, NULL, NULL },
 	};
 
 	return _cmocka_run_group_tests("mqtt-ha", tests, ELEMENTSOF(tests), NULL, NULL);

@@ -207,17 +207,23 @@ static int cmd_gateway(struct driver *d, char **w, size_t n)
 
 static int cmd_sensor(struct driver *d, char **w, size_t n)
 {
-	unsigned long long available, lost = 0;
+	unsigned long long available, lost = 0, gyro_lost = 0;
 	double battery, rssi;
 	char reason[256];
 	const char *mount = NULL;
 	size_t rest = 7;
 
-	/* sensor ALIAS KIND STATE AVAILABLE BATTERY RSSI [mount=M] [lost=N] [REASON...] */
+	/*
+	 * sensor ALIAS KIND STATE AVAILABLE BATTERY RSSI [mount=M] [lost=N]
+	 *        [gyro_lost=N] [REASON...]
+	 */
 	if (n > rest && strncmp(w[rest], "mount=", 6) == 0)
 		mount = w[rest++] + 6;
 	if (n > rest && strncmp(w[rest], "lost=", 5) == 0 &&
 	    parse_unsigned(w[rest++] + 5, UINT64_MAX, &lost) < 0)
+		return -EINVAL;
+	if (n > rest && strncmp(w[rest], "gyro_lost=", 10) == 0 &&
+	    parse_unsigned(w[rest++] + 10, UINT64_MAX, &gyro_lost) < 0)
 		return -EINVAL;
 	if (n < 7 || parse_unsigned(w[4], 1, &available) < 0 ||
 	    parse_maybe(w[5], &battery) < 0 || parse_maybe(w[6], &rssi) < 0)
@@ -227,7 +233,7 @@ static int cmd_sensor(struct driver *d, char **w, size_t n)
 		.alias = w[1], .kind = w[2], .mount = mount, .state = w[3],
 		.available = available, .battery_pct = battery,
 		.rssi_dbm = rssi, .last_seen_ms = available ? 1700000001000ULL : 0,
-		.imu_frames_lost = lost,
+		.imu_frames_lost = lost, .imu_gyro_frames_lost = gyro_lost,
 		.reason = join_rest(w, n, rest, reason, sizeof(reason)),
 	});
 }

@@ -370,7 +370,7 @@ static int ctl_get_stats(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_append(reply, "a{sv}", 8,
+	r = sd_bus_message_append(reply, "a{sv}", 9,
 				  "connects", "u", dev->stat_connects,
 				  "connected", "b", dev->connected,
 				  "subscriptions", "u", device_subscriptions(dev),
@@ -378,7 +378,8 @@ static int ctl_get_stats(sd_bus_message *m, void *userdata, sd_bus_error *error)
 				  "acquire_notify", "u", dev->stat_acquire_notify,
 				  "notifications", "t", dev->stat_notifications,
 				  "pmd_streaming", "b", (int)pmd_streaming(dev),
-				  "frames_lost", "t", dev->stat_frames_lost);
+				  "frames_lost", "t", dev->stat_frames_lost,
+				  "gyro_frames_lost", "t", dev->stat_gyro_frames_lost);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);

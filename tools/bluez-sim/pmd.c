@@ -196,6 +196,8 @@ static void pmd_send_frame(struct sim_device *dev, struct pmd_stream *st, size_t
 	if (dev->frame_loss_per_mille &&
 	    ((dev->frame_seq++ * 2654435761u) >> 7) % 1000 < dev->frame_loss_per_mille) {
 		dev->stat_frames_lost++;
+		if (st->type == PMD_TYPE_GYRO)
+			dev->stat_gyro_frames_lost++;
 		return;
 	}
 

@@ -201,7 +201,8 @@ struct sim_device {
 	uint64_t stat_notifications;
 	uint32_t frame_loss_per_mille;	/* SetFrameLoss: PMD data frames dropped */
 	uint64_t frame_seq;		/* PMD data frames made (sent or dropped) */
-	uint64_t stat_frames_lost;
+	uint64_t stat_frames_lost;	/* ACC and gyro */
+	uint64_t stat_gyro_frames_lost;	/* of those, gyro */
 
 	/* InjectFile queue. */
 	uint8_t (*inject_buf)[SIM_VALUE_MAX];
