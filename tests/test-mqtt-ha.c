@@ -290,6 +290,25 @@ static struct mqtt_command parse_sent(struct json_object *config, const char *pa
 	return cmd;
 }
 
+/* What Home Assistant renders: the config's command_template, hole filled with value. */
+static void render(struct json_object *config, const char *hole, const char *value,
+		   char *buf, size_t size)
+{
+	const char *tmpl = get_str(config, "command_template");
+	const char *at = tmpl ? strstr(tmpl, hole) : NULL;
+
+	assert_non_null(at);
+	snprintf(buf, size, "%.*s%s%s", (int)(at - tmpl), tmpl, value, at + strlen(hole));
+}
+
+static void controls_free(struct controls *ctl)
+{
+	json_object_put(ctl->start);
+	json_object_put(ctl->stop);
+	json_object_put(ctl->pain);
+	json_object_put(ctl->where);
+}
+
 /*
  * Session start/stop buttons and a pain number on the run device: what Home
  * Assistant sends for them is a command the daemon accepts.
@@ -300,7 +319,6 @@ static void test_controls(void **state)
 	struct controls ctl = {};
 	struct json_object *v;
 	char payload[128];
-	const char *tmpl, *hole;
 
 	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
 	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, find_controls, &ctl), 0);
@@ -319,12 +337,7 @@ static void test_controls(void **state)
 	assert_true(json_object_object_get_ex(ctl.pain, "max", &v) &&
 		    json_object_get_int(v) == MQTT_COMMAND_PAIN_MAX);
 	assert_true(json_object_object_get_ex(ctl.pain, "step", &v) && json_object_get_int(v) == 1);
-	tmpl = get_str(ctl.pain, "command_template");
-	assert_non_null(tmpl);
-	hole = strstr(tmpl, "{{ value | int }}");
-	assert_non_null(hole);
-	snprintf(payload, sizeof(payload), "%.*s6%s", (int)(hole - tmpl), tmpl,
-		 hole + strlen("{{ value | int }}"));
+	render(ctl.pain, "{{ value | int }}", "6", payload, sizeof(payload));
 	{
 		struct mqtt_command cmd = parse_sent(ctl.pain, payload);
 
@@ -335,10 +348,7 @@ static void test_controls(void **state)
 	assert_true(json_object_object_get_ex(ctl.pain, "availability", &v));
 	assert_int_equal(json_object_array_length(v), 1);
 
-	json_object_put(ctl.start);
-	json_object_put(ctl.stop);
-	json_object_put(ctl.pain);
-	json_object_put(ctl.where);
+	controls_free(&ctl);
 	gk_config_free(c);
 }
 
@@ -353,7 +363,6 @@ static void test_pain_location(void **state)
 	struct gk_config *c = NULL;
 	struct controls ctl = {};
 	struct json_object *options, *v;
-	const char *tmpl, *hole;
 	char payload[128];
 	size_t n;
 
@@ -363,28 +372,19 @@ static void test_pain_location(void **state)
 	assert_non_null(ctl.pain);
 
 	/* the number's payload names no location: "" for the daemon to fill */
-	tmpl = get_str(ctl.pain, "command_template");
-	hole = strstr(tmpl, "{{ value | int }}");
-	assert_non_null(hole);
-	snprintf(payload, sizeof(payload), "%.*s3%s", (int)(hole - tmpl), tmpl,
-		 hole + strlen("{{ value | int }}"));
+	render(ctl.pain, "{{ value | int }}", "3", payload, sizeof(payload));
 	assert_string_equal(parse_sent(ctl.pain, payload).where, "");
 
 	assert_true(json_object_object_get_ex(ctl.where, "options", &options));
 	for (n = 0; mqtt_command_pain_locations[n]; n++)
 		;
 	assert_int_equal(json_object_array_length(options), n);
-	tmpl = get_str(ctl.where, "command_template");
-	assert_non_null(tmpl);
-	hole = strstr(tmpl, "{{ value }}");
-	assert_non_null(hole);
 	for (size_t i = 0; i < n; i++) {
 		const char *opt = json_object_get_string(json_object_array_get_idx(options, i));
 		struct mqtt_command cmd;
 
 		assert_string_equal(opt, mqtt_command_pain_locations[i]);
-		snprintf(payload, sizeof(payload), "%.*s%s%s", (int)(hole - tmpl), tmpl, opt,
-			 hole + strlen("{{ value }}"));
+		render(ctl.where, "{{ value }}", opt, payload, sizeof(payload));
 		cmd = parse_sent(ctl.where, payload);
 		assert_int_equal(cmd.type, MQTT_COMMAND_PAIN_WHERE);
 		assert_string_equal(cmd.where, opt);
@@ -398,10 +398,7 @@ static void test_pain_location(void **state)
 	assert_true(json_object_object_get_ex(ctl.where, "availability", &v));
 	assert_int_equal(json_object_array_length(v), 1);
 
-	json_object_put(ctl.start);
-	json_object_put(ctl.stop);
-	json_object_put(ctl.pain);
-	json_object_put(ctl.where);
+	controls_free(&ctl);
 	gk_config_free(c);
 }
 
