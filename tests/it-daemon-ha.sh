@@ -254,9 +254,10 @@ kill -TERM "$GKD_PID"
 wait "$GKD_PID"
 gk_check "clean exit" test $? -eq 0
 write_config a
-n_knee=$(grep -c '^1 gaitkeeper/it/pain/where {"where":"knee"' "$sub_log")
+knee() { grep -c '^1 gaitkeeper/it/pain/where {"where":"knee"' "$sub_log"; }
+n_knee=$(knee)
 start_daemon
-more_knee() { [ "$(grep -c '^1 gaitkeeper/it/pain/where {"where":"knee"' "$sub_log")" -gt "$n_knee" ]; }
+more_knee() { [ "$(knee)" -gt "$n_knee" ]; }
 gk_check "the pain location survives a restart (knee published again)" gk_wait_for 15 more_knee
 gk_check "removed sensor's config cleared (empty retained)" gk_wait_for 15 \
 	grep -q '^1 homeassistant/sensor/gaitkeeper_it/b_battery_pct/config $' "$sub_log"
