@@ -66,6 +66,7 @@ static void update_status(struct gk_daemon *d, const char *state)
 			.sensors_streaming = sensors_streaming(d),
 			.sensors_total = d->n_sensors,
 			.form_sensor = form_sensor_alias(d),
+			.pain_where = d->pain_where,
 		};
 
 		(void)dbus_api_set_gateway(d->api, &g);
@@ -270,6 +271,7 @@ int gk_daemon_set_pain_where(struct gk_daemon *d, const char *where)
 	}
 	log_info("Pain reports that name no location are now '%s'", d->pain_where);
 	publish_pain_where(d);
+	update_status(d, d->stopping ? "stopping" : "running");
 	return 0;
 }
 
@@ -310,7 +312,14 @@ static int op_stop(void *userdata)
 
 static int op_pain(void *userdata, unsigned level, const char *where)
 {
-	return gk_daemon_report_pain(userdata, level, where);
+	struct gk_daemon *d = userdata;
+
+	return gk_daemon_report_pain(d, level, where && where[0] ? where : d->pain_where);
+}
+
+static int op_set_pain_where(void *userdata, const char *where)
+{
+	return gk_daemon_set_pain_where(userdata, where);
 }
 
 static int op_summary(void *userdata, bool last, char **ret_json)
@@ -322,6 +331,7 @@ static const struct dbus_api_ops dbus_ops = {
 	.start_session = op_start,
 	.stop_session = op_stop,
 	.report_pain = op_pain,
+	.set_pain_where = op_set_pain_where,
 	.get_summary = op_summary,
 };
 

@@ -33,11 +33,12 @@ enum {
 	GW_PROP_STREAMING,
 	GW_PROP_TOTAL,
 	GW_PROP_FORM_SENSOR,
+	GW_PROP_PAIN_WHERE,
 };
 
 static const char *const gateway_props[] = {
 	"Node", "Version", "State", "Status", "BrokerConnected",
-	"SensorsStreaming", "SensorsTotal", "FormSensor", NULL,
+	"SensorsStreaming", "SensorsTotal", "FormSensor", "PainWhere", NULL,
 };
 
 enum {
@@ -126,6 +127,7 @@ struct dbus_api {
 		unsigned sensors_streaming;
 		unsigned sensors_total;
 		char *form_sensor;
+		char *pain_where;
 		unsigned dirty;
 	} gw;
 
@@ -190,15 +192,8 @@ static int bus_error_from_errno(sd_bus_error *error, int r)
 
 bool dbus_api_pain_location_valid(const char *where)
 {
-	if (!where)
-		return false;
-
 	/* One list for D-Bus and MQTT cmd/pain. */
-	for (size_t i = 0; mqtt_command_pain_locations[i]; i++)
-		if (streq(where, mqtt_command_pain_locations[i]))
-			return true;
-
-	return false;
+	return mqtt_command_pain_location_valid(where);
 }
 
 /* One reentrant NSS lookup into a caller-provided record; sets *found. */
@@ -811,6 +806,44 @@ static int run_stop_session(struct dbus_api *api, sd_bus_message *m,
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+/* InvalidArgs naming the accepted locations. */
+static int pain_location_error(sd_bus_error *error, const char *where)
+{
+	char known[256] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; mqtt_command_pain_locations[i]; i++) {
+		int w = snprintf(known + len, sizeof(known) - len, "%s%s",
+				 i ? ", " : "", mqtt_command_pain_locations[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(known) - len)
+			break;
+		len += w;
+	}
+
+	return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+				 "Unknown pain location '%.64s' (%s)", where, known);
+}
+
+static int run_set_pain_where(struct dbus_api *api, sd_bus_message *m,
+			      sd_bus_error *error)
+{
+	const char *where;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &where);
+	if (r < 0)
+		return r;
+	if (!dbus_api_pain_location_valid(where))
+		return pain_location_error(error, where);
+
+	r = api->ops->set_pain_where(api->userdata, where);
+	if (r < 0)
+		return bus_error_from_errno(error, r);
+
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static int run_report_pain(struct dbus_api *api, sd_bus_message *m,
 			   sd_bus_error *error)
 {
@@ -827,23 +860,9 @@ static int run_report_pain(struct dbus_api *api, sd_bus_message *m,
 					 "Pain level %u is out of range 0-%u",
 					 level, DBUS_API_PAIN_LEVEL_MAX);
 
-	if (!dbus_api_pain_location_valid(where)) {
-		char known[256] = "";
-		size_t len = 0;
-
-		for (size_t i = 0; mqtt_command_pain_locations[i]; i++) {
-			int w = snprintf(known + len, sizeof(known) - len, "%s%s",
-					 i ? ", " : "", mqtt_command_pain_locations[i]);
-
-			if (w < 0 || (size_t)w >= sizeof(known) - len)
-				break;
-			len += w;
-		}
-
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Unknown pain location '%.64s' (%s)",
-					 where, known);
-	}
+	/* "": the location the daemon keeps (PainWhere) */
+	if (where[0] && !dbus_api_pain_location_valid(where))
+		return pain_location_error(error, where);
 
 	r = api->ops->report_pain(api->userdata, level, where);
 	if (r < 0)
@@ -868,6 +887,12 @@ static int method_report_pain(sd_bus_message *m, void *userdata,
 			      sd_bus_error *error)
 {
 	return operator_call(userdata, m, error, run_report_pain);
+}
+
+static int method_set_pain_where(sd_bus_message *m, void *userdata,
+				 sd_bus_error *error)
+{
+	return operator_call(userdata, m, error, run_set_pain_where);
 }
 
 static int method_get_summary(sd_bus_message *m, void *userdata,
@@ -911,12 +936,16 @@ static const sd_bus_vtable gateway_vtable[] = {
 	SD_BUS_PROPERTY("SensorsTotal", "u", property_get_unsigned,
 			GW_OFF(sensors_total), EMITS),
 	SD_BUS_PROPERTY("FormSensor", "s", property_get_string, GW_OFF(form_sensor), EMITS),
+	SD_BUS_PROPERTY("PainWhere", "s", property_get_string, GW_OFF(pain_where), EMITS),
 	SD_BUS_METHOD_WITH_ARGS("StartSession", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
 				method_start_session, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("StopSession", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
 				method_stop_session, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("ReportPain", SD_BUS_ARGS("u", level, "s", where),
 				SD_BUS_NO_RESULT, method_report_pain,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("SetPainWhere", SD_BUS_ARGS("s", where),
+				SD_BUS_NO_RESULT, method_set_pain_where,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("GetSummary", SD_BUS_ARGS("b", last),
 				SD_BUS_RESULT("s", summary_json),
@@ -1032,7 +1061,7 @@ int dbus_api_new(sd_bus *bus, const struct dbus_api_ops *ops, void *userdata,
 	int r;
 
 	if (!bus || !ops || !ret || !ops->start_session || !ops->stop_session ||
-	    !ops->report_pain || !ops->get_summary)
+	    !ops->report_pain || !ops->set_pain_where || !ops->get_summary)
 		return -EINVAL;
 
 	api = calloc(1, sizeof(*api));
@@ -1119,6 +1148,7 @@ struct dbus_api *dbus_api_free(struct dbus_api *api)
 	free(api->gw.state);
 	free(api->gw.status);
 	free(api->gw.form_sensor);
+	free(api->gw.pain_where);
 
 	sd_bus_unref(api->bus);
 	free(api);
@@ -1159,7 +1189,8 @@ int dbus_api_set_gateway(struct dbus_api *api, const struct dbus_api_gateway *g)
 	    mark_string(&api->gw.state, g->state, GW_PROP_STATE, &dirty) < 0 ||
 	    mark_string(&api->gw.status, g->status, GW_PROP_STATUS, &dirty) < 0 ||
 	    mark_string(&api->gw.form_sensor, g->form_sensor, GW_PROP_FORM_SENSOR,
-			&dirty) < 0)
+			&dirty) < 0 ||
+	    mark_string(&api->gw.pain_where, g->pain_where, GW_PROP_PAIN_WHERE, &dirty) < 0)
 		r = -ENOMEM;
 
 	MARK_VALUE(api->gw.broker_connected, g->broker_connected, GW_PROP_BROKER,

@@ -76,7 +76,9 @@ struct dbus_api;
 struct dbus_api_ops {
 	int (*start_session)(void *userdata);
 	int (*stop_session)(void *userdata);
+	/* where "" is the location set with set_pain_where (PainWhere) */
 	int (*report_pain)(void *userdata, unsigned level, const char *where);
+	int (*set_pain_where)(void *userdata, const char *where);
 	int (*get_summary)(void *userdata, bool last, char **ret_json);
 };
 
@@ -96,6 +98,7 @@ struct dbus_api_gateway {
 	unsigned sensors_streaming;
 	unsigned sensors_total;
 	const char *form_sensor;	/* alias of the IMU sensor feeding the form core */
+	const char *pain_where;		/* location of the pain reports that name none */
 };
 
 /*

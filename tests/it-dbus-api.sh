@@ -208,6 +208,21 @@ nl=$(sig_count LiveMetrics)
 gk_check "session PropertiesChanged coalesced ($pc for $nl live frames)" \
 	test "$nl" -ge 3 -a "$pc" -ge 1 -a "$pc" -le $((nl * 2 + 10))
 
+# The location of the reports that name none ("": Home Assistant's number, MQTT cmd/pain)
+gk_check "PainWhere is 'other' until set" prop_is PainWhere 's "other"'
+"${B[@]}" call "${OBJ[@]}" SetPainWhere s elbow > "$gk_tmp/where-elbow.out" 2>&1
+gk_check "SetPainWhere 'elbow': InvalidArgs" grep -q "Unknown pain location 'elbow'" \
+	"$gk_tmp/where-elbow.out"
+as_nobody "${DS[@]}" io.gaitkeeper.Gaitkeeper1.SetPainWhere string:knee > "$gk_tmp/where-nobody.out" 2>&1
+gk_check "bus policy refuses SetPainWhere from nobody" \
+	grep -q 'AccessDenied: Rejected send message' "$gk_tmp/where-nobody.out"
+gk_check "SetPainWhere knee by gkop" as_op "${B[@]}" call "${OBJ[@]}" SetPainWhere s knee
+gk_check "PainWhere becomes knee" gk_wait_for 5 prop_is PainWhere 's "knee"'
+gk_check "... with PropertiesChanged" gk_wait_for 5 grep -q \
+	'"path":"/io/gaitkeeper/Gaitkeeper1".*"member":"PropertiesChanged".*PainWhere' "$gk_tmp/signals.json"
+gk_check "ReportPain 5 with where '' by gkop" as_op "${B[@]}" call "${OBJ[@]}" ReportPain us 5 ""
+as_nobody "$GAITCTL" status > "$gk_tmp/status-where.txt" 2>&1
+gk_check "gaitctl status: 'Pain at:  knee'" grep -q '^Pain at: *knee,' "$gk_tmp/status-where.txt"
 gk_check "StopSession (root)" "${B[@]}" call "${OBJ[@]}" StopSession
 gk_check "SessionEnded signal with the summary" gk_wait_for 10 grep -q '"member":"SessionEnded"' "$gk_tmp/signals.json"
 gk_check "session State back to idle" gk_wait_for 5 sprop_is State 's "idle"'
@@ -217,6 +232,21 @@ import json, sys
 s = json.loads(json.load(open(sys.argv[1]))["data"][0])
 text = json.dumps(s)
 sys.exit(0 if isinstance(s, dict) and "lower-back" in text and "hip" in text else 1)' "$gk_tmp/last.json"
+gk_check "... the report without a location is at PainWhere's (5, knee)" python3 -c '
+import json, sys
+s = json.loads(json.load(open(sys.argv[1]))["data"][0])
+def reports(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "pain" and isinstance(v, list):
+                yield from v
+            else:
+                yield from reports(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from reports(v)
+sys.exit(0 if any(p.get("level") == 5 and p.get("where") == "knee" for p in reports(s)) else 1)' \
+	"$gk_tmp/last.json"
 
 # Pain reported between runs belongs to the run before it: the next session's
 # history counts it (the first session's own worst report was 6).

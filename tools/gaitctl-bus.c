@@ -574,6 +574,10 @@ static int cmd_status(sd_bus *bus, const struct options *o)
 	else
 		printf("Session:  %s since %s (%s)\n", jstr(session, "state"), start, dur);
 	printf("Alerts:   %zu active\n", alerts ? json_object_array_length(alerts) : 0);
+	/* what a pain report that names no location is taken for (Home Assistant's) */
+	if (*jstr(gw, "pain_where"))
+		printf("Pain at:  %s, for reports that name no location\n",
+		       jstr(gw, "pain_where"));
 	return 0;
 }
 

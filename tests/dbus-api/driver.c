@@ -128,6 +128,13 @@ static int op_pain(void *userdata, unsigned level, const char *where)
 	return 0;
 }
 
+static int op_set_pain_where(void *userdata, const char *where)
+{
+	printf("call PAIN_WHERE %s\n", where);
+	fflush(stdout);
+	return 0;
+}
+
 static int op_summary(void *userdata, bool last, char **ret_json)
 {
 	struct driver *d = userdata;
@@ -154,6 +161,7 @@ static const struct dbus_api_ops driver_ops = {
 	.start_session = op_start,
 	.stop_session = op_stop,
 	.report_pain = op_pain,
+	.set_pain_where = op_set_pain_where,
 	.get_summary = op_summary,
 };
 
