@@ -213,13 +213,15 @@ gk_check "PainWhere is 'other' until set" prop_is PainWhere 's "other"'
 "${B[@]}" call "${OBJ[@]}" SetPainWhere s elbow > "$gk_tmp/where-elbow.out" 2>&1
 gk_check "SetPainWhere 'elbow': InvalidArgs" grep -q "Unknown pain location 'elbow'" \
 	"$gk_tmp/where-elbow.out"
-as_nobody "${DS[@]}" io.gaitkeeper.Gaitkeeper1.SetPainWhere string:knee > "$gk_tmp/where-nobody.out" 2>&1
+as_nobody "${DS[@]}" io.gaitkeeper.Gaitkeeper1.SetPainWhere string:knee \
+	> "$gk_tmp/where-nobody.out" 2>&1
 gk_check "bus policy refuses SetPainWhere from nobody" \
 	grep -q 'AccessDenied: Rejected send message' "$gk_tmp/where-nobody.out"
 gk_check "SetPainWhere knee by gkop" as_op "${B[@]}" call "${OBJ[@]}" SetPainWhere s knee
 gk_check "PainWhere becomes knee" gk_wait_for 5 prop_is PainWhere 's "knee"'
 gk_check "... with PropertiesChanged" gk_wait_for 5 grep -q \
-	'"path":"/io/gaitkeeper/Gaitkeeper1".*"member":"PropertiesChanged".*PainWhere' "$gk_tmp/signals.json"
+	'"path":"/io/gaitkeeper/Gaitkeeper1".*"member":"PropertiesChanged".*PainWhere' \
+	"$gk_tmp/signals.json"
 gk_check "ReportPain 5 with where '' by gkop" as_op "${B[@]}" call "${OBJ[@]}" ReportPain us 5 ""
 as_nobody "$GAITCTL" status > "$gk_tmp/status-where.txt" 2>&1
 gk_check "gaitctl status: 'Pain at:  knee'" grep -q '^Pain at: *knee,' "$gk_tmp/status-where.txt"
