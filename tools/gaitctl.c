@@ -25,7 +25,10 @@ static const struct gaitctl_command {
 	  "watch [--json] [--wait]    live view for the treadmill (--wait: also\n"
 	  "                             when gaitkeeperd is not running yet)" },
 	{ "session", gaitctl_bus, "session start|stop         start or stop a session" },
-	{ "pain", gaitctl_bus, "pain LEVEL [--where W]     report pain (0-10)" },
+	{ "pain", gaitctl_bus,
+	  "pain LEVEL [--where W]     report pain (0-10) at W (lower-back, upper-back,\n"
+	  "                             neck, hip, knee, shin, ankle, foot, other;\n"
+	  "                             default lower-back)" },
 	{ "summary", gaitctl_bus, "summary [--last] [--json]  session summary" },
 	{ "report", gaitctl_report,
 	  "report [FILE|-]            a summary (MQTT session/summary, analyze output)\n"
