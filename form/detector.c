@@ -497,8 +497,17 @@ static void confirm_peak(struct form_detector *d, uint64_t p, form_step_cb_t cb,
 	while (q > lo_i + 1 && ring_v(d, q - 1) > level)
 		q--;
 	ic = cross_time(d, q, level) - IC_OFFSET_MS * 1000.0;
-	if (lo_i == start && d->n_peaks == 0)
-		ic = NAN;	/* stream started in stance: flight minimum unseen */
+	/*
+	 * The stream started in stance: the flight minimum before the first
+	 * peak is unseen. Either the lowest sample is the first one, or the
+	 * look-back reached the stream's start and found no flight level,
+	 * only the dip within a stance (a walk has no flight either: its
+	 * first contact goes too).
+	 */
+	if (d->n_peaks == 0 &&
+	    (lo_i == start || (start == 0 && ring_t(d, p) - ring_t(d, 0) < span &&
+			       lo > FLIGHT_LEVEL_G)))
+		ic = NAN;
 	/*
 	 * The crossing or the peak may lie in a long hole: like an unseen
 	 * flight minimum, no contact and no step time (the peak still paces

@@ -236,6 +236,18 @@ def scored_truth(truth_csv, duration=4.96):
     return out
 
 
+def engine_cadence(intervals_ms):
+    """
+    The engine's live cadence (docs/form-metrics.md, cadence_spm): 60000 /
+    the mean step time, steps more than 40 % from the median dropped.
+    """
+    if not intervals_ms:
+        return None
+    m = st.median(intervals_ms)
+    kept = [x for x in intervals_ms if 0.6 * m < x < 1.4 * m]
+    return 60000.0 / st.mean(kept) if kept else None
+
+
 def median_cadence(ics):
     d = [b - a for a, b in zip(ics, ics[1:])]
     return 60.0 / st.median(d) if d else None
@@ -490,7 +502,8 @@ def cadence_section(w, res, ev, truth_csv, sac, trials):
         ivl_err += [b - a for a, b in zip(ti, pi)]
         j = jit[tr]
         per.append(dict(trial=tr, d=mp - mt, err=r['cadence_err_spm'], ab=j['ab'],
-                        gap=abs(st.mean(ti[0::2]) - st.mean(ti[1::2])), n=len(ti)))
+                        gap=abs(st.mean(ti[0::2]) - st.mean(ti[1::2])), n=len(ti),
+                        eng=abs(engine_cadence(pi) - engine_cadence(ti))))
         w('| %d | %.1f | %.1f | %+.1f | %.2f | %.2f | %.1f / %.1f | %.1f / %.1f | %.1f | '
           '%+.1f | %d, %+.1f |\n' % (
               tr, mt, mp, mp - mt, 60000.0 / mt ** 2, r['cadence_err_spm'],
@@ -506,6 +519,15 @@ def cadence_section(w, res, ev, truth_csv, sac, trials):
                                        for r in res['trials'] if r['cadence_truth_spm']),
                                    max(60000.0 / (60000.0 / r['cadence_truth_spm']) ** 2
                                        for r in res['trials'] if r['cadence_truth_spm'])))
+    eng = [x['eng'] for x in per]
+    w('The engine\'s own cadence (the live `cadence_spm`: 60000 / the mean step time, steps '
+      'more than 40 %% from the median dropped) over the same scored intervals, against '
+      'the same definition on the force-plate ICs: mean error %.2f spm, largest %.2f spm '
+      '(trial %d), %d of %d trials within 1 spm. A mean over a trial\'s steps does not '
+      'follow one contact at a cluster edge as the scorer\'s median does; the target is '
+      'scored with the median.\n\n' % (
+          st.mean(eng), max(eng), max(per, key=lambda x: x['eng'])['trial'],
+          sum(e <= 1.0 for e in eng), len(eng)))
     w('What a detector with a given jitter would score here (truth ICs + '
       'uniform ±1 ms for the sampling of the truth + Gaussian jitter σ, '
       'scorer\'s median-interval cadence, 200 seeded repetitions; mean over '
@@ -527,7 +549,8 @@ def cadence_section(w, res, ev, truth_csv, sac, trials):
     for name, a_sd, a_ab, a_cad, a_max in alts:
         w('| %s | %.2f | %.2f | %.2f | %.2f |\n' % (name, a_sd, a_ab, a_cad, a_max))
     w('\n')
-    return dict(sd=sd, ab=ab, ivl=rms(ivl_err), model=model,
+    return dict(sd=sd, ab=ab, ivl=rms(ivl_err), model=model, eng_mean=st.mean(eng),
+                eng_max=max(eng),
                 per=per, pairs=pairs,
                 best_alt=min(a[1] for a in alts), alts=alts)
 
@@ -811,8 +834,8 @@ def main():
     w('\nThe scorer takes cadence from the median IC-to-IC interval of ~13 '
       'steps; this runner alternates long and short steps (L/R), so a few ms '
       'of IC jitter can move the median from one cluster to the other. The '
-      'engine\'s own live cadence (60000 / median step time over 20 steps) is '
-      'listed per trial in the next section.\n\n')
+      'engine\'s own live cadence (60000 / the mean step time, steps more than '
+      '40 % from the median dropped) is scored at the end of the next section.\n\n')
     cad_why = cadence_section(w, res, ev, truth, sac, trials)
 
     # ---- robustness: the clipping artefact and lower rates ----------------
@@ -876,7 +899,8 @@ def main():
 
     # ---- step-frequency manipulation ---------------------------------------
     w('## Step frequency ±10 % at 3.33 m/s: ordering and overstriding indicators\n\n')
-    w('Per trial: engine cadence = 60000 / median step time of all contacts; '
+    w('Per trial: engine cadence = the live cadence\'s definition (60000 / the '
+      'mean step time, steps more than 40 % from the median dropped) over all contacts; '
       'GCT and braking = medians of the per-contact values. Overstriding '
       'indicators should be higher at −10 % than at preferred (Heiderscheit '
       '2011).\n\n')
@@ -886,7 +910,7 @@ def main():
     for t in trials:
         c = contacts(ev[int(t['trial'])])
         steps = [x['step_time_ms'] for x in c if x['step_time_ms']]
-        per[int(t['trial'])] = (60000.0 / median(steps) if steps else None,
+        per[int(t['trial'])] = (engine_cadence(steps),
                                 median([x['gct_ms'] for x in c]),
                                 median([x['braking_mps'] for x in c]))
     triplets = {}
@@ -930,7 +954,7 @@ def main():
     w('Contacts detected: %d (README: 13 running steps after ~1 s of standing, '
       'median step interval about 0.37 s). Engine cadence %.1f spm '
       '(median step %.0f ms); median GCT %.0f ms, median flight %.0f ms.\n\n' % (
-          len(rc), 60000.0 / median(st_) if st_ else float('nan'),
+          len(rc), engine_cadence(st_) or float('nan'),
           median(st_) or float('nan'), median([x['gct_ms'] for x in rc]) or float('nan'),
           median([x['flight_ms'] for x in rc]) or float('nan')))
     w('| IC s | TO s | GCT ms | flight ms |\n|---|---|---|---|\n')
@@ -1067,6 +1091,11 @@ def main():
                    len(per))),
               '; '.join('trial %d %.2f spm (median interval %+.1f ms, A − B IC error %+.1f ms)'
                         % (x['trial'], x['err'], x['d'], x['ab']) for x in top)))
+        w('* What this figure does not say: the cadence the engine reports (the live '
+          '`cadence_spm`, a mean step time) is within %.2f spm of the force plate\'s on '
+          'every trial (mean %.2f spm) over the same intervals (section "Cadence error: '
+          'where it comes from"). The target is scored on the median interval, and '
+          'that is the figure above.\n' % (cad_why['eng_max'], cad_why['eng_mean']))
     w('* Only one runner has force-plate truth; the contact constants are fitted '
       'on these trials (see Method). The 12 held-back trials are not in this repository.\n'
       '* Side (left/right) needs a mediolateral axis; the sacral trials have '
