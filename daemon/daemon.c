@@ -235,16 +235,19 @@ int gk_daemon_report_pain(struct gk_daemon *d, unsigned level, const char *where
 
 	if (level > 10)
 		return -ERANGE;
+	/* none named (HA's number, ReportPain ""): the location the runner set */
+	if (!where || !*where)
+		where = d->pain_where;
 	r = form_engine_report_pain(d->form, now_usec(), level, where);
 	if (r < 0 || in_session)
 		return r;
 	/* Between runs: it belongs to the last run's digest (its history). */
 	r = history_add_pain_after(d, level, where);
 	if (r >= 0)
-		log_info("Pain %u (%s) recorded after the last session", level, where ? where : "other");
+		log_info("Pain %u (%s) recorded after the last session", level, where);
 	else if (r == -ENOENT)
 		log_info("Pain %u (%s) reported with no session in the last %u h: alert only",
-			 level, where ? where : "other", GK_PAIN_AFTER_MAX_S / 3600);
+			 level, where, GK_PAIN_AFTER_MAX_S / 3600);
 	else
 		log_warning_errno(r, "Failed to add the pain report to the last session: %m");
 	return 0;
@@ -312,9 +315,7 @@ static int op_stop(void *userdata)
 
 static int op_pain(void *userdata, unsigned level, const char *where)
 {
-	struct gk_daemon *d = userdata;
-
-	return gk_daemon_report_pain(d, level, where && where[0] ? where : d->pain_where);
+	return gk_daemon_report_pain(userdata, level, where);
 }
 
 static int op_set_pain_where(void *userdata, const char *where)
@@ -365,7 +366,7 @@ static void handle_command(struct gk_daemon *d, const char *sub, const uint8_t *
 		r = gk_daemon_session_stop(d);
 		break;
 	case MQTT_COMMAND_PAIN:
-		r = gk_daemon_report_pain(d, c.pain_level, c.where[0] ? c.where : d->pain_where);
+		r = gk_daemon_report_pain(d, c.pain_level, c.where);
 		break;
 	case MQTT_COMMAND_PAIN_WHERE:
 		r = gk_daemon_set_pain_where(d, c.where);

@@ -36,6 +36,7 @@ struct gk_daemon *gk_daemon_free(struct gk_daemon *d);
  */
 int gk_daemon_session_start(struct gk_daemon *d);
 int gk_daemon_session_stop(struct gk_daemon *d);
+/* where NULL or "": the location set with gk_daemon_set_pain_where() */
 int gk_daemon_report_pain(struct gk_daemon *d, unsigned level, const char *where);
 /* MQTT only: the location of the cmd/pain reports that name none; -EINVAL, -errno. */
 int gk_daemon_set_pain_where(struct gk_daemon *d, const char *where);

@@ -190,12 +190,6 @@ static int bus_error_from_errno(sd_bus_error *error, int r)
 	}
 }
 
-bool dbus_api_pain_location_valid(const char *where)
-{
-	/* One list for D-Bus and MQTT cmd/pain. */
-	return mqtt_command_pain_location_valid(where);
-}
-
 /* One reentrant NSS lookup into a caller-provided record; sets *found. */
 typedef int (*nss_call_t)(const void *key, void *record, char *buf, size_t size,
 			  bool *found);
@@ -834,7 +828,8 @@ static int run_set_pain_where(struct dbus_api *api, sd_bus_message *m,
 	r = sd_bus_message_read(m, "s", &where);
 	if (r < 0)
 		return r;
-	if (!dbus_api_pain_location_valid(where))
+	/* one list for D-Bus and MQTT cmd/pain */
+	if (!mqtt_command_pain_location_valid(where))
 		return pain_location_error(error, where);
 
 	r = api->ops->set_pain_where(api->userdata, where);
@@ -861,7 +856,7 @@ static int run_report_pain(struct dbus_api *api, sd_bus_message *m,
 					 level, DBUS_API_PAIN_LEVEL_MAX);
 
 	/* "": the location the daemon keeps (PainWhere) */
-	if (where[0] && !dbus_api_pain_location_valid(where))
+	if (where[0] && !mqtt_command_pain_location_valid(where))
 		return pain_location_error(error, where);
 
 	r = api->ops->report_pain(api->userdata, level, where);

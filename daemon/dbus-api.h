@@ -82,9 +82,6 @@ struct dbus_api_ops {
 	int (*get_summary)(void *userdata, bool last, char **ret_json);
 };
 
-/* Returns true if where is an accepted ReportPain location. */
-bool dbus_api_pain_location_valid(const char *where);
-
 /*
  * Gateway state: properties of DBUS_API_INTERFACE on DBUS_API_PATH.
  * Strings are copied; NULL means "".
