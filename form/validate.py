@@ -401,22 +401,22 @@ def ic_alternatives(sac, trials, truth_by_trial, fs=500.0):
         f = (level - v[i - 1]) / (v[i] - v[i - 1]) if v[i] != v[i - 1] else 0.5
         return (i - 1 + min(max(f, 0.0), 1.0)) / fs
 
+    # (row, kind, level, channel): 'v' is the engine's (gravity-projected,
+    # two 5-sample boxcars), 'res' the resultant, 'raw' and 'wide' other smoothing
     feats = (
-        ('30 % of flight-min-to-peak rise (engine)', 'frac', 0.3),
-        ('15 % of the rise', 'frac', 0.15),
-        ('50 % of the rise', 'frac', 0.5),
-        ('flight minimum + 0.3 g', 'abs', 0.3),
-        ('flight minimum + 0.8 g', 'abs', 0.8),
-        ('1 g (vertical force = body weight)', 'level', 1.0),
-        ('steepest-slope tangent back to the flight minimum', 'tangent', None),
-        ('mean of the 10/20/30/40 % crossings', 'multi', None),
-        ('resultant of all axes (not vertical), 30 % of its rise', 'frac', 0.3),
-        ('the engine\'s 30 % with no smoothing (raw 500 Hz samples)', 'frac', 0.3),
-        ('the engine\'s 30 % after two 11-sample (22 ms) boxcars instead of 5', 'frac', 0.3),
+        ('30 % of flight-min-to-peak rise (engine)', 'frac', 0.3, 'v'),
+        ('15 % of the rise', 'frac', 0.15, 'v'),
+        ('50 % of the rise', 'frac', 0.5, 'v'),
+        ('flight minimum + 0.3 g', 'abs', 0.3, 'v'),
+        ('flight minimum + 0.8 g', 'abs', 0.8, 'v'),
+        ('1 g (vertical force = body weight)', 'level', 1.0, 'v'),
+        ('steepest-slope tangent back to the flight minimum', 'tangent', None, 'v'),
+        ('mean of the 10/20/30/40 % crossings', 'multi', None, 'v'),
+        ('resultant of all axes (not vertical), 30 % of its rise', 'frac', 0.3, 'res'),
+        ('the engine\'s 30 % with no smoothing (raw 500 Hz samples)', 'frac', 0.3, 'raw'),
+        ('the engine\'s 30 % after two 11-sample (22 ms) boxcars instead of 5', 'frac', 0.3,
+         'wide'),
     )
-    # the channel each feature reads (the engine's: two 5-sample boxcars)
-    chan_of = {name: 'raw' if 'no smoothing' in name else 'wide' if '11-sample' in name
-               else 'res' if name.startswith('resultant') else 'v' for name, _, _ in feats}
     res = {f[0]: {} for f in feats}
     ap_rows = []  # (trial, truth ic, engine feature, AP acc at it)
     for t in trials:
@@ -426,8 +426,8 @@ def ic_alternatives(sac, trials, truth_by_trial, fs=500.0):
                      raw=smooth_v(data, width=1), wide=smooth_v(data, width=11))
         apc = smooth_v(data, ap=True)
         for ic in truth_by_trial.get(tr, []):
-            for name, kind, x in feats:
-                v = chans[chan_of[name]]
+            for name, kind, x, chan in feats:
+                v = chans[chan]
                 i = int(round(ic * fs))
                 if i < 80 or i + 60 >= len(v):
                     continue
@@ -464,7 +464,7 @@ def ic_alternatives(sac, trials, truth_by_trial, fs=500.0):
         fit = [r for r in ap_rows if r[0] != hold]
         c = solve([[1.0, r[3]] for r in fit], [r[1] - r[2] for r in fit])
         res[name][hold] = [(r[1], r[2] + c[0] + c[1] * r[3]) for r in ap_rows if r[0] == hold]
-    feats += ((name, 'ap', None),)
+    feats += ((name, 'ap', None, 'v'),)
     # The whole loading rise instead of one crossing: each contact's window
     # aligned by least squares (gain and offset free) to the mean of its
     # trial's windows, starting from the engine's feature; uses no truth.
@@ -477,9 +477,9 @@ def ic_alternatives(sac, trials, truth_by_trial, fs=500.0):
             continue
         _, data = read_trace(os.path.join(sac, t['file']))
         res[name][tr] = template_aligned(smooth_v(data), res[feats[0][0]][tr], fs)
-    feats += ((name, 'template', None),)
+    feats += ((name, 'template', None, 'v'),)
     rows = []
-    for name, _, _ in feats:
+    for name, *_ in feats:
         j = ic_jitter(res[name])
         cad = [abs(median_cadence([p for _, p in pr]) - median_cadence([t for t, _ in pr]))
                for pr in res[name].values()]
