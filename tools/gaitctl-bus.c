@@ -515,26 +515,34 @@ static void print_sensor_line(FILE *f, json_object *s, const char *eol)
 {
 	double battery = gaitctl_json_num(s, "battery_pct"), rssi = gaitctl_json_num(s, "rssi_dbm");
 	double lost = gaitctl_json_num(s, "imu_frames_lost");
-	char bat[16] = "-", sig[16] = "-", seen[16], frames[24] = "-";
+	double gyro_lost = gaitctl_json_num(s, "imu_gyro_frames_lost");
+	char bat[16] = "-", sig[16] = "-", seen[16], frames[48] = "-";
 
 	if (isfinite(battery))
 		snprintf(bat, sizeof(bat), "%.0f%%", battery);
 	if (isfinite(rssi))
 		snprintf(sig, sizeof(sig), "%.0f dBm", rssi);
 	/* ImuFramesLost is 0 for the kinds without an IMU (no Mount): "-" there */
-	if (*jstr(s, "mount") && isfinite(lost))
-		snprintf(frames, sizeof(frames), "%.0f", lost);
+	if (*jstr(s, "mount") && isfinite(lost)) {
+		if (isfinite(gyro_lost) && gyro_lost > 0)
+			snprintf(frames, sizeof(frames), "%.0f/%.0f", lost, gyro_lost);
+		else
+			snprintf(frames, sizeof(frames), "%.0f", lost);
+	}
 	format_clock(gaitctl_json_num(s, "last_seen_ms"), seen, sizeof(seen));
-	fprintf(f, "  %-12.12s %-18.18s %-11.11s %-5s %5s %8s %9s %6s %.40s%s\n",
+	fprintf(f, "  %-12.12s %-18.18s %-11.11s %-5s %5s %8s %9s %9s %.40s%s\n",
 		jstr(s, "alias"), jstr(s, "kind"), jstr(s, "state"),
 		jbool(s, "available") ? "yes" : "no", bat, sig, seen, frames,
 		jstr(s, "reason"), eol);
 }
 
-/* LOST: the IMU's lost PMD frames (ImuFramesLost), "-" for the other kinds */
+/*
+ * LOST: the IMU's lost PMD frames (ImuFramesLost), then "/" and the gyro
+ * stream's (ImuGyroFramesLost) once it lost any; "-" for the other kinds
+ */
 static void print_sensor_header(FILE *f, const char *eol)
 {
-	fprintf(f, "  %-12s %-18s %-11s %-5s %5s %8s %9s %6s %s%s\n", "ALIAS", "KIND",
+	fprintf(f, "  %-12s %-18s %-11s %-5s %5s %8s %9s %9s %s%s\n", "ALIAS", "KIND",
 		"STATE", "AVAIL", "BATT", "RSSI", "SEEN", "LOST", "REASON", eol);
 }
 
