@@ -395,11 +395,15 @@ static void finish_step(struct form_detector *d, uint64_t p, double ic, uint64_t
 		index_at(d, i_ic, i_next, ic + 0.4 * step_ms * 1000.0);
 	i_mid = i_ic + (i_to - i_ic) / 2;
 
-	/* impact: peak vertical acceleration 0-60 ms after IC (notes 5.9) */
+	/*
+	 * impact: peak vertical acceleration 0-60 ms after IC (notes 5.9), up
+	 * to the next peak: i_next is this peak when the next contact is not
+	 * reported (its IC is NAN), which would leave out the peak sample.
+	 */
 	{
 		double pk = -INFINITY;
 
-		for (uint64_t i = i_ic; i < i_next && ring_t(d, i) <= ic + 60000.0; i++)
+		for (uint64_t i = i_ic; i < pn && ring_t(d, i) <= ic + 60000.0; i++)
 			pk = fmax(pk, ring_v(d, i));
 		/* no sample there (a stream that ended at the IC): unknown */
 		s.c.peak_vertical_g = isfinite(pk) && !hole_in(d, i_ic, p) ? pk : NAN;

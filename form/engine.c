@@ -12,6 +12,7 @@
 
 #define USEC 1000000ULL
 #define WINDOW_STEPS 32u		/* ring of recent steps */
+#define ENGINE_HOLES 8u			/* recent holes kept (steps_in_hole()) */
 #define METRIC_STEPS 20u		/* medians over the last 20 steps (notes 3) */
 #define METRIC_WINDOW_USEC (10 * USEC)
 #define GOOD_STEPS 10u
@@ -104,6 +105,13 @@ struct form_engine {
 	unsigned n_steps_ring;
 	uint64_t total_steps;
 	uint64_t t_last_step;
+	/*
+	 * The latest holes in the IMU stream, [0] the last sample before,
+	 * [1] the first after: steps come out of the detector a step late,
+	 * so a count at the last step would not say which gap a hole is in.
+	 */
+	uint64_t hole_t[ENGINE_HOLES][2];
+	unsigned n_hole_t;		/* holes seen, the latest ENGINE_HOLES kept */
 
 	/* side vote (notes 5.4) */
 	int side_vote;
@@ -140,7 +148,8 @@ struct form_engine {
 	double distance_m;
 	bool distance_known;
 	double impact_load;
-	uint64_t session_steps;
+	uint64_t session_steps;		/* with the estimated ones */
+	uint64_t steps_estimated;	/* of them, inferred across holes */
 	uint64_t imu_holes;		/* in this session */
 	double imu_lost_s;
 	bool session_mixed;		/* steps from two mounts this session */
@@ -152,7 +161,7 @@ struct form_engine {
 	struct {
 		double walking_s, standing_s, distance_m;
 		bool distance_known;
-		uint64_t steps, imu_holes;
+		uint64_t steps, steps_estimated, imu_holes;
 		double imu_lost_s;
 	} at_stop;
 	bool at_stop_pending;
@@ -371,6 +380,30 @@ static double window_median_age(const struct form_engine *e, size_t off, int sid
 static double window_median(const struct form_engine *e, size_t off, int side, unsigned *ret_n)
 {
 	return window_median_age(e, off, side, METRIC_WINDOW_USEC, ret_n);
+}
+
+/*
+ * The window's mean step time, steps more than 40 % from its median (given)
+ * dropped. A median alone flips between the clusters of a runner whose left
+ * and right step times differ (by 120 ms on the outdoor hip run): the mean
+ * is half a stride.
+ */
+static double mean_step_ms(const struct form_engine *e, double median_ms)
+{
+	double sum = 0;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < e->n_steps_ring && i < METRIC_STEPS; i++) {
+		const struct step_rec *r = &e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
+
+		if (e->t_now > r->ic_usec + METRIC_WINDOW_USEC)
+			break;
+		if (r->step_ms > 0.6 * median_ms && r->step_ms < 1.4 * median_ms) {
+			sum += r->step_ms;
+			k++;
+		}
+	}
+	return k > 0 ? sum / k : median_ms;
 }
 
 /* ---- steps ------------------------------------------------------------ */
@@ -666,12 +699,76 @@ static void side_assign(struct form_engine *e, struct form_step *s)
 	s->c.side = expect < 0 ? FORM_SIDE_LEFT : FORM_SIDE_RIGHT;
 }
 
+/*
+ * Steps a hole in the IMU stream swallowed between the last step and this
+ * one (ic): the interval over the typical step time of the steps before,
+ * less the one it is. Only across a hole (a missed step elsewhere is the
+ * detector's, not the stream's), only while the steps go on (at most
+ * STANDING_AFTER_USEC apart, as long as a stop takes to be seen) and with
+ * a steady step time from at least 3 steps of the last 10 s.
+ */
+static unsigned steps_in_hole(const struct form_engine *e, uint64_t ic)
+{
+	double step_ms, k;
+	unsigned n;
+
+	bool holed = false;
+
+	if (e->total_steps == 0 || ic <= e->t_last_step ||
+	    ic - e->t_last_step > STANDING_AFTER_USEC)
+		return 0;
+	for (unsigned i = 0; i < e->n_hole_t && i < ENGINE_HOLES; i++)
+		holed |= e->hole_t[i][1] > e->t_last_step && e->hole_t[i][0] < ic &&
+			 e->hole_t[i][1] - e->hole_t[i][0] >= FORM_HOLE_RISE_S * USEC;
+	if (!holed)
+		return 0;
+	step_ms = window_median(e, STEP_FIELD(step_ms), -1, &n);
+	if (n < 3 || !(step_ms > 0))
+		return 0;
+	k = (double)(ic - e->t_last_step) / 1000.0 / mean_step_ms(e, step_ms);
+	/* a whole number of steps, give or take 30 %: else the pace changed */
+	if (k < 1.5 || fabs(k - round(k)) > 0.3)
+		return 0;
+	return (unsigned)lround(k) - 1;
+}
+
+/*
+ * The session's impact load, a load and so never negative: a peak below
+ * 0 g (a sensor turned over without a sensor change) adds nothing; storage
+ * refuses a negative load, which would drop the session from the history.
+ * n steps with no peak of their own (in or by a hole) add the median peak
+ * of the window's: the load is what the runner took, not what was heard.
+ */
+static void impact_add(struct form_engine *e, double peak_g, unsigned n)
+{
+	if (!isfinite(peak_g)) {
+		double sum = 0;
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < e->n_steps_ring && i < METRIC_STEPS; i++) {
+			const struct step_rec *r =
+				&e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
+
+			if (e->t_now > r->ic_usec + METRIC_WINDOW_USEC)
+				break;
+			if (isfinite(r->impact)) {
+				sum += r->impact;
+				k++;
+			}
+		}
+		peak_g = k ? sum / k : NAN;
+	}
+	if (isfinite(peak_g) && peak_g > 0)
+		e->impact_load += n * peak_g;
+}
+
 static void on_step(const struct form_step *cs, void *userdata)
 {
 	struct form_engine *e = userdata;
 	struct form_step s = *cs;
 	struct form_event ev = { .type = FORM_EVENT_CONTACT };
 	struct step_rec *r;
+	unsigned missed = steps_in_hole(e, cs->c.ic_usec);
 	double lean;
 
 	side_assign(e, &s);
@@ -701,8 +798,10 @@ static void on_step(const struct form_step *cs, void *userdata)
 		e->n_steps_ring++;
 	e->t_last_step = s.c.ic_usec;
 
-	if (e->session)
-		e->session_steps++;
+	if (e->session) {
+		e->session_steps += 1 + missed;
+		e->steps_estimated += missed;
+	}
 	if (e->session && e->activity == FORM_ACTIVITY_RUNNING) {
 		const double vals[] = {
 			[FORM_METRIC_CADENCE] = NAN,	/* per tick, see tick() */
@@ -722,13 +821,9 @@ static void on_step(const struct form_step *cs, void *userdata)
 
 		for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
 			session_add(e, m, vals[m]);
-		/*
-		 * A load, so never negative: a peak below 0 g (a sensor turned
-		 * over without a sensor change) adds nothing. Storage refuses
-		 * a negative load, which would drop the session from the history.
-		 */
-		if (isfinite(s.c.peak_vertical_g) && s.c.peak_vertical_g > 0)
-			e->impact_load += s.c.peak_vertical_g;
+		impact_add(e, s.c.peak_vertical_g, 1);
+		if (missed)
+			impact_add(e, NAN, missed);
 		if (e->running_s >= warm && e->running_s < warm + e->p.baseline_s) {
 			for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
 				learn_add(e, m, m == FORM_METRIC_TRUNK_LEAN ?
@@ -1223,6 +1318,7 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->distance_known = false;
 	e->impact_load = 0;
 	e->session_steps = 0;
+	e->steps_estimated = 0;
 	e->imu_holes = 0;
 	e->imu_lost_s = 0;
 	e->session_mixed = false;
@@ -1296,6 +1392,7 @@ static void summary_build(struct form_engine *e, uint64_t t)
 	s->standing_s = e->standing_s;
 	s->distance_m = e->distance_known ? e->distance_m : NAN;
 	s->steps = e->session_steps;
+	s->steps_estimated = e->steps_estimated;
 	s->imu_holes = e->imu_holes;
 	s->imu_lost_s = e->imu_lost_s;
 	s->baseline_learned = e->have_early;
@@ -1455,28 +1552,7 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 		metric_set(mt, m, NAN, FORM_QUALITY_NONE);
 
 	if (n >= 4) {
-		/*
-		 * Steps / time: the mean step time (steps far from the median
-		 * dropped). A median alone flips between the clusters of a
-		 * runner whose left and right step times differ.
-		 */
-		double sum = 0;
-		unsigned k = 0;
-
-		for (unsigned i = 0; i < e->n_steps_ring && i < METRIC_STEPS; i++) {
-			const struct step_rec *r =
-				&e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
-
-			if (e->t_now > r->ic_usec + METRIC_WINDOW_USEC)
-				break;
-			if (r->step_ms > 0.6 * step_ms && r->step_ms < 1.4 * step_ms) {
-				sum += r->step_ms;
-				k++;
-			}
-		}
-		if (k > 0)
-			step_ms = sum / k;
-		cad = 60000.0 / step_ms;
+		cad = 60000.0 / mean_step_ms(e, step_ms);
 		metric_set(mt, FORM_METRIC_CADENCE, cad, q);
 	} else if (fresh(e->t_now, e->t_cadence_pod, e->cadence_pod)) {
 		cad = e->cadence_pod;	/* footpod only: no IMU steps */
@@ -1610,6 +1686,7 @@ static void activity_update(struct form_engine *e, uint64_t now)
 		e->distance_m = e->at_stop.distance_m;
 		e->distance_known = e->at_stop.distance_known;
 		e->session_steps = e->at_stop.steps;
+		e->steps_estimated = e->at_stop.steps_estimated;
 		e->imu_holes = e->at_stop.imu_holes;
 		e->imu_lost_s = e->at_stop.imu_lost_s;
 		for (unsigned k = 0; k < _FORM_ALERT_KIND_MAX; k++)
@@ -1767,6 +1844,7 @@ static void tick(struct form_engine *e, uint64_t now)
 		e->at_stop.distance_m = e->distance_m;
 		e->at_stop.distance_known = e->distance_known;
 		e->at_stop.steps = e->session_steps;
+		e->at_stop.steps_estimated = e->steps_estimated;
 		e->at_stop.imu_holes = e->imu_holes;
 		e->at_stop.imu_lost_s = e->imu_lost_s;
 	}
@@ -1785,7 +1863,7 @@ static void advance(struct form_engine *e, uint64_t t)
 int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 {
 	unsigned axes = isfinite(s->ax) + isfinite(s->ay) + isfinite(s->az);
-	uint64_t holes;
+	uint64_t holes, t_prev = e->t_imu;
 	double lost_s;
 
 	if (axes < 2)
@@ -1807,6 +1885,11 @@ int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 	holes = e->det.holes_total;
 	lost_s = e->det.lost_s_total;
 	form_detector_feed(&e->det, s, on_step, e);
+	if (e->det.holes_total != holes) {
+		e->hole_t[e->n_hole_t % ENGINE_HOLES][0] = t_prev;
+		e->hole_t[e->n_hole_t % ENGINE_HOLES][1] = s->t_usec;
+		e->n_hole_t++;
+	}
 	if (e->session) {
 		e->imu_holes += e->det.holes_total - holes;
 		e->imu_lost_s += e->det.lost_s_total - lost_s;

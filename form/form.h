@@ -390,11 +390,12 @@ struct form_summary {
 	uint64_t start_usec, end_usec;
 	double duration_s, running_s, walking_s, standing_s;
 	double distance_m;		/* NAN without speed */
-	uint64_t steps;
+	uint64_t steps;			/* with steps_estimated */
+	uint64_t steps_estimated;	/* of steps, inferred across holes */
 	/*
 	 * Holes in the IMU stream during the session (lost notifications,
 	 * dropouts; docs/form-metrics.md) and the time they lasted: steps
-	 * there are not counted, steps they touch are partly measured.
+	 * there are estimated, steps they touch are partly measured.
 	 */
 	uint64_t imu_holes;
 	double imu_lost_s;

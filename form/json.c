@@ -197,6 +197,7 @@ int form_summary_to_json(const struct form_summary *s, uint64_t t0_usec, struct 
 	r |= add_num(o, "standing_s", s->standing_s, 1);
 	r |= add_num(o, "distance_m", s->distance_m, 1);
 	r |= add_int(o, "steps", (int64_t)s->steps);
+	r |= add_int(o, "steps_estimated", (int64_t)s->steps_estimated);
 	r |= add_int(o, "imu_holes", (int64_t)s->imu_holes);
 	r |= add_num(o, "imu_lost_s", s->imu_lost_s, 1);
 	r |= add_bool(o, "baseline_learned", s->baseline_learned);

@@ -719,7 +719,7 @@ static void test_sway_and_impact(void **state)
 static void test_lost_samples(void **state)
 {
 	struct synth s = base;
-	struct collect *c;
+	struct collect *c, *c0;
 	double ic_off = model_ic_off(0.2), gct = model_gct_ms(0.2, 0.35, 350);
 	bool seen[64] = {};
 	unsigned untimed = 0;
@@ -766,6 +766,20 @@ static void test_lost_samples(void **state)
 	assert_int_equal(c->summary.imu_holes, 3);
 	assert_true(fabs(c->summary.imu_lost_s - (0.40 - 3 * 0.005 + 0.015)) < 0.002);
 	assert_true(fabs(c->last.m[FORM_METRIC_CADENCE].value - 171.43) < 0.2);
+	/*
+	 * Steps 20 and 40 are counted all the same, from the 700 ms between
+	 * their neighbours' contacts (two 350 ms steps), and add the mean
+	 * impact to the load: the same steps and load as without the holes.
+	 * The 40 ms hole took no contact and adds no step.
+	 */
+	assert_int_equal(c->summary.steps_estimated, 2);
+	assert_int_equal(c->summary.steps, c->n + 2);
+	c0 = run(&base, 20, FORM_MOUNT_SACRUM);
+	assert_int_equal(c->summary.steps, c0->summary.steps);
+	assert_int_equal(c0->summary.steps_estimated, 0);
+	assert_true(fabs(c->summary.digest.impact_load - c0->summary.digest.impact_load) <
+		    0.002 * c0->summary.digest.impact_load);
+	free(c0);
 	free(c);
 }
 

@@ -25,7 +25,7 @@ static const char doc_full[] =
 	"\"running_s\":1500,\"distance_m\":4321.9,\"steps\":4200,\"alerts_total\":3,"
 	"\"summary\":{\"event\":\"summary\",\"duration_s\":1805.0,\"running_s\":1500.0,"
 	"\"walking_s\":185.0,\"standing_s\":120.0,\"distance_m\":4321.9,\"steps\":4200,"
-	"\"imu_holes\":12,\"imu_lost_s\":2.16,\"baseline_learned\":true,"
+	"\"steps_estimated\":7,\"imu_holes\":12,\"imu_lost_s\":2.16,\"baseline_learned\":true,"
 	"\"metrics\":{"
 	"\"cadence_spm\":{\"n\":1500,\"median\":162.4,\"p10\":158.0,\"p90\":166.1,"
 	"\"below_s\":300,\"within_s\":1125,\"above_s\":75},"
@@ -87,8 +87,8 @@ static void test_full(void **state)
 	assert_line(out, "Session 2026-11-27 06:00 to 06:30, 30:05");
 	assert_line(out, "  running 25:00, walking 3:05, standing 2:00");
 	assert_line(out, "  4.32 km, 4200 steps, 3 alerts, sensor on the sacrum, baseline learned");
-	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there not counted, "
-		    "steps beside them partly measured)");
+	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (7 steps there counted from the "
+		    "step time, steps beside them partly measured)");
 	/* 300 / 1125 / 75 of 1500 s: 20 / 75 / 5 % */
 	assert_line(out, "  cadence                spm     162.4    158.0 - 166.1       20% /  75% /   5%");
 	/* braking keeps its 3 decimals (0.300, not 0.3) and has no band */
@@ -118,6 +118,23 @@ static void test_full(void **state)
 	assert_non_null(strstr(out, "Listen to your body."));
 	assert_null(strstr(strstr(out, "History"), "Listen to your body."));
 	free(out);
+}
+
+/* A summary from before steps_estimated: its steps in holes were not counted. */
+static void test_before_steps_estimated(void **state)
+{
+	const char *key = "\"steps_estimated\":7,";
+	char *doc = strdup(doc_full), *at = strstr(doc, key), *out;
+	int r;
+
+	assert_non_null(at);
+	memmove(at, at + strlen(key), strlen(at + strlen(key)) + 1);
+	out = render(doc, &r);
+	assert_int_equal(r, 0);
+	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there not counted, "
+		    "steps beside them partly measured)");
+	free(out);
+	free(doc);
 }
 
 static void test_short_new_user(void **state)
@@ -261,6 +278,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		{ "/gaitctl/report/full", test_full, NULL, NULL, NULL },
+		{ "/gaitctl/report/before-steps-estimated", test_before_steps_estimated, NULL, NULL,
+		  NULL },
 		{ "/gaitctl/report/short-new-user", test_short_new_user, NULL, NULL, NULL },
 		{ "/gaitctl/report/not-finished", test_not_finished, NULL, NULL, NULL },
 		{ "/gaitctl/report/wrong-types", test_wrong_types, NULL, NULL, NULL },

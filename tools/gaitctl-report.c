@@ -159,6 +159,7 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	double steps = gaitctl_json_num(sum, "steps");
 	double holes = gaitctl_json_num(sum, "imu_holes");
 	double lost = gaitctl_json_num(sum, "imu_lost_s");
+	double estimated = gaitctl_json_num(sum, "steps_estimated");
 	const char *mount = js(sum, "mount");
 	json_object *bl = jget(sum, "baseline_learned");
 
@@ -187,11 +188,17 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 		fprintf(f, ", %s", json_object_get_boolean(bl) ?
 			"baseline learned" : "run too short to learn a baseline");
 	fprintf(f, "\n");
-	if (holes > 0 && isfinite(lost))
-		fprintf(f, "  IMU data lost: %s s in %.0f hole%s (steps there not counted, "
-			"steps beside them partly measured)\n",
-			gaitctl_fixed(d1, sizeof(d1), 1, lost, false), holes,
-			holes == 1 ? "" : "s");
+	if (holes > 0 && isfinite(lost)) {
+		fprintf(f, "  IMU data lost: %s s in %.0f hole%s (", gaitctl_fixed(d1, sizeof(d1), 1,
+			lost, false), holes, holes == 1 ? "" : "s");
+		/* summaries before steps_estimated did not count those steps */
+		if (estimated >= 0)
+			fprintf(f, "%.0f step%s there counted from the step time, ", estimated,
+				estimated == 1 ? "" : "s");
+		else
+			fprintf(f, "steps there not counted, ");
+		fprintf(f, "steps beside them partly measured)\n");
+	}
 }
 
 static void report_label(json_object *sum, const char *name, char *label, size_t size,
