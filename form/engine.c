@@ -382,28 +382,38 @@ static double window_median(const struct form_engine *e, size_t off, int side, u
 	return window_median_age(e, off, side, METRIC_WINDOW_USEC, ret_n);
 }
 
-/*
- * The window's mean step time, steps more than 40 % from its median (given)
- * dropped. A median alone flips between the clusters of a runner whose left
- * and right step times differ (by 120 ms on the outdoor hip run): the mean
- * is half a stride.
- */
-static double mean_step_ms(const struct form_engine *e, double median_ms)
+/* Mean of one step field over the window's values in (lo, hi); NAN if none. */
+static double window_mean(const struct form_engine *e, size_t off, double lo, double hi)
 {
 	double sum = 0;
 	unsigned k = 0;
 
 	for (unsigned i = 0; i < e->n_steps_ring && i < METRIC_STEPS; i++) {
 		const struct step_rec *r = &e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
+		double x;
 
 		if (e->t_now > r->ic_usec + METRIC_WINDOW_USEC)
 			break;
-		if (r->step_ms > 0.6 * median_ms && r->step_ms < 1.4 * median_ms) {
-			sum += r->step_ms;
+		memcpy(&x, (const char *)r + off, sizeof(x));
+		if (x > lo && x < hi) {
+			sum += x;
 			k++;
 		}
 	}
-	return k > 0 ? sum / k : median_ms;
+	return k > 0 ? sum / k : NAN;
+}
+
+/*
+ * The window's mean step time, steps more than 40 % from its median (given)
+ * dropped. A median alone flips between the clusters of a runner whose left
+ * and right step times differ (by over 100 ms on the outdoor hip run): the
+ * mean is half a stride.
+ */
+static double mean_step_ms(const struct form_engine *e, double median_ms)
+{
+	double m = window_mean(e, STEP_FIELD(step_ms), 0.6 * median_ms, 1.4 * median_ms);
+
+	return isnan(m) ? median_ms : m;
 }
 
 /* ---- steps ------------------------------------------------------------ */
@@ -711,7 +721,6 @@ static unsigned steps_in_hole(const struct form_engine *e, uint64_t ic)
 {
 	double step_ms, k;
 	unsigned n;
-
 	bool holed = false;
 
 	if (e->total_steps == 0 || ic <= e->t_last_step ||
@@ -736,28 +745,13 @@ static unsigned steps_in_hole(const struct form_engine *e, uint64_t ic)
  * The session's impact load, a load and so never negative: a peak below
  * 0 g (a sensor turned over without a sensor change) adds nothing; storage
  * refuses a negative load, which would drop the session from the history.
- * n steps with no peak of their own (in or by a hole) add the median peak
+ * n steps with no peak of their own (in or by a hole) add the mean peak
  * of the window's: the load is what the runner took, not what was heard.
  */
 static void impact_add(struct form_engine *e, double peak_g, unsigned n)
 {
-	if (!isfinite(peak_g)) {
-		double sum = 0;
-		unsigned k = 0;
-
-		for (unsigned i = 0; i < e->n_steps_ring && i < METRIC_STEPS; i++) {
-			const struct step_rec *r =
-				&e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS];
-
-			if (e->t_now > r->ic_usec + METRIC_WINDOW_USEC)
-				break;
-			if (isfinite(r->impact)) {
-				sum += r->impact;
-				k++;
-			}
-		}
-		peak_g = k ? sum / k : NAN;
-	}
+	if (!isfinite(peak_g))
+		peak_g = window_mean(e, STEP_FIELD(impact), -INFINITY, INFINITY);
 	if (isfinite(peak_g) && peak_g > 0)
 		e->impact_load += n * peak_g;
 }
