@@ -106,6 +106,12 @@ struct gk_daemon {
 	char *last_summary;		/* JSON text of the last finished session */
 	/* Location of the cmd/pain reports that name none (cmd/pain/where). */
 	char pain_where[16];
+	/*
+	 * JSON text of the last pain report recorded (pain/last, retained),
+	 * NULL until there was one: then nothing is published and Home
+	 * Assistant's number shows unknown, not 0.
+	 */
+	char *pain_last;
 
 	uint64_t commands_rejected, commands_accepted;
 	uint64_t publish_errors;
@@ -226,6 +232,10 @@ int publish_json(struct gk_daemon *d, const char *suffix, struct json_object *ob
 void publish_availability(struct gk_daemon *d, const char *alias, bool online);
 void publish_session_state(struct gk_daemon *d);
 void publish_pain_where(struct gk_daemon *d);
+/* A pain report was recorded: make it d->pain_last, store it and publish it. */
+void publish_pain_report(struct gk_daemon *d, unsigned level, const char *where);
+/* d->pain_last again, the same bytes (ts, seq); nothing before any report. */
+void publish_pain_last(struct gk_daemon *d);
 void publish_session_dbus(struct gk_daemon *d);
 void publish_sensor_dbus(struct gk_daemon *d, const struct sensor_slot *s);
 void publish_alerts_active(struct gk_daemon *d);
@@ -256,3 +266,6 @@ void history_load_summary(struct gk_daemon *d);
 /* d->pain_where to and from state_dir/pain-where ("other" when none or bad). */
 int history_save_pain_where(struct gk_daemon *d);
 void history_load_pain_where(struct gk_daemon *d);
+/* d->pain_last to and from state_dir/pain-last.json (NULL when none or bad). */
+void history_save_pain_last(struct gk_daemon *d);
+void history_load_pain_last(struct gk_daemon *d);

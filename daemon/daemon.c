@@ -239,7 +239,11 @@ int gk_daemon_report_pain(struct gk_daemon *d, unsigned level, const char *where
 	if (!where || !*where)
 		where = d->pain_where;
 	r = form_engine_report_pain(d->form, now_usec(), level, where);
-	if (r < 0 || in_session)
+	if (r < 0)
+		return r;
+	/* Recorded: pain/last says so (Home Assistant's number shows it). */
+	publish_pain_report(d, level, where);
+	if (in_session)
 		return r;
 	/* Between runs: it belongs to the last run's digest (its history). */
 	r = history_add_pain_after(d, level, where);
@@ -1071,6 +1075,7 @@ int gk_daemon_new(const struct gk_daemon_options *o, struct gk_daemon **ret)
 		return r;
 	history_load_summary(d);
 	history_load_pain_where(d);
+	history_load_pain_last(d);
 
 	r = bus_setup(d);
 	if (r < 0 && d->bus)
@@ -1135,6 +1140,7 @@ struct gk_daemon *gk_daemon_free(struct gk_daemon *d)
 	d->spool = spool_free(d->spool);
 	d->cfg = gk_config_free(d->cfg);
 	free(d->last_summary);
+	free(d->pain_last);
 	explicit_bzero(d->password, sizeof(d->password));
 	free(d);
 	return NULL;

@@ -277,8 +277,10 @@ static int emit_entity(const struct build *b, const struct ha_entity *e, const c
 }
 
 /*
- * A control, QoS 1 like cmd/#. A button has no state and the number is
- * optimistic; the select shows the location the daemon keeps (pain/where).
+ * A control, QoS 1 like cmd/#. A button has no state. Neither the number nor
+ * the select is optimistic: they show what the daemon recorded, the last pain
+ * report (pain/last; unknown before the first, not 0) and the location it
+ * keeps (pain/where), never a value the daemon refused or did not get.
  */
 static int emit_command(const struct build *b, const struct ha_command *c,
 			struct json_object *device)
@@ -312,6 +314,9 @@ static int emit_command(const struct build *b, const struct ha_command *c,
 		 * out: the daemon takes the select's location
 		 */
 		add_str(o, "command_template", "{\"level\": {{ value | int }} }");
+		snprintf(st, sizeof(st), "%s/pain/last", b->prefix);
+		add_str(o, "state_topic", st);
+		add_str(o, "value_template", "{{ value_json.level }}");
 		json_object_object_add(o, "min", json_object_new_int(0));
 		json_object_object_add(o, "max", json_object_new_int(10));
 		json_object_object_add(o, "step", json_object_new_int(1));

@@ -103,6 +103,52 @@ void publish_pain_where(struct gk_daemon *d)
 	json_object_put(o);
 }
 
+void publish_pain_last(struct gk_daemon *d)
+{
+	char topic[TOPIC_MAX];
+	int r;
+
+	if (!d->pain_last || !d->mqtt || !topic_of(d, "pain/last", topic, sizeof(topic)))
+		return;
+	r = mqtt_publish(d->mqtt, topic, d->pain_last, strlen(d->pain_last), 1, true);
+	if (r < 0 && r != -ENOTCONN)
+		d->publish_errors++;
+}
+
+/*
+ * Retained: Home Assistant's "Report pain" number shows the level the daemon
+ * recorded, not the one typed. Its ts is when the report was recorded and its
+ * seq is its own: the bytes go out again unchanged on every (re)connect and
+ * after a restart, as a resent message keeps its seq (docs/mqtt.md).
+ */
+void publish_pain_report(struct gk_daemon *d, unsigned level, const char *where)
+{
+	struct json_object *o = json_object_new_object();
+	const char *text;
+	char *copy;
+
+	if (!o)
+		return;
+	json_object_object_add(o, "level", json_object_new_int((int)level));
+	json_add_string(o, "where", where);
+	/* As publish_json() would, but the text is kept and stored first. */
+	json_object_object_add(o, "ts", json_object_new_int64((int64_t)epoch_ms()));
+	json_add_u64_or_null(o, "seq", seq_next(d->seq, "pain/last"));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	copy = text ? strdup(text) : NULL;
+	json_object_put(o);
+	if (!copy) {
+		log_warning_errno(-ENOMEM, "Failed to keep the last pain report, ignoring: %m");
+		return;
+	}
+	free(d->pain_last);
+	d->pain_last = copy;
+	/* Stored before it goes out: a crash in between cannot resend an older one. */
+	history_save_pain_last(d);
+	publish_pain_last(d);
+}
+
 /*
  * The D-Bus session object: also refreshed every tick while a session runs
  * so that DurationMs stays current (the call coalesces PropertiesChanged).
@@ -601,5 +647,6 @@ void publish_state_all(struct gk_daemon *d)
 		publish_sensor_state(d, &d->sensors[i]);
 	publish_session_state(d);
 	publish_pain_where(d);
+	publish_pain_last(d);
 	publish_alerts_active(d);
 }

@@ -48,6 +48,16 @@ stop_broker() {
 	kill -TERM "$BROKER_PID"
 	wait "$BROKER_PID" 2>/dev/null
 }
+# retained SUFFIX: what the broker keeps for gaitkeeper/it/SUFFIX (empty: nothing).
+retained() {
+	mosquitto_sub -h 127.0.0.1 -p "$PORT" -t "gaitkeeper/it/$1" --retained-only -C 1 -W 2 \
+		2> /dev/null
+}
+# forget SUFFIX: the broker drops its retained gaitkeeper/it/SUFFIX.
+forget() {
+	mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -r -n -t "gaitkeeper/it/$1"
+}
+n_topic() { grep -c "^1 gaitkeeper/it/$1 " "$sub_log"; }
 
 cfg=$gk_tmp/gk.conf
 write_config() {	# write_config ALIAS...
@@ -141,11 +151,26 @@ gk_check "alerts as an event entity" grep -q \
 	'homeassistant/event/gaitkeeper_it/run_alert/config {.*"event_types":\["overstriding"' "$sub_log"
 gk_check "devices linked by via_device" grep -q \
 	'"device":{"identifiers":\["gaitkeeper_it_b"\].*"via_device":"gaitkeeper_it"' "$sub_log"
+number_state() {
+	grep -F 'homeassistant/number/gaitkeeper_it/cmd_pain/config {' "$sub_log" | tail -1 |
+		grep -F "\"state_topic\":\"gaitkeeper/it/pain/last\",$1" | grep -vq optimistic
+}
+gk_check "the pain number's state is the daemon's pain/last (its level), not optimistic" \
+	number_state '"value_template":"{{ value_json.level }}"'
 n1=$(grep -c 'homeassistant/.*/config {' "$sub_log")
+l1=$(n_topic pain/last)
+w1=$(n_topic pain/where)
 mosquitto_pub -h 127.0.0.1 -p "$PORT" -t homeassistant/status -m online
 uniq=$(grep -o 'homeassistant/[^ ]*/config {' "$sub_log" | sort -u | wc -l)
 more() { [ "$uniq" -gt 0 ] && [ "$(grep -c 'homeassistant/.*/config {' "$sub_log")" -ge $((n1 + uniq)) ]; }
 gk_check "re-announced when homeassistant/status says online" gk_wait_for 10 more
+more_state() { [ "$(n_topic pain/where)" -gt "$w1" ] && [ "$(n_topic pain/last)" -gt "$l1" ]; }
+gk_check "... pain/where and pain/last sent again with it" gk_wait_for 10 more_state
+last_same() {	# the last two pain/last messages: the same bytes (ts, seq)
+	[ "$(n_topic pain/last)" -ge 2 ] || return 1
+	[ "$(grep "^1 gaitkeeper/it/pain/last " "$sub_log" | tail -2 | sort -u | wc -l)" = 1 ]
+}
+gk_check "... pain/last unchanged, its seq kept (the same report)" last_same
 
 # ---- idle cost: connected, no sensor streaming, no session ----------------
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$GKD_PID/stat"; }
@@ -234,7 +259,24 @@ gk_check "HA 'Report pain' number set to 6: published" \
 gk_check "... accepted (cmd/result ok)" gk_wait_for 10 more_results pain "$p0"
 gk_check "... a pain alert at 6/10" gk_wait_for 10 \
 	grep -q '^1 gaitkeeper/it/alert {.*"kind":"pain".*"value":6[,.]' "$sub_log"
+gk_check "... the number's state topic says 6, at the select's location (knee)" \
+	gk_wait_for 10 grep -q \
+	'^1 gaitkeeper/it/pain/last {"level":6,"where":"knee","ts":[0-9]*,"seq":[0-9]*}$' "$sub_log"
+retained_is() { retained pain/last | grep -q "^{\"level\":$1,\"where\":\"$2\",\"ts\":"; }
+gk_check "... retained on the broker" retained_is 6 knee
 mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t gaitkeeper/it/cmd/pain -m '{"level":2,"where":"hip"}'
+gk_check "a report naming its location: pain/last 2 at hip" gk_wait_for 10 retained_is 2 hip
+last=$(retained pain/last)
+l0=$(n_topic pain/last)
+r0=$(n_results pain false)
+more_refused() { [ "$(n_results "$1" false)" -gt "$2" ]; }
+gk_check "11 on the number's command topic (past its max): published" \
+	ha_press homeassistant/number/gaitkeeper_it/cmd_pain/config 11
+gk_check "... refused (cmd/result not ok)" gk_wait_for 10 more_refused pain "$r0"
+gk_check "... pain/last not changed (nothing sent, the broker keeps 2 at hip)" \
+	bash -c '[ -n "$4" ] && [ "$(grep -c "^1 gaitkeeper/it/pain/last " "$1")" = "$2" ] &&
+		[ "$(mosquitto_sub -h 127.0.0.1 -p "$3" -t gaitkeeper/it/pain/last \
+			--retained-only -C 1 -W 2)" = "$4" ]' _ "$sub_log" "$l0" "$PORT" "$last"
 t0=$(n_results session/stop true)
 gk_check "HA 'Stop session' button: published" ha_press $HA/cmd_session_stop/config
 gk_check "... the session ends (cmd/result ok)" gk_wait_for 10 more_results session/stop "$t0"
@@ -256,9 +298,16 @@ gk_check "clean exit" test $? -eq 0
 write_config a
 knee() { grep -c '^1 gaitkeeper/it/pain/where {"where":"knee"' "$sub_log"; }
 n_knee=$(knee)
+stored_as_published() { [ -n "$last" ] && [ "$(cat "$gk_tmp/state/pain-last.json")" = "$last" ]; }
+gk_check "the last pain report is in the state directory as published" stored_as_published
+forget pain/last	# so that only the restarted daemon can bring it back
+gk_check "(the broker no longer keeps pain/last)" test -z "$(retained pain/last)"
 start_daemon
 more_knee() { [ "$(knee)" -gt "$n_knee" ]; }
 gk_check "the pain location survives a restart (knee published again)" gk_wait_for 15 more_knee
+last_back() { [ -n "$last" ] && [ "$(retained pain/last)" = "$last" ]; }
+gk_check "the last pain report survives a restart (pain/last retained, same bytes: 2 at hip)" \
+	gk_wait_for 15 last_back
 gk_check "removed sensor's config cleared (empty retained)" gk_wait_for 15 \
 	grep -q '^1 homeassistant/sensor/gaitkeeper_it/b_battery_pct/config $' "$sub_log"
 # The removals go out one by one: poll the broker's retained set until none
@@ -274,6 +323,21 @@ gk_check "sensor a still announced" grep -q 'gaitkeeper_it/a_battery_pct/config'
 kill -TERM "$GKD_PID"
 wait "$GKD_PID"
 gk_check "clean exit again" test $? -eq 0
+
+# ---- a bad pain-last.json: said in the log, nothing made up, no crash ------
+printf '{"level":12,"where":"hip","ts":1764120345120,"seq":3}' > "$gk_tmp/state/pain-last.json"
+forget pain/last
+a0=$(n_topic alert/active)
+start_daemon
+gk_check "a bad stored pain report is said in the log" gk_wait_for 10 grep -q \
+	'Stored last pain report not used, pain/last not published until the next one' "$dlog"
+# alert/active goes out after pain/where and pain/last (publish_state_all).
+more_active() { [ "$(n_topic alert/active)" -gt "$a0" ]; }
+gk_check "... the daemon connects and publishes its state" gk_wait_for 15 more_active
+gk_check "... but no pain/last (Home Assistant shows unknown)" test -z "$(retained pain/last)"
+kill -TERM "$GKD_PID"
+wait "$GKD_PID"
+gk_check "clean exit after the bad pain-last.json" test $? -eq 0
 gk_check "no crash or sanitizer report in the daemon log" \
 	bash -c "! grep -qE 'Sanitizer|runtime error|Segmentation' '$dlog'"
 gk_done

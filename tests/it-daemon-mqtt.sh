@@ -105,6 +105,10 @@ has_speed() { [ "$(json_get "$(last_payload sensor/belt/state)" speed_mps)" != n
 gk_check "sensor/belt/state carries belt speed" gk_wait_for 20 has_speed
 gk_check "HA discovery: chest heart rate entity" \
 	grep -qF 'homeassistant/sensor/gaitkeeper_it/chest_heart_rate_bpm/config {' "$sub_log"
+# pain/where went out with the other retained state at connect; pain/last did not.
+gk_check "no pain/last before any pain report (Home Assistant's number shows unknown)" \
+	bash -c "grep -qF ' gaitkeeper/it/pain/where ' '$sub_log' &&
+		! grep -qF ' gaitkeeper/it/pain/last ' '$sub_log'"
 
 # ---- a session over MQTT cmd/ ---------------------------------------------
 pub cmd/session/start '{"request_id":"it-1"}'
@@ -125,6 +129,9 @@ echo "live_msgs_per_5s=$live_rate" >> "$FIG"
 gk_check "run/live at about 1 Hz ($live_rate in 5 s)" test "$live_rate" -ge 3 -a "$live_rate" -le 7
 
 pub cmd/pain '{"level":5,"where":"lower-back"}'
+gk_check "pain report recorded on pain/last (retained, QoS 1)" gk_wait_for 10 grep -q \
+	'^1 gaitkeeper/it/pain/last {"level":5,"where":"lower-back","ts":[0-9]*,"seq":[0-9]*}$' \
+	"$sub_log"
 gk_check "pain report raises an alert (QoS 1)" gk_wait_for 10 \
 	grep -q '^1 gaitkeeper/it/alert {.*"kind":"pain".*"event_type":"pain"' "$sub_log"
 gk_check "alert/active lists it" gk_wait_for 5 grep -q 'alert/active {"alerts":\[{' "$sub_log"
@@ -144,6 +151,8 @@ alerts_before=$(count_topic alert)
 for lvl in 4 6 7; do
 	dbus_call ReportPain us "$lvl" knee > /dev/null
 done
+pain_refused() { ! dbus_call ReportPain us "$1" "$2" > /dev/null 2>&1; }
+gk_check "D-Bus ReportPain 11 refused" pain_refused 11 knee
 dbus_call StopSession > /dev/null
 sim_call SetSilent sb "$POD" true
 gk_check "pod flagged offline while the broker is down" gk_wait_for 15 \
@@ -167,6 +176,9 @@ gk_check "3 alerts raised during the outage delivered" gk_wait_for 20 all_alerts
 gk_check "summary from the outage delivered (QoS 1)" gk_wait_for 20 \
 	grep -q '^1 gaitkeeper/it/session/summary {' "$sub_log"
 gk_check "pod offline availability delivered" gk_wait_for 20 seen sensor/pod/availability offline
+last_pain_is() { last_payload pain/last | grep -q "^{\"level\":$1,\"where\":\"$2\","; }
+gk_check "pain/last on reconnect: the last D-Bus ReportPain (7 knee; 11 was refused)" \
+	gk_wait_for 10 last_pain_is 7 knee
 seq_ok() {
 	python3 - "$sub_log" "$1" <<'PY'
 import json, sys
@@ -218,6 +230,8 @@ kill_summary() { [ "$(count_topic session/summary)" -ge $((summaries_before + 1)
 gk_check "summary accepted before SIGKILL delivered after restart" gk_wait_for 20 kill_summary
 gk_check "alert seq still without gaps after SIGKILL" seq_ok alert
 gk_check "summary seq without gaps" seq_ok session/summary
+gk_check "pain/last after SIGKILL: the report made while the broker was down (9 hip)" \
+	gk_wait_for 10 last_pain_is 9 hip
 sdups=$(python3 -c '
 import json,sys
 s=[json.loads(l.split(" ",2)[2])["seq"] for l in open(sys.argv[1],errors="replace") if l.split(" ",2)[1:2]==["gaitkeeper/it/session/summary"]]

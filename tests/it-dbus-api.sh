@@ -255,6 +255,22 @@ sys.exit(0 if any(p.get("level") == 5 and p.get("where") == "knee" for p in repo
 gk_check "ReportPain 7 knee with no session running" "${B[@]}" call "${OBJ[@]}" ReportPain us 7 knee
 gk_check "daemon logs it as after the last session" gk_wait_for 5 \
 	grep -q 'Pain 7 (knee) recorded after the last session' "$gk_tmp/daemon.log"
+# MQTT pain/last (retained) is the last report recorded, between sessions too.
+pain_last() {
+	mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -t gaitkeeper/dbusit/pain/last \
+		--retained-only -C 1 -W 2 2> /dev/null
+}
+pain_last_is() { pain_last | grep -q "^{\"level\":$1,\"where\":\"$2\",\"ts\":[0-9]*,\"seq\":"; }
+gk_check "... and publishes it on MQTT pain/last (retained: 7 knee)" \
+	gk_wait_for 5 pain_last_is 7 knee
+last=$(pain_last)
+"${B[@]}" call "${OBJ[@]}" ReportPain us 11 knee > /dev/null 2>&1
+"${B[@]}" call "${OBJ[@]}" ReportPain us 3 elbow > /dev/null 2>&1
+sleep 0.5	# had either gone out, the broker would have it by now
+gk_check "refused reports (11, 'elbow') leave pain/last as it was" \
+	bash -c '[ -n "$1" ] && [ "$(mosquitto_sub -h 127.0.0.1 -p "$2" \
+		-t gaitkeeper/dbusit/pain/last --retained-only -C 1 -W 2)" = "$1" ]' _ \
+	"$last" "$GK_MQTT_PORT"
 ended=$(sig_count SessionEnded)
 "${B[@]}" call "${OBJ[@]}" StartSession
 "${B[@]}" call "${OBJ[@]}" StopSession

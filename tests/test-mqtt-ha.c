@@ -40,11 +40,11 @@ static int collect(void *userdata, const char *topic, struct json_object *config
 	snprintf(s->topics[s->n++], sizeof(s->topics[0]), "%s", topic);
 
 	/*
-	 * Every entity: unique id, state or command topic (a select both),
-	 * origin, device, availability.
+	 * Every entity: unique id, state or command topic (a select or a number
+	 * both), origin, device, availability.
 	 */
 	assert_non_null(get_str(config, "unique_id"));
-	if (strstr(topic, "/select/"))
+	if (strstr(topic, "/select/") || strstr(topic, "/number/"))
 		assert_true(get_str(config, "state_topic") && get_str(config, "command_topic"));
 	else
 		assert_true(!get_str(config, "state_topic") != !get_str(config, "command_topic"));
@@ -402,6 +402,32 @@ static void test_pain_location(void **state)
 	gk_config_free(c);
 }
 
+/*
+ * The pain number is not optimistic: its state is the last report the daemon
+ * recorded, the level of its retained pain/last. Before the first there is
+ * none and Home Assistant shows unknown.
+ */
+static void test_pain_number_state(void **state)
+{
+	struct gk_config *c = NULL;
+	struct controls ctl = {};
+	struct json_object *v;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, find_controls, &ctl), 0);
+	assert_non_null(ctl.pain);
+
+	assert_non_null(get_str(ctl.pain, "state_topic"));
+	assert_string_equal(get_str(ctl.pain, "state_topic"), "gaitkeeper/gym/pain/last");
+	assert_string_equal(get_str(ctl.pain, "value_template"), "{{ value_json.level }}");
+	assert_string_equal(get_str(ctl.pain, "command_topic"), "gaitkeeper/gym/cmd/pain");
+	/* Home Assistant is optimistic without a state topic, or when told to be. */
+	assert_false(json_object_object_get_ex(ctl.pain, "optimistic", &v));
+
+	controls_free(&ctl);
+	gk_config_free(c);
+}
+
 struct gyro_lost {
 	struct json_object *hip;	/* hip_imu_gyro_frames_lost, kept */
 	unsigned others;		/* *_imu_gyro_frames_lost of any other sensor */
@@ -462,6 +488,7 @@ int main(void)
 		{ "/mqtt-ha/lean-named-for-mount", test_lean_named_for_mount, NULL, NULL, NULL },
 		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
 		{ "/mqtt-ha/pain-location", test_pain_location, NULL, NULL, NULL },
+		{ "/mqtt-ha/pain-number-state", test_pain_number_state, NULL, NULL, NULL },
 		{ "/mqtt-ha/default-entity-id", test_default_entity_id, NULL, NULL, NULL },
 		{ "/mqtt-ha/gyro-frames-lost", test_gyro_frames_lost, NULL, NULL, NULL },
 	};
