@@ -267,7 +267,9 @@ void history_load_pain_where(struct gk_daemon *d)
 				  "'other' instead: %m");
 		return;
 	}
-	snprintf(d->pain_where, sizeof(d->pain_where), "%s", buf);
+	/* valid, so it fits: the bound keeps gcc's truncation check quiet */
+	snprintf(d->pain_where, sizeof(d->pain_where), "%.*s", (int)sizeof(d->pain_where) - 1,
+		 buf);
 }
 
 /*
@@ -286,68 +288,9 @@ void history_save_pain_last(struct gk_daemon *d)
 		log_warning_errno(r, "Failed to store the last pain report, ignoring: %m");
 }
 
-/*
- * Written by us, but read back as outside input: one JSON object with exactly
- * a level 0-10, a known location, a ts and a seq (a number, or null when the
- * seq store was full).
- */
-static bool pain_last_valid(struct json_object *o)
-{
-	struct json_object *v;
-	int64_t level;
-
-	if (!json_object_is_type(o, json_type_object) || json_object_object_length(o) != 4)
-		return false;
-	if (!json_object_object_get_ex(o, "level", &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	level = json_object_get_int64(v);
-	if (level < 0 || level > MQTT_COMMAND_PAIN_MAX)
-		return false;
-	if (!json_object_object_get_ex(o, "where", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    !mqtt_command_pain_location_valid(json_object_get_string(v)))
-		return false;
-	if (!json_object_object_get_ex(o, "ts", &v) || !json_object_is_type(v, json_type_int) ||
-	    json_object_get_int64(v) <= 0)
-		return false;
-	return json_object_object_get_ex(o, "seq", &v) &&
-	       (!v || json_object_is_type(v, json_type_int));
-}
-
-/* text[0..len) as one such object, nothing after it but white space. */
-static int pain_last_parse(const char *text, size_t len, struct json_object **ret)
-{
-	/* A flat object: depth 4 is plenty, as for cmd/ (mqtt-command.c). */
-	struct json_tokener *tok = json_tokener_new_ex(4);
-	enum json_tokener_error jerr;
-	struct json_object *o;
-	bool ok;
-	size_t i;
-
-	if (!tok)
-		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	i = (size_t)json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	ok = o && jerr == json_tokener_success && i <= len;
-	/* text is not NUL-terminated: look at the len bytes only */
-	for (; ok && i < len; i++)
-		ok = text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n';
-	if (!ok || !pain_last_valid(o)) {
-		json_object_put(o);
-		return -EBADMSG;
-	}
-	*ret = o;
-	return 0;
-}
-
 void history_load_pain_last(struct gk_daemon *d)
 {
-	char buf[256];
-	struct json_object *o = NULL;
-	const char *text;
+	char buf[256], *text = NULL;
 	size_t len = 0;
 	int r;
 
@@ -357,16 +300,12 @@ void history_load_pain_last(struct gk_daemon *d)
 	if (r >= 0 && (len == 0 || len == sizeof(buf) - 1 || memchr(buf, 0, len)))
 		r = -EBADMSG;	/* empty, too long for a report, or not text */
 	if (r >= 0)
-		r = pain_last_parse(buf, len, &o);
+		r = mqtt_command_pain_last_parse(buf, len, &text);
 	if (r < 0) {
 		log_warning_errno(r, "Stored last pain report not used, pain/last not published "
 				  "until the next one: %m");
 		return;
 	}
-	/* What was stored, as we write it (a hand-edited file may have a newline). */
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
 	free(d->pain_last);
-	d->pain_last = text ? strdup(text) : NULL;
-	json_object_put(o);
+	d->pain_last = text;
 }

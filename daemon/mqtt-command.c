@@ -183,3 +183,68 @@ int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
 	*ret = c;
 	return 0;
 }
+
+/*
+ * The stored last pain report (state_dir/pain-last.json). Written by us, but
+ * read back as outside input: one JSON object with exactly
+ * a level 0-10, a known location, a ts and a seq (a number, or null when the
+ * seq store was full).
+ */
+static bool pain_last_valid(struct json_object *o)
+{
+	struct json_object *v;
+	int64_t level;
+
+	if (!json_object_is_type(o, json_type_object) || json_object_object_length(o) != 4)
+		return false;
+	if (!json_object_object_get_ex(o, "level", &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	level = json_object_get_int64(v);
+	if (level < 0 || level > MQTT_COMMAND_PAIN_MAX)
+		return false;
+	if (!json_object_object_get_ex(o, "where", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    !mqtt_command_pain_location_valid(json_object_get_string(v)))
+		return false;
+	if (!json_object_object_get_ex(o, "ts", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) <= 0)
+		return false;
+	return json_object_object_get_ex(o, "seq", &v) &&
+	       (!v || json_object_is_type(v, json_type_int));
+}
+
+int mqtt_command_pain_last_parse(const char *text, size_t len, char **ret)
+{
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	struct json_object *o;
+	const char *out;
+	bool ok;
+	size_t i;
+
+	if (len > MQTT_COMMAND_MAX_BYTES)
+		return -EBADMSG;
+	/* A flat object: depth 4 is plenty, as for cmd/. */
+	tok = json_tokener_new_ex(4);
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	i = (size_t)json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	ok = o && jerr == json_tokener_success && i <= len;
+	/* text is not NUL-terminated: look at the len bytes only */
+	for (; ok && i < len; i++)
+		ok = text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n';
+	if (!ok || !pain_last_valid(o)) {
+		json_object_put(o);
+		return -EBADMSG;
+	}
+	/* as publish_pain_report() writes it (a hand-edited file may have a newline) */
+	out = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					     JSON_C_TO_STRING_NOSLASHESCAPE);
+	*ret = out ? strdup(out) : NULL;
+	json_object_put(o);
+	return *ret ? 0 : -ENOMEM;
+}

@@ -49,6 +49,15 @@ extern const char *const mqtt_command_pain_locations[];
 /* where is one of mqtt_command_pain_locations. */
 bool mqtt_command_pain_location_valid(const char *where);
 
+/*
+ * The last pain report as pain/last publishes it and state_dir/pain-last.json
+ * keeps it: {"level": 0-10, "where": a location, "ts": epoch ms > 0, "seq":
+ * a number or null}, those four keys only, nothing after it but white space.
+ * Returns 0 and *ret, its compact text (malloc'd; the same bytes for what
+ * publish_pain_report() wrote), or -EBADMSG (-ENOMEM).
+ */
+int mqtt_command_pain_last_parse(const char *text, size_t len, char **ret);
+
 /* "session/start" etc., NULL for an out-of-range value. */
 const char *mqtt_command_type_to_string(enum mqtt_command_type t);
 

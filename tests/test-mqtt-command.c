@@ -159,9 +159,52 @@ static void test_nul_and_size(void **state)
 	assert_null(mqtt_command_type_to_string(_MQTT_COMMAND_MAX));
 }
 
+/* The stored last pain report (pain-last.json): what is kept, what is refused. */
+static void test_pain_last(void **state)
+{
+	static const struct {
+		const char *in, *out;	/* out NULL: refused */
+	} t[] = {
+		{ "{\"level\":5,\"where\":\"lower-back\",\"ts\":1764120345121,\"seq\":12}",
+		  "{\"level\":5,\"where\":\"lower-back\",\"ts\":1764120345121,\"seq\":12}" },
+		/* hand-edited: spaces, a newline at the end, a null seq (store full) */
+		{ "{ \"level\": 0, \"where\": \"knee\", \"ts\": 7, \"seq\": null }\n",
+		  "{\"level\":0,\"where\":\"knee\",\"ts\":7,\"seq\":null}" },
+		{ "{\"level\":11,\"where\":\"knee\",\"ts\":1,\"seq\":1}", NULL },
+		{ "{\"level\":-1,\"where\":\"knee\",\"ts\":1,\"seq\":1}", NULL },
+		{ "{\"level\":2.5,\"where\":\"knee\",\"ts\":1,\"seq\":1}", NULL },
+		{ "{\"level\":3,\"where\":\"elbow\",\"ts\":1,\"seq\":1}", NULL },
+		{ "{\"level\":3,\"where\":\"hip\",\"ts\":0,\"seq\":1}", NULL },
+		{ "{\"level\":3,\"where\":\"hip\",\"ts\":1,\"seq\":\"1\"}", NULL },
+		{ "{\"level\":3,\"where\":\"hip\",\"ts\":1}", NULL },
+		{ "{\"level\":3,\"where\":\"hip\",\"ts\":1,\"seq\":1,\"x\":1}", NULL },
+		{ "{\"level\":3,\"where\":\"hip\",\"ts\":1,\"seq\":1} x", NULL },
+		{ "{\"level\":3,\"where\":\"hip\",\"ts\":1,\"seq\":1", NULL },
+		{ "[3]", NULL },
+		{ "", NULL },
+	};
+	char *out = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+		int r = mqtt_command_pain_last_parse(t[i].in, strlen(t[i].in), &out);
+
+		if (!t[i].out) {
+			if (r != -EBADMSG)
+				fail_msg("accepted: %s", t[i].in);
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_string_equal(out, t[i].out);
+		free(out);
+	}
+	/* a NUL inside: the len bytes are looked at, not the C string */
+	assert_int_equal(mqtt_command_pain_last_parse("{\"level\":3,\"where\":\"hip\",\"ts\":1,"
+						      "\"seq\":1}\0", 41, &out), -EBADMSG);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ELEMENTSOF(cases) + 1];
+	struct CMUnitTest tests[ELEMENTSOF(cases) + 2];
 	size_t n = 0;
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
@@ -169,5 +212,7 @@ int main(void)
 						  (void *)&cases[i] };
 	tests[n++] = (struct CMUnitTest){ "/mqtt-command/nul-and-size", test_nul_and_size,
 					  NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "/mqtt-command/pain-last", test_pain_last, NULL, NULL,
+					  NULL };
 	return _cmocka_run_group_tests("mqtt-command", tests, n, NULL, NULL);
 }
