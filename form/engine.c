@@ -149,7 +149,13 @@ struct form_engine {
 	bool distance_known;
 	double impact_load;
 	uint64_t session_steps;		/* with the estimated ones */
-	uint64_t steps_estimated;	/* of them, inferred across holes */
+	uint64_t steps_estimated;	/* of them, not detected one by one */
+	/*
+	 * Footpod steps (no IMU steps): counted up to this time (0: not
+	 * counting), the fraction of a step carried to the next tick.
+	 */
+	uint64_t t_pod_steps;
+	double pod_steps_frac;
 	uint64_t imu_holes;		/* in this session */
 	double imu_lost_s;
 	bool session_mixed;		/* steps from two mounts this session */
@@ -1313,6 +1319,8 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->impact_load = 0;
 	e->session_steps = 0;
 	e->steps_estimated = 0;
+	e->t_pod_steps = 0;
+	e->pod_steps_frac = 0;
 	e->imu_holes = 0;
 	e->imu_lost_s = 0;
 	e->session_mixed = false;
@@ -1594,12 +1602,49 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 		metric_set(mt, FORM_METRIC_PAIN, e->pain_last, FORM_QUALITY_GOOD);
 }
 
+/* No IMU stream, or none for 3 s: the footpod stands in (activity, steps). */
+static bool imu_silent(const struct form_engine *e, uint64_t now)
+{
+	return !e->have_imu || now > e->t_imu + 3 * USEC;
+}
+
+/*
+ * Steps while no IMU streams (a footpod alone, or an IMU dropout longer than
+ * a hole): the footpod's cadence over the time since they were last counted,
+ * from the last IMU step when the IMU has just gone silent, at most 5 s back
+ * (a gap is not session time, as in tick()). Counted as estimated.
+ */
+static void pod_steps_count(struct form_engine *e, uint64_t now)
+{
+	uint64_t from = e->t_pod_steps;
+	double n;
+
+	if (!imu_silent(e, now) || !fresh(now, e->t_cadence_pod, e->cadence_pod) ||
+	    !(e->cadence_pod > 0)) {
+		e->t_pod_steps = 0;
+		return;
+	}
+	if (!from && e->total_steps)
+		from = e->t_last_step;
+	if (from < e->session_start)
+		from = e->session_start;
+	if (from + 5 * USEC < now)
+		from = now - 5 * USEC;
+	e->t_pod_steps = now;
+	if (now <= from)
+		return;
+	n = e->pod_steps_frac + e->cadence_pod * (double)(now - from) / USEC / 60.0;
+	e->pod_steps_frac = n - floor(n);
+	e->session_steps += (uint64_t)n;
+	e->steps_estimated += (uint64_t)n;
+}
+
 static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
 {
 	unsigned n = 0;
 	double step_ms, fmin;
 
-	if (!e->have_imu || now - e->t_imu > 3 * USEC) {
+	if (imu_silent(e, now)) {
 		/* no IMU: fall back to the footpod (speed and cadence) */
 		double v = speed_now(e);
 
@@ -1773,6 +1818,7 @@ static void tick(struct form_engine *e, uint64_t now)
 	if (e->session) {
 		double v = speed_now(e);
 
+		pod_steps_count(e, now);
 		switch (e->activity) {
 		case FORM_ACTIVITY_RUNNING:
 			/* an automatic start just counted the running since it began */

@@ -391,7 +391,7 @@ struct form_summary {
 	double duration_s, running_s, walking_s, standing_s;
 	double distance_m;		/* NAN without speed */
 	uint64_t steps;			/* with steps_estimated */
-	uint64_t steps_estimated;	/* of steps, inferred across holes */
+	uint64_t steps_estimated;	/* of steps, in holes or from a footpod */
 	/*
 	 * Holes in the IMU stream during the session (lost notifications,
 	 * dropouts; docs/form-metrics.md) and the time they lasted: steps

@@ -164,6 +164,86 @@ static void test_activity_and_auto_session(void **state)
 }
 
 /*
+ * A run at 0.35 s a step with the IMU silent over [gap_from, gap_to) s and,
+ * with pod, a footpod saying its cadence (171.4 spm) every second: the
+ * summary's steps and steps_estimated.
+ */
+static void run_with_gap(double gap_from, double gap_to, bool pod, struct form_summary *ret)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	const struct phase run = { 60, RUN, 0.35, 0.2 };
+	struct form_engine *e = NULL;
+	struct form_params p;
+
+	assert_non_null(r);
+	form_params_default(&p);
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	for (uint64_t i = 0; i < 6000; i++) {
+		struct form_imu_sample s;
+
+		sample_at(&run, i / 100.0, &s);
+		if (pod && i % 100 == 0)
+			assert_int_equal(form_engine_feed_cadence(e, s.t_usec, 60 / 0.35), 0);
+		if (i / 100.0 < gap_from || i / 100.0 >= gap_to)
+			assert_int_equal(form_engine_feed_imu(e, &s), 0);
+	}
+	assert_int_equal(form_engine_session_stop(e, 60000000), 0);
+	assert_int_equal(r->n_summary, 1);
+	*ret = r->summary;
+	form_engine_free(e);
+	free(r);
+}
+
+/*
+ * Steps with no IMU steps to count come from a footpod's cadence, as
+ * estimated ones: a footpod alone (170 spm for 120 s: 340 steps, none
+ * before), and a 10 s IMU dropout in a run, from the last IMU step on, so
+ * the run keeps the steps it has without the dropout (without a footpod the
+ * dropout's 28 or so are lost). The IMU streaming, the footpod adds none.
+ */
+static void test_footpod_steps(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct form_engine *e = NULL;
+	struct form_params p;
+	struct form_summary full, pod, none, both;
+
+	assert_non_null(r);
+	form_params_default(&p);
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	for (uint64_t t = 0; t <= 120; t++) {
+		assert_int_equal(form_engine_feed_speed(e, t * 1000000, 3.0), 0);
+		assert_int_equal(form_engine_feed_cadence(e, t * 1000000, 170), 0);
+	}
+	assert_int_equal(form_engine_session_stop(e, 120000000), 0);
+	assert_int_equal(r->n_summary, 1);
+	assert_true(r->summary.steps >= 339 && r->summary.steps <= 340);
+	assert_int_equal(r->summary.steps_estimated, r->summary.steps);
+	form_engine_free(e);
+	free(r);
+
+	run_with_gap(0, 0, false, &full);
+	run_with_gap(0, 0, true, &both);
+	run_with_gap(30, 40, true, &pod);
+	run_with_gap(30, 40, false, &none);
+	print_message("steps: %llu lossless, %llu with the footpod, %llu (%llu estimated) with "
+		      "the dropout and the footpod, %llu without the footpod\n",
+		      (unsigned long long)full.steps, (unsigned long long)both.steps,
+		      (unsigned long long)pod.steps, (unsigned long long)pod.steps_estimated,
+		      (unsigned long long)none.steps);
+	assert_int_equal(full.steps_estimated, 0);
+	assert_int_equal(both.steps, full.steps);
+	assert_int_equal(both.steps_estimated, 0);
+	assert_true(pod.steps_estimated >= 28);
+	assert_true(llabs((long long)pod.steps - (long long)full.steps) <= 3);
+	assert_true(none.steps + 25 <= full.steps);
+}
+
+/*
  * A session started at a time the samples have not reached yet (the daemon
  * starts it at its clock; samples come over BLE a little behind it): the
  * tick between owns none of the session. Before, now - start wrapped around
@@ -544,6 +624,7 @@ int main(void)
 		{ "/form/engine/activity-auto-session", test_activity_and_auto_session, NULL, NULL,
 		  NULL },
 		{ "/form/engine/session-start-ahead", test_session_start_ahead, NULL, NULL, NULL },
+		{ "/form/engine/footpod-steps", test_footpod_steps, NULL, NULL, NULL },
 		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL,
 		  NULL, NULL },
 		{ "/form/engine/drift-late-window", test_drift_late_window, NULL, NULL, NULL },

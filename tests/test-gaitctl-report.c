@@ -86,9 +86,10 @@ static void test_full(void **state)
 	assert_int_equal(r, 0);
 	assert_line(out, "Session 2026-11-27 06:00 to 06:30, 30:05");
 	assert_line(out, "  running 25:00, walking 3:05, standing 2:00");
-	assert_line(out, "  4.32 km, 4200 steps, 3 alerts, sensor on the sacrum, baseline learned");
-	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (7 steps there counted from the "
-		    "step time, steps beside them partly measured)");
+	assert_line(out, "  4.32 km, 4200 steps (7 estimated), 3 alerts, sensor on the sacrum, "
+		    "baseline learned");
+	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there estimated from the step "
+		    "time or a footpod, steps beside them partly measured)");
 	/* 300 / 1125 / 75 of 1500 s: 20 / 75 / 5 % */
 	assert_line(out, "  cadence                spm     162.4    158.0 - 166.1       20% /  75% /   5%");
 	/* braking keeps its 3 decimals (0.300, not 0.3) and has no band */
@@ -131,6 +132,7 @@ static void test_before_steps_estimated(void **state)
 	memmove(at, at + strlen(key), strlen(at + strlen(key)) + 1);
 	out = render(doc, &r);
 	assert_int_equal(r, 0);
+	assert_line(out, "  4.32 km, 4200 steps, 3 alerts, sensor on the sacrum, baseline learned");
 	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there not counted, "
 		    "steps beside them partly measured)");
 	free(out);

@@ -174,7 +174,9 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	fprintf(f, "  ");
 	if (isfinite(dist))
 		fprintf(f, "%.2f km, ", dist / 1000);
-	if (steps >= 0)
+	if (steps >= 0 && estimated > 0)
+		fprintf(f, "%.0f steps (%.0f estimated)", steps, estimated);
+	else if (steps >= 0)
 		fprintf(f, "%.0f steps", steps);
 	else
 		fprintf(f, "steps unknown");
@@ -192,11 +194,8 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 		fprintf(f, "  IMU data lost: %s s in %.0f hole%s (", gaitctl_fixed(d1, sizeof(d1), 1,
 			lost, false), holes, holes == 1 ? "" : "s");
 		/* summaries before steps_estimated did not count those steps */
-		if (estimated >= 0)
-			fprintf(f, "%.0f step%s there counted from the step time, ", estimated,
-				estimated == 1 ? "" : "s");
-		else
-			fprintf(f, "steps there not counted, ");
+		fprintf(f, "steps there %s, ", estimated >= 0 ?
+			"estimated from the step time or a footpod" : "not counted");
 		fprintf(f, "steps beside them partly measured)\n");
 	}
 }
