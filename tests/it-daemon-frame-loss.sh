@@ -6,8 +6,9 @@
 # link loses them; the sensor clock runs on, so the daemon's samples have holes.
 # The session summary says how much was lost (imu_holes, imu_lost_s, agreeing
 # with the frames the simulator dropped) and counts the steps the holes took
-# (steps_estimated), cadence and contact time are still measured, `gaitctl report` prints the loss, and sensor/<id>/state and the
-# D-Bus Sensor property ImuFramesLost count every dropped frame. A Polar Verity
+# (steps_estimated), cadence and contact time are still measured, `gaitctl
+# report` prints the loss, and sensor/<id>/state and the D-Bus Sensor property
+# ImuFramesLost count every dropped frame. A Polar Verity
 # Sense (hip, gyro on; standing by, the H10 feeds the form core) loses 5 % of
 # its ACC and gyro frames alike: imu_frames_lost / ImuFramesLost count its ACC
 # frames and imu_gyro_frames_lost / ImuGyroFramesLost its gyro frames, each
