@@ -98,6 +98,9 @@ struct gk_daemon {
 
 	bool session_active, session_automatic;
 	uint64_t session_started_ms;
+	/* the form core's session so far (its last metrics): steps, distance (NAN) */
+	uint64_t session_steps;
+	double session_distance_m;
 	enum form_activity activity;
 	struct active_alert alerts[GK_ALERTS_ACTIVE_MAX];
 	unsigned n_alerts;

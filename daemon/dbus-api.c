@@ -46,13 +46,14 @@ enum {
 	SESSION_PROP_START,
 	SESSION_PROP_DURATION,
 	SESSION_PROP_DISTANCE,
+	SESSION_PROP_STEPS,
 	SESSION_PROP_METRICS,
 	SESSION_PROP_QUALITY,
 	SESSION_PROP_ALERTS,
 };
 
 static const char *const session_props[] = {
-	"State", "StartTimeMs", "DurationMs", "DistanceM", "Metrics",
+	"State", "StartTimeMs", "DurationMs", "DistanceM", "Steps", "Metrics",
 	"Quality", "ActiveAlerts", NULL,
 };
 
@@ -136,6 +137,7 @@ struct dbus_api {
 		uint64_t started_ms;
 		uint64_t duration_ms;
 		double distance_m;
+		uint64_t steps;
 		struct api_metric *metrics;
 		size_t n_metrics;
 		struct api_alert *alerts;
@@ -970,6 +972,7 @@ static const sd_bus_vtable session_vtable[] = {
 			SESSION_OFF(duration_ms), EMITS),
 	SD_BUS_PROPERTY("DistanceM", "d", property_get_double,
 			SESSION_OFF(distance_m), EMITS),
+	SD_BUS_PROPERTY("Steps", "t", property_get_u64, SESSION_OFF(steps), EMITS),
 	/* Changed every second: LiveMetrics carries the values, so invalidate. */
 	SD_BUS_PROPERTY("Metrics", "a{sd}", property_get_metrics, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
@@ -1326,6 +1329,8 @@ int dbus_api_set_session(struct dbus_api *api, const struct dbus_api_session *s)
 		   dirty);
 	MARK_VALUE(api->session.duration_ms, s->duration_ms,
 		   SESSION_PROP_DURATION, dirty);
+
+	MARK_VALUE(api->session.steps, s->steps, SESSION_PROP_STEPS, dirty);
 
 	if (!double_same(api->session.distance_m, s->distance_m)) {
 		api->session.distance_m = s->distance_m;

@@ -122,6 +122,7 @@ struct dbus_api_session {
 	uint64_t started_ms;		/* epoch ms, 0 = no session */
 	uint64_t duration_ms;		/* active time so far */
 	double distance_m;		/* NAN unknown */
+	uint64_t steps;			/* with the estimated ones (summary steps) */
 };
 
 /* One named metric of the live view: name as in run/live (docs/mqtt.md). */

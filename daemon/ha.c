@@ -42,6 +42,11 @@ static const struct ha_entity live_entities[] = {
 	{ "sensor", "heart_rate_bpm", "Heart rate", "bpm", NULL, "measurement", false,
 	  "mdi:heart-pulse" },
 	{ "sensor", "speed_mps", "Speed", "m/s", "speed", "measurement", false, NULL },
+	/* the session so far: counters that start again at 0 with each session */
+	{ "sensor", "session_distance_m", "Session distance", "m", "distance", "total_increasing",
+	  false, NULL },
+	{ "sensor", "session_steps", "Session steps", NULL, NULL, "total_increasing", false,
+	  "mdi:shoe-print" },
 };
 
 /* session/summary: the last finished session. */

@@ -159,7 +159,8 @@ void publish_session_dbus(struct gk_daemon *d)
 		.state = d->session_active ? "running" : "idle",
 		.started_ms = d->session_active ? d->session_started_ms : 0,
 		.duration_ms = d->session_active ? epoch_ms() - d->session_started_ms : 0,
-		.distance_m = NAN,
+		.distance_m = d->session_active ? d->session_distance_m : NAN,
+		.steps = d->session_active ? d->session_steps : 0,
 	};
 
 	if (d->api)
@@ -477,6 +478,9 @@ static void on_live(struct gk_daemon *d, const struct form_event *ev)
 	json_add_double(o, "session_s", (double)(epoch_ms() - d->session_started_ms) / 1000.0);
 	json_object_object_add(o, "window_steps", json_object_new_int((int)m->window_steps));
 	json_object_object_add(o, "total_steps", json_object_new_int64((int64_t)m->total_steps));
+	json_object_object_add(o, "session_steps",
+			       json_object_new_int64((int64_t)m->session_steps));
+	json_add_double(o, "session_distance_m", round(m->session_distance_m * 10) / 10);
 	for (int k = 0; k < _FORM_METRIC_MAX; k++) {
 		const char *name = form_metric_to_string((enum form_metric)k);
 		const struct form_metric_value *v = &m->m[k];
@@ -585,6 +589,8 @@ void publish_form_event(const struct form_event *ev, void *userdata)
 		on_step(d, ev);
 		break;
 	case FORM_EVENT_METRICS:
+		d->session_steps = ev->metrics.session_steps;
+		d->session_distance_m = ev->metrics.session_distance_m;
 		on_live(d, ev);
 		break;
 	case FORM_EVENT_ALERT:
@@ -601,6 +607,8 @@ void publish_form_event(const struct form_event *ev, void *userdata)
 		d->session_active = true;
 		d->session_automatic = ev->session.automatic;
 		d->session_started_ms = mono_to_epoch_ms(ev->session.start_usec);
+		d->session_steps = 0;
+		d->session_distance_m = NAN;
 		d->n_alerts = 0;
 		publish_session_state(d);
 		publish_alerts_active(d);

@@ -1550,6 +1550,7 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 	mt->activity = e->activity;
 	mt->window_steps = n;
 	mt->total_steps = e->total_steps;
+	mt->session_distance_m = NAN;	/* tick() sets both after its accounting */
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
 		metric_set(mt, m, NAN, FORM_QUALITY_NONE);
 
@@ -1888,6 +1889,10 @@ static void tick(struct form_engine *e, uint64_t now)
 		e->at_stop.imu_holes = e->imu_holes;
 		e->at_stop.imu_lost_s = e->imu_lost_s;
 	}
+	/* the session so far, this tick's time and steps counted */
+	ev.metrics.session_steps = e->session ? e->session_steps : 0;
+	ev.metrics.session_distance_m = e->session && e->distance_known ? e->distance_m : NAN;
+	e->last_metrics = ev.metrics;
 	emit(e, &ev);
 }
 

@@ -292,6 +292,9 @@ struct form_metrics {
 	enum form_activity activity;
 	unsigned window_steps;		/* steps the medians are taken over */
 	uint64_t total_steps;		/* since engine start */
+	/* The session so far (0 and NAN outside one): as its summary counts them. */
+	uint64_t session_steps;		/* with the estimated ones */
+	double session_distance_m;	/* NAN without speed */
 	struct form_metric_value m[_FORM_METRIC_MAX];
 };
 

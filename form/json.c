@@ -131,6 +131,8 @@ static int metrics_to_json(struct json_object *o, const struct form_metrics *mt)
 	r |= add_str(o, "activity", form_activity_to_string(mt->activity));
 	r |= add_int(o, "window_steps", mt->window_steps);
 	r |= add_int(o, "total_steps", (int64_t)mt->total_steps);
+	r |= add_int(o, "session_steps", (int64_t)mt->session_steps);
+	r |= add_num(o, "session_distance_m", mt->session_distance_m, 1);
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++) {
 		r |= form_metric_add_json(o, form_metric_to_string(m), m, mt->m[m].value);
 		r |= add_str(q, form_metric_to_string(m), form_quality_to_string(mt->m[m].quality));

@@ -127,6 +127,21 @@ live_after=$(count_topic run/live)
 live_rate=$(( live_after - live_before ))
 echo "live_msgs_per_5s=$live_rate" >> "$FIG"
 gk_check "run/live at about 1 Hz ($live_rate in 5 s)" test "$live_rate" -ge 3 -a "$live_rate" -le 7
+# The session so far: its steps grow by the cadence, its distance (belt speed) is known.
+progress=$(grep -F ' gaitkeeper/it/run/live ' "$sub_log" | tail -6 | cut -d' ' -f3- | python3 -c '
+import json, sys
+l = [json.loads(x) for x in sys.stdin]
+a, b = l[0], l[-1]
+dt = b["session_s"] - a["session_s"]
+rate = 60 * (b["session_steps"] - a["session_steps"]) / dt if dt > 0 else 0
+ok = (b["session_steps"] > a["session_steps"] > 0 and b["session_distance_m"]
+      and b["session_distance_m"] > (a["session_distance_m"] or 0) > 0
+      and abs(rate - b["cadence_spm"]) <= 0.25 * b["cadence_spm"])
+print("%s %d steps, %.0f steps/min over %.1f s (cadence %s), %s m" % (
+    "ok" if ok else "bad", b["session_steps"], rate, dt, b["cadence_spm"],
+    b["session_distance_m"]))' 2>&1)
+gk_check "run/live session_steps grow by the cadence, session_distance_m too ($progress)" \
+	test "${progress%% *}" = ok
 
 pub cmd/pain '{"level":5,"where":"lower-back"}'
 gk_check "pain report recorded on pain/last (retained, QoS 1)" gk_wait_for 10 grep -q \

@@ -207,6 +207,15 @@ pc=$(grep '"path":"/io/gaitkeeper/Gaitkeeper1/session"' "$gk_tmp/signals.json" |
 nl=$(sig_count LiveMetrics)
 gk_check "session PropertiesChanged coalesced ($pc for $nl live frames)" \
 	test "$nl" -ge 3 -a "$pc" -ge 1 -a "$pc" -le $((nl * 2 + 10))
+# The session so far: Steps grows, DistanceM (the footpod's speed) is known.
+steps0=$(sprop Steps)
+sleep 3
+steps1=$(sprop Steps)
+dist=$(sprop DistanceM)
+gk_check "session Steps grows ($steps0 -> $steps1), DistanceM known ($dist)" python3 -c '
+import sys
+a, b, d = (x.split()[1] for x in sys.argv[1:4])
+sys.exit(not (0 < int(a) < int(b) and d != "nan" and float(d) > 0))' "$steps0" "$steps1" "$dist"
 
 # The location of the reports that name none ("": Home Assistant's number, MQTT cmd/pain)
 gk_check "PainWhere is 'other' until set" prop_is PainWhere 's "other"'

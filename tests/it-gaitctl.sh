@@ -82,6 +82,14 @@ gk_check "sensors: LOST column, the IMU's frames lost (/gyro), - without an IMU"
 
 # ---- methods through gaitctl -----------------------------------------------------
 gk_check "session start" bash -c "'$GAITCTL' session start | grep -qx 'Session started.'"
+send "progress 312000 936.8 889"
+"$GAITCTL" status > "$gk_tmp/status-run.txt"
+gk_check "status: a running session's distance and steps so far" \
+	grep -q '^Session:  running since .* (0:05:12, 0.94 km, 889 steps)$' "$gk_tmp/status-run.txt"
+send "progress 312000 - 889"
+"$GAITCTL" status > "$gk_tmp/status-run.txt"
+gk_check "status: no distance without a speed source (NaN)" \
+	grep -q '^Session:  running since .* (0:05:12, 889 steps)$' "$gk_tmp/status-run.txt"
 "$GAITCTL" session start --json > "$gk_tmp/again.json" 2> "$gk_tmp/again.err"
 rc=$?
 gk_check "session start twice: exit 1, JSON error AlreadyRunning" \

@@ -219,10 +219,15 @@ static void test_footpod_steps(void **state)
 		assert_int_equal(form_engine_feed_speed(e, t * 1000000, 3.0), 0);
 		assert_int_equal(form_engine_feed_cadence(e, t * 1000000, 170), 0);
 	}
+	/* the live metrics carry the session so far: 120 s at 170 spm and 3 m/s */
+	assert_true(r->last.session_steps >= 339 && r->last.session_steps <= 340);
+	assert_true(fabs(r->last.session_distance_m - 360) < 0.01);
 	assert_int_equal(form_engine_session_stop(e, 120000000), 0);
 	assert_int_equal(r->n_summary, 1);
 	assert_true(r->summary.steps >= 339 && r->summary.steps <= 340);
 	assert_int_equal(r->summary.steps_estimated, r->summary.steps);
+	assert_int_equal(r->last.session_steps, r->summary.steps);
+	assert_true(fabs(r->summary.distance_m - 360) < 0.01);
 	form_engine_free(e);
 	free(r);
 

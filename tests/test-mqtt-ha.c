@@ -112,6 +112,7 @@ static void test_every_live_metric(void **state)
 struct sensor_check {
 	bool sensor_avail_ok;
 	bool live_expires;
+	unsigned n_session;		/* session counters as they should be: 2 */
 	unsigned n;
 };
 
@@ -133,6 +134,18 @@ static int check_sensor_entities(void *userdata, const char *topic, struct json_
 				  json_object_get_int(exp) == HA_LIVE_EXPIRE_S &&
 				  streq(get_str(config, "unit_of_measurement"), "spm") &&
 				  streq(get_str(config, "state_class"), "measurement");
+	/* the session so far: a new session is a new meter cycle in Home Assistant */
+	if (strstr(topic, "/run_session_steps/") || strstr(topic, "/run_session_distance_m/")) {
+		bool steps = strstr(topic, "/run_session_steps/") != NULL;
+
+		k->n_session += streq(get_str(config, "state_class"), "total_increasing") &&
+			streq(get_str(config, "value_template"),
+			      steps ? "{{ value_json.session_steps }}" :
+				      "{{ value_json.session_distance_m }}") &&
+			(steps ? !get_str(config, "unit_of_measurement") :
+			 streq(get_str(config, "unit_of_measurement"), "m") &&
+			 streq(get_str(config, "device_class"), "distance"));
+	}
 	return 0;
 }
 
@@ -145,6 +158,7 @@ static void test_availability_and_expiry(void **state)
 	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, check_sensor_entities, &k), 0);
 	assert_true(k.sensor_avail_ok);
 	assert_true(k.live_expires);
+	assert_int_equal(k.n_session, 2);
 	assert_true(k.n > 20);
 	gk_config_free(c);
 }

@@ -546,6 +546,22 @@ static void print_sensor_header(FILE *f, const char *eol)
 		"STATE", "AVAIL", "BATT", "RSSI", "SEEN", "LOST", "REASON", eol);
 }
 
+/* A running session so far: ", 1.23 km, 812 steps" (distance when known); "" else. */
+static void format_progress(json_object *session, char *buf, size_t size)
+{
+	double dist = gaitctl_json_num(session, "distance_m");
+	double steps = gaitctl_json_num(session, "steps");
+	int n = 0;
+
+	buf[0] = '\0';
+	if (!streq(jstr(session, "state"), "running"))
+		return;
+	if (isfinite(dist))
+		n = snprintf(buf, size, ", %.2f km", dist / 1000);
+	if (isfinite(steps) && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, ", %.0f steps", steps);
+}
+
 /* ---- status, sensors ------------------------------------------------------ */
 
 static int cmd_status(sd_bus *bus, const struct options *o)
@@ -553,7 +569,7 @@ static int cmd_status(sd_bus *bus, const struct options *o)
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(json_object_putp) json_object *gw = NULL;
 	json_object *session = NULL, *alerts;
-	char start[16], dur[32];
+	char start[16], dur[32], progress[64];
 	int r;
 
 	r = get_all(bus, DBUS_API_PATH, DBUS_API_INTERFACE, &gw, &e);
@@ -577,10 +593,13 @@ static int cmd_status(sd_bus *bus, const struct options *o)
 	printf("Broker:   %s\n", jbool(gw, "broker_connected") ? "connected" : "disconnected");
 	printf("Sensors:  %s/%s streaming\n", jstr(gw, "sensors_streaming"),
 	       jstr(gw, "sensors_total"));
-	if (streq(jstr(session, "state"), "idle") || !*jstr(session, "state"))
+	if (streq(jstr(session, "state"), "idle") || !*jstr(session, "state")) {
 		printf("Session:  idle\n");
-	else
-		printf("Session:  %s since %s (%s)\n", jstr(session, "state"), start, dur);
+	} else {
+		format_progress(session, progress, sizeof(progress));
+		printf("Session:  %s since %s (%s%s)\n", jstr(session, "state"), start, dur,
+		       progress);
+	}
 	printf("Alerts:   %zu active\n", alerts ? json_object_array_length(alerts) : 0);
 	/* what a pain report that names no location is taken for (Home Assistant's) */
 	if (*jstr(gw, "pain_where"))
@@ -800,7 +819,7 @@ static void watch_render(struct watch *w)
 	/* In place on a terminal: home, overwrite each line, clear the rest. */
 	const char *eol = w->tty ? "\033[K" : "";
 	json_object *metrics = NULL, *quality = NULL, *alerts = NULL;
-	char now[16], dur[32];
+	char now[16], dur[32], progress[64];
 	const char *mount;
 	double started, ts;
 
@@ -831,9 +850,10 @@ static void watch_render(struct watch *w)
 			(double)time(NULL) * 1000 - started :
 			gaitctl_json_num(w->session, "duration_ms"), dur, sizeof(dur));
 
-	printf("%sgaitkeeper %s  session %s %s  broker %s  %s/%s sensors streaming%s\n",
+	format_progress(w->session, progress, sizeof(progress));
+	printf("%sgaitkeeper %s  session %s %s%s  broker %s  %s/%s sensors streaming%s\n",
 	       w->tty ? "\033[H" : "\n", jstr(w->gw, "node"), jstr(w->session, "state"),
-	       dur, jbool(w->gw, "broker_connected") ? "up" : "down",
+	       dur, progress, jbool(w->gw, "broker_connected") ? "up" : "down",
 	       jstr(w->gw, "sensors_streaming"), jstr(w->gw, "sensors_total"), eol);
 	printf("%s\n", eol);
 	if (isfinite(ts))

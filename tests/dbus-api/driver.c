@@ -276,6 +276,21 @@ static int cmd_live(struct driver *d, char **w, size_t n)
 	return dbus_api_emit_live(d->api, 1700000002000ULL, seq, metrics, k);
 }
 
+/* progress DURATION_MS DISTANCE_M|- STEPS: the running session so far. */
+static int cmd_progress(struct driver *d, char **w, size_t n)
+{
+	unsigned long long duration, steps;
+	double distance;
+
+	if (n != 4 || !d->running || parse_unsigned(w[1], UINT64_MAX, &duration) < 0 ||
+	    parse_maybe(w[2], &distance) < 0 || parse_unsigned(w[3], UINT64_MAX, &steps) < 0)
+		return -EINVAL;
+	return dbus_api_set_session(d->api, &(struct dbus_api_session) {
+		.state = "running", .started_ms = 1700000000000ULL,
+		.duration_ms = duration, .distance_m = distance, .steps = steps,
+	});
+}
+
 static int cmd_alert(struct driver *d, char **w, size_t n, bool raise)
 {
 	unsigned long long id;
@@ -323,6 +338,8 @@ static void run_line(struct driver *d, char *line)
 		r = cmd_live(d, w, n);
 	else if (streq(w[0], "raise") || streq(w[0], "clear"))
 		r = cmd_alert(d, w, n, streq(w[0], "raise"));
+	else if (streq(w[0], "progress"))
+		r = cmd_progress(d, w, n);
 	else
 		r = -EOPNOTSUPP;
 
