@@ -486,7 +486,8 @@ static void on_live(struct gk_daemon *d, const struct form_event *ev)
 		const struct form_metric_value *v = &m->m[k];
 		bool has = v->quality != FORM_QUALITY_NONE && isfinite(v->value);
 
-		json_add_double(o, name, has ? v->value : NAN);
+		/* the form core's decimals (as gaitctl analyze and the summary) */
+		(void)form_metric_add_json(o, name, (enum form_metric)k, has ? v->value : NAN);
 		json_add_string(q, name, form_quality_to_string(v->quality));
 		dm[n++] = (struct dbus_api_metric){
 			.name = name,

@@ -142,6 +142,9 @@ print("%s %d steps, %.0f steps/min over %.1f s (cadence %s), %s m" % (
     b["session_distance_m"]))' 2>&1)
 gk_check "run/live session_steps grow by the cadence, session_distance_m too ($progress)" \
 	test "${progress%% *}" = ok
+gk_check "run/live values in the form core's decimals (cadence_spm: one)" \
+	grep -Eq '^0 gaitkeeper/it/run/live .*"cadence_spm":[0-9]+(\.[0-9])?,' \
+	<(grep -F ' gaitkeeper/it/run/live ' "$sub_log" | tail -1)
 
 pub cmd/pain '{"level":5,"where":"lower-back"}'
 gk_check "pain report recorded on pain/last (retained, QoS 1)" gk_wait_for 10 grep -q \
