@@ -15,6 +15,7 @@
 #define ENGINE_HOLES 8u			/* recent holes kept (steps_in_hole()) */
 #define METRIC_STEPS 20u		/* medians over the last 20 steps (notes 3) */
 #define METRIC_WINDOW_USEC (10 * USEC)
+#define GAP_MAX_USEC (5 * USEC)		/* longer between ticks: a gap, not session time */
 #define GOOD_STEPS 10u
 #define ACTIVITY_WINDOW_USEC (4 * USEC)
 #define CONTEXT_FRESH_USEC (5 * USEC)
@@ -138,7 +139,6 @@ struct form_engine {
 	/* ticks */
 	uint64_t t_tick;
 	bool tick_started;
-	struct form_metrics last_metrics;
 
 	/* session */
 	bool session;
@@ -747,6 +747,13 @@ static unsigned steps_in_hole(const struct form_engine *e, uint64_t ic)
 	return (unsigned)lround(k) - 1;
 }
 
+/* Steps counted, not detected one by one (in a hole, from a footpod). */
+static void steps_estimated_add(struct form_engine *e, uint64_t n)
+{
+	e->session_steps += n;
+	e->steps_estimated += n;
+}
+
 /*
  * The session's impact load, a load and so never negative: a peak below
  * 0 g (a sensor turned over without a sensor change) adds nothing; storage
@@ -799,8 +806,8 @@ static void on_step(const struct form_step *cs, void *userdata)
 	e->t_last_step = s.c.ic_usec;
 
 	if (e->session) {
-		e->session_steps += 1 + missed;
-		e->steps_estimated += missed;
+		e->session_steps++;
+		steps_estimated_add(e, missed);
 	}
 	if (e->session && e->activity == FORM_ACTIVITY_RUNNING) {
 		const double vals[] = {
@@ -1550,7 +1557,6 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 	mt->activity = e->activity;
 	mt->window_steps = n;
 	mt->total_steps = e->total_steps;
-	mt->session_distance_m = NAN;	/* tick() sets both after its accounting */
 	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
 		metric_set(mt, m, NAN, FORM_QUALITY_NONE);
 
@@ -1612,8 +1618,9 @@ static bool imu_silent(const struct form_engine *e, uint64_t now)
 /*
  * Steps while no IMU streams (a footpod alone, or an IMU dropout longer than
  * a hole): the footpod's cadence over the time since they were last counted,
- * from the last IMU step when the IMU has just gone silent, at most 5 s back
- * (a gap is not session time, as in tick()). Counted as estimated.
+ * from the last IMU step when the IMU has just gone silent, at most
+ * GAP_MAX_USEC back (a gap is not session time, as in tick()). Counted as
+ * estimated.
  */
 static void pod_steps_count(struct form_engine *e, uint64_t now)
 {
@@ -1629,15 +1636,14 @@ static void pod_steps_count(struct form_engine *e, uint64_t now)
 		from = e->t_last_step;
 	if (from < e->session_start)
 		from = e->session_start;
-	if (from + 5 * USEC < now)
-		from = now - 5 * USEC;
+	if (from + GAP_MAX_USEC < now)
+		from = now - GAP_MAX_USEC;
 	e->t_pod_steps = now;
 	if (now <= from)
 		return;
 	n = e->pod_steps_frac + e->cadence_pod * (double)(now - from) / USEC / 60.0;
 	e->pod_steps_frac = n - floor(n);
-	e->session_steps += (uint64_t)n;
-	e->steps_estimated += (uint64_t)n;
+	steps_estimated_add(e, (uint64_t)n);
 }
 
 static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
@@ -1804,7 +1810,6 @@ static void tick(struct form_engine *e, uint64_t now)
 	was_session = e->session;
 	activity_update(e, now);
 	metrics_compute(e, &ev.metrics);
-	e->last_metrics = ev.metrics;
 
 	/*
 	 * A session started since the last tick owns only the time since; one
@@ -1813,8 +1818,8 @@ static void tick(struct form_engine *e, uint64_t now)
 	 */
 	if (e->session && e->session_start > t_prev)
 		dt = now > e->session_start ? (double)(now - e->session_start) / USEC : 0;
-	if (dt > 5)
-		dt = 5;		/* a gap is not session time */
+	if (dt > (double)GAP_MAX_USEC / USEC)
+		dt = (double)GAP_MAX_USEC / USEC;	/* a gap is not session time */
 
 	if (e->session) {
 		double v = speed_now(e);
@@ -1892,7 +1897,6 @@ static void tick(struct form_engine *e, uint64_t now)
 	/* the session so far, this tick's time and steps counted */
 	ev.metrics.session_steps = e->session ? e->session_steps : 0;
 	ev.metrics.session_distance_m = e->session && e->distance_known ? e->distance_m : NAN;
-	e->last_metrics = ev.metrics;
 	emit(e, &ev);
 }
 
