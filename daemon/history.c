@@ -62,6 +62,19 @@ static int write_state_file(const struct gk_daemon *d, const char *name, const u
 	return r;
 }
 
+/* text (NULL: nothing to keep) as state_dir/name; what names it in a warning. */
+static void save_state_text(const struct gk_daemon *d, const char *name, const char *text,
+			    const char *what)
+{
+	int r;
+
+	if (!text)
+		return;
+	r = write_state_file(d, name, (const uint8_t *)text, strlen(text));
+	if (r < 0)
+		log_warning_errno(r, "Failed to store %s, ignoring: %m", what);
+}
+
 void history_load_baseline(struct gk_daemon *d)
 {
 	uint8_t buf[FORM_BASELINE_SIZE * 2];
@@ -201,14 +214,7 @@ int history_add_pain_after(struct gk_daemon *d, unsigned level, const char *wher
  */
 void history_save_summary(struct gk_daemon *d)
 {
-	int r;
-
-	if (!d->last_summary)
-		return;
-	r = write_state_file(d, "last-summary.json", (const uint8_t *)d->last_summary,
-			     strlen(d->last_summary));
-	if (r < 0)
-		log_warning_errno(r, "Failed to store the last summary, ignoring: %m");
+	save_state_text(d, "last-summary.json", d->last_summary, "the last summary");
 }
 
 void history_load_summary(struct gk_daemon *d)
@@ -278,14 +284,7 @@ void history_load_pain_where(struct gk_daemon *d)
  */
 void history_save_pain_last(struct gk_daemon *d)
 {
-	int r;
-
-	if (!d->pain_last)
-		return;
-	r = write_state_file(d, "pain-last.json", (const uint8_t *)d->pain_last,
-			     strlen(d->pain_last));
-	if (r < 0)
-		log_warning_errno(r, "Failed to store the last pain report, ignoring: %m");
+	save_state_text(d, "pain-last.json", d->pain_last, "the last pain report");
 }
 
 void history_load_pain_last(struct gk_daemon *d)

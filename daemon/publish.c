@@ -16,37 +16,51 @@
  * Add ts and the topic's seq to obj and publish it. spooled = must-deliver:
  * durably queued, retried until the broker acknowledges it.
  */
-int publish_json(struct gk_daemon *d, const char *suffix, struct json_object *obj,
-			unsigned qos, bool retain, bool spooled, enum spool_priority prio)
+/* obj with its ts and its topic's next seq, as compact text (obj owns it; NULL: ENOMEM). */
+static const char *json_stamped(struct gk_daemon *d, const char *suffix, struct json_object *obj)
+{
+	json_object_object_add(obj, "ts", json_object_new_int64((int64_t)epoch_ms()));
+	json_add_u64_or_null(obj, "seq", seq_next(d->seq, suffix));
+	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+						   JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* text on suffix, not spooled; a failure other than being offline is counted. */
+static int publish_text(struct gk_daemon *d, const char *suffix, const char *text,
+			unsigned qos, bool retain)
 {
 	char topic[TOPIC_MAX];
-	const char *text;
-	uint64_t seq;
 	int r;
 
-	json_object_object_add(obj, "ts", json_object_new_int64((int64_t)epoch_ms()));
-	seq = seq_next(d->seq, suffix);
-	json_add_u64_or_null(obj, "seq", seq);
-	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-						   JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!text)
-		return -ENOMEM;
 	topic_of(d, suffix, topic, sizeof(topic));
 	if (!d->mqtt)
 		return -ENOTCONN;
-
-	if (spooled) {
-		r = mqtt_publish_spooled(d->mqtt, topic, text, strlen(text), qos, retain, prio);
-		if (r < 0) {
-			d->publish_errors++;
-			return log_error_errno(r, "Failed to spool message for '%s': %m", topic);
-		}
-		return 0;
-	}
 	r = mqtt_publish(d->mqtt, topic, text, strlen(text), qos, retain);
 	if (r < 0 && r != -ENOTCONN)
 		d->publish_errors++;
 	return r;
+}
+
+int publish_json(struct gk_daemon *d, const char *suffix, struct json_object *obj,
+			unsigned qos, bool retain, bool spooled, enum spool_priority prio)
+{
+	char topic[TOPIC_MAX];
+	const char *text = json_stamped(d, suffix, obj);
+	int r;
+
+	if (!text)
+		return -ENOMEM;
+	if (!spooled)
+		return publish_text(d, suffix, text, qos, retain);
+	topic_of(d, suffix, topic, sizeof(topic));
+	if (!d->mqtt)
+		return -ENOTCONN;
+	r = mqtt_publish_spooled(d->mqtt, topic, text, strlen(text), qos, retain, prio);
+	if (r < 0) {
+		d->publish_errors++;
+		return log_error_errno(r, "Failed to spool message for '%s': %m", topic);
+	}
+	return 0;
 }
 
 /*
@@ -105,14 +119,8 @@ void publish_pain_where(struct gk_daemon *d)
 
 void publish_pain_last(struct gk_daemon *d)
 {
-	char topic[TOPIC_MAX];
-	int r;
-
-	if (!d->pain_last || !d->mqtt || !topic_of(d, "pain/last", topic, sizeof(topic)))
-		return;
-	r = mqtt_publish(d->mqtt, topic, d->pain_last, strlen(d->pain_last), 1, true);
-	if (r < 0 && r != -ENOTCONN)
-		d->publish_errors++;
+	if (d->pain_last)
+		(void)publish_text(d, "pain/last", d->pain_last, 1, true);
 }
 
 /*
@@ -132,10 +140,7 @@ void publish_pain_report(struct gk_daemon *d, unsigned level, const char *where)
 	json_object_object_add(o, "level", json_object_new_int((int)level));
 	json_add_string(o, "where", where);
 	/* As publish_json() would, but the text is kept and stored first. */
-	json_object_object_add(o, "ts", json_object_new_int64((int64_t)epoch_ms()));
-	json_add_u64_or_null(o, "seq", seq_next(d->seq, "pain/last"));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_stamped(d, "pain/last", o);
 	copy = text ? strdup(text) : NULL;
 	json_object_put(o);
 	if (!copy) {
