@@ -22,6 +22,7 @@
 #define STANDING_AFTER_USEC (2500000ULL)
 #define FLIGHT_MAX_G 0.45		/* running: near free fall between steps */
 #define WALK_MAX_SPEED_MPS 2.0		/* no IMU: footpod/belt speed above this is running */
+#define HELD_SPEED_BAND 0.2		/* held IMU cadence: speed within 20 % of then */
 #define BASELINE_MIN_STEPS 60u
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
 #define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */
@@ -151,11 +152,15 @@ struct form_engine {
 	uint64_t session_steps;		/* with the estimated ones */
 	uint64_t steps_estimated;	/* of them, not detected one by one */
 	/*
-	 * Footpod steps (no IMU steps): counted up to this time (0: not
-	 * counting), the fraction of a step carried to the next tick.
+	 * Steps while the IMU is silent (silent_steps_count()): counted up
+	 * to this time (0: not counting), the fraction of a step carried to
+	 * the next tick; with no footpod, the IMU's cadence and the belt
+	 * speed when it fell silent (NAN: none steady enough to hold).
 	 */
-	uint64_t t_pod_steps;
+	uint64_t t_pod_steps;		/* (reset when the IMU streams) */
 	double pod_steps_frac;
+	double held_cadence_spm, held_speed_mps;
+	double speed_last_step;		/* speed_now() at the last IMU step */
 	uint64_t imu_holes;		/* in this session */
 	double imu_lost_s;
 	bool session_mixed;		/* steps from two mounts this session */
@@ -325,6 +330,7 @@ int form_engine_new(const struct form_params *params, struct form_engine **ret)
 		form_params_default(&e->p);
 	form_detector_init(&e->det);
 	e->speed = e->cadence_pod = e->hr = e->incline = NAN;
+	e->held_cadence_spm = e->held_speed_mps = NAN;
 	e->pain_last = NAN;
 	e->activity = FORM_ACTIVITY_UNKNOWN;
 	*ret = e;
@@ -778,6 +784,7 @@ static void on_step(const struct form_step *cs, void *userdata)
 	unsigned missed = steps_in_hole(e, cs->c.ic_usec);
 	double lean;
 
+	e->speed_last_step = speed_now(e);
 	side_assign(e, &s);
 	lean = step_lean(e, &s);
 	if (e->p.mount == FORM_MOUNT_CHEST)
@@ -1328,6 +1335,7 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->steps_estimated = 0;
 	e->t_pod_steps = 0;
 	e->pod_steps_frac = 0;
+	e->held_cadence_spm = e->held_speed_mps = NAN;
 	e->imu_holes = 0;
 	e->imu_lost_s = 0;
 	e->session_mixed = false;
@@ -1616,32 +1624,72 @@ static bool imu_silent(const struct form_engine *e, uint64_t now)
 }
 
 /*
+ * The IMU's running cadence as it fell silent, to hold while the belt runs
+ * on: from at least 3 steps of the window (the last 10 s before now, 3 s
+ * after the last sample), a running cadence, and the speed at the last
+ * step. NAN when there is none to hold.
+ */
+static void cadence_hold(struct form_engine *e)
+{
+	unsigned n;
+	double step_ms = window_median(e, STEP_FIELD(step_ms), -1, &n);
+	double spm = n >= 3 && step_ms > 0 ? 60000.0 / mean_step_ms(e, step_ms) : NAN;
+
+	e->held_speed_mps = e->speed_last_step;
+	e->held_cadence_spm = spm >= e->p.running_min_cadence_spm &&
+			      e->held_speed_mps >= WALK_MAX_SPEED_MPS ? spm : NAN;
+}
+
+/*
+ * The step rate while the IMU is silent: the footpod's cadence, else the
+ * cadence held from the IMU while the belt (or any speed source) stays
+ * within HELD_SPEED_BAND of the speed it had then. NAN: none known.
+ */
+static double silent_cadence(const struct form_engine *e, uint64_t now)
+{
+	double v = speed_now(e);
+
+	if (fresh(now, e->t_cadence_pod, e->cadence_pod) && e->cadence_pod > 0)
+		return e->cadence_pod;
+	if (isnan(e->held_cadence_spm) ||
+	    !(fabs(v - e->held_speed_mps) <= HELD_SPEED_BAND * e->held_speed_mps))
+		return NAN;
+	return e->held_cadence_spm;
+}
+
+/*
  * Steps while no IMU streams (a footpod alone, or an IMU dropout longer than
- * a hole): the footpod's cadence over the time since they were last counted,
+ * a hole): silent_cadence() over the time since they were last counted,
  * from the last IMU step when the IMU has just gone silent, at most
  * GAP_MAX_USEC back (a gap is not session time, as in tick()). Counted as
  * estimated.
  */
-static void pod_steps_count(struct form_engine *e, uint64_t now)
+static void silent_steps_count(struct form_engine *e, uint64_t now)
 {
 	uint64_t from = e->t_pod_steps;
-	double n;
+	double n, spm;
 
-	if (!imu_silent(e, now) || !fresh(now, e->t_cadence_pod, e->cadence_pod) ||
-	    !(e->cadence_pod > 0)) {
+	if (!imu_silent(e, now)) {
 		e->t_pod_steps = 0;
+		e->held_cadence_spm = NAN;
 		return;
 	}
-	if (!from && e->total_steps)
-		from = e->t_last_step;
+	if (!from) {
+		/* just fallen silent (or never streamed): from the last step */
+		from = e->total_steps ? e->t_last_step : e->session_start;
+		if (e->total_steps)
+			cadence_hold(e);
+	}
 	if (from < e->session_start)
 		from = e->session_start;
 	if (from + GAP_MAX_USEC < now)
 		from = now - GAP_MAX_USEC;
 	e->t_pod_steps = now;
-	if (now <= from)
+	spm = silent_cadence(e, now);
+	/* no rate known since the last count: that time has no steps */
+	if (isnan(spm) || now <= from)
 		return;
-	n = e->pod_steps_frac + e->cadence_pod * (double)(now - from) / USEC / 60.0;
+	n = e->pod_steps_frac + spm * (double)(now - from) / USEC / 60.0;
 	e->pod_steps_frac = n - floor(n);
 	steps_estimated_add(e, (uint64_t)n);
 }
@@ -1824,7 +1872,7 @@ static void tick(struct form_engine *e, uint64_t now)
 	if (e->session) {
 		double v = speed_now(e);
 
-		pod_steps_count(e, now);
+		silent_steps_count(e, now);
 		switch (e->activity) {
 		case FORM_ACTIVITY_RUNNING:
 			/* an automatic start just counted the running since it began */

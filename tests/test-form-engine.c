@@ -165,10 +165,12 @@ static void test_activity_and_auto_session(void **state)
 
 /*
  * A run at 0.35 s a step with the IMU silent over [gap_from, gap_to) s and,
- * with pod, a footpod saying its cadence (171.4 spm) every second: the
- * summary's steps and steps_estimated.
+ * with pod, a footpod saying its cadence (171.4 spm) every second; with a
+ * belt (not NAN), a treadmill saying that speed every second, belt_gap in
+ * the IMU's gap: the summary's steps and steps_estimated.
  */
-static void run_with_gap(double gap_from, double gap_to, bool pod, struct form_summary *ret)
+static void run_with_gap(double gap_from, double gap_to, bool pod, double belt, double belt_gap,
+			 struct form_summary *ret)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
 	const struct phase run = { 60, RUN, 0.35, 0.2 };
@@ -186,6 +188,12 @@ static void run_with_gap(double gap_from, double gap_to, bool pod, struct form_s
 		sample_at(&run, i / 100.0, &s);
 		if (pod && i % 100 == 0)
 			assert_int_equal(form_engine_feed_cadence(e, s.t_usec, 60 / 0.35), 0);
+		if (!isnan(belt) && i % 100 == 0) {
+			bool in_gap = i / 100.0 >= gap_from && i / 100.0 < gap_to;
+
+			assert_int_equal(form_engine_feed_speed(e, s.t_usec,
+								in_gap ? belt_gap : belt), 0);
+		}
 		if (i / 100.0 < gap_from || i / 100.0 >= gap_to)
 			assert_int_equal(form_engine_feed_imu(e, &s), 0);
 	}
@@ -202,13 +210,16 @@ static void run_with_gap(double gap_from, double gap_to, bool pod, struct form_s
  * before), and a 10 s IMU dropout in a run, from the last IMU step on, so
  * the run keeps the steps it has without the dropout (without a footpod the
  * dropout's 28 or so are lost). The IMU streaming, the footpod adds none.
+ * With no footpod but a treadmill belt running on at the same speed, the
+ * IMU's cadence from before the dropout is held; not when the belt's speed
+ * changed by more than 20 % (the cadence then is not known).
  */
 static void test_footpod_steps(void **state)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
 	struct form_engine *e = NULL;
 	struct form_params p;
-	struct form_summary full, pod, none, both;
+	struct form_summary full, pod, none, both, belt, faster, belt_full;
 
 	assert_non_null(r);
 	form_params_default(&p);
@@ -231,15 +242,26 @@ static void test_footpod_steps(void **state)
 	form_engine_free(e);
 	free(r);
 
-	run_with_gap(0, 0, false, &full);
-	run_with_gap(0, 0, true, &both);
-	run_with_gap(30, 40, true, &pod);
-	run_with_gap(30, 40, false, &none);
+	run_with_gap(0, 0, false, NAN, NAN, &full);
+	run_with_gap(0, 0, true, NAN, NAN, &both);
+	run_with_gap(30, 40, true, NAN, NAN, &pod);
+	run_with_gap(30, 40, false, NAN, NAN, &none);
+	run_with_gap(30, 40, false, 3.0, 3.0, &belt);
+	run_with_gap(30, 40, false, 3.0, 3.7, &faster);
+	run_with_gap(0, 0, false, 3.0, 3.0, &belt_full);
 	print_message("steps: %llu lossless, %llu with the footpod, %llu (%llu estimated) with "
-		      "the dropout and the footpod, %llu without the footpod\n",
+		      "the dropout and the footpod, %llu without the footpod, %llu (%llu "
+		      "estimated) with the belt alone, %llu with the belt 23 %% faster\n",
 		      (unsigned long long)full.steps, (unsigned long long)both.steps,
 		      (unsigned long long)pod.steps, (unsigned long long)pod.steps_estimated,
-		      (unsigned long long)none.steps);
+		      (unsigned long long)none.steps, (unsigned long long)belt.steps,
+		      (unsigned long long)belt.steps_estimated, (unsigned long long)faster.steps);
+	assert_int_equal(belt_full.steps, full.steps);
+	assert_int_equal(belt_full.steps_estimated, 0);
+	assert_true(belt.steps_estimated >= 28);
+	assert_true(llabs((long long)belt.steps - (long long)full.steps) <= 3);
+	/* the belt is back at 3 m/s one tick before the IMU: up to 3 steps */
+	assert_true(faster.steps >= none.steps && faster.steps <= none.steps + 3);
 	assert_int_equal(full.steps_estimated, 0);
 	assert_int_equal(both.steps, full.steps);
 	assert_int_equal(both.steps_estimated, 0);

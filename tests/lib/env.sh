@@ -37,6 +37,10 @@ gk_cleanup() {
 	for p in "${gk_pids[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	# GK_KEEP_TMP=DIR: keep this run's files (logs, configs) under DIR.
+	if [ -n "${GK_KEEP_TMP:-}" ]; then
+		mkdir -p "$GK_KEEP_TMP" && cp -a "$gk_tmp" "$GK_KEEP_TMP/" 2>/dev/null
+	fi
 	rm -rf "$gk_tmp"
 }
 trap gk_cleanup EXIT
