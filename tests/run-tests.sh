@@ -69,6 +69,10 @@ run_one() {
 		failed_names+=("$name")
 		echo "FAIL $name ($pass passed, $fail failed, exit $rc, $((SECONDS - start))s) - log: $log"
 		grep -aE '^\[  FAILED  \] /|^not ok|^ok .*# SKIP|ERROR|error:' "$log" | head -20 | sed 's/^/    /'
+		# In CI the log is gone with the machine: the programs' last words too.
+		if [ -n "${CI:-}" ]; then
+			sed -n '/^# ---- last /,$p' "$log" | head -250 | sed 's/^/    /'
+		fi
 	else
 		echo "ok   $name ($pass passed, $((SECONDS - start))s)"
 	fi

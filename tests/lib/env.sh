@@ -37,6 +37,14 @@ gk_cleanup() {
 	for p in "${gk_pids[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	# A failed script says what its programs said last: CI keeps only the output.
+	if [ "${gk_failed:-0}" -gt 0 ]; then
+		for f in "$gk_tmp"/*.log "$gk_tmp"/*.err; do
+			[ -s "$f" ] || continue
+			echo "# ---- last 30 lines of $(basename "$f") ----"
+			tail -n 30 "$f" | sed 's/^/# /'
+		done
+	fi
 	# GK_KEEP_TMP=DIR: keep this run's files (logs, configs) under DIR.
 	if [ -n "${GK_KEEP_TMP:-}" ]; then
 		mkdir -p "$GK_KEEP_TMP" && cp -a "$gk_tmp" "$GK_KEEP_TMP/" 2>/dev/null
