@@ -134,7 +134,7 @@ l = [json.loads(x) for x in sys.stdin]
 a, b = l[0], l[-1]
 dt = b["session_s"] - a["session_s"]
 rate = 60 * (b["session_steps"] - a["session_steps"]) / dt if dt > 0 else 0
-# a may be the session's first line (0 steps, no distance yet): only b must be past it
+# a may be the first line of the session (0 steps, no distance yet): only b must be past it
 ok = (b["session_steps"] > a["session_steps"] >= 0 and b["session_distance_m"]
       and b["session_distance_m"] > (a["session_distance_m"] or 0)
       and abs(rate - b["cadence_spm"]) <= 0.25 * b["cadence_spm"])
