@@ -89,7 +89,7 @@ static void test_full(void **state)
 	assert_line(out, "  4.32 km, 4200 steps (7 estimated), 3 alerts, sensor on the sacrum, "
 		    "baseline learned");
 	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there estimated from the step "
-		    "time or a footpod, steps beside them partly measured)");
+		    "time, a footpod or the belt; steps beside them partly measured)");
 	/* 300 / 1125 / 75 of 1500 s: 20 / 75 / 5 % */
 	assert_line(out, "  cadence                spm     162.4    158.0 - 166.1       20% /  75% /   5%");
 	/* braking keeps its 3 decimals (0.300, not 0.3) and has no band */
@@ -133,7 +133,7 @@ static void test_before_steps_estimated(void **state)
 	out = render(doc, &r);
 	assert_int_equal(r, 0);
 	assert_line(out, "  4.32 km, 4200 steps, 3 alerts, sensor on the sacrum, baseline learned");
-	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there not counted, "
+	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there not counted; "
 		    "steps beside them partly measured)");
 	free(out);
 	free(doc);

@@ -192,10 +192,11 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	fprintf(f, "\n");
 	/* summaries before steps_estimated did not count the steps in holes */
 	if (holes > 0 && isfinite(lost))
-		fprintf(f, "  IMU data lost: %s s in %.0f hole%s (steps there %s, steps beside "
+		fprintf(f, "  IMU data lost: %s s in %.0f hole%s (steps there %s; steps beside "
 			"them partly measured)\n", gaitctl_fixed(d1, sizeof(d1), 1, lost, false),
 			holes, holes == 1 ? "" : "s", estimated >= 0 ?
-			"estimated from the step time or a footpod" : "not counted");
+			"estimated from the step time, a footpod or the belt" :
+			"not counted");
 }
 
 static void report_label(json_object *sum, const char *name, char *label, size_t size,
