@@ -49,6 +49,7 @@ void form_detector_reset(struct form_detector *d)
 	d->box_i = 0;
 	d->have_cand = false;
 	d->n_peaks = 0;
+	d->last_peak_seen = 0;	/* a sample number of the old count: not after n */
 	/* a stride or a still block across the gap is not whole */
 	memset(d->still_sum, 0, sizeof(d->still_sum));
 	memset(d->still_sq, 0, sizeof(d->still_sq));

@@ -271,6 +271,43 @@ static void test_footpod_steps(void **state)
 }
 
 /*
+ * Walking right after an IMU gap longer than a hole (the sensor off and on
+ * again, here for 2 s after 120 s of running): its steps are seen. The
+ * detector's reset after the gap restarted its sample count but kept the
+ * number of the last peak from before, so the expected peak height (the
+ * running's) did not decay for as long as the IMU had streamed before: no
+ * walking step was seen for that long (0 of ~218 here).
+ */
+static void test_walk_after_gap(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	const struct phase run = { 120, RUN, 0.35, 0.2 }, walk = { 1e9, WALK, 0.55, 0 };
+	struct form_engine *e = NULL;
+	unsigned before = 0;
+
+	assert_non_null(r);
+	assert_int_equal(form_engine_new(NULL, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	for (uint64_t i = 0; i < 24200; i++) {
+		struct form_imu_sample s;
+		double t = i / 100.0;
+
+		if (t >= 120 && t < 122)
+			continue;
+		if (i == 12200)
+			before = r->n_contact;
+		sample_at(t < 120 ? &run : &walk, t, &s);
+		assert_int_equal(form_engine_feed_imu(e, &s), 0);
+	}
+	print_message("walking contacts after the gap: %u (120 s at 0.55 s a step)\n",
+		      r->n_contact - before);
+	assert_true(r->n_contact - before >= 180);
+	assert_int_equal(r->last.activity, FORM_ACTIVITY_WALKING);
+	form_engine_free(e);
+	free(r);
+}
+
+/*
  * A session started at a time the samples have not reached yet (the daemon
  * starts it at its clock; samples come over BLE a little behind it): the
  * tick between owns none of the session. Before, now - start wrapped around
@@ -652,6 +689,7 @@ int main(void)
 		  NULL },
 		{ "/form/engine/session-start-ahead", test_session_start_ahead, NULL, NULL, NULL },
 		{ "/form/engine/footpod-steps", test_footpod_steps, NULL, NULL, NULL },
+		{ "/form/engine/walk-after-gap", test_walk_after_gap, NULL, NULL, NULL },
 		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL,
 		  NULL, NULL },
 		{ "/form/engine/drift-late-window", test_drift_late_window, NULL, NULL, NULL },
