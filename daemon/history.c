@@ -180,7 +180,8 @@ void history_store_digest(struct gk_daemon *d, const struct form_digest *digest,
  * Pain reported between sessions belongs to the run before it ("my back
  * hurts since this morning's run"): add it to the last stored digest, marked
  * "after", when that session ended at most GK_PAIN_AFTER_MAX_S ago.
- * -ENOENT when there is no such session, -ENOSPC when its reports are full.
+ * -ENOENT when there is no such session, -ENOSPC when its reports are full
+ * of no milder ones.
  */
 int history_add_pain_after(struct gk_daemon *d, unsigned level, const char *where)
 {

@@ -2043,6 +2043,13 @@ int form_engine_session_stop(struct form_engine *e, uint64_t t_usec)
 	advance(e, t_usec);
 	if (!e->session)
 		return 0;	/* the tick ended it automatically */
+	/*
+	 * A stop stamped before samples already fed (the caller's clock behind
+	 * the sensor's): the session ends where its totals do, which keeps its
+	 * time split within its duration (a digest that breaks that is refused).
+	 */
+	if (e->tick_started && e->t_tick > t_usec)
+		t_usec = e->t_tick;
 	session_end_emit(e, t_usec, false);
 	return 0;
 }
@@ -2063,17 +2070,15 @@ int form_engine_report_pain(struct form_engine *e, uint64_t t_usec, double level
 		e->pain_last = lv;
 		if (e->pain_n[lv] < UINT32_MAX)
 			e->pain_n[lv]++;
-		if (e->n_pain < FORM_DIGEST_MAX_PAIN) {
-			e->pain[e->n_pain++] = (struct form_pain_report) {
-				.t_s = t_usec > e->session_start ?
-					(uint32_t)((t_usec - e->session_start) / USEC) : 0,
-				.level = lv,
-				.site = (uint8_t)form_pain_site_from_text(where),
-			};
-		} else if (lv > e->pain[FORM_DIGEST_MAX_PAIN - 1].level) {
-			/* full: keep the worst reports */
-			e->pain[FORM_DIGEST_MAX_PAIN - 1].level = lv;
-		}
+		struct form_pain_report rep = {
+			.t_s = t_usec > e->session_start ?
+				(uint32_t)((t_usec - e->session_start) / USEC) : 0,
+			.level = lv,
+			.site = (uint8_t)form_pain_site_from_text(where),
+		};
+
+		/* full and no worse than every kept one: counted, not listed */
+		(void)form_pain_list_add(e->pain, &e->n_pain, &rep);
 	}
 
 	/* pain is immediate: no minimum duration (issue 4) */

@@ -365,6 +365,15 @@ struct form_pain_report {
 };
 
 /*
+ * Add r to a session's pain reports (at most FORM_DIGEST_MAX_PAIN, in time
+ * order): once full, a worse report takes the place of the mildest kept one
+ * (the earliest of equals). 0 when added, -ENOSPC when it is no worse than
+ * every kept one.
+ */
+int form_pain_list_add(struct form_pain_report *list, uint8_t *n,
+		       const struct form_pain_report *r);
+
+/*
  * Compact per-session digest: what the daemon stores (last 90 sessions) and
  * what the history analysis reads. Fixed size; serialised little-endian,
  * versioned (form_digest_serialize()).
@@ -530,7 +539,10 @@ int form_digest_serialize(const struct form_digest *d, uint8_t *buf, size_t cap,
 int form_digest_parse(const uint8_t *buf, size_t len, struct form_digest *ret);
 /* A form_digest.mount value storage keeps. */
 bool form_digest_mount_ok(uint8_t mount);
-/* Add a pain report after the fact (e.g. "after the run"); -ENOSPC if full. */
+/*
+ * Add a pain report after the fact (e.g. "after the run"), as
+ * form_pain_list_add() does: -ENOSPC if full of reports no milder.
+ */
 int form_digest_add_pain(struct form_digest *d, uint32_t t_s, double level,
 			 enum form_pain_site site, bool after);
 

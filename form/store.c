@@ -378,21 +378,44 @@ int form_digest_parse(const uint8_t *buf, size_t len, struct form_digest *ret)
 	return 0;
 }
 
+int form_pain_list_add(struct form_pain_report *list, uint8_t *n,
+		       const struct form_pain_report *r)
+{
+	unsigned k = 0;
+
+	if (*n < FORM_DIGEST_MAX_PAIN) {
+		list[(*n)++] = *r;
+		return 0;
+	}
+	for (unsigned i = 1; i < FORM_DIGEST_MAX_PAIN; i++)
+		if (list[i].level < list[k].level)
+			k = i;
+	if (r->level <= list[k].level)
+		return -ENOSPC;
+	memmove(&list[k], &list[k + 1], sizeof(list[0]) * (FORM_DIGEST_MAX_PAIN - 1 - k));
+	list[FORM_DIGEST_MAX_PAIN - 1] = *r;
+	return 0;
+}
+
 int form_digest_add_pain(struct form_digest *d, uint32_t t_s, double level,
 			 enum form_pain_site site, bool after)
 {
+	struct form_pain_report rep;
+	int r;
+
 	if (!d || isnan(level) || level < 0 || level > 10)
 		return -ERANGE;
 	if (site < 0 || site >= _FORM_PAIN_SITE_MAX)
 		return -EINVAL;
-	if (d->n_pain >= FORM_DIGEST_MAX_PAIN)
-		return -ENOSPC;
-	d->pain[d->n_pain++] = (struct form_pain_report) {
+	rep = (struct form_pain_report) {
 		.t_s = t_s,
 		.level = (uint8_t)lround(level),
 		.site = (uint8_t)site,
 		.after = after,
 	};
+	r = form_pain_list_add(d->pain, &d->n_pain, &rep);
+	if (r < 0)
+		return r;
 	if (isnan(d->median[FORM_METRIC_PAIN]) || d->median[FORM_METRIC_PAIN] < lround(level))
 		d->median[FORM_METRIC_PAIN] = (double)lround(level);
 	return 0;

@@ -308,6 +308,83 @@ static void test_walk_after_gap(void **state)
 }
 
 /*
+ * A stop stamped before samples already fed (the daemon's clock a little
+ * behind the sensor's): the session ends at the last time its totals
+ * counted, so its running, walking and standing time fit in its duration
+ * and its digest is stored. Before, 60 s of samples stopped at 55 s gave a
+ * 55 s session with 58 s of running, a digest storage refused (EBADMSG),
+ * and the session dropped out of the history.
+ */
+static void test_session_stop_behind(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	const struct phase run[] = { { 60, RUN, 0.35, 0.2 } };
+	struct form_engine *e = NULL;
+	uint8_t buf[FORM_DIGEST_SIZE];
+	struct form_digest back;
+	size_t len;
+
+	assert_non_null(r);
+	assert_int_equal(form_engine_new(NULL, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	feed(e, run, 1, NAN);
+	assert_int_equal(form_engine_session_stop(e, 55000000), 0);
+	assert_int_equal(r->n_summary, 1);
+	print_message("duration %.2f s, running %.2f s\n", r->summary.duration_s,
+		      r->summary.running_s);
+	assert_true(r->summary.running_s + r->summary.walking_s + r->summary.standing_s <=
+		    r->summary.duration_s + 1e-6);
+	assert_int_equal(form_digest_serialize(&r->summary.digest, buf, sizeof(buf), &len), 0);
+	assert_int_equal(form_digest_parse(buf, len, &back), 0);
+	form_engine_free(e);
+	free(r);
+}
+
+/*
+ * A session's digest keeps 8 pain reports: once full, a worse report takes
+ * the mildest one's place, with its own time and site, and the order stays
+ * by time. Before, the 9th and later only raised the level of the 8th and
+ * kept its site: seven mild knee reports and a severe lower-back one lost
+ * the lower back (and its advice).
+ */
+static void test_pain_digest_full(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct form_engine *e = NULL;
+	const struct form_digest *d;
+
+	assert_non_null(r);
+	assert_int_equal(form_engine_new(NULL, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(form_engine_report_pain(e, (i + 1) * 1000000ULL, 1, "knee"), 0);
+	assert_int_equal(form_engine_report_pain(e, 8000000, 5, "knee"), 0);
+	assert_int_equal(form_engine_report_pain(e, 9000000, 4, "lower-back"), 0);
+	assert_int_equal(form_engine_report_pain(e, 10000000, 9, "lower-back"), 0);
+	assert_int_equal(form_engine_report_pain(e, 11000000, 0, "hip"), 0);
+	assert_int_equal(form_engine_session_stop(e, 12000000), 0);
+	d = &r->summary.digest;
+	assert_int_equal(d->n_pain, 8);
+	/* five of the level-1 knees are left, then the 5 knee, the 4 and the 9 */
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(d->pain[i].level, 1);
+	assert_int_equal(d->pain[0].t_s, 3);
+	assert_int_equal(d->pain[5].level, 5);
+	assert_int_equal(d->pain[6].level, 4);
+	assert_int_equal(d->pain[6].site, FORM_PAIN_SITE_LOWER_BACK);
+	assert_int_equal(d->pain[7].level, 9);
+	assert_int_equal(d->pain[7].site, FORM_PAIN_SITE_LOWER_BACK);
+	assert_int_equal(d->pain[7].t_s, 10);
+	for (unsigned i = 1; i < 8; i++)
+		assert_true(d->pain[i].t_s > d->pain[i - 1].t_s);
+	assert_true(r->summary.advice[FORM_ADVICE_STRETCH_LOWER_BACK]);
+	form_engine_free(e);
+	free(r);
+}
+
+/*
  * A session started at a time the samples have not reached yet (the daemon
  * starts it at its clock; samples come over BLE a little behind it): the
  * tick between owns none of the session. Before, now - start wrapped around
@@ -690,6 +767,8 @@ int main(void)
 		{ "/form/engine/session-start-ahead", test_session_start_ahead, NULL, NULL, NULL },
 		{ "/form/engine/footpod-steps", test_footpod_steps, NULL, NULL, NULL },
 		{ "/form/engine/walk-after-gap", test_walk_after_gap, NULL, NULL, NULL },
+		{ "/form/engine/session-stop-behind", test_session_stop_behind, NULL, NULL, NULL },
+		{ "/form/engine/pain-digest-full", test_pain_digest_full, NULL, NULL, NULL },
 		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL,
 		  NULL, NULL },
 		{ "/form/engine/drift-late-window", test_drift_late_window, NULL, NULL, NULL },

@@ -185,12 +185,21 @@ static void test_digest_roundtrip(void **state)
 	assert_int_equal(form_digest_parse(buf, len, &out), -EBADMSG);
 	assert_int_equal(form_digest_serialize(&d, buf, 100, &len), -ENOBUFS);
 
-	/* full pain list */
+	/* full pain list: no room for one no worse; a worse one replaces the mildest */
 	digest_fill(&d, 0, 160, 0.3, 0);
 	for (unsigned i = 0; i < FORM_DIGEST_MAX_PAIN; i++)
-		assert_int_equal(form_digest_add_pain(&d, i, 1, FORM_PAIN_SITE_HIP, false), 0);
-	assert_int_equal(form_digest_add_pain(&d, 9, 1, FORM_PAIN_SITE_HIP, false), -ENOSPC);
+		assert_int_equal(form_digest_add_pain(&d, i, i == 3 ? 2 : 3,
+						      FORM_PAIN_SITE_HIP, false), 0);
+	assert_int_equal(form_digest_add_pain(&d, 9, 2, FORM_PAIN_SITE_HIP, false), -ENOSPC);
 	assert_int_equal(form_digest_add_pain(&d, 9, 11, FORM_PAIN_SITE_HIP, false), -ERANGE);
+	assert_int_equal(form_digest_add_pain(&d, 10, 7, FORM_PAIN_SITE_LOWER_BACK, true), 0);
+	assert_int_equal(d.n_pain, FORM_DIGEST_MAX_PAIN);
+	assert_int_equal(d.pain[3].t_s, 4);	/* the level 2 at 3 s is gone */
+	assert_int_equal(d.pain[FORM_DIGEST_MAX_PAIN - 1].t_s, 10);
+	assert_int_equal(d.pain[FORM_DIGEST_MAX_PAIN - 1].level, 7);
+	assert_int_equal(d.pain[FORM_DIGEST_MAX_PAIN - 1].site, FORM_PAIN_SITE_LOWER_BACK);
+	assert_true(d.pain[FORM_DIGEST_MAX_PAIN - 1].after);
+	assert_int_equal(d.median[FORM_METRIC_PAIN], 7);
 }
 
 /*
