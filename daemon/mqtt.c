@@ -28,6 +28,12 @@
 #define SESSION_EXPIRY_S 604800			/* 7 days of durable session */
 #define INFLIGHT_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define PUMP_INTERVAL_USEC (1 * USEC_PER_SEC)
+/*
+ * A session dropped this soon after its CONNACK, twice in a row: the next
+ * connect starts a clean session (see link_lost()).
+ */
+#define QUICK_DROP_USEC (5 * USEC_PER_SEC)
+#define QUICK_DROPS_CLEAN 2
 #define PROBE_INTERVAL_USEC (1 * USEC_PER_SEC)
 
 enum mqtt_event_type {
@@ -99,6 +105,8 @@ struct mqtt_client {
 	sd_event_source *shutdown_timer;
 	uint64_t backoff_usec;
 	bool connecting, connected, shutting_down, shutdown_done;
+	unsigned paho_down_ticks;	/* pump ticks Paho said "not connected" while we were */
+	unsigned quick_drops;		/* sessions in a row dropped within QUICK_DROP_USEC */
 
 	struct inflight_slot slots[GK_MQTT_INFLIGHT_MAX];
 	struct mqtt_stats stats;
@@ -203,6 +211,10 @@ static void on_publish_success(void *context, MQTTAsync_successData5 *response)
 	queue_push(slot->m, &ev);
 }
 
+/*
+ * Paho 1.3.12 reports a publish its send thread could not write (a socket
+ * error) with token 0: the slot is known from the context all the same.
+ */
 static void on_publish_failure(void *context, MQTTAsync_failureData5 *response)
 {
 	struct inflight_slot *slot = context;
@@ -270,6 +282,30 @@ static void reset_slots(struct mqtt_client *m)
 /* connect, back off and probe call each other: the cycle needs these two. */
 static int connect_now(struct mqtt_client *m);
 static void schedule_reconnect(struct mqtt_client *m);
+
+/*
+ * The link is gone (Paho said so, or the pump found Paho not connected).
+ * A session dropped right after its CONNACK twice in a row (a broker that
+ * finds what Paho resends of the resumed session malformed, seen after a
+ * broker restart) gets a clean start next time: Paho forgets its in-flight
+ * messages and the spool sends them again (at most one duplicate each).
+ */
+static void link_lost(struct mqtt_client *m, const char *reason)
+{
+	uint64_t now = now_usec();
+
+	m->connected = false;
+	m->connecting = false;
+	m->paho_down_ticks = 0;
+	if (now - m->stats.last_connected_usec < QUICK_DROP_USEC)
+		m->quick_drops++;
+	else
+		m->quick_drops = 0;
+	log_warning("Lost the connection to MQTT broker %s (%s), reconnecting", m->uri, reason);
+	if (m->cb.on_disconnected)
+		m->cb.on_disconnected(m->userdata, reason);
+	schedule_reconnect(m);
+}
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -472,6 +508,13 @@ static int connect_now(struct mqtt_client *m)
 
 	opts.keepAliveInterval = (int)m->keepalive_s;
 	opts.cleanstart = 0;			/* durable session */
+	if (m->quick_drops >= QUICK_DROPS_CLEAN) {
+		log_warning("MQTT broker %s dropped the session %u times right after connecting: "
+			    "starting a clean one (unacknowledged messages are sent again)",
+			    m->uri, m->quick_drops);
+		opts.cleanstart = 1;
+		m->quick_drops = 0;
+	}
 	opts.connectProperties = &props;
 	opts.connectTimeout = 10;
 	opts.maxInflight = (int)(GK_MQTT_INFLIGHT_MAX * 4);
@@ -607,6 +650,7 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 	case EVENT_CONNECTED:
 		m->connecting = false;
 		m->connected = true;
+		m->paho_down_ticks = 0;
 		m->backoff_usec = 0;
 		m->probe_armed = true;
 		probe_stop(m);
@@ -640,14 +684,10 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 		break;
 
 	case EVENT_LOST:
-		if (!m->connected)
+		/* already seen by the pump, or from a link replaced since */
+		if (!m->connected || MQTTAsync_isConnected(m->paho))
 			break;
-		m->connected = false;
-		m->connecting = false;
-		log_warning("Lost the connection to MQTT broker %s, reconnecting", m->uri);
-		if (m->cb.on_disconnected)
-			m->cb.on_disconnected(m->userdata, "connection lost");
-		schedule_reconnect(m);
+		link_lost(m, "connection lost");
 		break;
 
 	case EVENT_MESSAGE:
@@ -673,9 +713,16 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 	case EVENT_PUBLISH_FAILED: {
 		struct spool_record *r;
 
-		if (!slot || !slot->used || slot->token != ev->token)
+		if (!slot || !slot->used || (ev->token && slot->token != ev->token))
 			break;
 		r = spool_find(m->spool, slot->spool_id);
+		if (ev->code < 0) {
+			/* Paho's own (the link went while sending): not the broker's word */
+			log_module_debug("mqtt", "Publishing '%s' did not complete (%d), "
+					 "keeping it spooled", r ? r->topic : "?", ev->code);
+			free_slot(m, slot);
+			break;
+		}
 		m->stats.rejected++;
 		/*
 		 * Reason codes >= 0x80 (e.g. 0x87 not authorized): keep it
@@ -745,6 +792,20 @@ static int on_pump_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct mqtt_client *m = userdata;
 	uint64_t now = now_usec();
+
+	/*
+	 * Paho can close its socket without calling connectionLost (seen after
+	 * a broker restart, when the broker dropped the resumed session right
+	 * after its CONNACK), and an event is lost when the queue is full:
+	 * nothing would be sent again and no reconnect scheduled. Two ticks of
+	 * Paho saying "not connected" while we think it is are a lost link.
+	 */
+	if (m->connected && !m->shutting_down && !MQTTAsync_isConnected(m->paho)) {
+		if (++m->paho_down_ticks >= 2)
+			link_lost(m, "Paho reports the link down");
+	} else {
+		m->paho_down_ticks = 0;
+	}
 
 	/* A flow that never completed (Paho lost it): give the record back. */
 	for (unsigned i = 0; i < GK_MQTT_INFLIGHT_MAX; i++)
