@@ -159,7 +159,13 @@ struct form_engine {
 	 */
 	uint64_t t_pod_steps;		/* (reset when the IMU streams) */
 	double pod_steps_frac;
-	double held_cadence_spm, held_speed_mps;
+	double held_cadence_spm, held_speed_mps, held_impact_g;
+	/*
+	 * Up to here the session's steps were counted while the IMU was
+	 * silent: an IMU step before it (samples late, not lost) is not
+	 * counted again, nor is that time when the IMU drops again.
+	 */
+	uint64_t t_silent_counted;
 	double speed_last_step;		/* speed_now() at the last IMU step */
 	uint64_t imu_holes;		/* in this session */
 	double imu_lost_s;
@@ -782,6 +788,7 @@ static void on_step(const struct form_step *cs, void *userdata)
 	struct form_event ev = { .type = FORM_EVENT_CONTACT };
 	struct step_rec *r;
 	unsigned missed = steps_in_hole(e, cs->c.ic_usec);
+	bool counted;
 	double lean;
 
 	e->speed_last_step = speed_now(e);
@@ -812,7 +819,9 @@ static void on_step(const struct form_step *cs, void *userdata)
 		e->n_steps_ring++;
 	e->t_last_step = s.c.ic_usec;
 
-	if (e->session) {
+	/* counted already, as estimated, while its samples were late */
+	counted = e->session && s.c.ic_usec >= e->t_silent_counted;
+	if (counted) {
 		e->session_steps++;
 		steps_estimated_add(e, missed);
 	}
@@ -835,9 +844,11 @@ static void on_step(const struct form_step *cs, void *userdata)
 
 		for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
 			session_add(e, m, vals[m]);
-		impact_add(e, s.c.peak_vertical_g, 1);
-		if (missed)
-			impact_add(e, NAN, missed);
+		if (counted) {
+			impact_add(e, s.c.peak_vertical_g, 1);
+			if (missed)
+				impact_add(e, NAN, missed);
+		}
 		if (e->running_s >= warm && e->running_s < warm + e->p.baseline_s) {
 			for (unsigned m = 0; m < ELEMENTSOF(vals); m++)
 				learn_add(e, m, m == FORM_METRIC_TRUNK_LEAN ?
@@ -1336,6 +1347,7 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->t_pod_steps = 0;
 	e->pod_steps_frac = 0;
 	e->held_cadence_spm = e->held_speed_mps = NAN;
+	e->t_silent_counted = 0;
 	e->imu_holes = 0;
 	e->imu_lost_s = 0;
 	e->session_mixed = false;
@@ -1638,6 +1650,7 @@ static void cadence_hold(struct form_engine *e)
 	e->held_speed_mps = e->speed_last_step;
 	e->held_cadence_spm = spm >= e->p.running_min_cadence_spm &&
 			      e->held_speed_mps >= WALK_MAX_SPEED_MPS ? spm : NAN;
+	e->held_impact_g = window_mean(e, STEP_FIELD(impact), -INFINITY, INFINITY);
 }
 
 /*
@@ -1679,9 +1692,13 @@ static void silent_steps_count(struct form_engine *e, uint64_t now)
 		from = e->total_steps ? e->t_last_step : e->session_start;
 		if (e->total_steps)
 			cadence_hold(e);
+		else
+			e->held_impact_g = NAN;
 	}
 	if (from < e->session_start)
 		from = e->session_start;
+	if (from < e->t_silent_counted)
+		from = e->t_silent_counted;
 	if (from + GAP_MAX_USEC < now)
 		from = now - GAP_MAX_USEC;
 	e->t_pod_steps = now;
@@ -1689,9 +1706,13 @@ static void silent_steps_count(struct form_engine *e, uint64_t now)
 	/* no rate known since the last count: that time has no steps */
 	if (isnan(spm) || now <= from)
 		return;
+	e->t_silent_counted = now;
 	n = e->pod_steps_frac + spm * (double)(now - from) / USEC / 60.0;
 	e->pod_steps_frac = n - floor(n);
 	steps_estimated_add(e, (uint64_t)n);
+	/* their load: the IMU's mean peak before it fell silent, if any */
+	if (isfinite(e->held_impact_g) && e->held_impact_g > 0)
+		e->impact_load += floor(n) * e->held_impact_g;
 }
 
 static enum form_activity activity_classify(struct form_engine *e, uint64_t now)

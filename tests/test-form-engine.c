@@ -271,6 +271,81 @@ static void test_footpod_steps(void **state)
 }
 
 /*
+ * 60 s of running at 0.35 s a step with a belt at 3 m/s; the IMU's samples of
+ * [30, 30 + delay) s held back and delivered at once at 30 + delay s (late,
+ * not lost), or, with cycle_off, the IMU silent for cycle_off s out of every
+ * cycle_off + 0.3 s after 20 s (back too briefly to count a step), a footpod
+ * saying the cadence: the summary.
+ */
+static void run_late_or_flapping(double delay_s, double cycle_off, struct form_summary *ret)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	const struct phase run = { 60, RUN, 0.35, 0.2 };
+	struct form_engine *e = NULL;
+	uint64_t late_from = 3000, late_to = (uint64_t)llround((30 + delay_s) * 100);
+
+	assert_non_null(r);
+	assert_int_equal(form_engine_new(NULL, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	for (uint64_t i = 0; i < 6000; i++) {
+		struct form_imu_sample s;
+		double t = i / 100.0;
+
+		sample_at(&run, t, &s);
+		if (i % 100 == 0) {
+			assert_int_equal(form_engine_feed_speed(e, s.t_usec, 3.0), 0);
+			if (cycle_off > 0)
+				assert_int_equal(form_engine_feed_cadence(e, s.t_usec, 60 / 0.35),
+						 0);
+		}
+		if (cycle_off > 0 && t >= 20 && fmod(t - 20, cycle_off + 0.3) < cycle_off)
+			continue;
+		if (delay_s > 0 && i >= late_from && i < late_to)
+			continue;
+		if (delay_s > 0 && i == late_to)
+			for (uint64_t j = late_from; j < late_to; j++) {
+				struct form_imu_sample b;
+
+				sample_at(&run, j / 100.0, &b);
+				assert_int_equal(form_engine_feed_imu(e, &b), 0);
+			}
+		assert_int_equal(form_engine_feed_imu(e, &s), 0);
+	}
+	assert_int_equal(form_engine_session_stop(e, 60000000), 0);
+	*ret = r->summary;
+	form_engine_free(e);
+	free(r);
+}
+
+/*
+ * Steps counted while the IMU was silent are not counted again: not when the
+ * samples were only late (delivered in a batch 4 or 6 s on, their steps
+ * were counted as estimated meanwhile: 184 and 189 steps of 171 before), nor
+ * when the IMU comes back for less than a step between silences (each
+ * silence counted again from the last IMU step: 183 of 171 before).
+ */
+static void test_silent_steps_once(void **state)
+{
+	struct form_summary base, late4, late6, flap;
+
+	run_late_or_flapping(0, 0, &base);
+	run_late_or_flapping(4, 0, &late4);
+	run_late_or_flapping(6, 0, &late6);
+	run_late_or_flapping(0, 4, &flap);
+	print_message("steps: %llu on time, %llu (%llu estimated) 4 s late, %llu (%llu) 6 s late, "
+		      "%llu (%llu) flapping\n", (unsigned long long)base.steps,
+		      (unsigned long long)late4.steps, (unsigned long long)late4.steps_estimated,
+		      (unsigned long long)late6.steps, (unsigned long long)late6.steps_estimated,
+		      (unsigned long long)flap.steps, (unsigned long long)flap.steps_estimated);
+	assert_true(llabs((long long)late4.steps - (long long)base.steps) <= 2);
+	assert_true(llabs((long long)late6.steps - (long long)base.steps) <= 2);
+	/* the last 1.4 s, silent for less than the 3 s it takes to count, is short */
+	assert_true(flap.steps <= base.steps + 2 && flap.steps + 8 >= base.steps);
+	assert_true(flap.steps_estimated > 100);
+}
+
+/*
  * Walking right after an IMU gap longer than a hole (the sensor off and on
  * again, here for 2 s after 120 s of running): its steps are seen. The
  * detector's reset after the gap restarted its sample count but kept the
@@ -767,6 +842,7 @@ int main(void)
 		{ "/form/engine/session-start-ahead", test_session_start_ahead, NULL, NULL, NULL },
 		{ "/form/engine/footpod-steps", test_footpod_steps, NULL, NULL, NULL },
 		{ "/form/engine/walk-after-gap", test_walk_after_gap, NULL, NULL, NULL },
+		{ "/form/engine/silent-steps-once", test_silent_steps_once, NULL, NULL, NULL },
 		{ "/form/engine/session-stop-behind", test_session_stop_behind, NULL, NULL, NULL },
 		{ "/form/engine/pain-digest-full", test_pain_digest_full, NULL, NULL, NULL },
 		{ "/form/engine/alerts-hysteresis-repeat", test_alerts_hysteresis_repeat, NULL,
