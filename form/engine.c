@@ -1990,6 +1990,9 @@ int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 		return -EINVAL;
 	if (fabs(s->ax) > 64 || fabs(s->ay) > 64 || fabs(s->az) > 64)
 		return -ERANGE;
+	/* as trace CSVs are capped: a finite 1e39 would overflow the detector's floats */
+	if (fabs(s->gx) > 10000 || fabs(s->gy) > 10000 || fabs(s->gz) > 10000)
+		return -ERANGE;
 
 	if (!e->have_imu)
 		e->t_imu_first = s->t_usec;

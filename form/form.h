@@ -451,8 +451,9 @@ void form_engine_set_event_cb(struct form_engine *e, form_event_cb_t cb, void *u
 
 /*
  * Feed one IMU sample. 0 on success; -EINVAL if t_usec does not increase or
- * fewer than two accelerometer axes are finite, -ERANGE beyond +-64 g (the
- * sample is dropped).
+ * fewer than two accelerometer axes are finite, -ERANGE beyond +-64 g or a
+ * gyro axis beyond +-10000 deg/s (the sample is dropped; NAN gyro axes are
+ * absent ones).
  * A gap > 0.5 s in the stream resets the step detector, not the session.
  */
 int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s);

@@ -42,6 +42,9 @@ static const struct csv_case {
 	{ "no-final-lf", "t_s,ax_g,az_g\n0,1,2", -EBADMSG, 2, "LF" },
 	{ "time-backwards", "t_s,ax_g,az_g\n0.1,1,2\n0.05,1,2\n", -EBADMSG, 3, "increase" },
 	{ "time-repeated", "t_s,ax_g,az_g\n0.1,1,2\n0.1,1,2\n", -EBADMSG, 3, "increase" },
+	/* the engine takes whole microseconds: 1.0000001 and 1.0000002 are the same */
+	{ "time-sub-microsecond", "t_s,ax_g,az_g\n1.0000001,1,2\n1.0000002,1,2\n", -EBADMSG, 3,
+	  "increase" },
 	{ "negative-time", "t_s,ax_g,az_g\n-1,1,2\n", -EBADMSG, 2, "t_s out of range" },
 	{ "accel-range", "t_s,ax_g,az_g\n0,65,2\n", -EBADMSG, 2, "ax_g out of range" },
 	{ "long-digits", "t_s,ax_g,az_g\n0,1.2345678901234567890,2\n", -EBADMSG, 2, "field 2" },

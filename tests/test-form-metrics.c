@@ -849,6 +849,14 @@ static void test_input_errors(void **state)
 	assert_int_equal(form_engine_feed_imu(e, &s), -EINVAL);	/* one axis */
 	s.ax = 100;
 	assert_int_equal(form_engine_feed_imu(e, &s), -ERANGE);
+	/* a finite gyro far out of range (1e39 overflowed the detector's floats) */
+	s.ax = 0;
+	s.gx = 1e39;
+	assert_int_equal(form_engine_feed_imu(e, &s), -ERANGE);
+	s.gx = -20000;
+	assert_int_equal(form_engine_feed_imu(e, &s), -ERANGE);
+	s.gx = 2000;
+	assert_int_equal(form_engine_feed_imu(e, &s), 0);
 	assert_int_equal(form_engine_session_stop(e, 3000), -ENODATA);
 	assert_int_equal(form_engine_report_pain(e, 3000, 11, "back"), -ERANGE);
 	assert_null(form_engine_free(e));

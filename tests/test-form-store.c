@@ -415,6 +415,17 @@ static void test_history(void **state)
 		assert_true(fabs(h.load_7d_min - 210) < 1e-9);
 		assert_true(fabs(h.acute_chronic_ratio - 210 / (630 / (20 / 7.0))) < 1e-9);
 		assert_false(h.advice[FORM_ADVICE_CROSS_TRAINING]);
+		/*
+		 * A session with no wall clock (start 0) is in no time window:
+		 * counted as 1970 it stretched the history to 28 days, and the
+		 * ratio to 2.3, cross-training.
+		 */
+		daily[0].start_epoch_s = 0;
+		assert_int_equal(form_history_analyze(daily, 21, now, &h), 0);
+		assert_true(fabs(h.history_days - 19) < 1e-9);
+		assert_true(fabs(h.load_7d_min - 210) < 1e-9);
+		assert_true(fabs(h.acute_chronic_ratio - 210 / (600 / (19 / 7.0))) < 1e-9);
+		assert_false(h.advice[FORM_ADVICE_CROSS_TRAINING]);
 	}
 
 	/* one severe report is enough */
