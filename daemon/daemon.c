@@ -826,6 +826,14 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	if (now_usec() - d->last_gateway_usec >= GATEWAY_STATE_EVERY_USEC)
 		publish_gateway_state(d);
 	form_sensor_update(d);
+	/*
+	 * The form core's time comes with the sensors' data: with every sensor
+	 * silent (the strap out of range, the treadmill off) an automatic
+	 * session would stay open until the next data, maybe the next day.
+	 * 2 s behind the clock, later than any data still on its way.
+	 */
+	if (d->form && now_usec() > FORM_ADVANCE_LAG_USEC)
+		form_engine_advance(d->form, now_usec() - FORM_ADVANCE_LAG_USEC);
 	if (d->baseline_pending) {
 		d->baseline_pending = false;
 		if (baseline_storable(d))

@@ -1978,6 +1978,12 @@ static void advance(struct form_engine *e, uint64_t t)
 
 /* ---- inputs ----------------------------------------------------------- */
 
+void form_engine_advance(struct form_engine *e, uint64_t t_usec)
+{
+	if (t_usec > e->t_now)
+		advance(e, t_usec);
+}
+
 int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 {
 	unsigned axes = isfinite(s->ax) + isfinite(s->ay) + isfinite(s->az);

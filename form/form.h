@@ -457,6 +457,13 @@ void form_engine_set_event_cb(struct form_engine *e, form_event_cb_t cb, void *u
  * A gap > 0.5 s in the stream resets the step detector, not the session.
  */
 int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s);
+/*
+ * Time passes with no input (the caller's clock, as the inputs' times): the
+ * activity, an automatic session's end and the 1 Hz metrics go on while
+ * every sensor is silent; the core has no clock of its own. A time before
+ * the latest input's changes nothing.
+ */
+void form_engine_advance(struct form_engine *e, uint64_t t_usec);
 /* Context inputs; NAN withdraws the value. -ERANGE when out of range. */
 int form_engine_feed_speed(struct form_engine *e, uint64_t t_usec, double mps);
 int form_engine_feed_cadence(struct form_engine *e, uint64_t t_usec, double spm);

@@ -5,7 +5,8 @@
  * running, so most operations drive a synthetic runner (half-sine stance
  * pulses, braking, lateral push, pelvic roll, noise, any orientation, any
  * rate) whose every parameter comes from the input; others feed raw
- * samples, gaps, time going backwards, the 1 Hz sensors (in and out of
+ * samples, gaps (some with the caller's clock advancing through them), time
+ * going backwards, the 1 Hz sensors (in and out of
  * range), pain reports, sensor changes, stored baselines and session
  * starts and stops. Everything the engine emits is checked against its
  * documented contract; a broken promise aborts.
@@ -432,12 +433,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 5:
 			op_sensor(&st, &g);
 			break;
-		case 6:		/* a gap: from 0.1 s to 25 s, or hours */
-			if (byte(&g) & 0x80)
-				st.t += (uint64_t)byte(&g) * 3600000000ULL;
-			else
-				st.t += (uint64_t)byte(&g) * 100000ULL;
+		case 6: {	/* a gap: from 0.1 s to 25 s, or hours; maybe with the clock on */
+			unsigned flags = byte(&g);
+			uint64_t gap = flags & 0x80 ? (uint64_t)byte(&g) * 3600000000ULL :
+						      (uint64_t)byte(&g) * 100000ULL;
+
+			if (flags & 0x40) {
+				for (uint64_t dt = 1000000; dt < gap && dt <= 600000000; dt += 1000000)
+					form_engine_advance(st.e, st.t + dt);
+				form_engine_advance(st.e, st.t + gap);
+			}
+			st.t += gap;
 			break;
+		}
 		case 7:		/* time goes back (refused unless a sensor change reset it) */
 			if (st.t > 2000000) {
 				struct form_imu_sample s = { .t_usec = st.t - 1000000, .ax = 0,

@@ -346,6 +346,42 @@ static void test_silent_steps_once(void **state)
 }
 
 /*
+ * Every sensor silent after a run (the strap out of range, the treadmill
+ * off): the caller's clock (form_engine_advance(), the daemon's 1 s tick)
+ * ends the automatic session after auto_stop_s, dated back to when the
+ * running stopped. The core has no clock: before, the session stayed open
+ * until the next data, and an hour later its duration held the hour.
+ */
+static void test_advance_ends_session(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	const struct phase run[] = { { 60, RUN, 0.35, 0.2 } };
+	struct form_engine *e = NULL;
+	struct form_params p;
+
+	assert_non_null(r);
+	form_params_default(&p);
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	feed(e, run, 1, NAN);
+	assert_true(form_engine_session_active(e));
+	form_engine_advance(e, 30000000);	/* before the data: nothing */
+	assert_true(form_engine_session_active(e));
+	for (uint64_t t = 61; t <= 60 + (uint64_t)p.auto_stop_s + 10; t++)
+		form_engine_advance(e, t * 1000000);
+	assert_int_equal(r->n_summary, 1);
+	assert_false(form_engine_session_active(e));
+	print_message("session %.1f s, running %.1f s, standing %.1f s\n", r->summary.duration_s,
+		      r->summary.running_s, r->summary.standing_s);
+	assert_true(r->summary.duration_s > 55 && r->summary.duration_s < 66);
+	assert_true(r->summary.running_s > 50);
+	assert_true(r->summary.running_s + r->summary.walking_s + r->summary.standing_s <=
+		    r->summary.duration_s + 1e-6);
+	form_engine_free(e);
+	free(r);
+}
+
+/*
  * Walking right after an IMU gap longer than a hole (the sensor off and on
  * again, here for 2 s after 120 s of running): its steps are seen. The
  * detector's reset after the gap restarted its sample count but kept the
@@ -842,6 +878,7 @@ int main(void)
 		{ "/form/engine/session-start-ahead", test_session_start_ahead, NULL, NULL, NULL },
 		{ "/form/engine/footpod-steps", test_footpod_steps, NULL, NULL, NULL },
 		{ "/form/engine/walk-after-gap", test_walk_after_gap, NULL, NULL, NULL },
+		{ "/form/engine/advance-ends-session", test_advance_ends_session, NULL, NULL, NULL },
 		{ "/form/engine/silent-steps-once", test_silent_steps_once, NULL, NULL, NULL },
 		{ "/form/engine/session-stop-behind", test_session_stop_behind, NULL, NULL, NULL },
 		{ "/form/engine/pain-digest-full", test_pain_digest_full, NULL, NULL, NULL },
