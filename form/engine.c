@@ -140,6 +140,13 @@ struct form_engine {
 	/* ticks */
 	uint64_t t_tick;
 	bool tick_started;
+	/*
+	 * In or out of a session: distance (speed over time) and steps so
+	 * far, and both when the running began (an automatic start counts
+	 * what came since).
+	 */
+	double odo_m, odo_at_running;
+	uint64_t steps_at_running;
 
 	/* session */
 	bool session;
@@ -1680,6 +1687,7 @@ static double silent_cadence(const struct form_engine *e, uint64_t now)
 static void silent_steps_count(struct form_engine *e, uint64_t now)
 {
 	uint64_t from = e->t_pod_steps;
+	bool first = !from;
 	double n, spm;
 
 	if (!imu_silent(e, now)) {
@@ -1699,7 +1707,9 @@ static void silent_steps_count(struct form_engine *e, uint64_t now)
 		from = e->session_start;
 	if (from < e->t_silent_counted)
 		from = e->t_silent_counted;
-	if (from + GAP_MAX_USEC < now)
+	/* an automatic start owns the running since it began: no cap then */
+	if (from + GAP_MAX_USEC < now &&
+	    !(first && e->session_auto && from == e->session_start))
 		from = now - GAP_MAX_USEC;
 	e->t_pod_steps = now;
 	spm = silent_cadence(e, now);
@@ -1769,8 +1779,11 @@ static void activity_update(struct form_engine *e, uint64_t now)
 	}
 
 	if (e->activity == FORM_ACTIVITY_RUNNING) {
-		if (!e->running_since)
+		if (!e->running_since) {
 			e->running_since = now;
+			e->odo_at_running = e->odo_m;
+			e->steps_at_running = e->total_steps;
+		}
 		e->not_running_since = 0;
 	} else {
 		e->running_since = 0;
@@ -1787,12 +1800,13 @@ static void activity_update(struct form_engine *e, uint64_t now)
 	if (!e->session && e->running_since &&
 	    now - e->running_since >= (uint64_t)(e->p.auto_start_s * USEC)) {
 		(void)session_start(e, e->running_since, true);
-		/* the session began when the running did */
+		/* the session began when the running did: its time, distance, steps */
 		e->running_s = (double)(now - e->running_since) / USEC;
-		for (unsigned i = 0; i < e->n_steps_ring; i++)
-			if (e->steps[(e->total_steps - 1 - i) % WINDOW_STEPS].ic_usec >=
-			    e->running_since)
-				e->session_steps++;
+		if (e->odo_m > e->odo_at_running) {
+			e->distance_m = e->odo_m - e->odo_at_running;
+			e->distance_known = true;
+		}
+		e->session_steps = e->total_steps - e->steps_at_running;
 	} else if (e->session && e->session_auto && e->not_running_since &&
 		   now - e->not_running_since >= (uint64_t)(e->p.auto_stop_s * USEC)) {
 		/* the session ends when the running did: drop the wait since */
@@ -1963,6 +1977,9 @@ static void tick(struct form_engine *e, uint64_t now)
 		e->at_stop.imu_holes = e->imu_holes;
 		e->at_stop.imu_lost_s = e->imu_lost_s;
 	}
+	if (!isnan(speed_now(e)))
+		e->odo_m += speed_now(e) * fmin((double)(now - t_prev) / USEC,
+					     (double)GAP_MAX_USEC / USEC);
 	/* the session so far, this tick's time and steps counted */
 	ev.metrics.session_steps = e->session ? e->session_steps : 0;
 	ev.metrics.session_distance_m = e->session && e->distance_known ? e->distance_m : NAN;

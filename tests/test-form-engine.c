@@ -382,6 +382,55 @@ static void test_advance_ends_session(void **state)
 }
 
 /*
+ * An automatic start counts what came since the running began: its time, and
+ * also its distance and steps (here with auto_start_s 60 and a belt at 3 m/s,
+ * 300 s of running at 0.35 s a step: 900 m and 857 steps). Before, the steps
+ * came from the 32-step window only (713) and the distance of the first
+ * 60 s was lost (720 m). A footpod alone likewise.
+ */
+static void test_auto_start_backfill(void **state)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	const struct phase run[] = { { 300, RUN, 0.35, 0.2 } };
+	struct form_engine *e = NULL;
+	struct form_params p;
+
+	assert_non_null(r);
+	form_params_default(&p);
+	p.auto_start_s = 60;
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	feed(e, run, 1, 3.0);
+	assert_int_equal(r->n_started, 1);
+	assert_int_equal(form_engine_session_stop(e, 300000000), 0);
+	assert_int_equal(r->n_summary, 1);
+	print_message("running %.1f s, %.1f m, %llu steps\n", r->summary.running_s,
+		      r->summary.distance_m, (unsigned long long)r->summary.steps);
+	assert_true(fabs(r->summary.running_s - 300) < 6);
+	assert_true(fabs(r->summary.distance_m - 900) < 18);
+	assert_true(llabs((long long)r->summary.steps - 857) <= 12);
+	form_engine_free(e);
+
+	/* a footpod alone, 170 spm at 3 m/s for 120 s: 340 steps, 360 m (325, 330) */
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(form_engine_new(NULL, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	for (uint64_t t = 0; t <= 120; t++) {
+		assert_int_equal(form_engine_feed_speed(e, t * 1000000, 3.0), 0);
+		assert_int_equal(form_engine_feed_cadence(e, t * 1000000, 170), 0);
+	}
+	assert_int_equal(r->n_started, 1);
+	assert_int_equal(form_engine_session_stop(e, 120000000), 0);
+	print_message("footpod alone: running %.1f s, %.1f m, %llu steps\n",
+		      r->summary.running_s, r->summary.distance_m,
+		      (unsigned long long)r->summary.steps);
+	assert_true(fabs(r->summary.distance_m - 360) < 7);
+	assert_true(llabs((long long)r->summary.steps - 340) <= 6);
+	form_engine_free(e);
+	free(r);
+}
+
+/*
  * Walking right after an IMU gap longer than a hole (the sensor off and on
  * again, here for 2 s after 120 s of running): its steps are seen. The
  * detector's reset after the gap restarted its sample count but kept the
@@ -878,6 +927,7 @@ int main(void)
 		{ "/form/engine/session-start-ahead", test_session_start_ahead, NULL, NULL, NULL },
 		{ "/form/engine/footpod-steps", test_footpod_steps, NULL, NULL, NULL },
 		{ "/form/engine/walk-after-gap", test_walk_after_gap, NULL, NULL, NULL },
+		{ "/form/engine/auto-start-backfill", test_auto_start_backfill, NULL, NULL, NULL },
 		{ "/form/engine/advance-ends-session", test_advance_ends_session, NULL, NULL, NULL },
 		{ "/form/engine/silent-steps-once", test_silent_steps_once, NULL, NULL, NULL },
 		{ "/form/engine/session-stop-behind", test_session_stop_behind, NULL, NULL, NULL },
