@@ -325,16 +325,19 @@ static int compact(struct spool *s)
 		(void)unlink(s->tmp_path);
 		return r;
 	}
-	/* The rename is durable only once the directory is. */
-	if (fsync(s->dir_fd) < 0)
-		return -errno;
+	/*
+	 * The rename is durable only once the directory is; either way the
+	 * path now names the new file, so appends go there from now on (to
+	 * the old, unlinked one they would be lost at the next open).
+	 */
+	r = fsync(s->dir_fd) < 0 ? -errno : 0;
 
 	close_nointr(s->fd);
 	s->fd = TAKE_FD(fd);
+	s->stats.file_bytes = tmp.stats.file_bytes;
 	if (lseek(s->fd, 0, SEEK_END) < 0)
 		return -errno;
-	s->stats.file_bytes = tmp.stats.file_bytes;
-	return 0;
+	return r;
 }
 
 static int maybe_compact(struct spool *s)
