@@ -47,8 +47,10 @@ gk_check "gateway availability online again" gk_wait_for 10 \
 	grep -q '^publish 1 gaitkeeper/bad/status$' "$blog"
 drops=$(grep -c '^dropped' "$blog")
 sleep 6
-gk_check "connected and stays so ($drops sessions dropped)" \
-	bash -c "[ \$(grep -c '^dropped' '$blog') -eq $drops ] && ! grep -q '^clean session closed' '$blog'"
+still_up() {
+	[ "$(grep -c '^dropped' "$blog")" -eq "$drops" ] && ! grep -q '^clean session closed' "$blog"
+}
+gk_check "connected and stays so ($drops sessions dropped)" still_up
 kill -TERM "$GKD_PID"
 gk_check "daemon stopped cleanly" wait "$GKD_PID"
 gk_done

@@ -76,6 +76,19 @@ static void on_event(const struct form_event *ev, void *userdata)
 	}
 }
 
+/* A new engine (params NULL: the defaults) whose events go to a new recorder. */
+static struct form_engine *engine_recorded(const struct form_params *p, struct recorder **ret_r)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct form_engine *e = NULL;
+
+	assert_non_null(r);
+	assert_int_equal(form_engine_new(p, &e), 0);
+	form_engine_set_event_cb(e, on_event, r);
+	*ret_r = r;
+	return e;
+}
+
 static void sample_at(const struct phase *ph, double t, struct form_imu_sample *ret)
 {
 	double v = 1;
@@ -279,14 +292,12 @@ static void test_footpod_steps(void **state)
  */
 static void run_late_or_flapping(double delay_s, double cycle_off, struct form_summary *ret)
 {
-	struct recorder *r = calloc(1, sizeof(*r));
+	struct recorder *r;
 	const struct phase run = { 60, RUN, 0.35, 0.2 };
-	struct form_engine *e = NULL;
+	struct form_engine *e;
 	uint64_t late_from = 3000, late_to = (uint64_t)llround((30 + delay_s) * 100);
 
-	assert_non_null(r);
-	assert_int_equal(form_engine_new(NULL, &e), 0);
-	form_engine_set_event_cb(e, on_event, r);
+	e = engine_recorded(NULL, &r);
 	assert_int_equal(form_engine_session_start(e, 0), 0);
 	for (uint64_t i = 0; i < 6000; i++) {
 		struct form_imu_sample s;
@@ -354,15 +365,13 @@ static void test_silent_steps_once(void **state)
  */
 static void test_advance_ends_session(void **state)
 {
-	struct recorder *r = calloc(1, sizeof(*r));
+	struct recorder *r;
 	const struct phase run[] = { { 60, RUN, 0.35, 0.2 } };
-	struct form_engine *e = NULL;
+	struct form_engine *e;
 	struct form_params p;
 
-	assert_non_null(r);
 	form_params_default(&p);
-	assert_int_equal(form_engine_new(&p, &e), 0);
-	form_engine_set_event_cb(e, on_event, r);
+	e = engine_recorded(&p, &r);
 	feed(e, run, 1, NAN);
 	assert_true(form_engine_session_active(e));
 	form_engine_advance(e, 30000000);	/* before the data: nothing */
@@ -390,16 +399,14 @@ static void test_advance_ends_session(void **state)
  */
 static void test_auto_start_backfill(void **state)
 {
-	struct recorder *r = calloc(1, sizeof(*r));
+	struct recorder *r;
 	const struct phase run[] = { { 300, RUN, 0.35, 0.2 } };
-	struct form_engine *e = NULL;
+	struct form_engine *e;
 	struct form_params p;
 
-	assert_non_null(r);
 	form_params_default(&p);
 	p.auto_start_s = 60;
-	assert_int_equal(form_engine_new(&p, &e), 0);
-	form_engine_set_event_cb(e, on_event, r);
+	e = engine_recorded(&p, &r);
 	feed(e, run, 1, 3.0);
 	assert_int_equal(r->n_started, 1);
 	assert_int_equal(form_engine_session_stop(e, 300000000), 0);
@@ -440,14 +447,12 @@ static void test_auto_start_backfill(void **state)
  */
 static void test_walk_after_gap(void **state)
 {
-	struct recorder *r = calloc(1, sizeof(*r));
+	struct recorder *r;
 	const struct phase run = { 120, RUN, 0.35, 0.2 }, walk = { 1e9, WALK, 0.55, 0 };
-	struct form_engine *e = NULL;
+	struct form_engine *e;
 	unsigned before = 0;
 
-	assert_non_null(r);
-	assert_int_equal(form_engine_new(NULL, &e), 0);
-	form_engine_set_event_cb(e, on_event, r);
+	e = engine_recorded(NULL, &r);
 	for (uint64_t i = 0; i < 24200; i++) {
 		struct form_imu_sample s;
 		double t = i / 100.0;
@@ -477,16 +482,14 @@ static void test_walk_after_gap(void **state)
  */
 static void test_session_stop_behind(void **state)
 {
-	struct recorder *r = calloc(1, sizeof(*r));
+	struct recorder *r;
 	const struct phase run[] = { { 60, RUN, 0.35, 0.2 } };
-	struct form_engine *e = NULL;
+	struct form_engine *e;
 	uint8_t buf[FORM_DIGEST_SIZE];
 	struct form_digest back;
 	size_t len;
 
-	assert_non_null(r);
-	assert_int_equal(form_engine_new(NULL, &e), 0);
-	form_engine_set_event_cb(e, on_event, r);
+	e = engine_recorded(NULL, &r);
 	assert_int_equal(form_engine_session_start(e, 0), 0);
 	feed(e, run, 1, NAN);
 	assert_int_equal(form_engine_session_stop(e, 55000000), 0);
@@ -510,13 +513,11 @@ static void test_session_stop_behind(void **state)
  */
 static void test_pain_digest_full(void **state)
 {
-	struct recorder *r = calloc(1, sizeof(*r));
-	struct form_engine *e = NULL;
+	struct recorder *r;
+	struct form_engine *e;
 	const struct form_digest *d;
 
-	assert_non_null(r);
-	assert_int_equal(form_engine_new(NULL, &e), 0);
-	form_engine_set_event_cb(e, on_event, r);
+	e = engine_recorded(NULL, &r);
 	assert_int_equal(form_engine_session_start(e, 0), 0);
 	for (int i = 0; i < 7; i++)
 		assert_int_equal(form_engine_report_pain(e, (i + 1) * 1000000ULL, 1, "knee"), 0);

@@ -8,8 +8,8 @@ Mosquitto cannot be made to misbehave on cue; this can. It speaks just enough
 MQTT 5 for one client (gaitkeeperd) and logs what it does, one line each:
   * a connect asking for a durable session (clean start 0), the first time:
     CONNACK without a session, then SUBACKs and PINGRESPs but no PUBACK for
-    HOLD_S (6) seconds, longer than a quick drop, so that the client's QoS 1 messages stay in flight; then
-    the socket is closed ("held N")
+    HOLD_S (6) seconds, longer than a quick drop, so that the client's QoS 1
+    messages stay in flight; then the socket is closed ("held N")
   * every later durable connect: CONNACK "session present", then the socket
     is closed right after the first PUBLISH, acknowledged ("dropped"), as
     mosquitto did once with a resumed session it found malformed
