@@ -21,12 +21,10 @@ H10=A0:9E:1A:00:00:01
 VS=A0:9E:1A:00:00:02
 POD=C8:FD:19:00:00:03
 FAILOVER_S=4
-gk_bg "$SIM" --loop --speed-mps 3.0 \
+gkd_start_sim --loop --speed-mps 3.0 \
 	--device "polar-h10,$H10,Polar H10 IMU" \
 	--device "polar-verity-sense,$VS,Polar Sense IMU" \
-	--device "footpod,$POD,Stryd IMU" 2> "$gk_tmp/sim.log"
-gk_wait_for 10 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status io.gaitkeeper.BluezSim \
-	> /dev/null || { gk_not_ok "bluez-sim on the private bus"; gk_done; exit 1; }
+	--device "footpod,$POD,Stryd IMU"
 
 cfg=$gk_tmp/gaitkeeper.conf
 # write_config [EXTRA FORM KEYS]: the chest strap is listed before the sacrum clip.

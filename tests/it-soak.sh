@@ -35,14 +35,11 @@ H10=A0:9E:1A:50:00:01
 POD=C8:FD:19:50:00:02
 HRM=E4:5F:01:50:00:03
 BELT=F0:E1:D2:50:00:04
-gk_bg "$SIM" --trace data/demo/hip-run-5min30.csv --loop --speed-mps 2.9 \
+gkd_start_sim --trace data/demo/hip-run-5min30.csv --loop --speed-mps 2.9 \
 	--device "polar-h10,$H10,Polar H10 SOAK" \
 	--device "footpod,$POD,Stryd SOAK" \
 	--device "heart-rate,$HRM,HRM SOAK" \
-	--device "treadmill,$BELT,Treadmill SOAK" 2> "$gk_tmp/sim.log"
-SIM_PID=$gk_last_pid
-gk_wait_for 10 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status io.gaitkeeper.BluezSim \
-	> /dev/null || { gk_not_ok "bluez-sim on the private bus"; gk_done; exit 1; }
+	--device "treadmill,$BELT,Treadmill SOAK"
 
 cfg=$gk_tmp/soak.conf
 cat > "$cfg" <<EOF

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Shared gaitkeeperd set-up for the daemon integration tests, sourced after lib/env.sh.
 # Provides: GKD, dlog, notify_log, a systemd notify-socket listener
-# (gkd_start_notify), start_daemon (extra environment from the GKD_ENV array)
-# and dbus_call on the daemon's private-bus API.
+# (gkd_start_notify), bluez-sim on the private bus (gkd_start_sim),
+# start_daemon (extra environment from the GKD_ENV array) and dbus_call on the
+# daemon's private-bus API.
 
 GKD=$GK_BUILD/gaitkeeperd
 dlog=$gk_tmp/daemon.log
@@ -32,6 +33,16 @@ start_daemon() {
 	gk_bg env NOTIFY_SOCKET="$gk_tmp/notify.sock" "${GKD_ENV[@]}" "$GKD" --config "$cfg" \
 		--state-dir "$gk_tmp/state" --stderr 2>> "$dlog"
 	GKD_PID=$gk_last_pid
+}
+
+# gkd_start_sim ARGS...: bluez-sim ($SIM) with ARGS, its stderr in $gk_tmp/sim.log,
+# owning its name on the private bus within 10 s, else the test ends there (not
+# ok). Sets SIM_PID.
+gkd_start_sim() {
+	gk_bg "$SIM" "$@" 2> "$gk_tmp/sim.log"
+	SIM_PID=$gk_last_pid
+	gk_wait_for 10 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status io.gaitkeeper.BluezSim \
+		> /dev/null || { gk_not_ok "bluez-sim on the private bus"; gk_done; exit 1; }
 }
 
 # gkd_subscribe NODE [-t TOPIC...]: every message under gaitkeeper/NODE/# (and the
