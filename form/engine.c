@@ -164,8 +164,8 @@ struct form_engine {
 	 * the next tick; with no footpod, the IMU's cadence and the belt
 	 * speed when it fell silent (NAN: none steady enough to hold).
 	 */
-	uint64_t t_pod_steps;		/* (reset when the IMU streams) */
-	double pod_steps_frac;
+	uint64_t t_silent_tick;		/* (reset when the IMU streams) */
+	double silent_steps_frac;
 	double held_cadence_spm, held_speed_mps, held_impact_g;
 	/*
 	 * Up to here the session's steps were counted while the IMU was
@@ -1351,8 +1351,8 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->impact_load = 0;
 	e->session_steps = 0;
 	e->steps_estimated = 0;
-	e->t_pod_steps = 0;
-	e->pod_steps_frac = 0;
+	e->t_silent_tick = 0;
+	e->silent_steps_frac = 0;
 	e->held_cadence_spm = e->held_speed_mps = NAN;
 	e->t_silent_counted = 0;
 	e->imu_holes = 0;
@@ -1686,12 +1686,12 @@ static double silent_cadence(const struct form_engine *e, uint64_t now)
  */
 static void silent_steps_count(struct form_engine *e, uint64_t now)
 {
-	uint64_t from = e->t_pod_steps;
+	uint64_t from = e->t_silent_tick;
 	bool first = !from;
 	double n, spm;
 
 	if (!imu_silent(e, now)) {
-		e->t_pod_steps = 0;
+		e->t_silent_tick = 0;
 		e->held_cadence_spm = NAN;
 		return;
 	}
@@ -1711,18 +1711,18 @@ static void silent_steps_count(struct form_engine *e, uint64_t now)
 	if (from + GAP_MAX_USEC < now &&
 	    !(first && e->session_auto && from == e->session_start))
 		from = now - GAP_MAX_USEC;
-	e->t_pod_steps = now;
+	e->t_silent_tick = now;
 	spm = silent_cadence(e, now);
 	/* no rate known since the last count: that time has no steps */
 	if (isnan(spm) || now <= from)
 		return;
 	e->t_silent_counted = now;
-	n = e->pod_steps_frac + spm * (double)(now - from) / USEC / 60.0;
-	e->pod_steps_frac = n - floor(n);
+	n = e->silent_steps_frac + spm * (double)(now - from) / USEC / 60.0;
+	e->silent_steps_frac = n - floor(n);
 	steps_estimated_add(e, (uint64_t)n);
 	/* their load: the IMU's mean peak before it fell silent, if any */
-	if (isfinite(e->held_impact_g) && e->held_impact_g > 0)
-		e->impact_load += floor(n) * e->held_impact_g;
+	if (isfinite(e->held_impact_g))
+		impact_add(e, e->held_impact_g, (unsigned)n);
 }
 
 static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
@@ -1877,7 +1877,7 @@ static void tick(struct form_engine *e, uint64_t now)
 	struct form_event ev = { .type = FORM_EVENT_METRICS, .t_usec = now };
 	bool was_session;
 	uint64_t t_prev;
-	double dt;
+	double dt, v_now;
 
 	if (!e->tick_started) {
 		e->tick_started = true;
@@ -1977,9 +1977,10 @@ static void tick(struct form_engine *e, uint64_t now)
 		e->at_stop.imu_holes = e->imu_holes;
 		e->at_stop.imu_lost_s = e->imu_lost_s;
 	}
-	if (!isnan(speed_now(e)))
-		e->odo_m += speed_now(e) * fmin((double)(now - t_prev) / USEC,
-					     (double)GAP_MAX_USEC / USEC);
+	v_now = speed_now(e);
+	if (!isnan(v_now))
+		e->odo_m += v_now * fmin((double)(now - t_prev) / USEC,
+					 (double)GAP_MAX_USEC / USEC);
 	/* the session so far, this tick's time and steps counted */
 	ev.metrics.session_steps = e->session ? e->session_steps : 0;
 	ev.metrics.session_distance_m = e->session && e->distance_known ? e->distance_m : NAN;
@@ -2011,10 +2012,12 @@ int form_engine_feed_imu(struct form_engine *e, const struct form_imu_sample *s)
 		return -EINVAL;
 	if (e->have_imu && s->t_usec <= e->t_imu)
 		return -EINVAL;
-	if (fabs(s->ax) > 64 || fabs(s->ay) > 64 || fabs(s->az) > 64)
+	if (fabs(s->ax) > FORM_IMU_MAX_G || fabs(s->ay) > FORM_IMU_MAX_G ||
+	    fabs(s->az) > FORM_IMU_MAX_G)
 		return -ERANGE;
-	/* as trace CSVs are capped: a finite 1e39 would overflow the detector's floats */
-	if (fabs(s->gx) > 10000 || fabs(s->gy) > 10000 || fabs(s->gz) > 10000)
+	/* a finite 1e39 deg/s would overflow the detector's floats */
+	if (fabs(s->gx) > FORM_IMU_MAX_DPS || fabs(s->gy) > FORM_IMU_MAX_DPS ||
+	    fabs(s->gz) > FORM_IMU_MAX_DPS)
 		return -ERANGE;
 
 	if (!e->have_imu)

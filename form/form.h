@@ -449,6 +449,10 @@ int form_engine_new(const struct form_params *params, struct form_engine **ret);
 struct form_engine *form_engine_free(struct form_engine *e);
 void form_engine_set_event_cb(struct form_engine *e, form_event_cb_t cb, void *userdata);
 
+/* What form_engine_feed_imu() accepts (and trace CSVs carry). */
+#define FORM_IMU_MAX_G 64.0
+#define FORM_IMU_MAX_DPS 10000.0
+
 /*
  * Feed one IMU sample. 0 on success; -EINVAL if t_usec does not increase or
  * fewer than two accelerometer axes are finite, -ERANGE beyond +-64 g or a

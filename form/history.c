@@ -142,15 +142,17 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 		double min = d[i].running_s / 60.0;
 
 		/* 0: no wall clock then (form_digest): in no time window, not 1970 */
-		if (st != 0 && st < oldest)
-			oldest = st;
-
-		if (st != 0 && st <= now_epoch_s && now_epoch_s - st < 7 * DAY_S) {
-			h.load_7d_min += min;
-			h.impact_load_7d += isfinite(d[i].impact_load) ? d[i].impact_load : 0;
+		if (st != 0) {
+			if (st < oldest)
+				oldest = st;
+			if (st <= now_epoch_s && now_epoch_s - st < 7 * DAY_S) {
+				h.load_7d_min += min;
+				h.impact_load_7d += isfinite(d[i].impact_load) ?
+						    d[i].impact_load : 0;
+			}
+			if (st <= now_epoch_s && now_epoch_s - st < 28 * DAY_S)
+				load28 += min;
 		}
-		if (st != 0 && st <= now_epoch_s && now_epoch_s - st < 28 * DAY_S)
-			load28 += min;
 
 		for (unsigned k = 0; k < d[i].n_pain && k < FORM_DIGEST_MAX_PAIN; k++)
 			if (d[i].pain[k].level >= HISTORY_PAIN_LEVEL &&

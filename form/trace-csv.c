@@ -160,13 +160,13 @@ int trace_csv_feed_line(struct trace_csv *c, const char *line, size_t len,
 
 	if (t < 0 || t > TRACE_CSV_MAX_T_S)
 		return fail(c, "t_s out of range: %g", t);
+	s.t_usec = (uint64_t)llround(t * 1e6);
 	/* to the microsecond, as the engine takes it */
-	if (c->have_t && !(llround(t * 1e6) > llround(c->last_t * 1e6)))
+	if (c->have_t && !(s.t_usec > (uint64_t)llround(c->last_t * 1e6)))
 		return fail(c, "t_s does not increase (%.9g after %.9g)", t, c->last_t);
 	c->have_t = true;
 	c->last_t = t;
 	c->samples++;
-	s.t_usec = (uint64_t)llround(t * 1e6);
 	*ret = s;
 	return 1;
 }

@@ -19,8 +19,8 @@
  * the line number for error messages. Pure: no I/O, no allocation.
  */
 #define TRACE_CSV_MAX_LINE 512
-#define TRACE_CSV_MAX_G 64.0
-#define TRACE_CSV_MAX_DPS 10000.0
+#define TRACE_CSV_MAX_G FORM_IMU_MAX_G
+#define TRACE_CSV_MAX_DPS FORM_IMU_MAX_DPS
 #define TRACE_CSV_MAX_T_S 1e7
 
 enum trace_csv_column {
