@@ -20,6 +20,7 @@
 #define ACTIVITY_WINDOW_USEC (4 * USEC)
 #define CONTEXT_FRESH_USEC (5 * USEC)
 #define STANDING_AFTER_USEC (2500000ULL)
+#define IMU_SILENT_USEC (3 * USEC)	/* no IMU sample for longer: imu_silent() */
 #define FLIGHT_MAX_G 0.45		/* running: near free fall between steps */
 #define WALK_MAX_SPEED_MPS 2.0		/* no IMU: footpod/belt speed above this is running */
 #define HELD_SPEED_BAND 0.2		/* held IMU cadence: speed within 20 % of then */
@@ -735,21 +736,45 @@ static void side_assign(struct form_engine *e, struct form_step *s)
 }
 
 /*
+ * Time of (a, b) the IMU stream spent in holes, from the latest holes kept:
+ * a hole is no evidence of standing still, nor of a missed step.
+ */
+static uint64_t hole_usec(const struct form_engine *e, uint64_t a, uint64_t b)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < e->n_hole_t && i < ENGINE_HOLES; i++) {
+		uint64_t lo = e->hole_t[i][0] > a ? e->hole_t[i][0] : a;
+		uint64_t hi = e->hole_t[i][1] < b ? e->hole_t[i][1] : b;
+
+		if (hi > lo)
+			sum += hi - lo;
+	}
+	return sum;
+}
+
+/*
  * Steps a hole in the IMU stream swallowed between the last step and this
  * one (ic): the interval over the typical step time of the steps before,
  * less the one it is. Only across a hole (a missed step elsewhere is the
  * detector's, not the stream's), only while the steps go on (at most
- * STANDING_AFTER_USEC apart, as long as a stop takes to be seen) and with
- * a steady step time from at least 3 steps of the last 10 s.
+ * STANDING_AFTER_USEC of streamed time apart, as long as a stop takes to be
+ * seen; the holes themselves may be longer, up to IMU_SILENT_USEC: a
+ * longer silence has its steps from silent_steps_count(), or none where no
+ * rate is known) and with a steady step time from at least 3 steps of the
+ * last 10 s.
  */
 static unsigned steps_in_hole(const struct form_engine *e, uint64_t ic)
 {
 	double step_ms, k;
 	unsigned n;
 	bool holed = false;
+	uint64_t lost;
 
-	if (e->total_steps == 0 || ic <= e->t_last_step ||
-	    ic - e->t_last_step > STANDING_AFTER_USEC)
+	if (e->total_steps == 0 || ic <= e->t_last_step || e->t_silent_counted > e->t_last_step)
+		return 0;
+	lost = hole_usec(e, e->t_last_step, ic);
+	if (lost > IMU_SILENT_USEC || ic - e->t_last_step - lost > STANDING_AFTER_USEC)
 		return 0;
 	for (unsigned i = 0; i < e->n_hole_t && i < ENGINE_HOLES; i++)
 		holed |= e->hole_t[i][1] > e->t_last_step && e->hole_t[i][0] < ic &&
@@ -1639,7 +1664,7 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 /* No IMU stream, or none for 3 s: the footpod stands in (activity, steps). */
 static bool imu_silent(const struct form_engine *e, uint64_t now)
 {
-	return !e->have_imu || now > e->t_imu + 3 * USEC;
+	return !e->have_imu || now > e->t_imu + IMU_SILENT_USEC;
 }
 
 /*
@@ -1739,8 +1764,15 @@ static enum form_activity activity_classify(struct form_engine *e, uint64_t now)
 		return v < 0.3 ? FORM_ACTIVITY_STANDING :
 			v < WALK_MAX_SPEED_MPS ? FORM_ACTIVITY_WALKING : FORM_ACTIVITY_RUNNING;
 	}
-	/* no step for 2.5 s while the IMU has been streaming for 2 s: standing */
-	if (e->total_steps == 0 || now > e->t_last_step + STANDING_AFTER_USEC)
+	/*
+	 * no step for 2.5 s of samples (a hole in the stream, up to the
+	 * silence above, is none) while the IMU has been streaming for 2 s:
+	 * standing
+	 */
+	if (e->total_steps == 0 ||
+	    (e->t_imu > e->t_last_step &&
+	     e->t_imu - e->t_last_step - hole_usec(e, e->t_last_step, e->t_imu) >
+		     STANDING_AFTER_USEC))
 		return now >= e->t_imu_first + 2 * USEC ? FORM_ACTIVITY_STANDING : e->activity;
 
 	/* the activity looks at the last 4 s only, so it follows stops quickly */
