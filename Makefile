@@ -115,9 +115,16 @@ $(BUILD)/fuzz/fuzz-%: $(BUILD)/fuzz/obj/tests/fuzz-%.o $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
 		$(shell pkg-config --libs libconfig json-c) -lm
 
+# LD_PRELOAD fault injection for an integration test (not sanitized: it only
+# forwards to Paho)
+TEST_PRELOADS := $(BUILD)/tests/lib/paho-no-lost.so
+$(BUILD)/tests/lib/%.so: tests/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu17 -O2 -g $(WARNINGS) -shared -fPIC -o $@ $< -ldl
+
 all: $(LIBS) $(BINS)
 
-tests: $(TEST_BINS) $(FUZZ_REPLAYS)
+tests: $(TEST_BINS) $(FUZZ_REPLAYS) $(TEST_PRELOADS)
 
 # ---- targets ---------------------------------------------------------------
 deps:
