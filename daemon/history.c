@@ -31,6 +31,26 @@ static int read_state_file(const struct gk_daemon *d, const char *name, uint8_t 
 	return 0;
 }
 
+/*
+ * A state file of text we wrote, NUL-terminated in buf (cap bytes): -ENOENT
+ * when there is none, -EBADMSG when it is empty, does not fit (cap - 2
+ * bytes at most) or holds a NUL.
+ */
+static int read_state_text(const struct gk_daemon *d, const char *name, char *buf, size_t cap,
+			   size_t *ret_len)
+{
+	size_t len = 0;
+	int r = read_state_file(d, name, (uint8_t *)buf, cap - 1, &len);
+
+	if (r < 0)
+		return r;
+	if (len == 0 || len == cap - 1 || memchr(buf, 0, len))
+		return -EBADMSG;
+	buf[len] = 0;
+	*ret_len = len;
+	return 0;
+}
+
 /* Replace state_dir/name atomically and durably. */
 static int write_state_file(const struct gk_daemon *d, const char *name, const uint8_t *buf,
 			    size_t len)
@@ -220,24 +240,23 @@ void history_save_summary(struct gk_daemon *d)
 
 void history_load_summary(struct gk_daemon *d)
 {
-	_cleanup_free_ uint8_t *buf = malloc(GK_MQTT_PAYLOAD_MAX + 1);
+	const size_t cap = GK_MQTT_PAYLOAD_MAX + 2;
+	_cleanup_free_ char *buf = malloc(cap);
 	struct json_object *o;
 	size_t len = 0;
 	int r;
 
 	if (!buf)
 		return;
-	r = read_state_file(d, "last-summary.json", buf, GK_MQTT_PAYLOAD_MAX, &len);
+	r = read_state_text(d, "last-summary.json", buf, cap, &len);
 	if (r == -ENOENT)
 		return;
-	if (r < 0 || len == 0 || memchr(buf, 0, len)) {
-		log_warning_errno(r < 0 ? r : -EBADMSG, "Stored last summary not used, "
-				  "ignoring: %m");
+	if (r < 0) {
+		log_warning_errno(r, "Stored last summary not used, ignoring: %m");
 		return;
 	}
-	buf[len] = 0;
 	/* Written by us, but read back as outside input: must be one JSON object. */
-	o = json_tokener_parse((char *)buf);
+	o = json_tokener_parse(buf);
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		log_warning("Stored last summary is not a JSON object, ignoring");
@@ -245,7 +264,7 @@ void history_load_summary(struct gk_daemon *d)
 	}
 	json_object_put(o);
 	free(d->last_summary);
-	d->last_summary = strdup((char *)buf);
+	d->last_summary = strdup(buf);
 }
 
 int history_save_pain_where(struct gk_daemon *d)
@@ -294,11 +313,9 @@ void history_load_pain_last(struct gk_daemon *d)
 	size_t len = 0;
 	int r;
 
-	r = read_state_file(d, "pain-last.json", (uint8_t *)buf, sizeof(buf) - 1, &len);
+	r = read_state_text(d, "pain-last.json", buf, sizeof(buf), &len);
 	if (r == -ENOENT)
 		return;		/* no report yet: pain/last stays unknown */
-	if (r >= 0 && (len == 0 || len == sizeof(buf) - 1 || memchr(buf, 0, len)))
-		r = -EBADMSG;	/* empty, too long for a report, or not text */
 	if (r >= 0)
 		r = mqtt_command_pain_last_parse(buf, len, &text);
 	if (r < 0) {

@@ -292,6 +292,7 @@ gk_check "an unknown location is refused (cmd/result not ok)" bash -c "
 		sleep 0.2; done; exit 1"
 
 # ---- a sensor leaves the config: its entities are removed ------------------
+summary_before=$(dbus_call GetSummary b true)
 kill -TERM "$GKD_PID"
 wait "$GKD_PID"
 gk_check "clean exit" test $? -eq 0
@@ -308,6 +309,11 @@ gk_check "the pain location survives a restart (knee published again)" gk_wait_f
 last_back() { [ -n "$last" ] && [ "$(retained pain/last)" = "$last" ]; }
 gk_check "the last pain report survives a restart (pain/last retained, same bytes: 2 at hip)" \
 	gk_wait_for 15 last_back
+summary_back() { [ "$(dbus_call GetSummary b true 2>/dev/null)" = "$summary_before" ]; }
+has_reports() { [[ $summary_before == *duration_s*knee*hip* ]]; }
+gk_check "(GetSummary gave the last session's summary before the restart)" has_reports
+gk_check "the last summary survives a restart (GetSummary, same text)" \
+	gk_wait_for 10 summary_back
 gk_check "removed sensor's config cleared (empty retained)" gk_wait_for 15 \
 	grep -q '^1 homeassistant/sensor/gaitkeeper_it/b_battery_pct/config $' "$sub_log"
 # The removals go out one by one: poll the broker's retained set until none
@@ -324,8 +330,10 @@ kill -TERM "$GKD_PID"
 wait "$GKD_PID"
 gk_check "clean exit again" test $? -eq 0
 
-# ---- a bad pain-last.json: said in the log, nothing made up, no crash ------
+# ---- a bad pain-last.json and last-summary.json: said in the log, nothing made
+# up, no crash
 printf '{"level":12,"where":"hip","ts":1764120345120,"seq":3}' > "$gk_tmp/state/pain-last.json"
+printf '[1,2]' > "$gk_tmp/state/last-summary.json"
 forget pain/last
 a0=$(n_topic alert/active)
 start_daemon
@@ -333,6 +341,8 @@ gk_check "a bad stored pain report is said in the log" gk_wait_for 10 grep -q \
 	'Stored last pain report not used, pain/last not published until the next one' "$dlog"
 # alert/active goes out after pain/where and pain/last (publish_state_all).
 more_active() { [ "$(n_topic alert/active)" -gt "$a0" ]; }
+gk_check "a stored summary that is not an object is said in the log" grep -q \
+	'Stored last summary is not a JSON object, ignoring' "$dlog"
 gk_check "... the daemon connects and publishes its state" gk_wait_for 15 more_active
 gk_check "... but no pain/last (Home Assistant shows unknown)" test -z "$(retained pain/last)"
 kill -TERM "$GKD_PID"
