@@ -94,6 +94,7 @@ struct gk_daemon {
 	uint64_t watchdog_usec;
 	uint64_t last_gateway_usec;
 	bool ready_sent, stopping, form_reload_pending, baseline_pending;
+	int exit_code;			/* the loop's, once stopping: < 0 is a failure */
 	char status[256];
 	char reload_error[256];
 

@@ -462,7 +462,7 @@ static void on_mqtt_shutdown(void *userdata)
 {
 	struct gk_daemon *d = userdata;
 
-	(void)sd_event_exit(d->event, 0);
+	(void)sd_event_exit(d->event, d->exit_code);
 }
 
 static int read_password(struct gk_daemon *d)
@@ -926,7 +926,23 @@ static void stop(struct gk_daemon *d)
 	update_status(d, "stopping");
 
 	if (!d->mqtt || mqtt_client_shutdown(d->mqtt, "offline", SHUTDOWN_TIMEOUT_USEC) < 0)
-		(void)sd_event_exit(d->event, 0);
+		(void)sd_event_exit(d->event, d->exit_code);
+}
+
+/*
+ * The system bus went (dbus-daemon restarted or died): sd-bus does not
+ * reconnect, and BLE and the D-Bus API go with it. Stop as for SIGTERM (the
+ * session's summary spooled, "offline" published), then fail, so that
+ * systemd's Restart=on-failure starts the service on the new bus.
+ */
+static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct gk_daemon *d = userdata;
+
+	log_error("Lost the system bus, stopping so that the service is started again");
+	d->exit_code = -ENOTCONN;
+	stop(d);
+	return 0;
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -976,6 +992,12 @@ static int bus_setup(struct gk_daemon *d)
 	r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0)
 		return log_error_errno(r, "Failed to attach the bus to the loop: %m");
+	/* sd-bus's own message, matched locally (no AddMatch on the bus) */
+	r = sd_bus_match_signal(d->bus, NULL, "org.freedesktop.DBus.Local",
+				"/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+				"Disconnected", on_bus_disconnected, d);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch the bus connection: %m");
 	return 0;
 }
 
@@ -1123,7 +1145,7 @@ int gk_daemon_run(struct gk_daemon *d)
 	int r = sd_event_loop(d->event);
 
 	if (r < 0)
-		return log_error_errno(r, "Event loop failed: %m");
+		return log_error_errno(r, "Exiting with a failure: %m");
 	return 0;
 }
 

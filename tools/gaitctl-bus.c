@@ -1190,6 +1190,22 @@ static void watch_show_state(struct watch *w)
 	watch_render(w);
 }
 
+/*
+ * The system bus went (dbus-daemon restarted or died): sd-bus does not
+ * reconnect, so neither can the watch. It says so and ends with
+ * EX_UNAVAILABLE, for whatever runs it to start it again.
+ */
+static int on_bus_gone(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct watch *w = userdata;
+
+	fprintf(stderr, "gaitctl: watch: lost the system bus\n");
+	watch_lost(w);
+	w->exit_code = EX_UNAVAILABLE;
+	(void)sd_event_exit(w->event, 0);
+	return 0;
+}
+
 static int cmd_watch(sd_bus *bus, const struct options *o)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -1221,6 +1237,10 @@ static int cmd_watch(sd_bus *bus, const struct options *o)
 	if (r >= 0)
 		r = sd_bus_match_signal(bus, NULL, DBUS_API_NAME, DBUS_API_PATH,
 					MANAGER_INTERFACE, NULL, on_objects, &w);
+	if (r >= 0)
+		r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus.Local",
+					"/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+					"Disconnected", on_bus_gone, &w);
 	if (r >= 0)
 		r = sd_bus_add_match(bus, NULL, "type='signal',sender='org.freedesktop.DBus',"
 				     "interface='org.freedesktop.DBus',"
