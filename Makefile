@@ -115,9 +115,9 @@ $(BUILD)/fuzz/fuzz-%: $(BUILD)/fuzz/obj/tests/fuzz-%.o $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
 		$(shell pkg-config --libs libconfig json-c) -lm
 
-# LD_PRELOAD fault injection for an integration test (not sanitized: it only
-# forwards to Paho)
-TEST_PRELOADS := $(BUILD)/tests/lib/paho-no-lost.so
+# LD_PRELOAD fault injection for integration tests (not sanitized: they only
+# forward to the real function)
+TEST_PRELOADS := $(BUILD)/tests/lib/paho-no-lost.so $(BUILD)/tests/lib/clock-step.so
 $(BUILD)/tests/lib/%.so: tests/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 -O2 -g $(WARNINGS) -shared -fPIC -o $@ $< -ldl

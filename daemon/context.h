@@ -100,6 +100,7 @@ struct gk_daemon {
 
 	bool session_active, session_automatic;
 	uint64_t session_started_ms;
+	uint64_t session_start_usec;	/* monotonic: durations never follow the wall clock */
 	/* the form core's session so far (its last metrics): steps, distance (NAN) */
 	uint64_t session_steps;
 	double session_distance_m;

@@ -160,10 +160,12 @@ void publish_pain_report(struct gk_daemon *d, unsigned level, const char *where)
  */
 void publish_session_dbus(struct gk_daemon *d)
 {
+	uint64_t now = now_usec();
 	struct dbus_api_session s = {
 		.state = d->session_active ? "running" : "idle",
 		.started_ms = d->session_active ? d->session_started_ms : 0,
-		.duration_ms = d->session_active ? epoch_ms() - d->session_started_ms : 0,
+		.duration_ms = d->session_active && now > d->session_start_usec ?
+				       (now - d->session_start_usec) / USEC_PER_MSEC : 0,
 		.distance_m = d->session_active ? d->session_distance_m : NAN,
 		.steps = d->session_active ? d->session_steps : 0,
 	};
@@ -480,7 +482,8 @@ static void on_live(struct gk_daemon *d, const struct form_event *ev)
 		return;
 	}
 	json_add_string(o, "activity", activity_name(m->activity));
-	json_add_double(o, "session_s", (double)(epoch_ms() - d->session_started_ms) / 1000.0);
+	json_add_double(o, "session_s", ev->t_usec > d->session_start_usec ?
+			(double)(ev->t_usec - d->session_start_usec) / USEC_PER_SEC : 0.0);
 	json_object_object_add(o, "window_steps", json_object_new_int((int)m->window_steps));
 	json_object_object_add(o, "total_steps", json_object_new_int64((int64_t)m->total_steps));
 	json_object_object_add(o, "session_steps",
@@ -613,6 +616,7 @@ void publish_form_event(const struct form_event *ev, void *userdata)
 		d->session_active = true;
 		d->session_automatic = ev->session.automatic;
 		d->session_started_ms = mono_to_epoch_ms(ev->session.start_usec);
+		d->session_start_usec = ev->session.start_usec;
 		d->session_steps = 0;
 		d->session_distance_m = NAN;
 		d->n_alerts = 0;
