@@ -138,21 +138,41 @@ void history_save_baseline(struct gk_daemon *d)
  */
 size_t history_load_digests(struct gk_daemon *d, struct form_digest *out, size_t cap)
 {
-	_cleanup_free_ uint8_t *buf = malloc(GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4));
-	size_t len = 0, pos = 0, n = 0;
+	const size_t max = GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4);
+	_cleanup_free_ uint8_t *buf = malloc(max);
+	size_t len = 0, pos = 0, n = 0, skipped = 0;
+	int r;
 
-	if (!buf || read_state_file(d, "digests", buf, GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4),
-				    &len) < 0)
+	if (!buf || read_state_file(d, "digests", buf, max, &len) < 0)
 		return 0;
 	while (len - pos >= 4 && n < cap) {
 		uint32_t l = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16 |
 			     (uint32_t)buf[pos + 3] << 24;
 
-		if (l > len - pos - 4)
-			break;
-		if (form_digest_parse(buf + pos + 4, l, &out[n]) >= 0)
+		if (l <= len - pos - 4 && form_digest_parse(buf + pos + 4, l, &out[n]) >= 0) {
 			n++;
-		pos += 4 + l;
+			pos += 4 + l;
+			continue;
+		}
+		/*
+		 * A damaged record (its length or its bytes; each carries a
+		 * CRC): the next one starts where the next digest magic has a
+		 * length before it that parses. One bad byte must not cost the
+		 * sessions after it.
+		 */
+		skipped++;
+		pos++;
+		while (len - pos >= 8 && memcmp(buf + pos + 4, "GKDG", 4) != 0)
+			pos++;
+		if (len - pos < 8)
+			pos = len;
+	}
+	if (skipped) {
+		/* the next store rewrites the file from what was read: keep it */
+		r = write_state_file(d, "digests.damaged", buf, len);
+		log_warning("Session history (digests) damaged: %zu record(s) read, %zu damaged "
+			    "place(s) skipped; the file as it was is kept as digests.damaged%s",
+			    n, skipped, r < 0 ? " (failed to write it)" : "");
 	}
 	return n;
 }
