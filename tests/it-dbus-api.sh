@@ -234,6 +234,7 @@ gk_check "... with PropertiesChanged" gk_wait_for 5 grep -q \
 gk_check "ReportPain 5 with where '' by gkop" as_op "${B[@]}" call "${OBJ[@]}" ReportPain us 5 ""
 as_nobody "$GAITCTL" status > "$gk_tmp/status-where.txt" 2>&1
 gk_check "gaitctl status: 'Pain at:  knee'" grep -q '^Pain at: *knee,' "$gk_tmp/status-where.txt"
+gk_check "gaitctl pain 7 with no --where (gkop)" as_op "$GAITCTL" pain 7
 gk_check "StopSession (root)" "${B[@]}" call "${OBJ[@]}" StopSession
 gk_check "SessionEnded signal with the summary" gk_wait_for 10 grep -q '"member":"SessionEnded"' "$gk_tmp/signals.json"
 gk_check "session State back to idle" gk_wait_for 5 sprop_is State 's "idle"'
@@ -243,7 +244,8 @@ import json, sys
 s = json.loads(json.load(open(sys.argv[1]))["data"][0])
 text = json.dumps(s)
 sys.exit(0 if isinstance(s, dict) and "lower-back" in text and "hip" in text else 1)' "$gk_tmp/last.json"
-gk_check "... the report without a location is at PainWhere's (5, knee)" python3 -c '
+gk_check "... the reports without a location are at PainWhere's (5 by D-Bus, 7 by gaitctl: knee)" \
+	python3 -c '
 import json, sys
 s = json.loads(json.load(open(sys.argv[1]))["data"][0])
 def reports(o):
@@ -256,8 +258,8 @@ def reports(o):
     elif isinstance(o, list):
         for v in o:
             yield from reports(v)
-sys.exit(0 if any(p.get("level") == 5 and p.get("where") == "knee" for p in reports(s)) else 1)' \
-	"$gk_tmp/last.json"
+sys.exit(0 if all(any(p.get("level") == n and p.get("where") == "knee" for p in reports(s))
+                  for n in (5, 7)) else 1)' "$gk_tmp/last.json"
 
 # Pain reported between runs belongs to the run before it: the next session's
 # history counts it (the first session's own worst report was 6).

@@ -1305,7 +1305,7 @@ static int usage_error(const char *fmt, ...)
 int gaitctl_bus(int argc, char **argv)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	struct options o = { .where = "lower-back" };
+	struct options o = { .where = "" };	/* pain: the daemon's PainWhere */
 	const char *cmd = argv[0], *pos[2] = {};
 	unsigned long long level = 0;
 	size_t npos = 0;

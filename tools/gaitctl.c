@@ -28,7 +28,8 @@ static const struct gaitctl_command {
 	{ "pain", gaitctl_bus,
 	  "pain LEVEL [--where W]     report pain (0-10) at W (lower-back, upper-back,\n"
 	  "                             neck, hip, knee, shin, ankle, foot, other;\n"
-	  "                             default lower-back)" },
+	  "                             default: the daemon's location for reports\n"
+	  "                             that name none, see status)" },
 	{ "summary", gaitctl_bus, "summary [--last] [--json]  session summary" },
 	{ "report", gaitctl_report,
 	  "report [FILE|-]            a summary (MQTT session/summary, analyze output)\n"
