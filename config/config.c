@@ -850,6 +850,21 @@ void gk_config_defaults(struct gk_config *c)
 	fill_derived(c);
 }
 
+/* The same sensors, wherever in the file they are (their line is for messages). */
+static bool sensors_equal(const struct gk_config *a, const struct gk_config *b)
+{
+	if (a->n_sensors != b->n_sensors)
+		return false;
+	for (unsigned i = 0; i < a->n_sensors; i++) {
+		struct gk_sensor_config x = a->sensors[i], y = b->sensors[i];
+
+		x.line = y.line = 0;
+		if (memcmp(&x, &y, sizeof(x)) != 0)
+			return false;
+	}
+	return true;
+}
+
 unsigned gk_config_keep_restart_keys(const struct gk_config *old, struct gk_config *new,
 				     char *buf, size_t size)
 {
@@ -876,8 +891,7 @@ unsigned gk_config_keep_restart_keys(const struct gk_config *old, struct gk_conf
 	}
 
 	/* Sensors come and go only with a restart: BLE links are set up once. */
-	if (old->n_sensors != new->n_sensors ||
-	    memcmp(old->sensors, new->sensors, sizeof(old->sensors)) != 0) {
+	if (!sensors_equal(old, new)) {
 		n++;
 		if (len < size)
 			snprintf(buf + len, size - len, "%ssensors", len ? ", " : "");

@@ -242,7 +242,7 @@ static void test_many_errors_all_reported(void **state)
 static void test_reload_keeps_restart_keys(void **state)
 {
 	struct gk_config *old = NULL, *new = NULL;
-	char buf[256];
+	char buf[256], *shifted = NULL;
 
 	assert_int_equal(gk_config_load_string(issue_example, NULL, &old, NULL), 0);
 	assert_int_equal(gk_config_load_string(
@@ -260,6 +260,19 @@ static void test_reload_keeps_restart_keys(void **state)
 	assert_int_equal(new->n_sensors, 2);
 	assert_true(new->mqtt.step_events);
 	assert_true(new->alerts.lean_max_deg == 20.0);
+	gk_config_free(old);
+	gk_config_free(new);
+
+	/* the same file with a comment line on top: its sensors moved, not changed */
+	assert_int_equal(gk_config_load_string(issue_example, NULL, &old, NULL), 0);
+	shifted = malloc(strlen(issue_example) + 16);
+	assert_non_null(shifted);
+	sprintf(shifted, "# a comment\n%s", issue_example);
+	assert_int_equal(gk_config_load_string(shifted, NULL, &new, NULL), 0);
+	assert_int_not_equal(old->sensors[0].line, new->sensors[0].line);
+	assert_int_equal(gk_config_keep_restart_keys(old, new, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	free(shifted);
 	gk_config_free(old);
 	gk_config_free(new);
 }
