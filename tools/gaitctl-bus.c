@@ -27,7 +27,7 @@
  *
  * JSON output: D-Bus values become JSON values one to one, property names
  * become snake_case keys (BrokerConnected -> broker_connected), a NaN
- * double (the API's "unknown") becomes null.
+ * double and a time of day of 0 (the API's "unknown") become null.
  */
 
 #define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
@@ -235,6 +235,15 @@ static int value_to_json(sd_bus_message *m, json_object **ret)
 	}
 }
 
+/* A time of day property (StartTimeMs, LastSeenMs): 0 is the API's "none". */
+static bool is_timestamp_property(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n >= 6 && streq(name + n - 6, "TimeMs")) ||
+	       (n >= 6 && streq(name + n - 6, "SeenMs"));
+}
+
 /* Read a{sv} of properties into o (merged), names in snake_case. */
 static int properties_to_json(sd_bus_message *m, json_object *o)
 {
@@ -255,6 +264,11 @@ static int properties_to_json(sd_bus_message *m, json_object *o)
 		r = value_to_json(m, &v);
 		if (r < 0)
 			return r;
+		if (is_timestamp_property(name) && json_object_is_type(v, json_type_int) &&
+		    json_object_get_uint64(v) == 0) {
+			json_object_put(v);
+			v = NULL;
+		}
 		snake_case(name, key, sizeof(key));
 		json_object_object_add(o, key, v);
 		r = sd_bus_message_exit_container(m);
