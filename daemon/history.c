@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -258,6 +259,32 @@ void history_save_summary(struct gk_daemon *d)
 	save_state_text(d, "last-summary.json", d->last_summary, "the last summary");
 }
 
+/* One JSON object in text, with nothing but white space after it; else NULL. */
+static struct json_object *parse_one_object(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o = NULL;
+	size_t end = 0;
+
+	if (!tok || len > INT_MAX)
+		goto out;
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(o, json_type_object))
+		goto bad;
+	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+		if (!text[end] || !strchr(" \t\r\n", text[end]))
+			goto bad;
+	goto out;
+bad:
+	json_object_put(o);
+	o = NULL;
+out:
+	if (tok)
+		json_tokener_free(tok);
+	return o;
+}
+
 void history_load_summary(struct gk_daemon *d)
 {
 	const size_t cap = GK_MQTT_PAYLOAD_MAX + 2;
@@ -276,10 +303,10 @@ void history_load_summary(struct gk_daemon *d)
 		return;
 	}
 	/* Written by us, but read back as outside input: must be one JSON object. */
-	o = json_tokener_parse(buf);
-	if (!json_object_is_type(o, json_type_object)) {
+	o = parse_one_object(buf, len);
+	if (!o) {
 		json_object_put(o);
-		log_warning("Stored last summary is not a JSON object, ignoring");
+		log_warning("Stored last summary is not one JSON object, ignoring");
 		return;
 	}
 	json_object_put(o);

@@ -333,7 +333,7 @@ gk_check "clean exit again" test $? -eq 0
 # ---- a bad pain-last.json and last-summary.json: said in the log, nothing made
 # up, no crash
 printf '{"level":12,"where":"hip","ts":1764120345120,"seq":3}' > "$gk_tmp/state/pain-last.json"
-printf '[1,2]' > "$gk_tmp/state/last-summary.json"
+printf '{"a":1} trailing garbage' > "$gk_tmp/state/last-summary.json"
 forget pain/last
 a0=$(n_topic alert/active)
 start_daemon
@@ -341,8 +341,8 @@ gk_check "a bad stored pain report is said in the log" gk_wait_for 10 grep -q \
 	'Stored last pain report not used, pain/last not published until the next one' "$dlog"
 # alert/active goes out after pain/where and pain/last (publish_state_all).
 more_active() { [ "$(n_topic alert/active)" -gt "$a0" ]; }
-gk_check "a stored summary that is not an object is said in the log" grep -q \
-	'Stored last summary is not a JSON object, ignoring' "$dlog"
+gk_check "a stored summary with junk after its object is said in the log" grep -q \
+	'Stored last summary is not one JSON object, ignoring' "$dlog"
 gk_check "... the daemon connects and publishes its state" gk_wait_for 15 more_active
 gk_check "... but no pain/last (Home Assistant shows unknown)" test -z "$(retained pain/last)"
 kill -TERM "$GKD_PID"
