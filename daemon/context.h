@@ -38,6 +38,7 @@
 #define FORM_ADVANCE_LAG_USEC (2 * USEC_PER_SEC)	/* see on_tick() */
 #define GATEWAY_STATE_EVERY_USEC (10 * USEC_PER_SEC)
 #define READY_FALLBACK_USEC (700 * USEC_PER_MSEC)	/* READY=1 within 1 s, name or not */
+#define BELT_SPEED_FRESH_USEC (3 * USEC_PER_SEC)	/* a sensor is stale after 3 s, too */
 #define SHUTDOWN_TIMEOUT_USEC (3 * USEC_PER_SEC)
 #define TOPIC_MAX 384
 
@@ -85,7 +86,7 @@ struct gk_daemon {
 	unsigned n_sensors;
 	struct imu_select imu;		/* which IMU sensor feeds the form core */
 	int imu_sensor;			/* index feeding the form core, -1 none */
-	bool have_treadmill_speed;	/* belt speed wins over a footpod's */
+	uint64_t t_belt_speed;		/* last belt speed: while fresh, it wins over a footpod's */
 
 	char prefix[TOPIC_MAX];		/* <base_topic>/<node> */
 	char password[256];

@@ -650,8 +650,13 @@ static void on_ble_rsc(void *userdata, unsigned id, const char *alias, const str
 		return;
 	s->speed_mps = rsc->speed_mps;
 	s->cadence_spm = rsc->cadence_spm;
-	/* Belt speed from a treadmill wins over a footpod's estimate (QZ#3127). */
-	if (!d->have_treadmill_speed && isfinite(rsc->speed_mps))
+	/*
+	 * Belt speed from a treadmill wins over a footpod's estimate (QZ#3127),
+	 * while the belt sends it: a treadmill switched off or out of range
+	 * leaves the footpod's.
+	 */
+	if ((!d->t_belt_speed || rsc->t_usec > d->t_belt_speed + BELT_SPEED_FRESH_USEC) &&
+	    isfinite(rsc->speed_mps))
 		(void)form_engine_feed_speed(d->form, rsc->t_usec, rsc->speed_mps);
 	if (isfinite(rsc->cadence_spm))
 		(void)form_engine_feed_cadence(d->form, rsc->t_usec, rsc->cadence_spm);
@@ -681,7 +686,7 @@ static void on_ble_treadmill(void *userdata, unsigned id, const char *alias,
 	if (isfinite(t->heart_rate_bpm))
 		s->heart_rate_bpm = t->heart_rate_bpm;
 	if (isfinite(t->speed_mps)) {
-		d->have_treadmill_speed = true;
+		d->t_belt_speed = t->t_usec;
 		(void)form_engine_feed_speed(d->form, t->t_usec, t->speed_mps);
 	}
 	if (isfinite(t->inclination_pct))

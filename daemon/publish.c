@@ -483,7 +483,8 @@ static void on_live(struct gk_daemon *d, const struct form_event *ev)
 	}
 	json_add_string(o, "activity", activity_name(m->activity));
 	json_add_double(o, "session_s", ev->t_usec > d->session_start_usec ?
-			(double)(ev->t_usec - d->session_start_usec) / USEC_PER_SEC : 0.0);
+			(double)((ev->t_usec - d->session_start_usec) / USEC_PER_MSEC) / 1000.0 :
+			0.0);
 	json_object_object_add(o, "window_steps", json_object_new_int((int)m->window_steps));
 	json_object_object_add(o, "total_steps", json_object_new_int64((int64_t)m->total_steps));
 	json_object_object_add(o, "session_steps",

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# A treadmill's belt speed wins over a footpod's only while the belt sends
+# it: when the treadmill goes quiet (switched off, out of range) the
+# footpod's speed is the session's again. Before, one belt speed was enough
+# to ignore the footpod's for the rest of the daemon's life: live speed_mps,
+# step_length_m and the distance stayed null. Private dbus-daemon,
+# bluez-sim with a Polar H10, a footpod and a treadmill (3 m/s), mosquitto.
+source "$(dirname "$0")/lib/env.sh"
+cd "$GK_ROOT" || exit 1
+source tests/lib/daemon.sh
+
+SIM=$GK_BUILD/bluez-sim
+gk_require_built "$GKD" "$SIM"
+gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+
+H10=A0:9E:1A:00:00:01
+POD=C0:FF:EE:00:00:02
+BELT=E4:5F:01:00:00:03
+gkd_start_sim --loop --speed-mps 3.0 --device "polar-h10,$H10,Polar H10 BG" \
+	--device "footpod,$POD,Pod BG" --device "treadmill,$BELT,BG Treadmill"
+cfg=$gk_tmp/gaitkeeper.conf
+cat > "$cfg" <<CFG
+node = "bg";
+mqtt = { uri = "$GK_MQTT_URI"; keepalive_s = 5; };
+form = { auto_session = false; };
+sensors = (
+  { alias = "chest"; kind = "polar-h10"; address = "$H10"; },
+  { alias = "pod"; kind = "footpod"; address = "$POD"; },
+  { alias = "belt"; kind = "treadmill"; address = "$BELT"; }
+);
+CFG
+gkd_subscribe bg
+gkd_start_notify
+start_daemon
+gk_check "daemon READY" gk_wait_for 10 grep -q 'READY=1' "$notify_log"
+streaming() { grep -q "Sensor '$1' is streaming" "$dlog"; }
+all_stream() { streaming chest && streaming pod && streaming belt; }
+gk_check "the three sensors stream" gk_wait_for 40 all_stream
+dbus_call StartSession > /dev/null
+# speed_in_live FROM: run/live lines after line FROM of the log, at least 3, all with a
+# speed
+speed_in_live() {
+	tail -n +"$1" "$sub_log" | grep -F ' gaitkeeper/bg/run/live ' | cut -d' ' -f3- |
+		python3 -c '
+import json, sys
+v = [json.loads(l)["speed_mps"] for l in sys.stdin]
+print("# speeds: %s" % v)
+sys.exit(0 if len(v) >= 3 and None not in v else 1)'
+}
+sleep 4
+gk_check "speeds in run/live with the belt" speed_in_live 1
+sim_call SetSilent sb "$BELT" true
+gk_check "the belt goes stale" gk_wait_for 10 grep -q "Sensor 'belt' is unavailable" "$dlog"
+sleep 8	# the belt's last speed is stale for the form core too
+from=$(($(wc -l < "$sub_log") + 1))
+sleep 4
+gk_check "the footpod's speeds in run/live with the belt gone" speed_in_live "$from"
+kill -TERM "$GKD_PID"
+gk_check "daemon stopped cleanly" wait "$GKD_PID"
+gk_done
