@@ -20,6 +20,14 @@
 #define ACTIVITY_WINDOW_USEC (4 * USEC)
 #define CONTEXT_FRESH_USEC (5 * USEC)
 #define STANDING_AFTER_USEC (2500000ULL)
+/*
+ * A sensor slip (slip_check()): gravity in the sensor frame, steady again
+ * (within SLIP_STEADY_DEG over SLIP_STEADY_STEPS steps), is SLIP_MIN_DEG or
+ * more from where it last held steady, at an unchanged incline.
+ */
+#define SLIP_MIN_DEG 12.0
+#define SLIP_STEADY_DEG 2.0
+#define SLIP_STEADY_STEPS 8u
 #define IMU_SILENT_USEC (3 * USEC)	/* no IMU sample for longer: imu_silent() */
 #define FLIGHT_MAX_G 0.45		/* running: near free fall between steps */
 #define WALK_MAX_SPEED_MPS 2.0		/* no IMU: footpod/belt speed above this is running */
@@ -129,6 +137,19 @@ struct form_engine {
 	bool lean_ref_running;		/* the next reference is taken while running */
 	bool have_u_first;
 	double u_first[3];		/* gravity at this sensor's first step */
+	/*
+	 * A sensor slipping in a run (slip_check()): gravity in the sensor
+	 * frame at the last 4 running steps, and where it, the incline and the
+	 * lean last were while gravity held steady; the lean a new reference
+	 * is to stand for (NAN: the baseline's).
+	 */
+	float slip_u[SLIP_STEADY_STEPS][3];
+	unsigned slip_n;		/* running steps seen, for the ring */
+	bool have_steady;
+	float u_steady[3], incline_steady;
+	double lean_steady;
+	double lean_carry_deg;
+	unsigned sensor_slips;		/* in this session */
 	uint64_t t_still_seen;		/* the detector's last still block, as checked */
 
 	/* activity */
@@ -346,6 +367,7 @@ int form_engine_new(const struct form_params *params, struct form_engine **ret)
 	e->speed = e->cadence_pod = e->hr = e->incline = NAN;
 	e->held_cadence_spm = e->held_speed_mps = NAN;
 	e->pain_last = NAN;
+	e->lean_carry_deg = NAN;
 	e->activity = FORM_ACTIVITY_UNKNOWN;
 	*ret = e;
 	return 0;
@@ -628,6 +650,10 @@ static bool lean_reference_take(struct form_engine *e, const struct form_step *s
 	 */
 	e->lean_ref_slope_deg = running ? slope_deg(incline_now(e)) : 0;
 	e->lean_ref_deg = running && bl && !isnan(bl->trunk_lean_deg) ? bl->trunk_lean_deg : 0;
+	/* after a slip, the lean from before it (slip_check()) */
+	if (running && isfinite(e->lean_carry_deg))
+		e->lean_ref_deg = e->lean_carry_deg;
+	e->lean_carry_deg = NAN;
 	return true;
 }
 
@@ -701,6 +727,63 @@ static void remount_check(struct form_engine *e)
 		return;
 	lean_reference_forget(e, false);
 	form_detector_forget_forward(&e->det);
+}
+
+static double angle_deg(const float *a, const float *b)
+{
+	double x[3] = { a[0], a[1], a[2] }, y[3] = { b[0], b[1], b[2] }, c;
+
+	normalize3(x);
+	normalize3(y);
+	c = dot3(x, y);
+	return acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180.0 / M_PI;
+}
+
+/*
+ * A clip or strap that slips during a run turns the sensor, not the runner:
+ * gravity in the sensor frame moves to a new direction within seconds (as fast
+ * as the stride-averaged gravity follows, about 4 s) and stays there, and the
+ * lean against the old reference would jump by the turn (a false "run tall"
+ * for the rest of the run). A runner's lean drifts by a few degrees, slowly
+ * enough that gravity counts as steady all along (within SLIP_STEADY_DEG over
+ * SLIP_STEADY_STEPS steps), and where it last held steady follows it; a slip
+ * is steady again SLIP_MIN_DEG or more from there. A belt incline moves the
+ * lean too (notes 5.6), so the incline must be as it was then. The reference
+ * is then taken again at the next step (lean_reference_take()) standing for
+ * the lean from before the slip: the lean carries on. Only while running, from
+ * whole strides; s is the step just stored in the ring.
+ */
+static void slip_check(struct form_engine *e, const struct form_step *s)
+{
+	float u[3] = { (float)s->orient_u[0], (float)s->orient_u[1], (float)s->orient_u[2] };
+	float incl = (float)incline_now(e);
+	bool same_incline;
+	unsigned n;
+
+	if (e->activity != FORM_ACTIVITY_RUNNING || !s->orient_by_stride || !e->lean_ref) {
+		e->slip_n = 0;
+		e->have_steady = false;
+		return;
+	}
+	memcpy(e->slip_u[e->slip_n % SLIP_STEADY_STEPS], u, sizeof(u));
+	if (++e->slip_n < SLIP_STEADY_STEPS ||
+	    angle_deg(e->slip_u[e->slip_n % SLIP_STEADY_STEPS], u) >= SLIP_STEADY_DEG)
+		return;		/* not steady (yet): moving, or too few steps */
+	same_incline = (isnan(incl) && isnan(e->incline_steady)) ||
+		       fabsf(incl - e->incline_steady) < 0.5f;
+	if (e->have_steady && same_incline && angle_deg(e->u_steady, u) >= SLIP_MIN_DEG) {
+		e->lean_carry_deg = e->lean_steady;
+		lean_reference_forget(e, true);
+		e->slip_n = 0;
+		e->have_steady = false;
+		if (e->session)
+			e->sensor_slips++;
+		return;
+	}
+	memcpy(e->u_steady, u, sizeof(u));
+	e->incline_steady = incl;
+	e->lean_steady = window_median(e, STEP_FIELD(lean), -1, &n);
+	e->have_steady = true;
 }
 
 static void side_assign(struct form_engine *e, struct form_step *s)
@@ -850,6 +933,7 @@ static void on_step(const struct form_step *cs, void *userdata)
 	if (e->n_steps_ring < WINDOW_STEPS)
 		e->n_steps_ring++;
 	e->t_last_step = s.c.ic_usec;
+	slip_check(e, &s);
 
 	/* counted already, as estimated, while its samples were late */
 	counted = e->session && s.c.ic_usec >= e->t_silent_counted;
@@ -1381,6 +1465,7 @@ static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)
 	e->held_cadence_spm = e->held_speed_mps = NAN;
 	e->t_silent_counted = 0;
 	e->imu_holes = 0;
+	e->sensor_slips = 0;
 	e->imu_lost_s = 0;
 	e->session_mixed = false;
 	memset(e->hist, 0, sizeof(e->hist));
@@ -1455,6 +1540,7 @@ static void summary_build(struct form_engine *e, uint64_t t)
 	s->steps = e->session_steps;
 	s->steps_estimated = e->steps_estimated;
 	s->imu_holes = e->imu_holes;
+	s->sensor_slips = e->sensor_slips;
 	s->imu_lost_s = e->imu_lost_s;
 	s->baseline_learned = e->have_early;
 	if (e->have_early)

@@ -411,6 +411,8 @@ struct form_summary {
 	 */
 	uint64_t imu_holes;
 	double imu_lost_s;
+	/* the sensor turned in a run (a clip or strap slipping): lean re-referenced */
+	unsigned sensor_slips;
 	struct form_metric_stats stats[_FORM_METRIC_MAX];
 	unsigned alert_count[_FORM_ALERT_KIND_MAX];
 	double alert_s[_FORM_ALERT_KIND_MAX];

@@ -202,6 +202,7 @@ int form_summary_to_json(const struct form_summary *s, uint64_t t0_usec, struct 
 	r |= add_int(o, "steps_estimated", (int64_t)s->steps_estimated);
 	r |= add_int(o, "imu_holes", (int64_t)s->imu_holes);
 	r |= add_num(o, "imu_lost_s", s->imu_lost_s, 1);
+	r |= add_int(o, "sensor_slips", (int64_t)s->sensor_slips);
 	r |= add_bool(o, "baseline_learned", s->baseline_learned);
 
 	metrics = json_object_new_object();

@@ -202,7 +202,12 @@ static void test_failover_mid_session(void **state)
 	free(r);
 }
 
-/* Without the change the same stream is refused and the lean is far off. */
+/*
+ * Without the change the same stream is refused where its times overlap; the
+ * turned sensor is then taken for a sensor that slipped in the run
+ * (slip_check(), docs/form-metrics.md): far off for some seconds, then the
+ * lean carries on from the upright stretch.
+ */
 static void test_without_change(void **state)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
@@ -214,8 +219,8 @@ static void test_without_change(void **state)
 	assert_true(fabs(r->last_contact.pelvic_tilt_deg) < 5);
 	assert_int_equal(feed(e, SIDEWAYS, 29.8, 31, 0.4, NAN), -EINVAL);
 	assert_int_equal(feed(e, SIDEWAYS, 31, 60, 0.4, NAN), 0);
-	/* the old lean reference measures the turned sensor as tilted */
-	assert_true(fabs(r->last_contact.pelvic_tilt_deg) > 45);
+	/* re-referenced after the turn: upright again, as before it */
+	assert_true(fabs(r->last_contact.pelvic_tilt_deg) < 5);
 
 	/* the same stream after a change: upright against its own frame */
 	assert_int_equal(form_engine_change_sensor(e, FORM_MOUNT_SACRUM, 60 * USEC), 0);
