@@ -12,8 +12,7 @@ source tests/lib/daemon.sh
 
 SIM=$GK_BUILD/bluez-sim
 gk_require_built "$GKD" "$SIM"
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
-gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+gkd_need dbus mosquitto
 
 H10=A0:9E:1A:00:00:01
 POD=C0:FF:EE:00:00:02

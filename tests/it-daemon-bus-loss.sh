@@ -12,9 +12,9 @@ source tests/lib/daemon.sh
 
 GAITCTL=$GK_BUILD/gaitctl
 gk_require_built "$GKD" "$GAITCTL"
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+gkd_need dbus
 DBUS_PID=$gk_last_pid
-gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+gkd_need mosquitto
 
 cfg=$gk_tmp/gaitkeeper.conf
 cat > "$cfg" <<CFG

@@ -15,7 +15,7 @@ PRELOAD=$GK_BUILD/tests/lib/clock-step.so
 GAITCTL=$GK_BUILD/gaitctl
 gk_require_built "$GKD" "$GAITCTL" "$PRELOAD"
 PRELOAD=$(realpath "$PRELOAD")
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+gkd_need dbus
 
 cfg=$gk_tmp/gaitkeeper.conf
 cat > "$cfg" <<CFG

@@ -22,8 +22,7 @@ SIM=$GK_BUILD/bluez-sim
 GAITCTL=$GK_BUILD/gaitctl
 gk_require_built "$GKD" "$SIM" "$GAITCTL"
 
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
-gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+gkd_need dbus mosquitto
 
 H10=A0:9E:1A:00:00:01
 BELT=E4:5F:01:00:00:03

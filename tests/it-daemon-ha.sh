@@ -14,7 +14,7 @@ if [ ! -x "$GKD" ]; then
 	gk_done
 	exit 1
 fi
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+gkd_need dbus
 
 PORT=$(gk_free_port)
 URI="mqtt://127.0.0.1:$PORT"

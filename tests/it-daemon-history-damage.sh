@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
 gk_require_built "$GKD"
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+gkd_need dbus
 
 cfg=$gk_tmp/gaitkeeper.conf
 cat > "$cfg" <<CFG

@@ -15,8 +15,7 @@ FIG=$GK_BUILD/it-daemon-mqtt.figures
 gk_require_built "$GKD" "$SIM"
 : > "$FIG"
 
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
-gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+gkd_need dbus mosquitto
 
 H10=A0:9E:1A:00:00:01
 POD=C8:FD:19:00:00:02

@@ -13,7 +13,7 @@ cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
 gk_require_built "$GKD"
 
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
+gkd_need dbus
 port=$(gk_free_port)
 blog=$gk_tmp/bad-broker.log
 : > "$blog"

@@ -15,8 +15,7 @@ source tests/lib/daemon.sh
 PRELOAD=$GK_BUILD/tests/lib/paho-no-lost.so
 gk_require_built "$GKD" "$PRELOAD"
 PRELOAD=$(realpath "$PRELOAD")
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
-gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+gkd_need dbus mosquitto
 
 cfg=$gk_tmp/gaitkeeper.conf
 # a long keepalive: the loss must be seen by the watchdog, not by a ping

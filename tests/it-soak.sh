@@ -28,8 +28,7 @@ if [ "$DUR" -lt $((REF + 3 * EVERY)) ] 2> /dev/null; then
 	exit 1
 fi
 
-gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; }
-gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; }
+gkd_need dbus mosquitto
 
 H10=A0:9E:1A:50:00:01
 POD=C8:FD:19:50:00:02

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Shared gaitkeeperd set-up for the daemon integration tests, sourced after lib/env.sh.
-# Provides: GKD, dlog, notify_log, a systemd notify-socket listener
+# Provides: GKD, dlog, notify_log, gkd_need (private bus, broker), a systemd
+# notify-socket listener
 # (gkd_start_notify), bluez-sim on the private bus (gkd_start_sim),
 # start_daemon (extra environment from the GKD_ENV array) and dbus_call on the
 # daemon's private-bus API.
@@ -9,6 +10,20 @@ GKD=$GK_BUILD/gaitkeeperd
 dlog=$gk_tmp/daemon.log
 notify_log=$gk_tmp/notify.log
 GKD_ENV=()
+
+# gkd_need dbus|mosquitto...: start the private dbus-daemon and/or mosquitto
+# (lib/env.sh), in that order; one that does not come up ends the test there
+# (not ok).
+gkd_need() {
+	local what
+	for what in "$@"; do
+		case $what in
+		dbus) gk_start_dbus || { gk_not_ok "private dbus-daemon"; gk_done; exit 1; } ;;
+		mosquitto) gk_start_mosquitto || { gk_not_ok "mosquitto"; gk_done; exit 1; } ;;
+		*) echo "gkd_need: unknown '$what'" >&2; exit 2 ;;
+		esac
+	done
+}
 
 # gkd_start_notify: systemd's notify socket $gk_tmp/notify.sock, read by a small
 # python listener that appends "TIME MESSAGE" lines to $notify_log.
