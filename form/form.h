@@ -272,7 +272,7 @@ struct form_contact {
 	enum form_side side;
 	double gct_ms;			/* TO - IC */
 	double flight_ms;		/* next IC - TO (NAN until known) */
-	double step_time_ms;		/* IC - previous IC */
+	double step_time_ms;		/* next IC - this IC */
 	double vertical_oscillation_mm;	/* trunk excursion over the step */
 	double peak_vertical_g;		/* peak vertical acc 0-60 ms after IC, g */
 	double braking_mps;		/* forward speed loss in stance */
