@@ -257,11 +257,19 @@ def plate_cadence(truth_csv):
 
 def engine_cadence(intervals_ms):
     """
-    The engine's live cadence (docs/form-metrics.md, cadence_spm): 60000 /
-    the mean step time, steps more than 40 % from the median dropped.
+    The engine's live cadence (docs/form-metrics.md, cadence_spm): 120000 /
+    the mean stride (two consecutive step times), strides more than 40 % from
+    their median dropped; with fewer than 2 strides, 60000 / the mean step
+    time, steps more than 40 % from their median dropped.
     """
     if not intervals_ms:
         return None
+    strides = [a + b for a, b in zip(intervals_ms, intervals_ms[1:])]
+    if len(strides) >= 2:
+        m = st.median(strides)
+        kept = [x for x in strides if 0.6 * m < x < 1.4 * m]
+        if kept:
+            return 120000.0 / st.mean(kept)
     m = st.median(intervals_ms)
     kept = [x for x in intervals_ms if 0.6 * m < x < 1.4 * m]
     return 60000.0 / st.mean(kept) if kept else None
@@ -539,8 +547,8 @@ def cadence_section(w, res, ev, truth_csv, sac, trials):
                                    max(60000.0 / (60000.0 / r['cadence_truth_spm']) ** 2
                                        for r in res['trials'] if r['cadence_truth_spm'])))
     eng = [x['eng'] for x in per]
-    w('The engine\'s own cadence (the live `cadence_spm`: 60000 / the mean step time, steps '
-      'more than 40 %% from the median dropped) over the same scored intervals, against '
+    w('The engine\'s own cadence (the live `cadence_spm`: 120000 / the mean stride, strides '
+      'more than 40 %% from their median dropped) over the same scored intervals, against '
       'the same definition on the force-plate ICs: mean error %.2f spm, largest %.2f spm '
       '(trial %d), %d of %d trials within 1 spm. A mean over a trial\'s steps does not '
       'follow one contact at a cluster edge as the scorer\'s median does; the target is '
@@ -881,8 +889,8 @@ def main():
     w('\nThe scorer takes cadence from the median IC-to-IC interval of ~13 '
       'steps; this runner alternates long and short steps (L/R), so a few ms '
       'of IC jitter can move the median from one cluster to the other. The '
-      'engine\'s own live cadence (60000 / the mean step time, steps more than '
-      '40 % from the median dropped) is scored at the end of the next section.\n\n')
+      'engine\'s own live cadence (120000 / the mean stride, strides more than '
+      '40 % from their median dropped) is scored at the end of the next section.\n\n')
     cad_why = cadence_section(w, res, ev, truth, sac, trials)
 
     # ---- robustness: the clipping artefact and lower rates ----------------
@@ -946,8 +954,8 @@ def main():
 
     # ---- step-frequency manipulation ---------------------------------------
     w('## Step frequency ±10 % at 3.33 m/s: ordering and overstriding indicators\n\n')
-    w('Per trial: engine cadence = the live cadence\'s definition (60000 / the '
-      'mean step time, steps more than 40 % from the median dropped) over all contacts; '
+    w('Per trial: engine cadence = the live cadence\'s definition (120000 / the '
+      'mean stride, strides more than 40 % from their median dropped) over all contacts; '
       'force plate = the same on the force plate\'s complete contacts; trials.csv = the '
       'dataset\'s own figure for the trial. GCT and braking = medians of the per-contact '
       'values. Overstriding indicators should be higher at −10 % than at preferred '
@@ -1143,7 +1151,7 @@ def main():
               '; '.join('trial %d %.2f spm (median interval %+.1f ms, A − B IC error %+.1f ms)'
                         % (x['trial'], x['err'], x['d'], x['ab']) for x in top)))
         w('* What this figure does not say: the cadence the engine reports (the live '
-          '`cadence_spm`, a mean step time) is within %.2f spm of the force plate\'s on '
+          '`cadence_spm`, a mean stride) is within %.2f spm of the force plate\'s on '
           'every trial (mean %.2f spm) over the same intervals (section "Cadence error: '
           'where it comes from"). The target is scored on the median interval, and '
           'that is the figure above.\n' % (cad_why['eng_max'], cad_why['eng_mean']))
