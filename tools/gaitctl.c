@@ -23,7 +23,9 @@ static const struct gaitctl_command {
 	{ "sensors", gaitctl_bus, "sensors [--json]           sensor health" },
 	{ "watch", gaitctl_bus,
 	  "watch [--json] [--wait]    live view for the treadmill (--wait: also\n"
-	  "                             when gaitkeeperd is not running yet)" },
+	  "      [--count N]            when gaitkeeperd is not running yet; --count:\n"
+	  "      [--duration S]         exit after N live frames, --duration: after S\n"
+	  "                             seconds)" },
 	{ "session", gaitctl_bus, "session start|stop         start or stop a session" },
 	{ "pain", gaitctl_bus,
 	  "pain LEVEL [--where W]     report pain (0-10) at W (lower-back, upper-back,\n"
