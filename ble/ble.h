@@ -71,8 +71,13 @@ struct ble_sensor_config {
 
 struct ble_options {
 	const char *adapter;		/* "hci0", or NULL = first powered adapter */
-	bool power_cycle_adapter;	/* Powered off/on after repeated failures */
-	unsigned power_cycle_after;	/* consecutive failures; 0 = 5 */
+	/*
+	 * Powered off/on after power_cycle_after Connects of one sensor in a
+	 * row failed on a device that advertised, while no sensor streams
+	 * (at most once a minute). A device away never counts.
+	 */
+	bool power_cycle_adapter;
+	unsigned power_cycle_after;	/* such failures; 0 = 5 */
 	unsigned max_sensors;		/* cap from daemon/limits.h; 0 = default */
 	uint64_t connect_timeout_usec;	/* Connect method timeout; 0 = 10 s */
 	/* resolve + subscribe + first data, on top of the Connect timeout; 0 = 10 s */
@@ -234,7 +239,9 @@ struct ble_manager *ble_manager_free(struct ble_manager *m);
 /*
  * Add a sensor; config is copied. Work starts on the next loop iteration.
  * With neither address nor name pattern, the first device advertising the
- * kind's services matches. One device serves one sensor entry.
+ * kind's services matches. One device serves one sensor entry. A sensor
+ * without address never takes a device whose address another sensor
+ * names, nor one it found lacking the kind's characteristics before.
  * Returns 0 and *ret_id (>= 1), -EINVAL (no or duplicate alias, bad kind,
  * malformed address, negative or non-finite cadence_multiplier), -E2BIG
  * (max_sensors reached), -ENOMEM.

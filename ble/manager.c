@@ -56,6 +56,14 @@
 #define DISCOVERY_RETRY_USEC	USEC_PER_SEC
 #define POWER_CYCLE_MIN_USEC	(60 * USEC_PER_SEC)
 #define POWER_CYCLE_OFF_USEC	(500 * USEC_PER_MSEC)
+/*
+ * bluetoothd tears the links down before it reports Powered=false, and
+ * refuses another Powered change meanwhile (org.bluez.Error.Busy, 5.57+):
+ * wait this long for the power-off, retry a refused power-on this often.
+ */
+#define POWER_CYCLE_WAIT_USEC	(10 * USEC_PER_SEC)
+#define POWER_ON_RETRY_USEC	USEC_PER_SEC
+#define POWER_ON_TRIES		30u
 #define POWER_CYCLE_AFTER	5u
 /*
  * A device seen advertising after this long unseen has come back: end
@@ -64,6 +72,8 @@
 #define RETURN_GAP_USEC		(1500 * USEC_PER_MSEC)
 #define BACKOFF_MIN_USEC	(250 * USEC_PER_MSEC)
 #define NOTIFY_BUF		1024u	/* > max ATT MTU 517 */
+/* Devices a sensor matched by name or kind remembers as not of its kind. */
+#define SENSOR_LACKING_MAX	4u
 /*
  * A PMD get-settings answer takes a few connection intervals; without one
  * in this time the start uses the built-in rate table (a sensor that does
@@ -184,6 +194,16 @@ struct sensor {
 	int rssi;
 	uint64_t backoff_since_usec;
 	uint64_t last_advert_usec;
+	bool advertised;		/* seen advertising before this Connect */
+	unsigned adapter_failures;	/* failed Connects to a device that advertised */
+	/*
+	 * A sensor matched by name or kind: devices that, connected and
+	 * resolved, lacked a characteristic the kind needs (a heart-rate
+	 * strap for a polar-h10 entry). Never chosen again; a ring.
+	 */
+	char lacking[SENSOR_LACKING_MAX][BLE_ADDRESS_STRLEN];
+	unsigned n_lacking;
+	const char *plan_missing;	/* sub_names[] entry the plan waits for */
 
 	/* Decoder state of this connection. */
 	bool has_rsc_feature;
@@ -245,7 +265,13 @@ struct ble_manager {
 	sd_event_source *exit_source;	/* releases the sensors at loop exit */
 	bool released;
 	uint64_t last_power_cycle_usec;
-	bool power_cycling;
+	enum {
+		POWER_CYCLE_NONE,
+		POWER_CYCLE_OFF,	/* Powered=false sent, waiting to see it */
+		POWER_CYCLE_ON,		/* Powered=true sent or to be retried */
+	} power_cycle;
+	uint64_t power_off_usec;	/* when Powered=false was sent */
+	unsigned power_on_tries;
 	sd_event_source *power_timer;
 };
 
@@ -545,6 +571,7 @@ static void sensor_drop_link(struct sensor *s, bool stop_notify)
 	s->step = 0;
 	s->step_busy = false;
 	s->subscribed = false;
+	s->plan_missing = NULL;
 	s->pmd_phase = PMD_PHASE_IDLE;
 	s->pmd_wait_step = _STEP_MAX;
 	s->pmd_have_offered = false;
@@ -595,27 +622,55 @@ static int timer_backoff(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/*
+ * A sensor matched by name or kind (no address) connected to a device
+ * that, with its services resolved, never showed a characteristic the kind
+ * needs: it is some other kind of device. Remember it so that
+ * sensor_find_device() picks another one next time, and let it go.
+ */
+static void sensor_reject_device(struct sensor *s)
+{
+	if (s->cfg_address || !s->device_path || !s->address[0])
+		return;
+	memcpy(s->lacking[s->n_lacking % SENSOR_LACKING_MAX], s->address,
+	       BLE_ADDRESS_STRLEN);
+	s->n_lacking++;
+	free(s->device_path);
+	s->device_path = NULL;
+	s->address[0] = '\0';
+	s->has_rssi = false;
+}
+
 static int timer_subscribe(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct sensor *s = userdata;
-	const char *what;
+	const char *missing = NULL;
+	char what[64];
 
 	s->timer = sd_event_source_disable_unref(s->timer);
 	switch (s->state) {
 	case BLE_SENSOR_STATE_RESOLVING:
-		what = "services not resolved";
+		snprintf(what, sizeof(what), "services not resolved");
 		break;
 	case BLE_SENSOR_STATE_SUBSCRIBING:
-		what = s->subscribed ? "no data after subscribing" :
-				       "subscribing did not complete";
+		missing = s->step || s->step_busy ? NULL : s->plan_missing;
+		if (missing)
+			snprintf(what, sizeof(what), "no %s characteristic", missing);
+		else
+			snprintf(what, sizeof(what), "%s", s->subscribed ?
+				 "no data after subscribing" :
+				 "subscribing did not complete");
 		break;
 	default:
-		what = "timed out";
+		snprintf(what, sizeof(what), "timed out");
 		break;
 	}
 	(void)sensor_event(s, BLE_EVENT_DATA_TIMEOUT, "%s within %llu ms", what,
 			   (unsigned long long)(s->m->opts.subscribe_timeout_usec /
 						USEC_PER_MSEC));
+	/* After the event: its Disconnect of the half-open link needs the path. */
+	if (missing)
+		sensor_reject_device(s);
 	return 0;
 }
 
@@ -672,6 +727,7 @@ static void sensor_enter(struct sensor *s, enum ble_sensor_state state)
 		break;
 	case BLE_SENSOR_STATE_STREAMING:
 		s->failures = 0;
+		s->adapter_failures = 0;
 		s->timer = sd_event_source_disable_unref(s->timer);
 		if (m->connecting == s) {
 			m->connecting = NULL;
@@ -704,6 +760,13 @@ static void sensor_enter(struct sensor *s, enum ble_sensor_state state)
 
 		sensor_drop_link(s, true);
 		s->failures++;
+		/*
+		 * Only a Connect failing on a device that is there (it
+		 * advertised since the last failure) hints at the adapter; a
+		 * device away fails every Connect too.
+		 */
+		if (old == BLE_SENSOR_STATE_CONNECTING && s->advertised)
+			s->adapter_failures++;
 		s->backoff_since_usec = now_usec(m);
 		/* A half-open link from a failed subscribe is taken down. */
 		if (dev && dev->connected && old != BLE_SENSOR_STATE_STALE)
@@ -1688,6 +1751,7 @@ static int plan_build(struct sensor *s)
 			break;
 		}
 	}
+	s->plan_missing = missing;
 	if (missing) {
 		sensor_reason(s, "waiting for the %s characteristic", missing);
 		return 0;
@@ -1774,6 +1838,7 @@ static void sensor_connect(struct sensor *s, struct ble_object *dev)
 	struct ble_manager *m = s->m;
 	int r;
 
+	s->advertised = s->last_advert_usec > s->backoff_since_usec;
 	if (!sensor_event(s, BLE_EVENT_CONNECT, "connecting to %s", dev->address))
 		return;
 	m->connecting = s;
@@ -1804,7 +1869,8 @@ static bool adapter_usable(struct ble_manager *m)
 {
 	struct ble_object *a = adapter_current(m);
 
-	return m->owner && m->have_objects && a && a->powered && !m->power_cycling;
+	return m->owner && m->have_objects && a && a->powered &&
+	       m->power_cycle == POWER_CYCLE_NONE;
 }
 
 /* Pick the configured adapter, or the first powered one. */
@@ -1842,7 +1908,7 @@ static const char *adapter_wait_reason(struct ble_manager *m)
 	if (!a)
 		return m->opt_adapter[0] ? "waiting for the configured adapter" :
 					"waiting for a powered adapter";
-	if (m->power_cycling)
+	if (m->power_cycle != POWER_CYCLE_NONE)
 		return "adapter power cycle";
 	return "adapter is powered off";
 }
@@ -1862,6 +1928,30 @@ static bool device_on_adapter(struct ble_manager *m, struct ble_object *o)
 static void device_changed(struct ble_manager *m, struct ble_object *o,
 			   const struct ble_prop_changes *ch);
 
+/*
+ * May s, matched by name or kind, take the device at address? Not when
+ * another sensor names that address (it would wait for it forever), nor
+ * when s found it lacking its kind's characteristics before.
+ */
+static bool sensor_may_take(struct ble_manager *m, struct sensor *s,
+			    const char *address)
+{
+	unsigned n = s->n_lacking < SENSOR_LACKING_MAX ? s->n_lacking : SENSOR_LACKING_MAX;
+
+	if (s->cfg_address || !address)
+		return true;
+	for (size_t i = 0; i < m->n_sensors; i++) {
+		struct sensor *o = m->sensors[i];
+
+		if (o != s && o->cfg_address && strcasecmp(o->cfg_address, address) == 0)
+			return false;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (strcasecmp(s->lacking[i], address) == 0)
+			return false;
+	return true;
+}
+
 /* The device object for s: the one it had, or a new match. */
 static struct ble_object *sensor_find_device(struct ble_manager *m, struct sensor *s)
 {
@@ -1869,8 +1959,13 @@ static struct ble_object *sensor_find_device(struct ble_manager *m, struct senso
 
 	if (s->device_path) {
 		o = ble_object_find(m->objects, s->device_path);
-		if (o && (o->ifaces & BLE_OBJ_DEVICE))
-			return o;
+		if (o && (o->ifaces & BLE_OBJ_DEVICE)) {
+			if (sensor_may_take(m, s, o->address))
+				return o;
+			/* Bound before a sensor naming its address was added. */
+			s->address[0] = '\0';
+			s->has_rssi = false;
+		}
 		free(s->device_path);
 		s->device_path = NULL;
 	}
@@ -1881,6 +1976,8 @@ static struct ble_object *sensor_find_device(struct ble_manager *m, struct senso
 			continue;
 		owner = sensor_by_device(m, o->path);
 		if (owner && owner != s)
+			continue;
+		if (!sensor_may_take(m, s, o->address))
 			continue;
 		if (!ble_device_matches(&s->cfg, o->address, o->name, o->alias,
 					o->uuids))
@@ -2059,11 +2156,14 @@ static void discovery_step(struct ble_manager *m)
 	}
 }
 
+static void power_cycle_step(struct ble_manager *m);
+
 static void reconcile_now(struct ble_manager *m)
 {
 	bool usable;
 
 	adapter_select(m);
+	power_cycle_step(m);
 	usable = adapter_usable(m);
 	m->connect_waiting = false;	/* recomputed below */
 
@@ -2132,50 +2232,162 @@ static void reconcile_schedule(struct ble_manager *m)
 
 /* ---- adapter power cycle ------------------------------------------------- */
 
+static void power_cycle_end(struct ble_manager *m)
+{
+	m->power_cycle = POWER_CYCLE_NONE;
+	m->power_timer = sd_event_source_disable_unref(m->power_timer);
+	/* Start counting afresh: the failures before were the old adapter's. */
+	for (size_t i = 0; i < m->n_sensors; i++)
+		m->sensors[i]->adapter_failures = 0;
+	reconcile_schedule(m);
+}
+
+static int power_timer_run(sd_event_source *src, uint64_t usec, void *userdata);
+
+static void power_timer_arm(struct ble_manager *m, uint64_t usec)
+{
+	m->power_timer = sd_event_source_disable_unref(m->power_timer);
+	if (sd_event_add_time(m->event, &m->power_timer, CLOCK_MONOTONIC, usec,
+			      10 * USEC_PER_MSEC, power_timer_run, m) < 0) {
+		m->power_timer = NULL;
+		power_cycle_end(m);	/* never leave the adapter waiting */
+	}
+}
+
+static void power_set_done(struct call *c, sd_bus_message *reply,
+			   const sd_bus_error *error)
+{
+	struct ble_manager *m = c->m;
+	bool on = c->arg;
+
+	if (on && m->power_cycle == POWER_CYCLE_ON) {
+		if (!error) {
+			debug(m, NULL, "adapter powered on again");
+			power_cycle_end(m);
+		} else if (m->power_on_tries >= POWER_ON_TRIES) {
+			debug(m, NULL, "Powered=true refused %u times (%s), giving up",
+			      m->power_on_tries, error->name);
+			power_cycle_end(m);
+		} else {
+			/* Busy: the power-off is still going on. */
+			debug(m, NULL, "Powered=true refused (%s), retrying in %llu ms",
+			      error->name,
+			      (unsigned long long)(POWER_ON_RETRY_USEC / USEC_PER_MSEC));
+			power_timer_arm(m, now_usec(m) + POWER_ON_RETRY_USEC);
+		}
+	} else if (!on && m->power_cycle == POWER_CYCLE_OFF && error) {
+		debug(m, NULL, "Powered=false refused (%s), no power cycle", error->name);
+		power_cycle_end(m);
+	}
+}
+
+/* Adapter1.Powered = on, with its reply handled (power_set_done()). */
 static int power_set(struct ble_manager *m, bool on)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(m->bus, &msg, BLUEZ_SERVICE, m->adapter,
-					   DBUS_PROPS, "Set");
+	r = new_call(m, m->adapter, DBUS_PROPS, "Set", &msg);
 	if (r >= 0)
 		r = sd_bus_message_append(msg, "ssv", BLUEZ_ADAPTER, "Powered", "b",
 					  (int)on);
 	if (r >= 0)
-		r = sd_bus_send(m->bus, msg, NULL);
+		r = call_send(m, NULL, &m->calls, msg, CALL_TIMEOUT_USEC,
+			      power_set_done, on, NULL);
 	return r;
 }
 
-static int power_on_timer(sd_event_source *src, uint64_t usec, void *userdata)
+static void power_on(struct ble_manager *m)
+{
+	int r;
+
+	m->power_cycle = POWER_CYCLE_ON;
+	m->power_on_tries++;
+	r = power_set(m, true);
+	if (r < 0) {
+		debug(m, NULL, "Powered=true not sent (%s), retrying", strerror(-r));
+		power_timer_arm(m, now_usec(m) + POWER_ON_RETRY_USEC);
+	}
+}
+
+/*
+ * Waiting for the power-off: once Powered=false is seen, and the adapter
+ * has been off POWER_CYCLE_OFF_USEC, power it on. Called by reconcile
+ * (every PropertiesChanged) and by the timer.
+ */
+static void power_cycle_step(struct ble_manager *m)
+{
+	struct ble_object *a = adapter_current(m);
+	uint64_t now = now_usec(m);
+
+	if (m->power_cycle != POWER_CYCLE_OFF)
+		return;
+	if (!a || !m->owner) {
+		power_cycle_end(m);	/* unplugged or bluetoothd gone */
+		return;
+	}
+	if (!a->powered && now >= m->power_off_usec + POWER_CYCLE_OFF_USEC) {
+		power_on(m);
+		return;
+	}
+	if (a->powered && now >= m->power_off_usec + POWER_CYCLE_WAIT_USEC) {
+		debug(m, NULL, "adapter still powered %llu ms after Powered=false",
+		      (unsigned long long)(POWER_CYCLE_WAIT_USEC / USEC_PER_MSEC));
+		power_cycle_end(m);
+		return;
+	}
+	/* Powered=false comes as a PropertiesChanged: reconcile calls us. */
+	if (!m->power_timer)
+		power_timer_arm(m, now < m->power_off_usec + POWER_CYCLE_OFF_USEC ?
+				   m->power_off_usec + POWER_CYCLE_OFF_USEC :
+				   m->power_off_usec + POWER_CYCLE_WAIT_USEC);
+}
+
+static int power_timer_run(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct ble_manager *m = userdata;
 
 	m->power_timer = sd_event_source_disable_unref(m->power_timer);
-	if (m->adapter && m->owner)
-		(void)power_set(m, true);
-	m->power_cycling = false;
-	reconcile_schedule(m);
+	if (m->power_cycle == POWER_CYCLE_ON) {
+		if (!m->adapter || !m->owner)
+			power_cycle_end(m);
+		else
+			power_on(m);
+	} else {
+		power_cycle_step(m);
+	}
 	return 0;
 }
 
-/* Adapter1.Powered off and on after repeated failures (opt-in). */
+/*
+ * Adapter1.Powered off and on (opt-in) after power_cycle_after Connects in
+ * a row failed on a device that advertised, while no sensor streams: a
+ * sensor that streams shows the adapter works, and a device away is no
+ * fault of the adapter.
+ */
 static void power_cycle_maybe(struct ble_manager *m, struct sensor *s)
 {
 	uint64_t now = now_usec(m);
 
-	if (!m->opts.power_cycle_adapter || m->power_cycling ||
-	    s->failures < m->opts.power_cycle_after || !m->adapter || !m->owner)
+	if (!m->opts.power_cycle_adapter || m->power_cycle != POWER_CYCLE_NONE ||
+	    s->adapter_failures < m->opts.power_cycle_after || !m->adapter ||
+	    !m->owner)
 		return;
 	if (m->last_power_cycle_usec &&
 	    now - m->last_power_cycle_usec < POWER_CYCLE_MIN_USEC)
 		return;
+	for (size_t i = 0; i < m->n_sensors; i++)
+		if (m->sensors[i]->state == BLE_SENSOR_STATE_STREAMING)
+			return;
 	if (power_set(m, false) < 0)
 		return;
+	debug(m, s->alias, "%u connects failed on an advertising device: power cycle",
+	      s->adapter_failures);
 	m->last_power_cycle_usec = now;
-	m->power_cycling = true;
-	(void)sd_event_add_time_relative(m->event, &m->power_timer, CLOCK_MONOTONIC,
-					 POWER_CYCLE_OFF_USEC, 0, power_on_timer, m);
+	m->power_off_usec = now;
+	m->power_on_tries = 0;
+	m->power_cycle = POWER_CYCLE_OFF;
+	power_timer_arm(m, now + POWER_CYCLE_OFF_USEC);
 	reconcile_schedule(m);
 }
 
@@ -2411,6 +2623,8 @@ static void bluez_lost(struct ble_manager *m)
 	m->discovery = DISCOVERY_OFF;
 	m->bluez_retry = sd_event_source_disable_unref(m->bluez_retry);
 	calls_cancel_all(&m->calls);
+	if (m->power_cycle != POWER_CYCLE_NONE)
+		power_cycle_end(m);	/* its Set calls are gone */
 	ble_objects_clear(&m->objects);
 	free(m->adapter);
 	m->adapter = NULL;
@@ -2567,7 +2781,13 @@ static void manager_release(struct ble_manager *m)
 
 		for (unsigned k = 0; k < _SUB_KIND_MAX; k++)
 			sub_close(s, &s->subs[k], true);
-		if (m->owner && dev && dev->connected && ble_state_is_linked(s->state))
+		/*
+		 * A Connect still pending is BlueZ's LE connection attempt: it
+		 * would complete after we are gone. Disconnect cancels it, as
+		 * on the Connect timeout.
+		 */
+		if (m->owner && dev && ble_state_is_linked(s->state) &&
+		    (dev->connected || s->state == BLE_SENSOR_STATE_CONNECTING))
 			call_forget(m, s->device_path, BLUEZ_DEVICE, "Disconnect");
 	}
 }

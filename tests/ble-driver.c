@@ -14,7 +14,8 @@
 #include "common/parse.h"
 
 /*
- * Usage: ble-driver [--adapter NAME] [--power-cycle] [--info-ms N]
+ * Usage: ble-driver [--adapter NAME] [--power-cycle] [--power-cycle-after N]
+ *                   [--info-ms N]
  *                   [--exit-after-ms N] [--imu-every N]
  *                   [--connect-timeout-ms N] [--subscribe-timeout-ms N]
  *                   --sensor alias=A,kind=K[,address=X][,pattern=P][,rate=HZ]
@@ -426,6 +427,9 @@ int main(int argc, char **argv)
 		i++;
 		if (streq(a, "--adapter")) {
 			opts.adapter = v;
+		} else if (streq(a, "--power-cycle-after")) {
+			r = parse_unsigned(v, 1000, &ms);
+			opts.power_cycle_after = (unsigned)ms;
 		} else if (streq(a, "--connect-timeout-ms")) {
 			r = parse_unsigned(v, 600000, &ms);
 			opts.connect_timeout_usec = ms * 1000;
@@ -509,7 +513,7 @@ fail:
 	return r < 0 ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: ble-driver [--adapter NAME] [--power-cycle] "
-		"[--info-ms N] [--exit-after-ms N] [--imu-every N] "
+		"[--power-cycle-after N] [--info-ms N] [--exit-after-ms N] [--imu-every N] "
 		"[--connect-timeout-ms N] [--subscribe-timeout-ms N] "
 		"--sensor alias=A,kind=K[,address=X][,pattern=P][,rate=HZ]"
 		"[,range=G][,gyro=0|1][,acquire=0|1][,multiplier=X] ...\n");

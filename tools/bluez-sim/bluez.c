@@ -1750,6 +1750,15 @@ static void adapter_power(struct sim *sim, bool on)
 	emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "PowerState");
 }
 
+static int adapter_power_off_done(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct sim *sim = userdata;
+
+	timer_cancel(&sim->power_off_timer);
+	adapter_power(sim, false);
+	return 0;
+}
+
 static int adapter_set_powered(sd_bus *bus, const char *path, const char *interface,
 			       const char *property, sd_bus_message *value, void *userdata,
 			       sd_bus_error *error)
@@ -1760,6 +1769,22 @@ static int adapter_set_powered(sd_bus *bus, const char *path, const char *interf
 	r = sd_bus_message_read_basic(value, 'b', &b);
 	if (r < 0)
 		return r;
+	/*
+	 * --power-off-delay-ms: bluetoothd (5.57+ property_set_mode) first
+	 * tears the links down, then reports Powered=false; until then
+	 * (PowerState "on-disabling") another change is refused Busy.
+	 */
+	if (sim->power_off_timer)
+		return sd_bus_error_set(error, BLUEZ_ERROR("Busy"), NULL);
+	if (!b && sim->powered && sim->power_off_delay_usec) {
+		r = timer_arm(sim, &sim->power_off_timer,
+			      sim_mono_usec() + sim->power_off_delay_usec,
+			      adapter_power_off_done, sim);
+		if (r < 0)
+			return r;
+		emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "PowerState");
+		return 1;
+	}
 	adapter_power(sim, b);
 	return 1;
 }
@@ -1856,7 +1881,9 @@ static int adapter_get_const(sd_bus *bus, const char *path, const char *interfac
 	if (streq(property, "Modalias"))
 		return sd_bus_message_append_basic(reply, 's', "usb:v1D6Bp0246d0542");
 	if (streq(property, "PowerState"))
-		return sd_bus_message_append_basic(reply, 's', sim->powered ? "on" : "off");
+		return sd_bus_message_append_basic(reply, 's', sim->power_off_timer ?
+						   "on-disabling" :
+						   sim->powered ? "on" : "off");
 	if (streq(property, "Roles"))
 		return sd_bus_message_append(reply, "as", 2, "central", "peripheral");
 	/* UUIDs: the local GATT database (GAP, GATT, Device Information). */
@@ -1937,6 +1964,7 @@ void bluez_remove_adapter(struct sim *sim)
 		dev->cached = cached;
 	}
 	discovery_reset(sim);
+	timer_cancel(&sim->power_off_timer);
 	sim->powered = 0;
 	if (signal)
 		(void)sd_bus_emit_object_removed(sim->bus, sim->adapter_path);
@@ -2184,4 +2212,5 @@ void bluez_free(struct sim *sim)
 	sim->noc_slot = sd_bus_slot_unref(sim->noc_slot);
 	timer_cancel(&sim->scan_timer);
 	timer_cancel(&sim->restart_timer);
+	timer_cancel(&sim->power_off_timer);
 }

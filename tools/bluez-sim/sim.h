@@ -254,6 +254,7 @@ struct sim {
 	uint64_t temporary_timeout_usec;
 	uint64_t disconnect_delay_usec;
 	uint64_t connect_timeout_usec;
+	uint64_t power_off_delay_usec;	/* Powered=false takes this long; 0: at once */
 	bool gatt_cache;		/* [GATT] Cache = always (BlueZ default) */
 
 	struct trace *trace;
@@ -282,6 +283,7 @@ struct sim {
 	sd_event_source *scan_timer;
 	uint64_t scan_ticks;		/* adverts heard so far: RSSI wobble */
 	sd_event_source *restart_timer;
+	sd_event_source *power_off_timer;	/* a delayed power-off is pending */
 
 	struct discovery_client clients[SIM_MAX_CLIENTS];
 	unsigned n_clients;
