@@ -141,33 +141,13 @@ size_t history_load_digests(struct gk_daemon *d, struct form_digest *out, size_t
 {
 	const size_t max = GK_DIGESTS_MAX * (FORM_DIGEST_SIZE + 4);
 	_cleanup_free_ uint8_t *buf = malloc(max);
-	size_t len = 0, pos = 0, n = 0, skipped = 0;
+	size_t len = 0, n, skipped = 0;
 	int r;
 
 	if (!buf || read_state_file(d, "digests", buf, max, &len) < 0)
 		return 0;
-	while (len - pos >= 4 && n < cap) {
-		uint32_t l = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16 |
-			     (uint32_t)buf[pos + 3] << 24;
-
-		if (l <= len - pos - 4 && form_digest_parse(buf + pos + 4, l, &out[n]) >= 0) {
-			n++;
-			pos += 4 + l;
-			continue;
-		}
-		/*
-		 * A damaged record (its length or its bytes; each carries a
-		 * CRC): the next one starts where the next digest magic has a
-		 * length before it that parses. One bad byte must not cost the
-		 * sessions after it.
-		 */
-		skipped++;
-		pos++;
-		while (len - pos >= 8 && memcmp(buf + pos + 4, "GKDG", 4) != 0)
-			pos++;
-		if (len - pos < 8)
-			pos = len;
-	}
+	/* one bad byte must not cost the sessions after it */
+	n = form_digests_parse(buf, len, out, cap, &skipped);
 	if (skipped) {
 		/* the next store rewrites the file from what was read: keep it */
 		r = write_state_file(d, "digests.damaged", buf, len);

@@ -551,6 +551,15 @@ int form_digest_serialize(const struct form_digest *d, uint8_t *buf, size_t cap,
 			  size_t *ret_len);
 /* Parse stored bytes; same checks as form_baseline_load(). */
 int form_digest_parse(const uint8_t *buf, size_t len, struct form_digest *ret);
+/*
+ * A file of digests as the daemon keeps them, oldest first: each a u32
+ * little-endian length, then form_digest_serialize() bytes. Up to cap are
+ * parsed into out (returned: how many). A record that does not parse costs
+ * itself only: the next one is where the next digest magic has a length
+ * before it that parses; *ret_damaged (may be NULL) counts the places.
+ */
+size_t form_digests_parse(const uint8_t *buf, size_t len, struct form_digest *out, size_t cap,
+			  size_t *ret_damaged);
 /* A form_digest.mount value storage keeps. */
 bool form_digest_mount_ok(uint8_t mount);
 /*

@@ -378,6 +378,31 @@ int form_digest_parse(const uint8_t *buf, size_t len, struct form_digest *ret)
 	return 0;
 }
 
+size_t form_digests_parse(const uint8_t *buf, size_t len, struct form_digest *out, size_t cap,
+			  size_t *ret_damaged)
+{
+	size_t pos = 0, n = 0, damaged = 0;
+
+	while (len - pos >= 4 && n < cap) {
+		uint32_t l = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16 |
+			     (uint32_t)buf[pos + 3] << 24;
+
+		if (l <= len - pos - 4 && form_digest_parse(buf + pos + 4, l, &out[n]) >= 0) {
+			n++;
+			pos += 4 + l;
+			continue;
+		}
+		damaged++;
+		for (pos++; len - pos >= 8 && memcmp(buf + pos + 4, DIGEST_MAGIC, 4) != 0; pos++)
+			;
+		if (len - pos < 8)
+			pos = len;
+	}
+	if (ret_damaged)
+		*ret_damaged = damaged;
+	return n;
+}
+
 int form_pain_list_add(struct form_pain_report *list, uint8_t *n,
 		       const struct form_pain_report *r)
 {

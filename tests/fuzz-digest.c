@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Fuzz the stored-digest parser and run what parses through the history analysis. */
+/*
+ * Fuzz the stored-digest parser (one record, and a daemon's file of framed
+ * records) and run what parses through the history analysis.
+ */
 #include <json.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,8 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct form_history_report h;
 	struct json_object *o = NULL;
 	uint8_t buf[FORM_DIGEST_SIZE];
-	size_t len;
+	size_t len, damaged;
 
+	/* the same bytes as a daemon's file of framed digests */
+	if (form_digests_parse(data, size, d, 3, &damaged) > 3)
+		abort();
 	if (form_digest_parse(data, size, &d[0]) < 0)
 		return 0;
 	if (form_digest_serialize(&d[0], buf, sizeof(buf), &len) < 0)

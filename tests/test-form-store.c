@@ -259,6 +259,46 @@ static const uint8_t digest_v1[] = {
 	0x01, 0x00, 0x64, 0xc8, 0x68, 0x88,
 };
 
+/*
+ * A file of framed digests (form_digests_parse()): all three read back; with
+ * a bit flipped in the first length, or in the second record's bytes, the
+ * other two are still found; a file of junk gives none and no crash.
+ */
+static void test_digests_file(void **state)
+{
+	uint8_t file[3 * (FORM_DIGEST_SIZE + 4)], junk[600];
+	struct form_digest d, out[4];
+	size_t pos = 0, len, damaged, at[3];
+
+	for (unsigned i = 0; i < 3; i++) {
+		digest_fill(&d, 1700000000 + i * 86400, 160 + i, 0.3, 0);
+		assert_int_equal(form_digest_serialize(&d, file + pos + 4, FORM_DIGEST_SIZE, &len),
+				 0);
+		file[pos] = len & 0xff;
+		file[pos + 1] = (len >> 8) & 0xff;
+		file[pos + 2] = file[pos + 3] = 0;
+		at[i] = pos;
+		pos += 4 + len;
+	}
+	assert_int_equal(form_digests_parse(file, pos, out, 4, &damaged), 3);
+	assert_int_equal(damaged, 0);
+	assert_int_equal(form_digests_parse(file, pos, out, 2, NULL), 2);
+
+	file[at[0] + 2] ^= 1;		/* the first length: 65 KiB too long */
+	assert_int_equal(form_digests_parse(file, pos, out, 4, &damaged), 2);
+	assert_true(damaged >= 1);
+	assert_true(out[0].start_epoch_s == 1700086400 && out[1].start_epoch_s == 1700172800);
+	file[at[0] + 2] ^= 1;
+	file[at[1] + 30] ^= 1;		/* the second record's bytes: its CRC fails */
+	assert_int_equal(form_digests_parse(file, pos, out, 4, &damaged), 2);
+	assert_true(out[0].start_epoch_s == 1700000000 && out[1].start_epoch_s == 1700172800);
+
+	for (unsigned i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 37 + 11);
+	assert_int_equal(form_digests_parse(junk, sizeof(junk), out, 4, &damaged), 0);
+	assert_int_equal(form_digests_parse(junk, 3, out, 4, &damaged), 0);
+}
+
 static void test_digest_version(void **state)
 {
 	uint8_t buf[FORM_DIGEST_SIZE];
@@ -484,6 +524,7 @@ int main(void)
 		{ "/form/store/baseline-bad", test_baseline_bad, NULL, NULL, NULL },
 		{ "/form/store/baseline-version", test_baseline_version, NULL, NULL, NULL },
 		{ "/form/store/digest-roundtrip", test_digest_roundtrip, NULL, NULL, NULL },
+		{ "/form/store/digests-file", test_digests_file, NULL, NULL, NULL },
 		{ "/form/store/digest-version", test_digest_version, NULL, NULL, NULL },
 		{ "/form/history/load-pain-pointers", test_history, NULL, NULL, NULL },
 	};
