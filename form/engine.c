@@ -8,6 +8,7 @@
 #include "form/detector.h"
 #include "form/form.h"
 #include "form/stats.h"
+#include "form/thresholds.h"
 #include "form/vec3.h"
 
 #define USEC 1000000ULL
@@ -16,27 +17,8 @@
 #define METRIC_STEPS 20u		/* medians over the last 20 steps (notes 3) */
 #define METRIC_WINDOW_USEC (10 * USEC)
 #define GAP_MAX_USEC (5 * USEC)		/* longer between ticks: a gap, not session time */
-#define GOOD_STEPS 10u
 #define ACTIVITY_WINDOW_USEC (4 * USEC)
 #define CONTEXT_FRESH_USEC (5 * USEC)
-#define STANDING_AFTER_USEC (2500000ULL)
-/*
- * A sensor slip (slip_check()): gravity in the sensor frame, steady again
- * (within SLIP_STEADY_DEG over SLIP_STEADY_STEPS steps), is SLIP_MIN_DEG or
- * more from where it last held steady, at an unchanged incline.
- */
-#define SLIP_MIN_DEG 12.0
-#define SLIP_STEADY_DEG 2.0
-#define SLIP_STEADY_STEPS 8u
-#define IMU_SILENT_USEC (3 * USEC)	/* no IMU sample for longer: imu_silent() */
-#define FLIGHT_MAX_G 0.45		/* running: near free fall between steps */
-#define WALK_MAX_SPEED_MPS 2.0		/* no IMU: footpod/belt speed above this is running */
-#define HELD_SPEED_BAND 0.2		/* held IMU cadence: speed within 20 % of then */
-#define BASELINE_MIN_STEPS 60u
-#define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
-#define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */
-#define PACE_CADENCE_TOLERANCE_PCT 5.0	/* no speed: same pace = cadence within 5 % */
-#define INCLINE_TOLERANCE_PCT 1.0	/* same incline: within one treadmill step (notes 3, 5.12) */
 /*
  * The summary's fatigue drift compares the late run with the early
  * baseline: the late run is the last DRIFT_BLOCK_S to 2 x DRIFT_BLOCK_S of
@@ -1985,8 +1967,8 @@ static int band_of(const struct form_engine *e, enum form_metric m, double x)
 		}
 		break;
 	case FORM_METRIC_GCT:
-		lo = 218;	/* Garmin blue/green/orange bands (notes 3) [P] */
-		hi = 277;
+		lo = GCT_BAND_LO_MS;
+		hi = GCT_BAND_HI_MS;
 		break;
 	case FORM_METRIC_GCT_BALANCE:
 		lo = 100 - e->p.gct_balance_max_pct;
@@ -1994,7 +1976,7 @@ static int band_of(const struct form_engine *e, enum form_metric m, double x)
 		break;
 	case FORM_METRIC_VERTICAL_RATIO:
 		lo = 0;
-		hi = 8.6;	/* Garmin green upper edge [P] */
+		hi = VERTICAL_RATIO_MAX_PCT;
 		break;
 	case FORM_METRIC_TRUNK_LEAN:
 		/* the alert's band: against the belt */

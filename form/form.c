@@ -7,6 +7,7 @@
 
 #include "common/macro.h"
 #include "form/form.h"
+#include "form/thresholds.h"
 
 static const char *const form_mount_names[_FORM_MOUNT_MAX] = {
 	[FORM_MOUNT_SACRUM] = "sacrum",
@@ -318,6 +319,79 @@ const struct form_param_info *form_param_table(size_t *ret_n)
 {
 	*ret_n = ELEMENTSOF(form_params_table);
 	return form_params_table;
+}
+
+#define T(name, value, unit, use, source) { #name, (double)(value), unit, use, source }
+
+static const struct form_threshold_info form_thresholds_table[] = {
+	T(FLIGHT_MAX_G, FLIGHT_MAX_G, "g", "running: flight this close to free fall",
+	  "flight reads close to free fall, ~0 g with gravity (notes 5.3); walking has none"),
+	T(WALK_MAX_SPEED_MPS, WALK_MAX_SPEED_MPS, "m/s",
+	  "no IMU: belt or footpod speed from here on is running",
+	  "walk-run transition ~2 m/s (heuristic)"),
+	T(STANDING_AFTER_USEC, STANDING_AFTER_USEC / 1e6, "s",
+	  "no step for this long (of samples): standing", "a few strides (heuristic)"),
+	T(IMU_SILENT_USEC, IMU_SILENT_USEC / 1e6, "s",
+	  "no IMU sample for this long: the IMU is silent, footpod or belt stand in",
+	  "3 nominal 1 s periods, as a stale sensor (docs/ble.md)"),
+	T(HELD_SPEED_BAND, HELD_SPEED_BAND * 100, "%",
+	  "IMU silent on a treadmill: its cadence is held while the speed stays within this",
+	  "step rate follows speed, ~7 spm per m/s (notes 4; de Ruiter 2020); heuristic"),
+	T(GOOD_STEPS, GOOD_STEPS, "steps", "a live metric from fewer steps has quality low",
+	  "medians over ~20 steps (notes 3); half of them at least"),
+	T(BASELINE_MIN_STEPS, BASELINE_MIN_STEPS, "steps", "a baseline needs this many steps",
+	  "a minute of running at the least (heuristic)"),
+	T(SIDE_MIN_AGREEMENT, SIDE_MIN_AGREEMENT * 100, "%",
+	  "left/right labels only when the lateral votes agree this well", "notes 5.4"),
+	T(FATIGUE_SPEED_TOLERANCE_MPS, FATIGUE_SPEED_TOLERANCE_MPS, "m/s",
+	  "drift and fatigue compare running at the baseline's speed within this",
+	  "steady belt (notes 5.13: +-0.1 m/s)"),
+	T(PACE_CADENCE_TOLERANCE_PCT, PACE_CADENCE_TOLERANCE_PCT, "%",
+	  "no speed known: the same pace is a cadence within this of the baseline's",
+	  "heuristic, as cadence_drop_pct's 5 %"),
+	T(INCLINE_TOLERANCE_PCT, INCLINE_TOLERANCE_PCT, "%",
+	  "a baseline compares only at an incline within this of its own",
+	  "one treadmill step (notes 3, 5.12)"),
+	T(GCT_BAND_LO_MS, GCT_BAND_LO_MS, "ms", "contact time band, lower edge (summary)",
+	  "Garmin blue/green/orange bands (notes 3) [P]"),
+	T(GCT_BAND_HI_MS, GCT_BAND_HI_MS, "ms", "contact time band, upper edge (summary)",
+	  "Garmin blue/green/orange bands (notes 3) [P]"),
+	T(VERTICAL_RATIO_MAX_PCT, VERTICAL_RATIO_MAX_PCT, "%",
+	  "vertical ratio band, upper edge (summary)", "Garmin green upper edge (notes 3) [P]"),
+	T(SLIP_MIN_DEG, SLIP_MIN_DEG, "deg",
+	  "gravity in the sensor frame this far from where it held steady: the sensor slipped",
+	  "a runner's lean drifts a few degrees (notes 5.1, 5.6)"),
+	T(SLIP_STEADY_DEG, SLIP_STEADY_DEG, "deg",
+	  "steady: gravity moved less than this over SLIP_STEADY_STEPS steps",
+	  "stride-averaged gravity noise ~1 deg (heuristic)"),
+	T(SLIP_STEADY_STEPS, SLIP_STEADY_STEPS, "steps", "the span of steady",
+	  "past the ~4 s the stride average takes to follow (heuristic)"),
+	T(HISTORY_PAIN_LEVEL, HISTORY_PAIN_LEVEL, "0-10",
+	  "history: a session with pain from this level on is painful", "mild is 1-3 (NRS)"),
+	T(HISTORY_PAIN_SEVERE, HISTORY_PAIN_SEVERE, "0-10",
+	  "history: pain this severe: see a professional", "issue 4; as pain_severe_level"),
+	T(HISTORY_RECENT, HISTORY_RECENT, "sessions",
+	  "history: repeated pain is judged over the last this many sessions", "issue 4"),
+	T(HISTORY_RECENT_PAINFUL, HISTORY_RECENT_PAINFUL, "sessions",
+	  "history: this many painful of them: see a professional", "issue 4 (3 of 5)"),
+	T(HISTORY_ACR_HIGH, HISTORY_ACR_HIGH, "ratio",
+	  "history: this week's running time over the weekly mean above this: cross-train",
+	  "acute:chronic workload > 1.3, the usual spike heuristic"),
+	T(HISTORY_ACR_MIN_MIN, HISTORY_ACR_MIN_MIN, "min",
+	  "history: ... and this week at least this much running", "heuristic"),
+	T(HISTORY_CHRONIC_DAYS, HISTORY_CHRONIC_DAYS, "days", "history: the weekly mean's span",
+	  "4-week chronic load (acute:chronic workload)"),
+	T(HISTORY_ACR_MIN_DAYS, HISTORY_ACR_MIN_DAYS, "days",
+	  "history: a load ratio only once the stored sessions span this",
+	  "a first week is no spike (heuristic)"),
+};
+
+#undef T
+
+const struct form_threshold_info *form_threshold_table(size_t *ret_n)
+{
+	*ret_n = ELEMENTSOF(form_thresholds_table);
+	return form_thresholds_table;
 }
 
 void form_params_default(struct form_params *ret)

@@ -240,6 +240,21 @@ struct form_param_info {
 	const char *source;		/* literature or reasoning, short */
 };
 
+/*
+ * The fixed thresholds the core decides with (not configurable), each with
+ * its unit and source: one row of docs/form-metrics.md's "Fixed thresholds"
+ * (checked by a unit test).
+ */
+struct form_threshold_info {
+	const char *name;		/* e.g. "FLIGHT_MAX_G" */
+	double value;			/* in unit */
+	const char *unit;
+	const char *use;		/* what it decides */
+	const char *source;		/* literature or reasoning, short */
+};
+
+const struct form_threshold_info *form_threshold_table(size_t *ret_n);
+
 void form_params_default(struct form_params *ret);
 /* The table, in a stable order; *ret_n gets its length. */
 const struct form_param_info *form_param_table(size_t *ret_n);

@@ -7,30 +7,9 @@
 #include "common/macro.h"
 #include "form/form.h"
 #include "form/stats.h"
+#include "form/thresholds.h"
 
 #define DAY_S (24u * 3600u)
-/* A session counts as painful from this level on (0-10 scale; mild = 1-3). */
-#define HISTORY_PAIN_LEVEL 3
-/* Severe pain: see a professional (issue 4; same as pain_severe_level). */
-#define HISTORY_PAIN_SEVERE 7
-/* "pain in 3 of the last 5 sessions" (issue 4). */
-#define HISTORY_RECENT 5
-#define HISTORY_RECENT_PAINFUL 3
-/*
- * Cross-training when this week's running time is well above the 4-week
- * average (acute:chronic ratio > 1.3, the usual "spike" heuristic) and not
- * trivially small. Heuristic, not from the notes.
- */
-#define HISTORY_ACR_HIGH 1.3
-#define HISTORY_ACR_MIN_MIN 60.0
-/*
- * The weekly mean is taken over the part of the 28 days that the stored
- * sessions cover (from the oldest one on), and the ratio only once that is
- * two weeks: a runner's first week with gaitkeeper is not a load spike,
- * however much they ran (the 28-day mean over 4 weeks would make it 4x).
- */
-#define HISTORY_CHRONIC_DAYS 28
-#define HISTORY_ACR_MIN_DAYS 14
 
 /*
  * Form metrics the pointers compare, with the words for each direction.

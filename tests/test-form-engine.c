@@ -1024,6 +1024,33 @@ static void test_docs_params(void **state)
 			fail_msg("docs/form-metrics.md lacks '%s' with its default", t[i].name);
 }
 
+/*
+ * Every fixed threshold has its row in docs/form-metrics.md ("Fixed
+ * thresholds"), with the value, unit, use and source form_threshold_table()
+ * gives; a missing or stale row prints the row the table wants.
+ */
+static void test_docs_thresholds(void **state)
+{
+	size_t n;
+	const struct form_threshold_info *t = form_threshold_table(&n);
+	char line[1024], want[64][512];
+	bool seen[64] = {};
+	FILE *f = fopen("docs/form-metrics.md", "re");
+
+	assert_non_null(f);
+	assert_true(n > 0 && n <= 64);
+	for (size_t i = 0; i < n; i++)
+		snprintf(want[i], sizeof(want[i]), "| `%s` | %g | %s | %s | %s |\n", t[i].name,
+			 t[i].value, t[i].unit, t[i].use, t[i].source);
+	while (fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < n; i++)
+			seen[i] |= strcmp(line, want[i]) == 0;
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!seen[i])
+			fail_msg("docs/form-metrics.md lacks the row\n%s", want[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1047,6 +1074,7 @@ int main(void)
 		{ "/form/engine/json", test_json, NULL, NULL, NULL },
 		{ "/form/engine/names-params", test_names, NULL, NULL, NULL },
 		{ "/form/engine/docs-params", test_docs_params, NULL, NULL, NULL },
+		{ "/form/engine/docs-thresholds", test_docs_thresholds, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
