@@ -25,7 +25,8 @@ static const char doc_full[] =
 	"\"running_s\":1500,\"distance_m\":4321.9,\"steps\":4200,\"alerts_total\":3,"
 	"\"summary\":{\"event\":\"summary\",\"duration_s\":1805.0,\"running_s\":1500.0,"
 	"\"walking_s\":185.0,\"standing_s\":120.0,\"distance_m\":4321.9,\"steps\":4200,"
-	"\"steps_estimated\":7,\"imu_holes\":12,\"imu_lost_s\":2.16,\"baseline_learned\":true,"
+	"\"steps_estimated\":7,\"imu_holes\":12,\"imu_lost_s\":2.16,\"sensor_slips\":1,"
+	"\"baseline_learned\":true,"
 	"\"metrics\":{"
 	"\"cadence_spm\":{\"n\":1500,\"median\":162.4,\"p10\":158.0,\"p90\":166.1,"
 	"\"below_s\":300,\"within_s\":1125,\"above_s\":75},"
@@ -90,6 +91,8 @@ static void test_full(void **state)
 		    "baseline learned");
 	assert_line(out, "  IMU data lost: 2.2 s in 12 holes (steps there estimated from the step "
 		    "time, a footpod or the belt; steps beside them partly measured)");
+	assert_line(out, "  The sensor slipped 1 time during the run: the lean was carried over the "
+		    "turn; check how it sits");
 	/* 300 / 1125 / 75 of 1500 s: 20 / 75 / 5 % */
 	assert_line(out, "  cadence                spm     162.4    158.0 - 166.1       20% /  75% /   5%");
 	/* braking keeps its 3 decimals (0.300, not 0.3) and has no band */
@@ -159,6 +162,7 @@ static void test_short_new_user(void **state)
 		    "(acute:chronic needs 14 days of history)");
 	assert_null(strstr(out, "km"));
 	assert_null(strstr(out, "IMU data lost"));	/* none in the document */
+	assert_null(strstr(out, "slipped"));
 	assert_null(strstr(out, "Drift"));
 	assert_null(strstr(out, "Pain reported"));
 	assert_null(strstr(out, "pain in"));

@@ -160,6 +160,7 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 	double holes = gaitctl_json_num(sum, "imu_holes");
 	double lost = gaitctl_json_num(sum, "imu_lost_s");
 	double estimated = gaitctl_json_num(sum, "steps_estimated");
+	double slips = gaitctl_json_num(sum, "sensor_slips");
 	const char *mount = js(sum, "mount");
 	json_object *bl = jget(sum, "baseline_learned");
 
@@ -197,6 +198,10 @@ static void print_header(FILE *f, json_object *doc, json_object *sum)
 			holes, holes == 1 ? "" : "s", estimated >= 0 ?
 			"estimated from the step time, a footpod or the belt" :
 			"not counted");
+	if (slips > 0)
+		fprintf(f, "  The sensor slipped %.0f time%s during the run: the lean was carried over "
+			"%s; check how it sits\n", slips, slips == 1 ? "" : "s",
+			slips == 1 ? "the turn" : "each turn");
 }
 
 static void report_label(json_object *sum, const char *name, char *label, size_t size,
