@@ -161,11 +161,5 @@ sleep 2
 gk_check "after exit the footpod advertises again and stays unconnected" \
 	is_eq "$(sim_stat $POD connected)/$(( $(sim_stat $POD connects) - connects0 ))" false/0
 
-if [ "$MARKDOWN" = --markdown ]; then
-	echo "# | figure | ms | limit |"
-	echo "# |---|---|---|"
-	for k in $(printf '%s\n' "${!figures[@]}" | sort); do
-		echo "# | $k | ${figures[$k]} | ${limits[$k]} |"
-	done
-fi
+figures_markdown
 gk_done

@@ -204,11 +204,5 @@ kill "$DRV_PID"
 wait "$DRV_PID"
 gk_check "driver exits cleanly" test $? -eq 0
 
-if [ "$MARKDOWN" = --markdown ]; then
-	echo "# | figure | ms | limit |"
-	echo "# |---|---|---|"
-	for k in $(printf '%s\n' "${!figures[@]}" | sort); do
-		echo "# | $k | ${figures[$k]} | ${limits[$k]} |"
-	done
-fi
+figures_markdown
 gk_done

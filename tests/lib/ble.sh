@@ -104,6 +104,18 @@ within() {
 	gk_check "$name: ${ms} ms <= ${limit} ms" test "$ms" -le "$limit"
 }
 
+# figures_markdown: with --markdown ($MARKDOWN), the figures within() took, as
+# TAP comment lines holding a markdown table (ble/ble-figures.sh reads them).
+figures_markdown() {
+	local k
+	[ "$MARKDOWN" = --markdown ] || return 0
+	echo "# | figure | ms | limit |"
+	echo "# |---|---|---|"
+	for k in $(printf '%s\n' "${!figures[@]}" | sort); do
+		echo "# | $k | ${figures[$k]} | ${limits[$k]} |"
+	done
+}
+
 # gatt_objects ADDRESS: how many GATT objects the device has on org.bluez.
 gatt_objects() {
 	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" tree --list org.bluez 2>/dev/null |
