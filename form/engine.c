@@ -121,9 +121,9 @@ struct form_engine {
 	double u_first[3];		/* gravity at this sensor's first step */
 	/*
 	 * A sensor slipping in a run (slip_check()): gravity in the sensor
-	 * frame at the last 4 running steps, and where it, the incline and the
-	 * lean last were while gravity held steady; the lean a new reference
-	 * is to stand for (NAN: the baseline's).
+	 * frame at the last SLIP_STEADY_STEPS running steps, and where it, the
+	 * incline and the lean last were while gravity held steady; the lean a
+	 * new reference is to stand for (NAN: the baseline's).
 	 */
 	float slip_u[SLIP_STEADY_STEPS][3];
 	unsigned slip_n;		/* running steps seen, for the ring */
@@ -775,7 +775,7 @@ static void slip_check(struct form_engine *e, const struct form_step *s)
 	    angle_deg(e->slip_u[e->slip_n % SLIP_STEADY_STEPS], u) >= SLIP_STEADY_DEG)
 		return;		/* not steady (yet): moving, or too few steps */
 	same_incline = (isnan(incl) && isnan(e->incline_steady)) ||
-		       fabsf(incl - e->incline_steady) < 0.5f;
+		       fabsf(incl - e->incline_steady) < SLIP_INCLINE_TOLERANCE_PCT;
 	if (e->have_steady && same_incline && angle_deg(e->u_steady, u) >= SLIP_MIN_DEG) {
 		e->lean_carry_deg = e->lean_steady;
 		lean_reference_forget(e, true);

@@ -129,7 +129,7 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 				h.impact_load_7d += isfinite(d[i].impact_load) ?
 						    d[i].impact_load : 0;
 			}
-			if (st <= now_epoch_s && now_epoch_s - st < 28 * DAY_S)
+			if (st <= now_epoch_s && now_epoch_s - st < HISTORY_CHRONIC_DAYS * DAY_S)
 				load28 += min;
 		}
 

@@ -30,6 +30,7 @@
 #define SLIP_MIN_DEG 12.0
 #define SLIP_STEADY_DEG 2.0
 #define SLIP_STEADY_STEPS 8u
+#define SLIP_INCLINE_TOLERANCE_PCT 0.5f	/* the incline as it was when steady */
 
 /* history (form/history.c) */
 #define HISTORY_PAIN_LEVEL 3		/* painful session from this level on (mild = 1-3) */

@@ -240,8 +240,7 @@ static bool is_timestamp_property(const char *name)
 {
 	size_t n = strlen(name);
 
-	return (n >= 6 && streq(name + n - 6, "TimeMs")) ||
-	       (n >= 6 && streq(name + n - 6, "SeenMs"));
+	return n >= 6 && (streq(name + n - 6, "TimeMs") || streq(name + n - 6, "SeenMs"));
 }
 
 /* Read a{sv} of properties into o (merged), names in snake_case. */
