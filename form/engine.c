@@ -879,6 +879,29 @@ static unsigned steps_in_hole(const struct form_engine *e, uint64_t ic)
 	return (unsigned)lround(k) - 1;
 }
 
+static double silent_cadence(const struct form_engine *e, uint64_t now);
+
+/*
+ * The first IMU step (ic) after a silence whose steps were counted
+ * (silent_steps_count(), up to t_silent_counted): the steps between that
+ * count and this one, which the detector, starting again after the gap, did
+ * not see (its first strides back). At the silence's rate, which is then
+ * spent; the step at ic is this one.
+ */
+static unsigned steps_after_silence(struct form_engine *e, uint64_t ic)
+{
+	double spm, n;
+
+	if (!e->session || e->t_silent_counted <= e->t_last_step || ic <= e->t_silent_counted)
+		return 0;
+	spm = silent_cadence(e, ic);
+	e->held_cadence_spm = NAN;
+	if (isnan(spm))
+		return 0;
+	n = e->silent_steps_frac + spm * (double)(ic - e->t_silent_counted) / USEC / 60.0;
+	return n >= 2 ? (unsigned)n - 1 : 0;
+}
+
 /* Steps counted, not detected one by one (in a hole, from a footpod). */
 static void steps_estimated_add(struct form_engine *e, uint64_t n)
 {
@@ -907,7 +930,7 @@ static void on_step(const struct form_step *cs, void *userdata)
 	struct form_step s = *cs;
 	struct form_event ev = { .type = FORM_EVENT_CONTACT };
 	struct step_rec *r;
-	unsigned missed = steps_in_hole(e, cs->c.ic_usec);
+	unsigned missed = steps_in_hole(e, cs->c.ic_usec) + steps_after_silence(e, cs->c.ic_usec);
 	bool counted;
 	double lean;
 
@@ -1807,8 +1830,8 @@ static void silent_steps_count(struct form_engine *e, uint64_t now)
 	double n, spm;
 
 	if (!imu_silent(e, now)) {
+		/* the held cadence stays for steps_after_silence() */
 		e->t_silent_tick = 0;
-		e->held_cadence_spm = NAN;
 		return;
 	}
 	if (!from) {
