@@ -10,7 +10,6 @@ source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
 
-SIM=$GK_BUILD/bluez-sim
 gk_require_built "$GKD" "$SIM"
 gkd_need dbus mosquitto
 

@@ -18,7 +18,6 @@ source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
 
-SIM=$GK_BUILD/bluez-sim
 GAITCTL=$GK_BUILD/gaitctl
 gk_require_built "$GKD" "$SIM" "$GAITCTL"
 

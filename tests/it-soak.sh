@@ -16,7 +16,6 @@ source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
 
-SIM=$GK_BUILD/bluez-sim
 DUR=${SOAK_SECONDS:-150}
 REF=${SOAK_REF:-60}
 EVERY=${SOAK_FAULT_EVERY:-15}

@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Shared gaitkeeperd set-up for the daemon integration tests, sourced after lib/env.sh.
-# Provides: GKD, dlog, notify_log, gkd_need (private bus, broker), a systemd
-# notify-socket listener
-# (gkd_start_notify), bluez-sim on the private bus (gkd_start_sim),
+# Provides: GKD, SIM, dlog, notify_log, gkd_need (private bus, broker), a
+# systemd notify-socket listener (gkd_start_notify), bluez-sim on the private
+# bus (gkd_start_sim),
 # start_daemon (extra environment from the GKD_ENV array) and dbus_call on the
 # daemon's private-bus API.
 
 GKD=$GK_BUILD/gaitkeeperd
+SIM=$GK_BUILD/bluez-sim	# gkd_start_sim
 dlog=$gk_tmp/daemon.log
 notify_log=$gk_tmp/notify.log
 GKD_ENV=()
