@@ -31,9 +31,10 @@
 /* The metrics the summary reports a drift for. */
 static const enum form_metric drift_metrics[] = {
 	FORM_METRIC_CADENCE, FORM_METRIC_GCT, FORM_METRIC_VERTICAL_OSCILLATION,
-	FORM_METRIC_TRUNK_LEAN, FORM_METRIC_BRAKING,
+	FORM_METRIC_TRUNK_LEAN, FORM_METRIC_BRAKING, FORM_METRIC_PELVIC_DROP,
+	FORM_METRIC_LATERAL_SWAY, FORM_METRIC_IMPACT,
 };
-#define N_DRIFT 5
+#define N_DRIFT 8
 _Static_assert(ELEMENTSOF(drift_metrics) == N_DRIFT, "N_DRIFT");
 
 
@@ -209,7 +210,7 @@ struct form_engine {
 	uint32_t learn_steps;
 	double learn_incline_sum;	/* known incline over the baseline ticks */
 	uint32_t learn_incline_n;
-	struct form_hist late[2][N_DRIFT];	/* late-run blocks, see DRIFT_BLOCK_S */
+	struct form_hist16 late[2][N_DRIFT];	/* late-run blocks, see DRIFT_BLOCK_S */
 	double late_s[2];
 	unsigned late_cur;
 
@@ -499,6 +500,8 @@ static double baseline_value(const struct form_baseline *b, enum form_metric m)
 		return b->lateral_sway_pct;
 	case FORM_METRIC_BRAKING:
 		return b->braking_mps;
+	case FORM_METRIC_IMPACT:
+		return b->impact_g;
 	default:
 		return NAN;
 	}
@@ -567,7 +570,7 @@ static void late_add(struct form_engine *e, const struct form_metrics *mt, doubl
 
 		if (m == FORM_METRIC_TRUNK_LEAN)
 			x -= lean_slope_offset(e);	/* as the baseline's */
-		form_hist_add(&e->late[c][i], metric_range[m].lo, metric_range[m].hi, x);
+		form_hist16_add(&e->late[c][i], metric_range[m].lo, metric_range[m].hi, x);
 	}
 	e->late_s[c] += dt;
 	if (e->late_s[c] >= DRIFT_BLOCK_S) {
@@ -1595,12 +1598,11 @@ static void summary_build(struct form_engine *e, uint64_t t)
 	if (e->have_early && e->late_s[0] + e->late_s[1] >= DRIFT_MIN_S) {
 		for (unsigned i = 0; i < N_DRIFT; i++) {
 			enum form_metric m = drift_metrics[i];
-			struct form_hist h = e->late[0][i];
+			struct form_hist h = { 0 };
 			double base = baseline_value(&e->early, m);
 
-			h.n += e->late[1][i].n;
-			for (unsigned b = 0; b < FORM_HIST_BINS; b++)
-				h.bin[b] += e->late[1][i].bin[b];
+			form_hist16_merge(&h, &e->late[0][i]);
+			form_hist16_merge(&h, &e->late[1][i]);
 			s->drift[m] = form_hist_quantile(&h, metric_range[m].lo,
 							 metric_range[m].hi, 0.5) - base;
 		}

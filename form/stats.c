@@ -4,20 +4,45 @@
 
 #include "form/stats.h"
 
-void form_hist_add(struct form_hist *h, double lo, double hi, double x)
+int form_hist_bin(double lo, double hi, double x)
 {
-	int b;
+	double b;
 
 	if (!isfinite(x))
-		return;
-
-	b = (int)floor((x - lo) / (hi - lo) * FORM_HIST_BINS);
-	if (b < 0)
-		b = 0;
+		return -1;
+	b = floor((x - lo) / (hi - lo) * FORM_HIST_BINS);
+	if (!(b >= 0))
+		return 0;
 	if (b >= FORM_HIST_BINS)
-		b = FORM_HIST_BINS - 1;
+		return FORM_HIST_BINS - 1;
+	return (int)b;
+}
+
+void form_hist_add(struct form_hist *h, double lo, double hi, double x)
+{
+	int b = form_hist_bin(lo, hi, x);
+
+	if (b < 0)
+		return;
 	h->bin[b]++;
 	h->n++;
+}
+
+void form_hist16_add(struct form_hist16 *h, double lo, double hi, double x)
+{
+	int b = form_hist_bin(lo, hi, x);
+
+	if (b < 0 || h->n == UINT16_MAX)
+		return;
+	h->bin[b]++;
+	h->n++;
+}
+
+void form_hist16_merge(struct form_hist *sum, const struct form_hist16 *h)
+{
+	sum->n += h->n;
+	for (int b = 0; b < FORM_HIST_BINS; b++)
+		sum->bin[b] += h->bin[b];
 }
 
 double form_hist_quantile(const struct form_hist *h, double lo, double hi, double q)

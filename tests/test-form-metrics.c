@@ -1232,6 +1232,75 @@ static void test_alert_fatigue_no_speed(void **state)
 	free(c);
 }
 
+/*
+ * The summary's drift of the core and load metrics, late run against the
+ * early baseline (learned 10-40 s), from a change at 80 s in a 260 s run
+ * (the late window, 40-260 s, is then mostly after it):
+ * - pelvic roll rate 30 -> 70 deg/s: the drop goes from the 30 to the 70
+ *   deg/s value of W gct / (2 pi) (cos(2 pi ic_off / gct) + 1), +2.46 deg
+ *   (test_alert_pelvic_instability); 30 -> 30: no drift;
+ * - no gyro, lateral 0.5 -> 0.75 g: the sway ratio rises by half of the
+ *   baseline's;
+ * - stance 0.20 -> 0.18 s at the same step: impact, the last sample within
+ *   60 ms of the IC (tau = 70 ms for both) of P sin(pi tau / gct), P = pi
+ *   step / (2 gct), damped by the smoothing at the pulse's 1 / (2 gct)
+ *   (test_sway_and_impact), goes 2.439 -> 2.856 g; GCT as model_gct_ms().
+ *   Both within one histogram bin (0.078 g, 3.1 ms).
+ */
+static void test_drift_core_and_impact(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	double ic_off = model_ic_off(0.2);
+	double drop30 = 30 * 0.2 / (2 * M_PI) * (cos(2 * M_PI * ic_off / 0.2) + 1);
+	/* the last 200 Hz sample within 60 ms of the IC: tau = 70 ms in both */
+	double impact20 = M_PI * 0.35 / (2 * 0.2) * sin(M_PI * 0.07 / 0.2) *
+		pow((1 + 2 * cos(2 * M_PI / (2 * 0.2) / 200)) / 3, 2);
+	double impact18 = M_PI * 0.35 / (2 * 0.18) * sin(M_PI * 0.07 / 0.18) *
+		pow((1 + 2 * cos(2 * M_PI / (2 * 0.18) / 200)) / 3, 2);
+
+	s.three_axes = true;
+	s.gyro = true;
+	s.gyro_dps = 30;
+	s.after_s = 80;
+	s.gyro2_dps = 70;
+	s.ml2_g = s.ml_g;
+	c = run_alerts(&s, 260, FORM_MOUNT_SACRUM);
+	assert_true(c->have_summary);
+	assert_true(fabs(c->summary.baseline.pelvic_drop_deg - drop30) < 0.2);
+	assert_true(fabs(c->summary.drift[FORM_METRIC_PELVIC_DROP] - drop30 * 40 / 30) < 0.3);
+	assert_true(fabs(c->summary.drift[FORM_METRIC_LATERAL_SWAY]) < 1);
+	free(c);
+
+	s.gyro2_dps = 30;
+	c = run_alerts(&s, 260, FORM_MOUNT_SACRUM);
+	assert_true(c->have_summary);
+	assert_true(fabs(c->summary.drift[FORM_METRIC_PELVIC_DROP]) < 0.2);
+	free(c);
+
+	s.gyro = false;
+	s.gyro_dps = s.gyro2_dps = 0;
+	s.ml2_g = 0.75;
+	c = run_alerts(&s, 260, FORM_MOUNT_SACRUM);
+	assert_true(c->have_summary);
+	assert_true(isnan(c->summary.drift[FORM_METRIC_PELVIC_DROP]));
+	assert_true(fabs(c->summary.drift[FORM_METRIC_LATERAL_SWAY] -
+			 0.5 * c->summary.baseline.lateral_sway_pct) <
+		    0.1 * c->summary.baseline.lateral_sway_pct);
+	free(c);
+
+	s = base;
+	s.after_s = 80;
+	s.step2_s = 0.35;
+	s.gct2_s = 0.18;
+	c = run_alerts(&s, 260, FORM_MOUNT_SACRUM);
+	assert_true(c->have_summary);
+	assert_true(fabs(c->summary.drift[FORM_METRIC_IMPACT] - (impact18 - impact20)) < 0.08);
+	assert_true(fabs(c->summary.drift[FORM_METRIC_GCT] -
+			 (model_gct_ms(0.18, 0.35, 350) - model_gct_ms(0.2, 0.35, 350))) < 5);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1256,6 +1325,7 @@ int main(void)
 		{ "/form/alerts/incline-pace", test_alert_incline_pace, NULL, NULL, NULL },
 		{ "/form/alerts/lean-after-sensor-change", test_lean_after_sensor_change, NULL, NULL,
 		  NULL },
+		{ "/form/summary/drift-core-impact", test_drift_core_and_impact, NULL, NULL, NULL },
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
 		  NULL },
 		{ "/form/alerts/imbalance", test_alert_imbalance, NULL, NULL, NULL },
