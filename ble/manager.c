@@ -1952,6 +1952,38 @@ static bool sensor_may_take(struct ble_manager *m, struct sensor *s,
 	return true;
 }
 
+/*
+ * Would s, matched by name pattern or kind, take o from a free sensor that
+ * wants it more: one of a kind o fits better (ble_kind_fit()), or of an
+ * equal fit matched by a pattern where s has none? Then s leaves it: with a
+ * heart-rate and a polar-h10 entry both by pattern "Polar*" (or by kind
+ * alone), the strap entry would otherwise take the H10 if it came first,
+ * and the polar-h10 entry then the plain strap (which it finds lacking), so
+ * that no IMU streamed.
+ */
+static bool sensor_outranked(struct ble_manager *m, struct sensor *s, struct ble_object *o)
+{
+	int fit;
+
+	if (s->cfg_address || !o->uuids || !o->uuids[0])
+		return false;
+	fit = ble_kind_fit(s->cfg.kind, o->uuids);
+	for (size_t i = 0; i < m->n_sensors; i++) {
+		struct sensor *t = m->sensors[i];
+		int t_fit;
+
+		if (t == s || t->cfg_address ||
+		    (t->device_path && !streq(t->device_path, o->path)) ||
+		    !sensor_may_take(m, t, o->address) ||
+		    !ble_device_matches(&t->cfg, o->address, o->name, o->alias, o->uuids))
+			continue;
+		t_fit = ble_kind_fit(t->cfg.kind, o->uuids);
+		if (t_fit > fit || (t_fit == fit && t->cfg_pattern && !s->cfg_pattern))
+			return true;
+	}
+	return false;
+}
+
 /* The device object for s: the one it had, or a new match. */
 static struct ble_object *sensor_find_device(struct ble_manager *m, struct sensor *s)
 {
@@ -1981,6 +2013,8 @@ static struct ble_object *sensor_find_device(struct ble_manager *m, struct senso
 			continue;
 		if (!ble_device_matches(&s->cfg, o->address, o->name, o->alias,
 					o->uuids))
+			continue;
+		if (sensor_outranked(m, s, o))
 			continue;
 		s->device_path = strdup(o->path);
 		if (!s->device_path)

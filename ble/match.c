@@ -71,6 +71,20 @@ static bool uuid_listed(char *const *uuids, const char *uuid)
 	return false;
 }
 
+int ble_kind_fit(enum ble_sensor_kind kind, char *const *uuids)
+{
+	int shown = 0, missing = 0;
+
+	for (const char *const *u = ble_kind_advertised_uuids(kind); u && *u; u++) {
+		if (uuid_listed(uuids, *u))
+			shown++;
+		else
+			missing++;
+	}
+	/* a kind lists at most a few services: shown counts first */
+	return shown ? shown * 8 - missing : 0;
+}
+
 bool ble_device_matches(const struct ble_sensor_config *config,
 			const char *address, const char *name,
 			const char *alias, char *const *uuids)

@@ -52,3 +52,14 @@ const char *const *ble_kind_advertised_uuids(enum ble_sensor_kind kind);
 bool ble_device_matches(const struct ble_sensor_config *config,
 			const char *address, const char *name,
 			const char *alias, char *const *uuids);
+
+/*
+ * How well a device showing uuids fits a sensor of this kind, for choosing
+ * between sensors that would all take it by kind: more of the kind's
+ * advertised services shown is better, then fewer of them missing. An H10
+ * (Heart Rate, Polar) fits polar-h10 better than heart-rate; a plain strap
+ * (Heart Rate) fits heart-rate better; a Stryd (Cycling Power, RSC) fits
+ * power better than footpod, a plain footpod (RSC) footpod better. 0 when
+ * it shows none of them.
+ */
+int ble_kind_fit(enum ble_sensor_kind kind, char *const *uuids);

@@ -6,7 +6,9 @@
 # pattern 'Polar*' took the H10 and the H10 entry by address waited
 # forever), and a device that turned out to lack the kind's characteristics
 # (a heart-rate strap for a polar-h10 entry) is not chosen again (before,
-# it was retried forever).
+# it was retried forever). Of two entries by pattern or kind that would both
+# take a device, the kind it fits best gets it (an H10 the polar-h10 entry,
+# not a heart-rate one).
 source "$(dirname "$0")/lib/env.sh"
 
 source "$(dirname "$0")/lib/ble.sh"
@@ -78,6 +80,35 @@ sim_call SetAdvertising sb $H10 true
 t=$(wait_after 20 "$t0" h10 state "$streaming_cond")
 gk_check "the polar-h10 entry streams once the H10 advertises" test -n "$t"
 gk_check "... from the H10" is_eq "$(last_info h10 address)" $H10
+kill "$DRV_PID"
+wait "$DRV_PID"
+gk_check "driver exits cleanly" test $? -eq 0
+
+# -- two entries by pattern that both take an H10 ---------------------------
+# A heart-rate entry listed before a polar-h10 entry, both by pattern
+# 'Polar*' (the H10 and the H7 strap both match); only the H10 advertises.
+# Before, 'hr' took it (first in the list) and the IMU entry waited, then
+# took the strap and found it lacking. Now the H10 goes to the kind it fits
+# best, and the strap to 'hr'.
+sleep 3
+sim_call SetAdvertising sb $STRAP false
+sim_call RemoveDevice s $STRAP
+OUT=$gk_tmp/driver3.jsonl
+gk_bg "$DRV" --imu-every 100000 \
+	--sensor alias=hr,kind=heart-rate,pattern='Polar*' \
+	--sensor alias=h10,kind=polar-h10,pattern='Polar*' \
+	> "$OUT" 2> "$gk_tmp/driver3.err"
+DRV_PID=$gk_last_pid
+t=$(wait_after 20 0 h10 state "$streaming_cond")
+gk_check "polar-h10 entry by pattern streams from the H10 though 'hr' comes first" \
+	test -n "$t"
+gk_check "... the H10" is_eq "$(last_info h10 address)" $H10
+gk_check "'hr' (heart-rate, same pattern) left the H10 to it" is_eq "$(last_info hr address)" null
+sim_call SetAdvertising sb $STRAP true
+t=$(wait_after 20 0 hr state "$streaming_cond")
+gk_check "'hr' streams once the strap advertises" test -n "$t"
+gk_check "... from the strap" is_eq "$(last_info hr address)" $STRAP
+gk_check "'h10' still the H10" is_eq "$(last_info h10 address)" $H10
 kill "$DRV_PID"
 wait "$DRV_PID"
 gk_check "driver exits cleanly" test $? -eq 0

@@ -99,6 +99,36 @@ static void test_kind_uuids(void **state)
 	assert_null(ble_kind_advertised_uuids(_BLE_SENSOR_KIND_MAX));
 }
 
+/* Which kind a device fits best, for sensors that would all take it by kind. */
+static void test_kind_fit(void **state)
+{
+	char *h10[] = { BLE_UUID_HEART_RATE_SERVICE, BLE_UUID_POLAR_SERVICE, NULL };
+	char *h10_resolved[] = { BLE_UUID_HEART_RATE_SERVICE, BLE_UUID_PMD_SERVICE,
+				 BLE_UUID_POLAR_SERVICE, NULL };
+	char *strap[] = { BLE_UUID_HEART_RATE_SERVICE, NULL };
+	char *stryd[] = { BLE_UUID_RSC_SERVICE, BLE_UUID_CYCLING_POWER_SERVICE, NULL };
+	char *pod[] = { BLE_UUID_RSC_SERVICE, NULL };
+	char *ftms[] = { BLE_UUID_FTMS_SERVICE, NULL };
+
+	assert_true(ble_kind_fit(BLE_SENSOR_KIND_POLAR_H10, h10) >
+		    ble_kind_fit(BLE_SENSOR_KIND_HEART_RATE, h10));
+	assert_true(ble_kind_fit(BLE_SENSOR_KIND_POLAR_H10, h10_resolved) >
+		    ble_kind_fit(BLE_SENSOR_KIND_HEART_RATE, h10_resolved));
+	assert_true(ble_kind_fit(BLE_SENSOR_KIND_HEART_RATE, strap) >
+		    ble_kind_fit(BLE_SENSOR_KIND_POLAR_H10, strap));
+	assert_true(ble_kind_fit(BLE_SENSOR_KIND_POLAR_VERITY_SENSE, strap) > 0);
+	assert_true(ble_kind_fit(BLE_SENSOR_KIND_POWER, stryd) >
+		    ble_kind_fit(BLE_SENSOR_KIND_FOOTPOD, stryd));
+	assert_true(ble_kind_fit(BLE_SENSOR_KIND_FOOTPOD, pod) >
+		    ble_kind_fit(BLE_SENSOR_KIND_POWER, pod));
+	/* the same kind fits equally; none of its services: 0 */
+	assert_int_equal(ble_kind_fit(BLE_SENSOR_KIND_POLAR_H10, h10),
+			 ble_kind_fit(BLE_SENSOR_KIND_POLAR_VERITY_SENSE, h10));
+	assert_int_equal(ble_kind_fit(BLE_SENSOR_KIND_TREADMILL, strap), 0);
+	assert_int_equal(ble_kind_fit(BLE_SENSOR_KIND_HEART_RATE, NULL), 0);
+	assert_true(ble_kind_fit(BLE_SENSOR_KIND_TREADMILL, ftms) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +137,7 @@ int main(void)
 		{ "/ble/match/by-name-pattern", test_by_pattern, NULL, NULL, NULL },
 		{ "/ble/match/by-service", test_by_service_only, NULL, NULL, NULL },
 		{ "/ble/match/kind-uuids", test_kind_uuids, NULL, NULL, NULL },
+		{ "/ble/match/kind-fit", test_kind_fit, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("ble/match", tests, NULL, NULL);
