@@ -46,6 +46,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f[2] = norm;
 	(void)ble_device_matches(&c, f[2], f[3], f[4], uuids);
 	(void)ble_kind_advertised_uuids(c.kind);
+	{
+		int fit = ble_kind_fit(c.kind, uuids);
+
+		/* shown * 8 - missing, with at most 3 services per kind */
+		if (fit < 0 || fit > 24)
+			abort();
+	}
 	free(buf);
 	return 0;
 }
