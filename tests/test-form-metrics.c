@@ -893,6 +893,20 @@ static void test_alert_not_upright(void **state)
 	free(c);
 }
 
+/* Three axes and a gyro; the pelvic roll rate goes 30 -> 70 deg/s at 80 s. */
+static struct synth pelvic_synth(void)
+{
+	struct synth s = base;
+
+	s.three_axes = true;
+	s.gyro = true;
+	s.gyro_dps = 30;
+	s.after_s = 80;
+	s.gyro2_dps = 70;
+	s.ml2_g = s.ml_g;
+	return s;
+}
+
 /*
  * Pelvic instability: the pelvic roll rate amplitude goes 30 -> 70 deg/s
  * at 80 s, so the drop (W gct / (2 pi) (cos(2 pi ic_off / gct) + 1), see
@@ -902,17 +916,11 @@ static void test_alert_not_upright(void **state)
  */
 static void test_alert_pelvic_instability(void **state)
 {
-	struct synth s = base;
+	struct synth s = pelvic_synth();
 	struct collect *c;
 	double ic_off = model_ic_off(0.2);
 	double drop = 70 * 0.2 / (2 * M_PI) * (cos(2 * M_PI * ic_off / 0.2) + 1);
 
-	s.three_axes = true;
-	s.gyro = true;
-	s.gyro_dps = 30;
-	s.after_s = 80;
-	s.gyro2_dps = 70;
-	s.ml2_g = s.ml_g;
 	c = run_alerts(&s, 140, FORM_MOUNT_SACRUM);
 	assert_int_equal(c->n_alert[FORM_ALERT_PELVIC_INSTABILITY], 1);
 	assert_int_equal(c->alert[FORM_ALERT_PELVIC_INSTABILITY].metric, FORM_METRIC_PELVIC_DROP);
@@ -1249,7 +1257,7 @@ static void test_alert_fatigue_no_speed(void **state)
  */
 static void test_drift_core_and_impact(void **state)
 {
-	struct synth s = base;
+	struct synth s = pelvic_synth();
 	struct collect *c;
 	double ic_off = model_ic_off(0.2);
 	double drop30 = 30 * 0.2 / (2 * M_PI) * (cos(2 * M_PI * ic_off / 0.2) + 1);
@@ -1259,12 +1267,6 @@ static void test_drift_core_and_impact(void **state)
 	double impact18 = M_PI * 0.35 / (2 * 0.18) * sin(M_PI * 0.07 / 0.18) *
 		pow((1 + 2 * cos(2 * M_PI / (2 * 0.18) / 200)) / 3, 2);
 
-	s.three_axes = true;
-	s.gyro = true;
-	s.gyro_dps = 30;
-	s.after_s = 80;
-	s.gyro2_dps = 70;
-	s.ml2_g = s.ml_g;
 	c = run_alerts(&s, 260, FORM_MOUNT_SACRUM);
 	assert_true(c->have_summary);
 	assert_true(fabs(c->summary.baseline.pelvic_drop_deg - drop30) < 0.2);
