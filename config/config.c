@@ -120,6 +120,34 @@ bool gk_sensor_kind_has_imu(int kind)
 	return kind == GK_SENSOR_KIND_POLAR_H10 || kind == GK_SENSOR_KIND_POLAR_VERITY_SENSE;
 }
 
+const char *const gk_alias_reserved[] = {
+	GK_GROUP_ALERT, GK_GROUP_CMD, GK_GROUP_GATEWAY, GK_GROUP_PAIN, GK_GROUP_RUN,
+	GK_GROUP_SENSOR, GK_GROUP_SESSION, GK_GROUP_STATUS, GK_GROUP_SUMMARY,
+	NULL,
+};
+
+/* The character of an alias in a Home Assistant entity id (daemon/ha.c, config_new()). */
+static int alias_fold(unsigned char c)
+{
+	return isalnum(c) ? tolower(c) : '_';
+}
+
+bool gk_alias_same(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (alias_fold((unsigned char)*a) != alias_fold((unsigned char)*b))
+			return false;
+	return !*a && !*b;
+}
+
+bool gk_alias_is_reserved(const char *alias)
+{
+	for (size_t i = 0; gk_alias_reserved[i]; i++)
+		if (gk_alias_same(alias, gk_alias_reserved[i]))
+			return true;
+	return false;
+}
+
 /* Node names and aliases become MQTT topic levels and HA unique ids. */
 static const char *check_name(const char *s)
 {
@@ -297,7 +325,12 @@ static const struct schema_key config_schema[] = {
 /* Keys of each element of the `sensors` list. */
 static const struct schema_key sensor_schema[] = {
 	{ "alias", SCHEMA_STRING, S(alias), 1, 0, 0, NULL, NULL, check_name, false, false, NULL,
-	  "Required. Short unique name: the <id> in sensor/<id>/... topics." },
+	  "Required. Short unique name: the <id> in sensor/<id>/... topics and the sensor's "
+	  "part of Home Assistant ids. Letters, digits, '-' and '_'; two aliases must differ "
+	  "in more than case and '-' vs '_' (Home Assistant entity ids fold both). Not "
+	  GK_GROUP_ALERT ", " GK_GROUP_CMD ", " GK_GROUP_GATEWAY ", " GK_GROUP_PAIN ", "
+	  GK_GROUP_RUN ", " GK_GROUP_SENSOR ", " GK_GROUP_SESSION ", " GK_GROUP_STATUS " or "
+	  GK_GROUP_SUMMARY " in any case: the daemon's own topic and Home Assistant groups." },
 	{ "kind", SCHEMA_ENUM, S(kind), 0, 0, 0, NULL, sensor_kind_names, NULL, false, false,
 	  NULL, "Required. polar-h10, polar-verity-sense, footpod (RSC), heart-rate, power "
 	  "(CPS) or treadmill (FTMS)." },
@@ -558,7 +591,17 @@ static void load_sensor(const config_setting_t *g, unsigned idx, struct gk_senso
 			continue;
 		}
 		seen[k - sensor_schema] = true;
-		(void)parse_value(k, m, sc, key, e);
+		if (parse_value(k, m, sc, key, e) < 0 || !streq(k->path, "alias"))
+			continue;
+
+		/* Its Home Assistant ids would be those of the daemon's own entities. */
+		if (gk_alias_is_reserved(sc->alias)) {
+			char list[160];
+
+			format_enum_values(gk_alias_reserved, list, sizeof(list));
+			error_add(e, m, key, "'%s' is reserved, in any case, for the daemon's own "
+				  "MQTT topic and Home Assistant groups: %s", sc->alias, list);
+		}
 	}
 
 	for (size_t i = 0; i < ELEMENTSOF(sensor_schema); i++) {
@@ -722,12 +765,22 @@ static void check_cross(const config_t *cfg, struct gk_config *c, struct errors 
 				  gk_sensor_kind_to_string(s->kind));
 		}
 
+		/* Chest and chest (or hr-1 and hr_1) get one Home Assistant entity id. */
 		for (unsigned j = 0; j < i; j++) {
-			if (!s->alias[0] || !streq(s->alias, c->sensors[j].alias))
+			const char *other = c->sensors[j].alias;
+			const config_setting_t *m;
+
+			if (!s->alias[0] || !gk_alias_same(s->alias, other))
 				continue;
+			m = g ? config_setting_get_member(g, "alias") : NULL;
 			snprintf(key, sizeof(key), "sensors.[%u].alias", i);
-			error_add(e, g ? config_setting_get_member(g, "alias") : NULL, key,
-				  "'%s' is already used by sensors.[%u]", s->alias, j);
+			if (streq(s->alias, other))
+				error_add(e, m, key, "'%s' is already used by sensors.[%u]",
+					  s->alias, j);
+			else
+				error_add(e, m, key, "'%s' is already used by sensors.[%u] as "
+					  "'%s' (Home Assistant entity ids ignore case and "
+					  "take '-' as '_')", s->alias, j, other);
 		}
 	}
 
@@ -1002,9 +1055,11 @@ int gk_config_write_markdown(FILE *f)
 		"## Top-level keys and groups\n\n", GK_CONFIG_DEFAULT_PATH);
 	markdown_rows(f, config_schema, ELEMENTSOF(config_schema), "");
 	fprintf(f, "\n## `sensors`: a list of groups, at most %u\n\n"
-		"Each element describes one BLE sensor. `alias` must be unique; `address` or "
-		"`name` (or both) must be given; `mount` is accepted only for kinds with an IMU. "
-		"Sensors are set up at start-up: changing them needs a restart. With several IMU "
+		"Each element describes one BLE sensor. `alias` must be unique, ignoring case "
+		"and `-` vs `_`, and must not be a name the daemon uses for its own groups; "
+		"`address` or `name` (or both) must be given; `mount` is accepted only for kinds "
+		"with an IMU. Sensors are set up at start-up: changing them needs a restart. "
+		"With several IMU "
 		"sensors one feeds the form core (`form.imu_sensor`, else the best `mount`: "
 		"sacrum, waist, chest) and the others stand by for `form.imu_failover_s`.\n\n",
 		GK_MAX_SENSORS);

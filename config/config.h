@@ -14,6 +14,24 @@
 #define GK_IMU_FAILOVER_S_DEFAULT 10.0	/* form.imu_failover_s */
 #define GK_IMU_FAILOVER_S_MIN 2.0	/* smallest non-zero form.imu_failover_s */
 
+/*
+ * The daemon's own groups: the first level of its MQTT topics under
+ * <base_topic>/<node>/ (docs/mqtt.md) and the <group> of its Home Assistant
+ * ids (unique_id and object id gaitkeeper_<node>_<group>_<key>, devices
+ * gaitkeeper_<node> and gaitkeeper_<node>_run; daemon/ha.c). A sensor's
+ * alias takes the <group> place in its Home Assistant ids, so an alias equal
+ * to one of these would share ids with the daemon's own entities and device.
+ */
+#define GK_GROUP_ALERT "alert"		/* alert, alert/active */
+#define GK_GROUP_CMD "cmd"		/* cmd/..., cmd/result; HA cmd_<key> */
+#define GK_GROUP_GATEWAY "gateway"	/* gateway/state; HA gateway_<key> */
+#define GK_GROUP_PAIN "pain"		/* pain/where, pain/last */
+#define GK_GROUP_RUN "run"		/* run/live, run/step; HA run_<key>, run device */
+#define GK_GROUP_SENSOR "sensor"	/* sensor/<alias>/... */
+#define GK_GROUP_SESSION "session"	/* session/state, session/summary; HA session_<key> */
+#define GK_GROUP_STATUS "status"	/* status (also the MQTT Will) */
+#define GK_GROUP_SUMMARY "summary"	/* HA summary_<key> (of session/summary) */
+
 enum gk_sensor_kind {
 	GK_SENSOR_KIND_POLAR_H10,
 	GK_SENSOR_KIND_POLAR_VERITY_SENSE,
@@ -163,3 +181,16 @@ int gk_log_level_from_string(const char *s);
 
 /* True for the kinds that stream an IMU (polar-h10, polar-verity-sense). */
 bool gk_sensor_kind_has_imu(int kind);
+
+/* The GK_GROUP_* names, alphabetical, NULL-terminated: no sensor may take one as alias. */
+extern const char *const gk_alias_reserved[];
+
+/*
+ * True if aliases a and b name the same Home Assistant entities: equal
+ * ignoring ASCII case, with '-' and '_' alike (default_entity_id is the
+ * unique_id in lower case with '-' as '_').
+ */
+bool gk_alias_same(const char *a, const char *b);
+
+/* True if alias is gk_alias_same() as a name of gk_alias_reserved. */
+bool gk_alias_is_reserved(const char *alias);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Tests for config/: good files load, every bad one names file:line: key. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +171,36 @@ static const struct bad_case {
 	  "bad.conf:1: node: too long (42 bytes, at most 31)" },
 	{ "/config/bad/empty-alias", "sensors = ( { alias = \"\"; kind = \"footpod\"; "
 	  "name = \"x\"; } );\n", "bad.conf:1: sensors.[0].alias: must not be empty" },
+	/*
+	 * The daemon's own Home Assistant groups: alias "run" gave the ids of the
+	 * run device (gaitkeeper_gym_run) and its entities (..._run_speed_mps),
+	 * "session" those of ..._session_state: each config overwrote the other.
+	 */
+	{ "/config/bad/alias-reserved-run", "sensors = (\n { alias = \"run\"; "
+	  "kind = \"treadmill\"; name = \"x\"; } );\n",
+	  "bad.conf:2: sensors.[0].alias: 'run' is reserved, in any case, for the daemon's own "
+	  "MQTT topic and Home Assistant groups: alert, cmd, gateway, pain, run, sensor, "
+	  "session, status, summary" },
+	{ "/config/bad/alias-reserved-session", "sensors = (\n { alias = \"belt\"; "
+	  "kind = \"treadmill\"; name = \"x\"; },\n { alias = \"session\"; "
+	  "kind = \"heart-rate\"; name = \"y\"; } );\n",
+	  "bad.conf:3: sensors.[1].alias: 'session' is reserved" },
+	/* default_entity_id lower-cases: sensor.gaitkeeper_gym_gateway_... either way */
+	{ "/config/bad/alias-reserved-any-case", "sensors = ( { alias = \"Summary\"; "
+	  "kind = \"footpod\"; name = \"x\"; } );\n",
+	  "bad.conf:1: sensors.[0].alias: 'Summary' is reserved" },
+	{ "/config/bad/alias-duplicate-case", "sensors = (\n { alias = \"Chest\"; "
+	  "kind = \"polar-h10\"; name = \"x\"; },\n { alias = \"chest\"; "
+	  "kind = \"heart-rate\"; name = \"y\"; } );\n",
+	  "bad.conf:3: sensors.[1].alias: 'chest' is already used by sensors.[0] as 'Chest' "
+	  "(Home Assistant entity ids ignore case and take '-' as '_')" },
+	{ "/config/bad/alias-duplicate-dash", "sensors = (\n { alias = \"hr-1\"; "
+	  "kind = \"heart-rate\"; name = \"x\"; },\n\n { alias = \"HR_1\"; "
+	  "kind = \"heart-rate\"; name = \"y\"; } );\n",
+	  "bad.conf:4: sensors.[1].alias: 'HR_1' is already used by sensors.[0] as 'hr-1'" },
+	{ "/config/bad/alias-topic-chars", "sensors = ( { alias = \"a/b\"; "
+	  "kind = \"footpod\"; name = \"x\"; } );\n",
+	  "bad.conf:1: sensors.[0].alias: 'a/b': only letters, digits, '-' and '_'" },
 };
 
 static void test_bad(void **state)
@@ -186,6 +217,77 @@ static void test_bad(void **state)
 	if (!strstr(errors, t->expect))
 		fail_msg("expected '%s' in:\n%s", t->expect, errors);
 	free(errors);
+}
+
+/* Every reserved name is refused in any case, and the sensors.[].alias row lists them all. */
+static void test_alias_reserved_all(void **state)
+{
+	_cleanup_free_ char *doc = NULL;
+	char text[256], expect[160], list[160] = "";
+	size_t size = 0, n = 0;
+	FILE *f;
+
+	for (size_t i = 0; gk_alias_reserved[i]; i++) {
+		char upper[GK_NAME_MAX];
+		const char *const variants[] = { gk_alias_reserved[i], upper };
+
+		for (size_t j = 0; j <= strlen(gk_alias_reserved[i]); j++)
+			upper[j] = (char)toupper((unsigned char)gk_alias_reserved[i][j]);
+		for (size_t v = 0; v < ELEMENTSOF(variants); v++) {
+			const char *a = variants[v];
+			struct gk_config *c = NULL;
+			char *errors = NULL;
+
+			snprintf(text, sizeof(text), "sensors = ( { alias = \"%s\"; "
+				 "kind = \"footpod\"; name = \"x\"; } );\n", a);
+			snprintf(expect, sizeof(expect), "r.conf:1: sensors.[0].alias: '%s' is "
+				 "reserved", a);
+			assert_int_equal(gk_config_load_string(text, "r.conf", &c, &errors),
+					 -EINVAL);
+			if (!strstr(errors, expect))
+				fail_msg("expected '%s' in:\n%s", expect, errors);
+			free(errors);
+		}
+		n += snprintf(list + n, sizeof(list) - n, "%s%s", !i ? "Not " :
+			      gk_alias_reserved[i + 1] ? ", " : " or ", gk_alias_reserved[i]);
+	}
+
+	/* The sensors.[].alias row of docs/config.md lists them all. */
+	f = open_memstream(&doc, &size);
+	assert_non_null(f);
+	assert_int_equal(gk_config_write_markdown(f), 0);
+	fclose(f);
+	snprintf(expect, sizeof(expect), "%s in any case", list);
+	if (!strstr(doc, expect))
+		fail_msg("expected '%s' in the sensors.[].alias row", expect);
+}
+
+/* Names near a reserved one, and aliases unlike in more than case, still load. */
+static void test_alias_near_reserved(void **state)
+{
+	static const char text[] =
+		"sensors = (\n"
+		" { alias = \"runner\"; kind = \"footpod\"; name = \"a\"; },\n"
+		" { alias = \"run2\"; kind = \"footpod\"; name = \"b\"; },\n"
+		" { alias = \"session-hr\"; kind = \"heart-rate\"; name = \"c\"; },\n"
+		" { alias = \"Chest\"; kind = \"polar-h10\"; name = \"d\"; },\n"
+		" { alias = \"chest2\"; kind = \"polar-h10\"; name = \"e\"; },\n"
+		" { alias = \"hr-1\"; kind = \"heart-rate\"; name = \"f\"; },\n"
+		" { alias = \"hr_2\"; kind = \"heart-rate\"; name = \"g\"; } );\n";
+	struct gk_config *c = NULL;
+	char *errors = NULL;
+
+	if (gk_config_load_string(text, "ok.conf", &c, &errors) < 0)
+		fail_msg("expected to load:\n%s", errors);
+	assert_int_equal(c->n_sensors, 7);
+	assert_string_equal(c->sensors[3].alias, "Chest");
+	gk_config_free(c);
+
+	assert_true(gk_alias_same("hr-1", "HR_1"));
+	assert_false(gk_alias_same("run", "run2"));
+	assert_false(gk_alias_same("run2", "run"));
+	assert_true(gk_alias_is_reserved("Run"));
+	assert_false(gk_alias_is_reserved("runner"));
 }
 
 static char *write_temp(const char *text, char *path, size_t size)
@@ -363,6 +465,8 @@ int main(void)
 	ADD("/config/example-in-step", test_example_in_step);
 	ADD("/config/example-loads", test_example_loads);
 	ADD("/config/enum-names", test_enum_names);
+	ADD("/config/alias-reserved-all", test_alias_reserved_all);
+	ADD("/config/alias-near-reserved", test_alias_near_reserved);
 #undef ADD
 	for (size_t i = 0; i < ELEMENTSOF(bad_cases); i++)
 		tests[n++] = (struct CMUnitTest){ bad_cases[i].name, test_bad, NULL, NULL,
