@@ -244,7 +244,7 @@ static const struct schema_key config_schema[] = {
 	  NULL, NULL, false, false, NULL, "Check that the broker's certificate names the "
 	  "host in uri (Paho's default is off; ours is on)." },
 	{ "mqtt.keepalive_s", SCHEMA_UNSIGNED, C(mqtt.keepalive_s), 5, 600, 30, NULL, NULL,
-	  NULL, false, false, "s", "MQTT keepalive; a dead link is noticed within 1.5 times "
+	  NULL, false, false, "s", "MQTT keepalive; a dead link is noticed within about twice "
 	  "this." },
 	{ "mqtt.base_topic", SCHEMA_STRING, C(mqtt.base_topic), 1, 0, 0, "gaitkeeper", NULL,
 	  check_topic, false, false, NULL, "First topic level; topics are "

@@ -342,8 +342,18 @@ static const struct dbus_api_ops dbus_ops = {
 
 /* ---- MQTT -------------------------------------------------------------------------- */
 
+static void command_rejected(struct gk_daemon *d, const char *sub, const char *request_id,
+			     int r, const char *reason)
+{
+	d->commands_rejected++;
+	/* Garbage costs a line, but never a flood of them. */
+	if (d->commands_rejected <= 10 || d->commands_rejected % 100 == 0)
+		log_warning("Rejected MQTT command on 'cmd/%.64s': %s", sub, reason);
+	publish_command_result(d, sub, request_id && *request_id ? request_id : NULL, r, reason);
+}
+
 static void handle_command(struct gk_daemon *d, const char *sub, const uint8_t *payload,
-			   size_t len)
+			   size_t len, bool too_large)
 {
 	struct mqtt_command c;
 	const char *reason = NULL;
@@ -351,14 +361,15 @@ static void handle_command(struct gk_daemon *d, const char *sub, const uint8_t *
 
 	if (streq(sub, "result"))
 		return;		/* our own replies */
+	if (too_large) {
+		/* Paho's copy was not kept: the size is all there is to go by. */
+		command_rejected(d, sub, NULL, -E2BIG, "payload too large");
+		return;
+	}
 
 	r = mqtt_command_parse(sub, payload, len, &c, &reason);
 	if (r < 0) {
-		d->commands_rejected++;
-		/* Garbage costs a line, but never a flood of them. */
-		if (d->commands_rejected <= 10 || d->commands_rejected % 100 == 0)
-			log_warning("Rejected MQTT command on 'cmd/%.64s': %s", sub, reason);
-		publish_command_result(d, sub, NULL, r, reason);
+		command_rejected(d, sub, c.request_id, r, reason);
 		return;
 	}
 
@@ -412,18 +423,27 @@ static void on_mqtt_connected(void *userdata, bool session_present)
 	(void)mqtt_publish(d->mqtt, topic, "online", 6, 1, true);
 
 	/*
-	 * A broker that lost our session may have lost its retained store
-	 * too: queue the current availability (it supersedes older records).
+	 * Every sensor's availability as it is now, on every connect: a broker
+	 * that lost our session may have lost its retained store too, and
+	 * with a resumed session the retained value may be from before a
+	 * restart of ours ("online" for a sensor that never came back). It
+	 * supersedes older records in the spool.
 	 */
-	if (!session_present)
-		for (unsigned i = 0; i < d->n_sensors; i++)
-			publish_availability(d, d->cfg->sensors[d->sensors[i].index].alias,
-					     d->sensors[i].available);
+	for (unsigned i = 0; i < d->n_sensors; i++)
+		publish_availability(d, d->cfg->sensors[d->sensors[i].index].alias,
+				     d->sensors[i].available);
 
+	/*
+	 * Commands are for now: at QoS 0, so that the broker does not keep
+	 * them for our session while we are away (mosquitto queues only QoS
+	 * 1-2 for an offline client) and run them at our next start; and
+	 * never a retained one (retain handling 2), which would run again at
+	 * every connect.
+	 */
 	topic_of(d, "cmd/#", topic, sizeof(topic));
-	(void)mqtt_subscribe(d->mqtt, topic, 1);
+	(void)mqtt_subscribe(d->mqtt, topic, 0, true);
 	snprintf(topic, sizeof(topic), "%s/status", d->cfg->mqtt.ha_prefix);
-	(void)mqtt_subscribe(d->mqtt, topic, 1);
+	(void)mqtt_subscribe(d->mqtt, topic, 1, false);
 
 	publish_discovery(d);
 	publish_state_all(d);
@@ -436,7 +456,7 @@ static void on_mqtt_disconnected(void *userdata, const char *reason)
 }
 
 static void on_mqtt_message(void *userdata, const char *topic, const uint8_t *payload,
-			    size_t len)
+			    size_t len, bool too_large)
 {
 	struct gk_daemon *d = userdata;
 	char prefix[TOPIC_MAX];
@@ -445,7 +465,7 @@ static void on_mqtt_message(void *userdata, const char *topic, const uint8_t *pa
 	snprintf(prefix, sizeof(prefix), "%s/status", d->cfg->mqtt.ha_prefix);
 	if (streq(topic, prefix)) {
 		/* Home Assistant restarted: announce again, resend retained state. */
-		if (len == 6 && memcmp(payload, "online", 6) == 0) {
+		if (!too_large && len == 6 && memcmp(payload, "online", 6) == 0) {
 			log_info("Home Assistant is online, announcing entities");
 			publish_discovery(d);
 			publish_state_all(d);
@@ -455,7 +475,7 @@ static void on_mqtt_message(void *userdata, const char *topic, const uint8_t *pa
 
 	n = (size_t)snprintf(prefix, sizeof(prefix), "%s/cmd/", d->prefix);
 	if (strncmp(topic, prefix, n) == 0)
-		handle_command(d, topic + n, payload, len);
+		handle_command(d, topic + n, payload, len, too_large);
 }
 
 static void on_mqtt_shutdown(void *userdata)
@@ -930,6 +950,17 @@ static void stop(struct gk_daemon *d)
 	}
 	update_status(d, "stopping");
 
+	/*
+	 * Our session outlives us (the spool's flows resume): without the
+	 * subscription, a broker that keeps even QoS 0 messages for an absent
+	 * session holds no commands for us to run, stale, at the next start.
+	 */
+	if (d->mqtt) {
+		char topic[TOPIC_MAX];
+
+		topic_of(d, "cmd/#", topic, sizeof(topic));
+		(void)mqtt_unsubscribe(d->mqtt, topic);
+	}
 	if (!d->mqtt || mqtt_client_shutdown(d->mqtt, "offline", SHUTDOWN_TIMEOUT_USEC) < 0)
 		(void)sd_event_exit(d->event, d->exit_code);
 }

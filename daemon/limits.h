@@ -14,6 +14,14 @@
 /* QoS 1 messages handed to Paho at once; the rest waits in our spool. */
 #define GK_MQTT_INFLIGHT_MAX 16u
 
+/*
+ * Messages Paho may hold before it writes them (its maxBufferedMessages,
+ * which also bounds a burst while connected): the discovery configs and
+ * retained states of a reconnect go out in one burst, over 100 with 8
+ * sensors. Our spooled ones never exceed GK_MQTT_INFLIGHT_MAX.
+ */
+#define GK_MQTT_PAHO_BUFFERED_MAX 1024u
+
 /* Largest inbound cmd/ payload we look at; larger ones are rejected. */
 #define GK_MQTT_CMD_MAX_BYTES 4096u
 

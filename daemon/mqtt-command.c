@@ -68,7 +68,8 @@ static int parse_where(struct json_object *obj, struct mqtt_command *c, const ch
 	if (!json_object_is_type(val, json_type_string))
 		return fail(why, "where must be a string", -EINVAL);
 	where = json_object_get_string(val);
-	if (!mqtt_command_pain_location_valid(where))
+	if (strlen(where) != (size_t)json_object_get_string_len(val) ||
+	    !mqtt_command_pain_location_valid(where))
 		return fail(why, "unknown \"where\" (see docs/mqtt.md for the list)", -EINVAL);
 	snprintf(c->where, sizeof(c->where), "%s", where);
 	return 0;
@@ -97,11 +98,12 @@ int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
 {
 	struct mqtt_command c = { .type = _MQTT_COMMAND_INVALID };
 	struct json_tokener *tok;
-	struct json_object *obj;
+	struct json_object *obj, *rid;
 	enum json_tokener_error jerr;
 	size_t consumed;
 	int r = 0;
 
+	ret->request_id[0] = '\0';
 	if (!subtopic)
 		return fail(ret_reason, "no topic", -EINVAL);
 	for (int i = 0; i < _MQTT_COMMAND_MAX; i++)
@@ -153,9 +155,17 @@ int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
 		return fail(ret_reason, "payload must be a JSON object", -EINVAL);
 	}
 
+	/* The request_id first: an answer to a refused command names it too. */
+	if (json_object_object_get_ex(obj, "request_id", &rid)) {
+		r = parse_request_id(rid, &c, ret_reason);
+		if (r >= 0)
+			memcpy(ret->request_id, c.request_id, sizeof(ret->request_id));
+	}
 	json_object_object_foreach(obj, key, val) {
+		if (r < 0)
+			break;
 		if (streq(key, "request_id")) {
-			r = parse_request_id(val, &c, ret_reason);
+			continue;
 		} else if (c.type == MQTT_COMMAND_PAIN && (streq(key, "level") ||
 							    streq(key, "where"))) {
 			continue;

@@ -64,7 +64,9 @@ const char *mqtt_command_type_to_string(enum mqtt_command_type t);
 /*
  * Parse one command. subtopic is the topic after ".../cmd/". Returns 0 and
  * fills *ret, or -EINVAL/-ERANGE/-E2BIG/-EBADMSG and sets *ret_reason to a
- * static English reason (ret_reason may be NULL).
+ * static English reason (ret_reason may be NULL); on failure ret->request_id
+ * still holds the command's request_id when a valid one could be read (so
+ * that the answer names it), else "".
  */
 int mqtt_command_parse(const char *subtopic, const uint8_t *payload, size_t len,
 		       struct mqtt_command *ret, const char **ret_reason);

@@ -79,6 +79,7 @@ struct mqtt_client {
 	char *tls_ca, *tls_cert, *tls_key, *will_topic;
 	bool tls_verify_hostname;
 	unsigned keepalive_s;
+	uint64_t send_errors;		/* direct publishes Paho refused */
 
 	/* Filled by Paho threads, drained by the loop. */
 	pthread_mutex_t lock;
@@ -663,6 +664,15 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 		 */
 		if (!ev->session_present)
 			reset_slots(m);
+		else
+			/*
+			 * Paho sends the resumed flows again itself: their
+			 * time starts now, not when the link went (the slot
+			 * timeout would give the records back, and they would
+			 * go out twice).
+			 */
+			for (unsigned i = 0; i < GK_MQTT_INFLIGHT_MAX; i++)
+				m->slots[i].since_usec = now_usec();
 		log_info("Connected to MQTT broker %s (session %s)", m->uri,
 			 ev->session_present ? "resumed" : "new");
 		log_debug("TCP_NODELAY set on %u socket(s)", tcp_nodelay_all());
@@ -691,13 +701,9 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 		break;
 
 	case EVENT_MESSAGE:
-		if (ev->code == -E2BIG) {
-			log_warning("Ignoring MQTT message on '%s': larger than %u bytes",
-				    ev->topic, GK_MQTT_CMD_MAX_BYTES);
-			break;
-		}
 		if (m->cb.on_message)
-			m->cb.on_message(m->userdata, ev->topic, ev->payload, ev->len);
+			m->cb.on_message(m->userdata, ev->topic, ev->payload, ev->len,
+					 ev->code == -E2BIG);
 		break;
 
 	case EVENT_PUBLISHED:
@@ -807,8 +813,12 @@ static int on_pump_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		m->paho_down_ticks = 0;
 	}
 
-	/* A flow that never completed (Paho lost it): give the record back. */
-	for (unsigned i = 0; i < GK_MQTT_INFLIGHT_MAX; i++)
+	/*
+	 * A flow that never completed while connected (Paho lost it): give
+	 * the record back. Not while the link is down: a resumed session
+	 * finishes those flows (a new one gives every record back anyway).
+	 */
+	for (unsigned i = 0; m->connected && i < GK_MQTT_INFLIGHT_MAX; i++)
 		if (m->slots[i].used && now - m->slots[i].since_usec > INFLIGHT_TIMEOUT_USEC)
 			free_slot(m, &m->slots[i]);
 	mqtt_pump(m);
@@ -892,7 +902,7 @@ int mqtt_client_new(sd_event *event, struct spool *spool, const struct mqtt_opti
 	 */
 	copts.MQTTVersion = MQTTVERSION_5;
 	copts.sendWhileDisconnected = 0;
-	copts.maxBufferedMessages = (int)(GK_MQTT_INFLIGHT_MAX * 4);
+	copts.maxBufferedMessages = (int)GK_MQTT_PAHO_BUFFERED_MAX;
 	rc = MQTTAsync_createWithOptions(&m->paho, m->uri, m->client_id,
 					 MQTTCLIENT_PERSISTENCE_NONE, NULL, &copts);
 	if (rc != MQTTASYNC_SUCCESS) {
@@ -986,6 +996,11 @@ int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, 
 	rc = MQTTAsync_sendMessage(m->paho, topic, &msg, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
 		m->stats.not_sent++;
+		m->send_errors++;
+		if (m->send_errors <= 10 || m->send_errors % 100 == 0)
+			log_warning("MQTT message to '%.128s' not sent: Paho error %d "
+				    "(%llu so far)", topic, rc,
+				    (unsigned long long)m->send_errors);
 		return -EIO;
 	}
 	m->stats.published++;
@@ -1006,13 +1021,26 @@ int mqtt_publish_spooled(struct mqtt_client *m, const char *topic, const void *p
 	return 0;
 }
 
-int mqtt_subscribe(struct mqtt_client *m, const char *topic, unsigned qos)
+int mqtt_subscribe(struct mqtt_client *m, const char *topic, unsigned qos, bool no_retained)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+
+	if (no_retained)
+		opts.subscribeOptions.retainHandling = 2;
+	if (!m->connected)
+		return -ENOTCONN;
+	if (MQTTAsync_subscribe(m->paho, topic, (int)qos, &opts) != MQTTASYNC_SUCCESS)
+		return -EIO;
+	return 0;
+}
+
+int mqtt_unsubscribe(struct mqtt_client *m, const char *topic)
 {
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 
 	if (!m->connected)
 		return -ENOTCONN;
-	if (MQTTAsync_subscribe(m->paho, topic, (int)qos, &opts) != MQTTASYNC_SUCCESS)
+	if (MQTTAsync_unsubscribe(m->paho, topic, &opts) != MQTTASYNC_SUCCESS)
 		return -EIO;
 	return 0;
 }

@@ -37,9 +37,12 @@ struct mqtt_callbacks {
 	/* Connected (after CONNACK): publish birth, discovery, retained state. */
 	void (*on_connected)(void *userdata, bool session_present);
 	void (*on_disconnected)(void *userdata, const char *reason);
-	/* A message on a subscribed topic; borrowed for the call. */
+	/*
+	 * A message on a subscribed topic; borrowed for the call. too_large:
+	 * over GK_MQTT_CMD_MAX_BYTES, not kept (payload NULL, len 0).
+	 */
 	void (*on_message)(void *userdata, const char *topic, const uint8_t *payload,
-			   size_t len);
+			   size_t len, bool too_large);
 	/* mqtt_client_shutdown() finished (or timed out). */
 	void (*on_shutdown)(void *userdata);
 };
@@ -83,8 +86,13 @@ int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, 
 int mqtt_publish_spooled(struct mqtt_client *m, const char *topic, const void *payload,
 			 size_t len, unsigned qos, bool retain, enum spool_priority priority);
 
-/* Subscribe now if connected (call again from on_connected). */
-int mqtt_subscribe(struct mqtt_client *m, const char *topic, unsigned qos);
+/*
+ * Subscribe now if connected (call again from on_connected). no_retained:
+ * the broker sends no retained message for it (MQTT 5 retain handling 2).
+ */
+int mqtt_subscribe(struct mqtt_client *m, const char *topic, unsigned qos, bool no_retained);
+/* Unsubscribe now if connected (the subscription is part of the session). */
+int mqtt_unsubscribe(struct mqtt_client *m, const char *topic);
 
 /* Send what the spool holds; also called on a timer internally. */
 void mqtt_pump(struct mqtt_client *m);

@@ -358,10 +358,10 @@ static int ha_emit(void *userdata, const char *topic, struct json_object *config
 void publish_discovery(struct gk_daemon *d)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], line[512];
-	_cleanup_free_ char *now = NULL;
-	size_t now_size = 0;
+	_cleanup_free_ char *now = NULL, *kept = NULL;
+	size_t now_size = 0, kept_size = 0;
 	struct ha_walk w = { .d = d };
-	FILE *old;
+	FILE *old, *keep;
 
 	if (!mqtt_connected(d->mqtt))
 		return;
@@ -380,6 +380,10 @@ void publish_discovery(struct gk_daemon *d)
 	fclose(w.list);
 	w.list = NULL;
 
+	/* A removal Paho did not take stays listed, to be tried next time. */
+	keep = open_memstream(&kept, &kept_size);
+	if (!keep)
+		return;
 	old = fopen(path, "re");
 	while (old && fgets(line, sizeof(line), old)) {
 		char key[520];
@@ -389,14 +393,17 @@ void publish_discovery(struct gk_daemon *d)
 		if (!*line || (now && strstr(now, key)))
 			continue;
 		log_info("Removing Home Assistant entity '%s'", line);
-		(void)mqtt_publish(d->mqtt, line, "", 0, 1, true);
+		if (mqtt_publish(d->mqtt, line, "", 0, 1, true) < 0)
+			fputs(key, keep);
 	}
 	if (old)
 		fclose(old);
+	fclose(keep);
 
 	old = fopen(tmp, "we");
 	if (old) {
 		fputs(now ? now : "", old);
+		fputs(kept ? kept : "", old);
 		if (fclose(old) == 0)
 			(void)rename(tmp, path);
 	}

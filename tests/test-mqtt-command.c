@@ -108,6 +108,16 @@ static const struct cmd_case {
 	  .payload = "{\"a\":[[[[[[[[1]]]]]]]]}", .r = -EBADMSG, .reason = "not valid JSON" },
 	{ .name = "/mqtt-command/single-quotes", .topic = "session/start", .payload = "{'a':1}",
 	  .r = -EINVAL, .reason = "unknown key" },
+	/* a refused command still gives its request_id, for the answer */
+	{ .name = "/mqtt-command/refused-keeps-request-id", .topic = "pain",
+	  .payload = "{\"level\":11,\"request_id\":\"r-bad\"}", .r = -ERANGE,
+	  .reason = "level must be", .request_id = "r-bad" },
+	{ .name = "/mqtt-command/refused-unknown-key-first", .topic = "session/start",
+	  .payload = "{\"zz\":1,\"request_id\":\"r-2\"}", .r = -EINVAL,
+	  .reason = "unknown key", .request_id = "r-2" },
+	{ .name = "/mqtt-command/where-embedded-nul", .topic = "pain",
+	  .payload = "{\"level\":5,\"where\":\"knee\\u0000x\"}", .r = -EINVAL,
+	  .reason = "unknown \"where\"" },
 };
 
 static void test_case(void **state)
@@ -125,6 +135,7 @@ static void test_case(void **state)
 		assert_non_null(reason);
 		if (!strstr(reason, t->reason))
 			fail_msg("reason '%s' lacks '%s'", reason, t->reason);
+		assert_string_equal(c.request_id, t->request_id ? t->request_id : "");
 		return;
 	}
 	assert_int_equal(c.type, t->type);
