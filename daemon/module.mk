@@ -22,3 +22,8 @@ config-docs: $(BUILD)/gaitkeeperd
 .PHONY: reliability-figures
 reliability-figures: $(BUILD)/gaitkeeperd $(BUILD)/bluez-sim $(BUILD)/tests/test-spool
 	GK_BUILD=$(BUILD) daemon/reliability-figures.sh
+
+# The spool's replay of its file reads whatever the disk holds: fuzzed by
+# tests/fuzz-spool.c with arbitrary file contents. It does file I/O, so it
+# is added to that fuzzer only, not to the pure modules every fuzzer links.
+$(BUILD)/fuzz/fuzz-spool: $(BUILD)/fuzz/obj/daemon/spool.o

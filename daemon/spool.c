@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The must-deliver spool: an append-only, CRC-checked, fsync'd record log. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -201,69 +202,129 @@ static struct spool_record *list_take(struct spool *s, uint64_t id)
 	return NULL;
 }
 
-/* Walk a file image; stops at the first torn or corrupt record. */
-static void replay(struct spool *s, const uint8_t *buf, size_t len)
+/*
+ * The size of the whole record at buf + pos (magic, a known type, a body
+ * inside the file, a matching CRC), or 0 if none starts there. The CRC
+ * costs a pass over the body, charged to *budget: once that is spent no
+ * record validates any more.
+ */
+static size_t record_check(const uint8_t *buf, size_t len, size_t pos, uint64_t *budget)
 {
+	const uint8_t *h = buf + pos;
+	uint32_t body;
+
+	if (len - pos < SPOOL_HEADER_SIZE || get_le(h, 4) != SPOOL_MAGIC ||
+	    h[4] < RECORD_ADD || h[4] > RECORD_STATS)
+		return 0;
+	body = get_le(h + 16, 4);
+	if (body > len - pos - SPOOL_HEADER_SIZE || body > *budget)
+		return 0;
+	*budget -= body;
+	if (crc32_update(crc32_update(0, h, 20), h + SPOOL_HEADER_SIZE, body) != get_le(h + 20, 4))
+		return 0;
+	return SPOOL_HEADER_SIZE + body;
+}
+
+/*
+ * Replay one whole record (size bytes at h). -EBADMSG: its CRC matches but
+ * it is no ADD we would write (empty topic, a NUL in it, id 0 or taken);
+ * -ENOMEM.
+ */
+static int record_apply(struct spool *s, const uint8_t *h, size_t size)
+{
+	uint64_t id = get_le(h + 8, 8);
+	const uint8_t *b = h + SPOOL_HEADER_SIZE;
+	size_t body = size - SPOOL_HEADER_SIZE;
+
+	switch (h[4]) {
+	case RECORD_ADD: {
+		struct spool_record *r;
+		uint16_t tlen;
+
+		if (body < 2 || (tlen = get_le(b, 2)) == 0 || tlen > body - 2 ||
+		    memchr(b + 2, 0, tlen) || id == 0 || spool_find(s, id))
+			return -EBADMSG;
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->id = id;
+		r->qos = h[5] & 0x3u;
+		r->retain = h[5] & FLAG_RETAIN;
+		r->priority = (h[5] >> 4) & 0x3u;
+		if (r->priority >= _SPOOL_PRIORITY_MAX || r->qos > 2)
+			r->priority = SPOOL_PRIORITY_STATE, r->qos = 1;
+		r->topic = strndup((const char *)b + 2, tlen);
+		r->len = body - 2 - tlen;
+		r->payload = malloc(r->len ? r->len : 1);
+		if (!r->topic || !r->payload) {
+			record_free(r);
+			return -ENOMEM;
+		}
+		memcpy(r->payload, b + 2 + tlen, r->len);
+		list_append(s, r);
+		break;
+	}
+	case RECORD_DEL:
+		record_free(list_take(s, id));
+		if (h[5] & FLAG_DROPPED)
+			s->stats.dropped++;
+		break;
+	case RECORD_STATS:
+		if (body >= 8)
+			s->stats.dropped = get_le(b, 8);
+		break;
+	}
+
+	if (id >= s->next_id)
+		s->next_id = id + 1;
+	return 0;
+}
+
+/*
+ * Walk a file image. A damaged stretch (a flipped bit, a bad header,
+ * garbage) is skipped up to the next whole record, found byte by byte:
+ * every intact record after it is kept. Only a stretch that no whole
+ * record follows, a torn tail, is cut. Not the damaged record's own
+ * length: if damage hit it, it can point past good records (equal-sized
+ * records make that likely). -ENOMEM: the caller must not compact.
+ */
+static int replay(struct spool *s, const uint8_t *buf, size_t len)
+{
+	/*
+	 * A clean file costs one CRC pass, real damage little more; a file
+	 * of forged headers claiming long bodies would cost quadratic time.
+	 * After four passes the rest is cut as the tail.
+	 */
+	uint64_t budget = 4 * (uint64_t)len + 65536;
 	size_t pos = 0;
 
-	while (len - pos >= SPOOL_HEADER_SIZE) {
-		const uint8_t *h = buf + pos;
-		uint32_t body = get_le(h + 16, 4);
-		uint64_t id = get_le(h + 8, 8);
-		const uint8_t *b = h + SPOOL_HEADER_SIZE;
+	while (pos < len) {
+		size_t n = record_check(buf, len, pos, &budget), next;
+		int r;
 
-		if (get_le(h, 4) != SPOOL_MAGIC || body > len - pos - SPOOL_HEADER_SIZE)
-			break;
-		if (crc32_update(crc32_update(0, h, 20), b, body) != get_le(h + 20, 4))
-			break;
-
-		switch (h[4]) {
-		case RECORD_ADD: {
-			struct spool_record *r;
-			uint16_t tlen;
-
-			if (body < 2 || (tlen = get_le(b, 2)) == 0 || tlen > body - 2 ||
-			    memchr(b + 2, 0, tlen) || id == 0 || spool_find(s, id))
-				goto bad;
-			r = calloc(1, sizeof(*r));
-			if (!r)
-				goto bad;
-			r->id = id;
-			r->qos = h[5] & 0x3u;
-			r->retain = h[5] & FLAG_RETAIN;
-			r->priority = (h[5] >> 4) & 0x3u;
-			if (r->priority >= _SPOOL_PRIORITY_MAX || r->qos > 2)
-				r->priority = SPOOL_PRIORITY_STATE, r->qos = 1;
-			r->topic = strndup((const char *)b + 2, tlen);
-			r->len = body - 2 - tlen;
-			r->payload = malloc(r->len ? r->len : 1);
-			if (!r->topic || !r->payload) {
-				record_free(r);
-				goto bad;
+		if (n > 0) {
+			r = record_apply(s, buf + pos, n);
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0) {
+				s->stats.skipped_records++;
+				s->stats.skipped_bytes += n;
 			}
-			memcpy(r->payload, b + 2 + tlen, r->len);
-			list_append(s, r);
-			break;
-		}
-		case RECORD_DEL:
-			record_free(list_take(s, id));
-			if (h[5] & FLAG_DROPPED)
-				s->stats.dropped++;
-			break;
-		case RECORD_STATS:
-			if (body >= 8)
-				s->stats.dropped = get_le(b, 8);
-			break;
-		default:
-			goto bad;
+			pos += n;
+			continue;
 		}
 
-		if (id >= s->next_id)
-			s->next_id = id + 1;
-		pos += SPOOL_HEADER_SIZE + body;
+		for (next = pos + 1; next < len; next++)
+			if (record_check(buf, len, next, &budget) > 0)
+				break;
+		if (next >= len)
+			break;
+		s->stats.skipped_records++;
+		s->stats.skipped_bytes += next - pos;
+		pos = next;
 	}
-bad:
-	s->stats.recovered_bytes = len - pos;
+	s->stats.recovered_bytes = s->stats.skipped_bytes + (len - pos);
+	return 0;
 }
 
 static int read_file(int fd, uint8_t **ret, size_t *ret_len)
@@ -380,9 +441,11 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **ret)
 	r = read_file(s->fd, &buf, &len);
 	if (r < 0)
 		return r;
-	replay(s, buf, len);
+	r = replay(s, buf, len);
+	if (r < 0)
+		return r;
 
-	/* Start from a clean file: drops the torn tail and the DEL records. */
+	/* Start from a clean file: drops the damage, the torn tail and the DEL records. */
 	r = compact(s);
 	if (r < 0)
 		return r;
@@ -407,22 +470,42 @@ struct spool *spool_free(struct spool *s)
 	return NULL;
 }
 
-/* The oldest record of the lowest priority present. */
-static struct spool_record *victim(struct spool *s)
+/*
+ * The oldest record of the lowest priority present, if that is not above
+ * prio: nothing makes way for a less important record. NULL if none.
+ */
+static struct spool_record *victim(struct spool *s, enum spool_priority prio)
 {
 	struct spool_record *best = NULL;
 
 	for (struct spool_record *r = s->head; r; r = r->next)
-		if (!best || r->priority < best->priority)
+		if (r->priority <= prio && (!best || r->priority < best->priority))
 			best = r;
 	return best;
+}
+
+/*
+ * The new record is the one dropped. Counted like any drop; the count goes
+ * to the file in a STATS record, not synced: a crash may forget this one
+ * drop, and a failed write is made good by the next compaction, which
+ * writes the count again.
+ */
+static int refuse(struct spool *s)
+{
+	uint8_t stats[8];
+
+	s->stats.dropped++;
+	put_le(stats, s->stats.dropped, 8);
+	if (append(s, RECORD_STATS, 0, 0, NULL, stats, sizeof(stats)) >= 0)
+		(void)maybe_compact(s);
+	return -ENOBUFS;
 }
 
 int spool_add(struct spool *s, const char *topic, const void *payload, size_t len,
 	      unsigned qos, bool retain, enum spool_priority priority, uint64_t *ret_id)
 {
 	struct spool_record *r;
-	uint64_t need;
+	uint64_t need, evictable = 0;
 	int k;
 
 	if (!topic || !*topic || qos > 2 || priority >= _SPOOL_PRIORITY_MAX ||
@@ -432,10 +515,22 @@ int spool_add(struct spool *s, const char *topic, const void *payload, size_t le
 	if (need > s->max_bytes)
 		return -EINVAL;
 
-	/* Make room: oldest of the lowest priority first, every drop counted. */
+	/*
+	 * Make room: oldest of the lowest priority first, every drop counted,
+	 * but only from records of this priority or below. If all of those
+	 * would not make room, none goes: this record is dropped instead.
+	 */
+	if (s->stats.bytes + need > s->max_bytes) {
+		for (r = s->head; r; r = r->next)
+			if (r->priority <= priority)
+				evictable += record_bytes(r);
+		if (s->stats.bytes - evictable + need > s->max_bytes)
+			return refuse(s);
+	}
 	while (s->stats.bytes + need > s->max_bytes) {
-		struct spool_record *v = victim(s);
+		struct spool_record *v = victim(s, priority);
 
+		assert(v);	/* the evictable bytes above make room */
 		k = append(s, RECORD_DEL, FLAG_DROPPED, v->id, NULL, NULL, 0);
 		if (k < 0)
 			return k;
