@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/timex.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -141,15 +142,30 @@ static inline uint64_t epoch_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* systemd-timesyncd's flag: the clock was synchronised since boot. */
+#define TIMESYNC_FLAG_FILE "/run/systemd/timesync/synchronized"
+
 /*
  * Is the wall clock NTP-synchronised? A Pi has no RTC: until it is, every
- * "ts" may be far off, which gateway/state says (clock_synced).
+ * "ts" may be far off, which gateway/state says (clock_synced): 1 yes, 0
+ * no, -1 unknown. The kernel says, through adjtimex(); under the shipped
+ * unit (ProtectClock=, SystemCallFilter=@system-service) that call is
+ * refused, and a refusal is not "synchronised": then timesyncd's flag file
+ * says yes, and without it we do not know (another NTP client may run).
  */
-static inline bool clock_synced(void)
+static inline int clock_synced_flag(const char *flag_file)
 {
 	struct timex tx = {};
+	int r = adjtimex(&tx);
 
-	return adjtimex(&tx) != TIME_ERROR && !(tx.status & STA_UNSYNC);
+	if (r >= 0)
+		return r != TIME_ERROR && !(tx.status & STA_UNSYNC);
+	return access(flag_file, F_OK) == 0 ? 1 : -1;
+}
+
+static inline int clock_synced(void)
+{
+	return clock_synced_flag(TIMESYNC_FLAG_FILE);
 }
 
 /* Wall-clock ms of a CLOCK_MONOTONIC stamp (payload "ts" fields only). */

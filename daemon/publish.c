@@ -325,7 +325,12 @@ void publish_gateway_state(struct gk_daemon *d)
 	json_object_object_add(o, "commands_rejected",
 			       json_object_new_int64((int64_t)d->commands_rejected));
 	json_add_string(o, "config_error", d->reload_error[0] ? d->reload_error : NULL);
-	json_object_object_add(o, "clock_synced", json_object_new_boolean(clock_synced()));
+	{
+		int synced = clock_synced();
+
+		json_object_object_add(o, "clock_synced",
+				       synced < 0 ? NULL : json_object_new_boolean(synced));
+	}
 	(void)publish_json(d, "gateway/state", o, 1, true, false, 0);
 	json_object_put(o);
 	d->last_gateway_usec = now_usec();

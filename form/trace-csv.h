@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* trace-csv: strict parser of the trace CSV format (shared/data/README.md). */
+/* trace-csv: strict parser of the trace CSV format (data/README.md). */
 #pragma once
 
 #include <stdbool.h>

@@ -21,6 +21,11 @@ gk_check "no service: says gaitkeeperd is not running" grep -q 'gaitkeeperd is n
 gk_check "usage error: exit 64" test $? -eq 64
 "$GAITCTL" watch --count x > /dev/null 2>&1
 gk_check "bad --count: exit 64" test $? -eq 64
+# every command's --help: its usage on stdout, exit 0, even with no service
+for c in status sensors watch session pain summary report; do
+	out=$("$GAITCTL" $c --help 2> /dev/null)
+	gk_check "$c --help: usage, exit 0" bash -c "[ $? -eq 0 ] && [[ '${out%%$'\n'*}' == 'Usage: gaitctl $c'* ]]"
+done
 gk_check "--version: the daemon's version" bash -c '
 	v=$("$1" --version) && d=$("$2" --version) && test "${v#gaitctl }" = "${d#gaitkeeperd }" &&
 	test -n "${v#gaitctl }" && test "$v" != "${v#gaitctl }"' _ "$GAITCTL" "$GK_BUILD/gaitkeeperd"

@@ -43,7 +43,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: gaitctl analyze [--mount sacrum|waist|chest] [--speed-mps V]\n"
 		"                       [--incline-pct P] FILE.csv\n"
-		"Runs the form core on a trace CSV (shared/data/README.md format) and prints\n"
+		"Runs the form core on a trace CSV (data/README.md format) and prints\n"
 		"JSON lines: contact, metrics, activity, alert, cleared, session and summary\n"
 		"events; times in seconds from the first sample. --speed-mps and\n"
 		"--incline-pct give a constant treadmill belt, fed once a second as FTMS does.\n");

@@ -14,7 +14,7 @@ static const struct gaitctl_command {
 	const char *usage;
 } gaitctl_commands[] = {
 	{ "decode", gaitctl_decode,
-	  "decode CHAR HEX            decode one GATT payload to JSON" },
+	  "decode CHAR HEX...         decode one GATT payload to JSON" },
 	{ "analyze", gaitctl_analyze,
 	  "analyze [--mount M] [--speed-mps V] [--incline-pct P] FILE.csv\n"
 	  "                             run the form core on a trace" },
@@ -26,9 +26,12 @@ static const struct gaitctl_command {
 	  "      [--count N]            when gaitkeeperd is not running yet; --count:\n"
 	  "      [--duration S]         exit after N live frames, --duration: after S\n"
 	  "                             seconds)" },
-	{ "session", gaitctl_bus, "session start|stop         start or stop a session" },
+	{ "session", gaitctl_bus,
+	  "session start|stop [--json]\n"
+	  "                             start or stop a session" },
 	{ "pain", gaitctl_bus,
-	  "pain LEVEL [--where W]     report pain (0-10) at W (lower-back, upper-back,\n"
+	  "pain LEVEL [--where W] [--json]\n"
+	  "                             report pain (0-10) at W (lower-back, upper-back,\n"
 	  "                             neck, hip, knee, shin, ankle, foot, other;\n"
 	  "                             default: the daemon's location for reports\n"
 	  "                             that name none, see status)" },
@@ -63,9 +66,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	for (size_t i = 0; i < ELEMENTSOF(gaitctl_commands); i++)
-		if (streq(argv[1], gaitctl_commands[i].name))
-			return gaitctl_commands[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < ELEMENTSOF(gaitctl_commands); i++) {
+		const struct gaitctl_command *c = &gaitctl_commands[i];
+
+		if (!streq(argv[1], c->name))
+			continue;
+		/* decode and analyze explain themselves at length; the rest here */
+		for (int k = 2; k < argc && c->run != gaitctl_decode && c->run != gaitctl_analyze;
+		     k++)
+			if (streq(argv[k], "--help") || streq(argv[k], "-h")) {
+				printf("Usage: gaitctl %s\n", c->usage);
+				return 0;
+			}
+		return c->run(argc - 1, argv + 1);
+	}
 
 	fprintf(stderr, "gaitctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);

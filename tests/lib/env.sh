@@ -55,8 +55,14 @@ trap gk_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # gk_bg CMD...: start CMD in the background, killed at exit. Sets gk_last_pid.
+# GK_BG_SETSID=1: in a session of its own, so that a Ctrl-C at the terminal
+# (SIGINT to the foreground process group) does not reach it (`make run`).
 gk_bg() {
-	"$@" &
+	if [ "${GK_BG_SETSID:-0}" = 1 ]; then
+		setsid "$@" &
+	else
+		"$@" &
+	fi
 	gk_last_pid=$!
 	gk_pids+=("$gk_last_pid")
 }

@@ -264,6 +264,13 @@ struct run_state {
 	bool moving;
 };
 
+/*
+ * Below this cadence the trace's runner walks: at about 0.75 m a step
+ * (a walk's 1-1.5 m/s), never faster than the running speed.
+ */
+#define WALK_MAX_SPM 130.0
+#define WALK_STEP_M 0.75
+
 static void run_state_at(struct sim_device *dev, double sim_s, struct run_state *ret)
 {
 	struct sim *sim = dev->sim;
@@ -272,7 +279,9 @@ static void run_state_at(struct sim_device *dev, double sim_s, struct run_state 
 
 	ret->cadence_spm = in_trace ? trace_cadence_spm(sim->trace, ts, sim->loop) : 0;
 	ret->moving = ret->cadence_spm > 0;
-	ret->speed_mps = ret->moving ? sim->speed_mps : 0;
+	ret->speed_mps = !ret->moving ? 0 :
+		ret->cadence_spm >= WALK_MAX_SPM ? sim->speed_mps :
+		fmin(sim->speed_mps, ret->cadence_spm / 60 * WALK_STEP_M);
 	if (dev->kind == DEVICE_KIND_TREADMILL) {
 		/* The belt runs at its set speed whatever the runner does. */
 		ret->speed_mps = dev->ftms_running ? dev->ftms_speed_mps : 0;
