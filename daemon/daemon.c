@@ -1109,8 +1109,11 @@ int gk_daemon_new(const struct gk_daemon_options *o, struct gk_daemon **ret)
 		return log_error_errno(r, "Failed to open the spool in '%s': %m", d->state_dir);
 	spool_get_stats(d->spool, &ss);
 	if (ss.recovered_bytes)
-		log_warning("Spool: cut %llu bytes of torn or corrupt records",
-			    (unsigned long long)ss.recovered_bytes);
+		log_warning("Spool: cut %llu bytes of torn or corrupt records (%llu damaged "
+			    "stretches skipped in the middle, %llu bytes; the records after "
+			    "them kept)", (unsigned long long)ss.recovered_bytes,
+			    (unsigned long long)ss.skipped_records,
+			    (unsigned long long)ss.skipped_bytes);
 	if (ss.records)
 		log_info("Spool: %u messages waiting from before (%llu dropped so far)",
 			 ss.records, (unsigned long long)ss.dropped);

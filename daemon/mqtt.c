@@ -123,12 +123,21 @@ static uint64_t now_usec(void)
 
 /* ---- Paho threads: copy and queue, nothing else ------------------------ */
 
+/*
+ * Inbound messages may fill the queue only up to this: the rest is kept for
+ * the link's own events (connected, lost, a flow's outcome: at most
+ * GK_MQTT_INFLIGHT_MAX of those at once), whose loss would leave the client
+ * believing it is still connecting, or a record in flight for good.
+ */
+#define QUEUE_MESSAGES_MAX (GK_MQTT_QUEUE_MAX - 4 * GK_MQTT_INFLIGHT_MAX)
+_Static_assert(QUEUE_MESSAGES_MAX >= GK_MQTT_QUEUE_MAX / 2, "queue reserve too large");
+
 static void queue_push(struct mqtt_client *m, struct mqtt_event *ev)
 {
 	bool dropped = false;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->q_len >= GK_MQTT_QUEUE_MAX) {
+	if (m->q_len >= (ev->type == EVENT_MESSAGE ? QUEUE_MESSAGES_MAX : GK_MQTT_QUEUE_MAX)) {
 		m->queue_drops++;
 		dropped = true;
 	} else {

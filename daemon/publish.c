@@ -41,6 +41,25 @@ static int publish_text(struct gk_daemon *d, const char *suffix, const char *tex
 	return r;
 }
 
+/*
+ * A record the spool did not take. A full spool (-ENOBUFS: everything in it
+ * outranks the record; it counts the drop in spool_dropped) during a long
+ * outage refuses every record of that kind: a line for the first and every
+ * 100th, not one per flap of a sensor.
+ */
+static int spool_refused(struct gk_daemon *d, int r, const char *topic)
+{
+	static uint64_t full;
+
+	d->publish_errors++;
+	if (r != -ENOBUFS)
+		return log_error_errno(r, "Failed to spool message for '%s': %m", topic);
+	if (full++ % 100 == 0)
+		log_warning("Spool full of more important records: '%s' not kept "
+			    "(%llu so far)", topic, (unsigned long long)full);
+	return r;
+}
+
 int publish_json(struct gk_daemon *d, const char *suffix, struct json_object *obj,
 			unsigned qos, bool retain, bool spooled, enum spool_priority prio)
 {
@@ -56,11 +75,7 @@ int publish_json(struct gk_daemon *d, const char *suffix, struct json_object *ob
 	if (!d->mqtt)
 		return -ENOTCONN;
 	r = mqtt_publish_spooled(d->mqtt, topic, text, strlen(text), qos, retain, prio);
-	if (r < 0) {
-		d->publish_errors++;
-		return log_error_errno(r, "Failed to spool message for '%s': %m", topic);
-	}
-	return 0;
+	return r < 0 ? spool_refused(d, r, topic) : 0;
 }
 
 /*
@@ -86,7 +101,7 @@ void publish_availability(struct gk_daemon *d, const char *alias, bool online)
 	}
 	k = mqtt_publish_spooled(d->mqtt, topic, v, strlen(v), 1, true, SPOOL_PRIORITY_STATE);
 	if (k < 0)
-		log_error_errno(k, "Failed to spool availability of '%s': %m", alias);
+		(void)spool_refused(d, k, topic);
 }
 
 void publish_session_state(struct gk_daemon *d)
