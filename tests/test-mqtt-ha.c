@@ -267,6 +267,54 @@ static void test_default_entity_id(void **state)
 	gk_config_free(c);
 }
 
+/* Every topic, unique_id and default_entity_id once, over all six kinds at once. */
+struct ids {
+	char v[3][512][160];
+	unsigned n;
+};
+
+static int collect_ids(void *userdata, const char *topic, struct json_object *config)
+{
+	struct ids *s = userdata;
+	const char *got[3] = { topic, get_str(config, "unique_id"),
+			       get_str(config, "default_entity_id") };
+
+	assert_true(s->n < ELEMENTSOF(s->v[0]));
+	for (unsigned k = 0; k < 3; k++) {
+		assert_non_null(got[k]);
+		for (unsigned i = 0; i < s->n; i++)
+			if (streq(s->v[k][i], got[k]))
+				fail_msg("'%s' twice", got[k]);
+		snprintf(s->v[k][s->n], sizeof(s->v[k][0]), "%s", got[k]);
+	}
+	s->n++;
+	return 0;
+}
+
+static void test_ids_unique(void **state)
+{
+	/* aliases near the daemon's own groups (run, session...): allowed, and apart */
+	static const char conf3[] =
+		"node = \"gym\";\n"
+		"sensors = (\n"
+		"  { alias = \"runner\"; kind = \"polar-h10\"; address = \"A0:9E:1A:00:00:01\"; },\n"
+		"  { alias = \"run2\"; kind = \"polar-verity-sense\"; name = \"Polar Sense*\"; },\n"
+		"  { alias = \"session-hr\"; kind = \"heart-rate\"; name = \"HR*\"; },\n"
+		"  { alias = \"pod\"; kind = \"footpod\"; name = \"Pod*\"; },\n"
+		"  { alias = \"stryd\"; kind = \"power\"; name = \"Stryd*\"; },\n"
+		"  { alias = \"belt\"; kind = \"treadmill\"; name = \"*Tread*\"; }\n"
+		");\n";
+	struct gk_config *c = NULL;
+	struct ids *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	assert_int_equal(gk_config_load_string(conf3, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, collect_ids, s), 0);
+	assert_true(s->n > 60);
+	gk_config_free(c);
+	free(s);
+}
+
 struct controls {
 	struct json_object *start, *stop, *pain, *where;
 };
@@ -503,6 +551,7 @@ int main(void)
 		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
 		{ "/mqtt-ha/pain-location", test_pain_location, NULL, NULL, NULL },
 		{ "/mqtt-ha/pain-number-state", test_pain_number_state, NULL, NULL, NULL },
+		{ "/mqtt-ha/ids-unique", test_ids_unique, NULL, NULL, NULL },
 		{ "/mqtt-ha/default-entity-id", test_default_entity_id, NULL, NULL, NULL },
 		{ "/mqtt-ha/gyro-frames-lost", test_gyro_frames_lost, NULL, NULL, NULL },
 	};
