@@ -157,7 +157,7 @@ static void test_short_new_user(void **state)
 	assert_line(out, "Session 1:05");
 	assert_line(out, "  95 steps, steps from two sensor mounts, run too short to learn a baseline");
 	assert_line(out, "  none for this run");
-	assert_line(out, "History (1 session stored, over 0 days)");
+	assert_line(out, "History (1 session stored)");
 	assert_line(out, "  running load: 1 min in the last 7 days, 1 min a week on average "
 		    "(acute:chronic needs 14 days of history)");
 	assert_null(strstr(out, "km"));

@@ -877,7 +877,8 @@ static void watch_render(struct watch *w)
 		printf("  waiting for metrics...%s\n", eol);
 	else {
 		json_object_object_foreach(metrics, name, v) {
-			const char *unit, *q = jstr(quality, name);
+			/* a pain report is the runner's word: no measurement quality */
+			const char *unit, *q = streq(name, "pain_level") ? "" : jstr(quality, name);
 			char label[48], num[32];
 			int dec;
 

@@ -359,7 +359,8 @@ static void print_history(FILE *f, json_object *h, json_object *session_advice)
 	char w[32];
 
 	fprintf(f, "\nHistory");
-	if (sessions >= 0 && days >= 0)
+	/* "over 0 days" for the sessions of one day says nothing */
+	if (sessions >= 0 && days >= 0.5)
 		fprintf(f, " (%.0f session%s stored, over %.0f day%s)", sessions,
 			sessions == 1 ? "" : "s", days, days >= 0.5 && days < 1.5 ? "" : "s");
 	else if (sessions >= 0)
