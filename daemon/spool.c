@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crc32.h"
 #include "common/macro.h"
 #include "daemon/spool.h"
 
@@ -39,18 +40,6 @@ struct spool {
 };
 
 DEFINE_FREEP(struct spool, spool_free);
-
-static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-	/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), bitwise: records are small. */
-	crc = ~crc;
-	while (n--) {
-		crc ^= *p++;
-		for (unsigned k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1u));
-	}
-	return ~crc;
-}
 
 /* n-byte little-endian store and load (n <= 8), independent of alignment. */
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
@@ -137,7 +126,7 @@ static int record_encode(unsigned type, unsigned flags, uint64_t id, const char 
 	if (len)
 		memcpy(p, payload, len);
 	/* The CRC covers the header before it and the whole body. */
-	put_le(b + 20, crc32_update(crc32_update(0, b, 20), b + SPOOL_HEADER_SIZE, body), 4);
+	put_le(b + 20, gk_crc32(gk_crc32(0, b, 20), b + SPOOL_HEADER_SIZE, body), 4);
 
 	*ret = b;
 	*ret_size = size;
@@ -220,7 +209,7 @@ static size_t record_check(const uint8_t *buf, size_t len, size_t pos, uint64_t 
 	if (body > len - pos - SPOOL_HEADER_SIZE || body > *budget)
 		return 0;
 	*budget -= body;
-	if (crc32_update(crc32_update(0, h, 20), h + SPOOL_HEADER_SIZE, body) != get_le(h + 20, 4))
+	if (gk_crc32(gk_crc32(0, h, 20), h + SPOOL_HEADER_SIZE, body) != get_le(h + 20, 4))
 		return 0;
 	return SPOOL_HEADER_SIZE + body;
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/crc32.h"
 #include "common/macro.h"
 #include "form/form.h"
 
@@ -15,18 +16,6 @@
 #define BASELINE_MAGIC "GKBL"
 #define DIGEST_MAGIC "GKDG"
 #define HEADER_SIZE 12u
-
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xedb88320u & -(c & 1u));
-	}
-	return ~c;
-}
 
 /* ---- writer --------------------------------------------------------- */
 
@@ -118,7 +107,7 @@ static int check_envelope(const uint8_t *buf, size_t len, const char *magic,
 		return -EBADMSG;
 	crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
 		(uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
-	if (crc != crc32_ieee(buf, len - 4))
+	if (crc != gk_crc32(0, buf, len - 4))
 		return -EBADMSG;
 	if (buf[4] < min_version || buf[4] > max_version)
 		return -EPROTONOSUPPORT;
@@ -136,7 +125,7 @@ static int finish(struct writer *w, size_t *ret_len)
 	w->buf[9] = (uint8_t)(total >> 8);
 	w->buf[10] = (uint8_t)(total >> 16);
 	w->buf[11] = (uint8_t)(total >> 24);
-	put_le(w, crc32_ieee(w->buf, w->pos), 4);
+	put_le(w, gk_crc32(0, w->buf, w->pos), 4);
 	if (w->overflow)
 		return -ENOBUFS;
 	*ret_len = w->pos;

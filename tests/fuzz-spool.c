@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/crc32.h"
 #include "daemon/spool.h"
 
 #define FUZZ_SPOOL_MAX_BYTES 4096u	/* the smallest cap: eviction runs often */
@@ -96,18 +97,6 @@ static size_t snapshot(struct spool *s, uint8_t **ret, uint64_t *ret_disk,
 	return len;
 }
 
-/* CRC-32 (IEEE 802.3, reflected), as the spool computes it. */
-static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-	crc = ~crc;
-	while (n--) {
-		crc ^= *p++;
-		for (unsigned k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1u));
-	}
-	return ~crc;
-}
-
 /* Header: magic (4), type, flags, 0 (2), id (8), body length (4), CRC (4). */
 static bool fix_crcs(uint8_t *buf, size_t len)
 {
@@ -119,7 +108,7 @@ static bool fix_crcs(uint8_t *buf, size_t len)
 
 		if (body > len - pos - 24)
 			break;
-		crc = crc32_update(crc32_update(0, h, 20), h + 24, body);
+		crc = gk_crc32(gk_crc32(0, h, 20), h + 24, body);
 		for (unsigned i = 0; i < 4; i++) {
 			changed |= h[20 + i] != (uint8_t)(crc >> (8 * i));
 			h[20 + i] = (uint8_t)(crc >> (8 * i));
