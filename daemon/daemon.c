@@ -703,8 +703,11 @@ static void on_ble_treadmill(void *userdata, unsigned id, const char *alias,
 		return;
 	s->speed_mps = t->speed_mps;
 	s->incline_pct = t->inclination_pct;
-	if (isfinite(t->heart_rate_bpm))
-		s->heart_rate_bpm = t->heart_rate_bpm;
+	/*
+	 * As speed and incline: what this record says, unknown when it has no
+	 * heart rate (flag bit 8 clear); 0 is "no contact", as on a strap.
+	 */
+	s->heart_rate_bpm = t->heart_rate_bpm > 0 ? t->heart_rate_bpm : NAN;
 	if (isfinite(t->speed_mps)) {
 		d->t_belt_speed = t->t_usec;
 		(void)form_engine_feed_speed(d->form, t->t_usec, t->speed_mps);

@@ -308,12 +308,16 @@ int pmd_cp_response_parse(const uint8_t *buf, size_t len,
 		if (reader_u8(&r, &c.status) < 0)
 			return proto_truncated(error, r.pos, "status");
 
-		/* "more" is absent in short error responses. */
+		/*
+		 * "more" is absent in short error responses, and means nothing
+		 * in an error (Polar SDK reads it on success only): an error
+		 * never waits for a continuation.
+		 */
 		if (reader_remaining(&r) > 0) {
 			uint8_t more;
 
 			(void)reader_u8(&r, &more);
-			c.more = more != 0;
+			c.more = more != 0 && c.status == PMD_STATUS_SUCCESS;
 		}
 	} else {
 		return proto_fail(error, -EBADMSG, 0, "response code",
@@ -451,7 +455,8 @@ int pmd_delta_decode(const uint8_t *buf, size_t len, unsigned channels,
 
 		for (size_t b = 0; b < ref_bytes; b++)
 			v |= (uint32_t)buf[ch * ref_bytes + b] << (8 * b);
-		prev[ch] = (uint32_t)sign_extend(v, 8 * ref_bytes);
+		/* signed in resolution_bits (Polar SDK), not in its whole bytes */
+		prev[ch] = (uint32_t)sign_extend(v, resolution_bits);
 		ret_samples[0][ch] = (int32_t)prev[ch];
 	}
 

@@ -215,7 +215,7 @@ struct pmd_data_frame {
 /*
  * Decode one PMD Data notification: ACC raw types 0x00 (3 x int8 mG), 0x01
  * (3 x int16 mG), 0x02 (3 x int24 mG), delta frames 0x80 (x factor x 1000
- * -> mG) and 0x81 (x factor -> mG); GYRO delta 0x80/0x81 (x factor ->
+ * -> mG) and 0x81 (x factor -> mG); GYRO delta 0x80 (x factor ->
  * deg/s); ECG raw 0x00 (int24 uV). Per-sample timestamps are spread
  * between fmt->previous_timestamp_ns and this frame's timestamp, or back
  * from it at fmt->sample_rate_hz for a first frame or after a lost one

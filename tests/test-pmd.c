@@ -291,6 +291,20 @@ static uint32_t rng(void)
  * several blocks of different widths in one frame, extremes of every
  * width for sign extension. Decoded samples must equal the running sums.
  */
+/* A reference of 12-bit resolution in two bytes is signed in 12 bits. */
+static void test_delta_ref_resolution(void **state)
+{
+	static const uint8_t ref12[] = { 0x00, 0x08, 0xff, 0x07, 0x01, 0x00 };
+	int32_t rows[4][PMD_CHANNELS_MAX];
+	size_t n;
+
+	assert_int_equal(pmd_delta_decode(ref12, sizeof(ref12), 3, 12, rows, 4, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0][0], -2048);
+	assert_int_equal(rows[0][1], 2047);
+	assert_int_equal(rows[0][2], 1);
+}
+
 static void test_delta_roundtrip(void **state)
 {
 	static int32_t rows[PMD_SAMPLES_MAX][PMD_CHANNELS_MAX];
@@ -609,6 +623,11 @@ static void test_cp_response(void **state)
 	assert_int_equal(pmd_cp_response_parse(buf, len, &c, &e), 0);
 	assert_int_equal(c.status, PMD_STATUS_ALREADY_IN_STATE);
 	assert_string_equal(pmd_status_to_string(c.status), "already-in-state");
+	/* ... and with a non-zero byte there: still the whole answer */
+	len = hex("f0 02 02 08 01", buf, sizeof(buf));
+	assert_int_equal(pmd_cp_response_parse(buf, len, &c, &e), 0);
+	assert_int_equal(c.status, PMD_STATUS_INVALID_SAMPLE_RATE);
+	assert_false(c.more);
 
 	/* server-initiated: measurement stopped by the device */
 	len = hex("01 02 05", buf, sizeof(buf));
@@ -778,6 +797,7 @@ int main(void)
 		{ "/proto/pmd/unsupported-malformed", test_unsupported_and_malformed, NULL, NULL, NULL },
 		{ "/proto/pmd/delta-spec-example", test_delta_spec_example, NULL, NULL, NULL },
 		{ "/proto/pmd/delta-widths-1-32-multiblock", test_delta_roundtrip, NULL, NULL, NULL },
+		{ "/proto/pmd/delta-reference-12-bit", test_delta_ref_resolution, NULL, NULL, NULL },
 		{ "/proto/pmd/delta-invalid", test_delta_invalid, NULL, NULL, NULL },
 		{ "/proto/pmd/frame-all-lengths", test_frame_all_lengths, NULL, NULL, NULL },
 		{ "/proto/pmd/timestamps", test_timestamps, NULL, NULL, NULL },
