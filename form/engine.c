@@ -938,6 +938,16 @@ static void on_step(const struct form_step *cs, void *userdata)
 	double lean;
 
 	e->speed_last_step = speed_now(e);
+	/*
+	 * A walk has double support and no flight: the toe-off model, fitted
+	 * on running, finds none, and a GCT or flight from it would be
+	 * invented (docs/form-metrics.md: to_s null when walking).
+	 */
+	if (e->activity == FORM_ACTIVITY_WALKING) {
+		s.c.has_to = false;
+		s.c.gct_ms = NAN;
+		s.c.flight_ms = NAN;
+	}
 	side_assign(e, &s);
 	lean = step_lean(e, &s);
 	if (e->p.mount == FORM_MOUNT_CHEST)
@@ -1615,12 +1625,15 @@ static void summary_build(struct form_engine *e, uint64_t t)
 		if (e->pain[i].site == FORM_PAIN_SITE_LOWER_BACK && e->pain[i].level > 0)
 			back_pain = true;
 	}
-	if (s->alert_count[FORM_ALERT_OVERSTRIDING] || s->alert_count[FORM_ALERT_BOUNCING] ||
-	    s->stats[FORM_METRIC_CADENCE].band_s[0] > 0.25 * fmax(e->running_s, 1)) {
-		s->advice[FORM_ADVICE_SHORTER_STEPS] = true;
+	/* the stretches for overstriding itself (docs/form-metrics.md, advice) */
+	if (s->alert_count[FORM_ALERT_OVERSTRIDING]) {
 		s->advice[FORM_ADVICE_STRETCH_HAMSTRINGS] = true;
 		s->advice[FORM_ADVICE_STRETCH_HIP_FLEXORS] = true;
 	}
+	if (s->alert_count[FORM_ALERT_OVERSTRIDING] || s->alert_count[FORM_ALERT_BOUNCING] ||
+	    (e->running_s >= ADVICE_BAND_MIN_RUNNING_S &&
+	     s->stats[FORM_METRIC_CADENCE].band_s[0] > 0.25 * e->running_s))
+		s->advice[FORM_ADVICE_SHORTER_STEPS] = true;
 	if (s->alert_count[FORM_ALERT_NOT_UPRIGHT]) {
 		s->advice[FORM_ADVICE_RUN_TALL] = true;
 		s->advice[FORM_ADVICE_STRETCH_HIP_FLEXORS] = true;
@@ -2073,8 +2086,14 @@ static void tick(struct form_engine *e, uint64_t now)
 		case _FORM_ACTIVITY_INVALID:
 			break;
 		}
+		/*
+		 * Speed over the time the runner moves: a belt left running
+		 * while the IMU shows them standing (on the side rails, at the
+		 * start) covers no distance of theirs.
+		 */
 		if (!isnan(v)) {
-			e->distance_m += v * dt;
+			if (e->activity != FORM_ACTIVITY_STANDING)
+				e->distance_m += v * dt;
 			e->distance_known = true;
 		}
 		if (e->activity == FORM_ACTIVITY_RUNNING) {

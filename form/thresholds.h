@@ -32,6 +32,9 @@
 #define SLIP_STEADY_STEPS 8u
 #define SLIP_INCLINE_TOLERANCE_PCT 0.5f	/* the incline as it was when steady */
 
+/* summary advice */
+#define ADVICE_BAND_MIN_RUNNING_S 120.0	/* time below the cadence band counts from this much running */
+
 /* history (form/history.c) */
 #define HISTORY_PAIN_LEVEL 3		/* painful session from this level on (mild = 1-3) */
 #define HISTORY_PAIN_SEVERE 7		/* see a professional (issue 4; as pain_severe_level) */

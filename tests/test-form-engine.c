@@ -25,6 +25,8 @@ struct phase {
 
 struct recorder {
 	unsigned n_alert, n_cleared, n_activity, n_started, n_ended, n_summary, n_contact;
+	unsigned n_walk_contact, n_walk_with_to;	/* contacts while walking, with a TO */
+	bool walking;
 	struct form_alert alert[MAX_EVENTS], cleared[MAX_EVENTS];
 	struct form_activity_change act[MAX_EVENTS];
 	uint64_t act_t[MAX_EVENTS];
@@ -40,6 +42,10 @@ static void on_event(const struct form_event *ev, void *userdata)
 	switch (ev->type) {
 	case FORM_EVENT_CONTACT:
 		r->n_contact++;
+		r->n_walk_contact += r->walking;
+		r->n_walk_with_to += r->walking &&
+			(ev->contact.has_to || isfinite(ev->contact.gct_ms) ||
+			 isfinite(ev->contact.flight_ms));
 		break;
 	case FORM_EVENT_METRICS:
 		r->last = ev->metrics;
@@ -57,6 +63,7 @@ static void on_event(const struct form_event *ev, void *userdata)
 			r->act_t[r->n_activity] = ev->t_usec;
 			r->act[r->n_activity++] = ev->activity;
 		}
+		r->walking = ev->activity.to == FORM_ACTIVITY_WALKING;
 		break;
 	case FORM_EVENT_SESSION_STARTED:
 		r->n_started++;
@@ -788,6 +795,9 @@ static void test_drift_late_window(void **state)
 	feed(e, ph, 3, 3.0);
 	assert_true(r->n_activity > 0);
 	assert_int_equal(r->act[r->n_activity - 1].to, FORM_ACTIVITY_WALKING);
+	/* walking: double support, no toe-off, GCT or flight from the running model */
+	assert_true(r->n_walk_contact > 30);
+	assert_int_equal(r->n_walk_with_to, 0);
 	assert_int_equal(form_engine_session_stop(e, 440000000), 0);
 	assert_true(r->summary.baseline_learned);
 	assert_true(fabs(r->summary.baseline.cadence_spm - 171.4) < 1.0);

@@ -1303,6 +1303,58 @@ static void test_drift_core_and_impact(void **state)
 	free(c);
 }
 
+/*
+ * Advice from the cadence band needs 2 minutes of running
+ * (ADVICE_BAND_MIN_RUNNING_S): 143 steps/min at a 3.5 m/s belt is below
+ * the speed's band all along. 20 s of it (no alert: 30 s minimum) is no
+ * sign of overstriding, and gives no "shorter steps" (it did); 200 s does.
+ * Neither gives the overstriding stretches without an overstriding alert.
+ */
+static void test_advice_band_min_running(void **state)
+{
+	struct synth s = base;
+	struct form_params p;
+	struct collect *c;
+
+	form_params_default(&p);
+	p.mount = FORM_MOUNT_SACRUM;
+	s.step_s = 0.42;
+	s.speed_mps = 3.5;
+	c = run_params(&s, 21, &p);
+	assert_true(c->have_summary);
+	assert_true(c->summary.stats[FORM_METRIC_CADENCE].band_s[0] > 0.25 * c->summary.running_s);
+	assert_false(c->summary.advice[FORM_ADVICE_SHORTER_STEPS]);
+	free(c);
+
+	p.alert_min_duration_s = 300;	/* no alert in 200 s: the band alone */
+	c = run_params(&s, 200, &p);
+	assert_true(c->have_summary);
+	assert_int_equal(c->n_alert[FORM_ALERT_OVERSTRIDING], 0);
+	assert_true(c->summary.advice[FORM_ADVICE_SHORTER_STEPS]);
+	assert_false(c->summary.advice[FORM_ADVICE_STRETCH_HAMSTRINGS]);
+	free(c);
+}
+
+/*
+ * Distance is speed over the time the runner moves: a belt at 3 m/s fed all
+ * along, the runner standing still from 60 to 90 s (on the rails), ends
+ * near 3 x 90 m, not 3 x 120 m (the standing counted before).
+ */
+static void test_distance_not_standing(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+
+	s.speed_mps = 3.0;
+	s.pause_from_s = 60;
+	s.pause_to_s = 90;
+	c = run_alerts(&s, 120, FORM_MOUNT_SACRUM);
+	assert_true(c->have_summary);
+	assert_true(c->summary.standing_s > 20);
+	assert_true(c->summary.distance_m > 3.0 * 85 && c->summary.distance_m < 3.0 * 97);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1326,6 +1378,10 @@ int main(void)
 		{ "/form/alerts/incline-lean", test_alert_incline_lean, NULL, NULL, NULL },
 		{ "/form/alerts/incline-pace", test_alert_incline_pace, NULL, NULL, NULL },
 		{ "/form/alerts/lean-after-sensor-change", test_lean_after_sensor_change, NULL, NULL,
+		  NULL },
+		{ "/form/summary/advice-band-min-running", test_advice_band_min_running, NULL, NULL,
+		  NULL },
+		{ "/form/summary/distance-not-standing", test_distance_not_standing, NULL, NULL,
 		  NULL },
 		{ "/form/summary/drift-core-impact", test_drift_core_and_impact, NULL, NULL, NULL },
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
