@@ -1726,6 +1726,27 @@ static void metric_set(struct form_metrics *mt, enum form_metric m, double v, en
 	mt->m[m].quality = q;
 }
 
+/*
+ * Is the IMU too slow for metric m (TIMING_MIN_HZ, IMPACT_MIN_HZ)? Then its
+ * value is shown with quality "low" and no alert is raised on it.
+ */
+static bool rate_too_low(const struct form_engine *e, enum form_metric m)
+{
+	double hz = e->det.dt_s > 0 ? 1.0 / e->det.dt_s : NAN;
+
+	switch (m) {
+	case FORM_METRIC_GCT:
+	case FORM_METRIC_FLIGHT:
+	case FORM_METRIC_GCT_BALANCE:
+	case FORM_METRIC_BRAKING:
+		return hz < TIMING_MIN_HZ;
+	case FORM_METRIC_IMPACT:
+		return hz < IMPACT_MIN_HZ;
+	default:
+		return false;
+	}
+}
+
 static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 {
 	unsigned n = 0, nl = 0, nr = 0;
@@ -1784,6 +1805,9 @@ static void metrics_compute(struct form_engine *e, struct form_metrics *mt)
 		if (!isnan(sl) && sl > 0.1 && !isnan(vo))
 			metric_set(mt, FORM_METRIC_VERTICAL_RATIO, vo / (sl * 1000.0) * 100.0, q);
 	}
+	for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
+		if (mt->m[m].quality == FORM_QUALITY_GOOD && rate_too_low(e, m))
+			mt->m[m].quality = FORM_QUALITY_LOW;
 	x = fresh(e->t_now, e->t_hr, e->hr) ? e->hr : NAN;
 	metric_set(mt, FORM_METRIC_HEART_RATE, x, FORM_QUALITY_GOOD);
 	if (e->session)
@@ -2131,7 +2155,15 @@ static void tick(struct form_engine *e, uint64_t now)
 			late_add(e, &ev.metrics, v, dt);
 		}
 		baseline_check_learned(e);
-		alerts_evaluate(e, &ev.metrics, now);
+		{
+			/* what the IMU is too slow for raises nothing */
+			struct form_metrics am = ev.metrics;
+
+			for (unsigned m = 0; m < _FORM_METRIC_MAX; m++)
+				if (rate_too_low(e, m))
+					am.m[m].value = NAN;
+			alerts_evaluate(e, &am, now);
+		}
 	}
 	if (e->at_stop_pending) {
 		e->at_stop_pending = false;

@@ -17,6 +17,8 @@
 
 /* metrics, baseline, alerts */
 #define GOOD_STEPS 10u			/* steps a metric needs for quality "good" */
+#define TIMING_MIN_HZ 50.0		/* contact timing (GCT, flight, balance, braking) good from */
+#define IMPACT_MIN_HZ 100.0		/* the impact peak good from this IMU rate */
 #define BASELINE_MIN_STEPS 60u		/* steps a baseline needs */
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
 #define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */

@@ -1355,6 +1355,39 @@ static void test_distance_not_standing(void **state)
 	free(c);
 }
 
+/*
+ * Below TIMING_MIN_HZ (50) contact timing, and below IMPACT_MIN_HZ (100)
+ * the impact peak, read "low" (25 Hz doubles the GCT error and halves the
+ * peak, docs/validation.md); cadence and lean stay good.
+ */
+static void test_quality_by_rate(void **state)
+{
+	static const struct {
+		double fs;
+		enum form_quality gct, impact;
+	} cases[] = {
+		{ 25, FORM_QUALITY_LOW, FORM_QUALITY_LOW },
+		{ 50, FORM_QUALITY_GOOD, FORM_QUALITY_LOW },
+		{ 100, FORM_QUALITY_GOOD, FORM_QUALITY_GOOD },
+		{ 200, FORM_QUALITY_GOOD, FORM_QUALITY_GOOD },
+	};
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct synth s = base;
+		struct collect *c;
+
+		s.fs = cases[i].fs;
+		c = run(&s, 30, FORM_MOUNT_SACRUM);
+		assert_true(c->have_metrics);
+		assert_int_equal(c->last.m[FORM_METRIC_CADENCE].quality, FORM_QUALITY_GOOD);
+		assert_int_equal(c->last.m[FORM_METRIC_TRUNK_LEAN].quality, FORM_QUALITY_GOOD);
+		assert_int_equal(c->last.m[FORM_METRIC_GCT].quality, cases[i].gct);
+		assert_int_equal(c->last.m[FORM_METRIC_BRAKING].quality, cases[i].gct);
+		assert_int_equal(c->last.m[FORM_METRIC_IMPACT].quality, cases[i].impact);
+		free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1383,6 +1416,7 @@ int main(void)
 		  NULL },
 		{ "/form/summary/distance-not-standing", test_distance_not_standing, NULL, NULL,
 		  NULL },
+		{ "/form/metrics/quality-by-rate", test_quality_by_rate, NULL, NULL, NULL },
 		{ "/form/summary/drift-core-impact", test_drift_core_and_impact, NULL, NULL, NULL },
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
 		  NULL },
