@@ -1115,8 +1115,19 @@ static void alert_eval(struct form_engine *e, enum form_alert_kind k, uint64_t n
 	}
 	if (!a->back_since)
 		a->back_since = now;
-	if (now - a->back_since >= (uint64_t)(e->p.alert_clear_s * USEC))
+	if (now - a->back_since >= (uint64_t)(e->p.alert_clear_s * USEC)) {
+		/*
+		 * The cleared event says where the metric is now, not its last
+		 * bad value; unknown (null) when it is not measured now (the
+		 * runner stopped, the sensor went).
+		 */
+		bool same = m == a->metric;
+
+		a->value = same ? value : NAN;
+		if (same && isfinite(threshold))
+			a->threshold = threshold;
 		alert_clear(e, k, now);
+	}
 }
 
 /* The same, but only one learned on this incline (either unknown matches). */

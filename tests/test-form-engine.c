@@ -751,6 +751,15 @@ static void test_alerts_hysteresis_repeat(void **state)
 				r->cleared[k].end_usec > r->alert[i].start_usec;
 		assert_true(found);
 	}
+	/* a cleared event says where the cadence is back to, not its last bad value */
+	{
+		unsigned back = 0;
+
+		for (unsigned k = 0; k < r->n_cleared; k++)
+			back += r->cleared[k].kind == FORM_ALERT_OVERSTRIDING &&
+				r->cleared[k].value >= r->cleared[k].threshold;
+		assert_true(back >= 1);
+	}
 	/* overstride phases also drift from the early-run baseline: fatigue */
 	{
 		bool fatigue = false;
