@@ -119,6 +119,7 @@ struct form_engine {
 	double lean_ref_deg;		/* the lean the reference stands for */
 	bool lean_ref_running;		/* the next reference is taken while running */
 	bool have_u_first;
+	bool u_first_still;		/* u_first from a still block just before */
 	double u_first[3];		/* gravity at this sensor's first step */
 	/*
 	 * A sensor slipping in a run (slip_check()): gravity in the sensor
@@ -607,11 +608,13 @@ static void standing_up_take(struct form_engine *e, const struct form_step *s)
 
 	memcpy(e->u_first, s->orient_u, sizeof(e->u_first));
 	e->have_u_first = true;
+	e->u_first_still = false;
 	if (!d->have_still || d->t_still > s->c.ic_usec ||
 	    s->c.ic_usec - d->t_still > STILL_MAX_AGE_USEC)
 		return;
 	memcpy(e->u_first, d->g_still, sizeof(e->u_first));
 	normalize3(e->u_first);
+	e->u_first_still = true;
 }
 
 /*
@@ -621,7 +624,12 @@ static void standing_up_take(struct form_engine *e, const struct form_step *s)
 static bool lean_reference_take(struct form_engine *e, const struct form_step *s)
 {
 	const struct form_baseline *bl = baseline_for_alerts(e);
-	bool running = e->lean_ref_running || speed_now(e) >= WALK_MAX_SPEED_MPS;
+	/*
+	 * Standing still just before the first step wins over a belt already
+	 * at speed: the runner straddled it, then stepped on.
+	 */
+	bool running = (e->lean_ref_running || speed_now(e) >= WALK_MAX_SPEED_MPS) &&
+		!e->u_first_still;
 	double d;
 
 	/*

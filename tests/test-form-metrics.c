@@ -1114,6 +1114,7 @@ static void test_alert_incline_lean(void **state)
 		s.speed_mps = s.speed2_mps = 3.0;
 		s.incline = true;
 		s.incline_pct = s.incline2_pct = 10;
+		s.t0 = 0;	/* running from the first sample: no still moment */
 		c = run_params(&s, 90, &p);
 		assert_int_equal(n_alerts(c), 0);
 		assert_true(fabs(c->last.m[FORM_METRIC_TRUNK_LEAN].value) < 0.5);
@@ -1388,6 +1389,30 @@ static void test_quality_by_rate(void **state)
 	}
 }
 
+/*
+ * Standing upright for 3 s on the rails of a belt already at 3 m/s, then
+ * running leaning 6 deg forward: the still moment just before the first
+ * step is the reference (it was the running posture, 0 deg, because of the
+ * belt's speed: the outdoor run read -1.2 deg with a belt and 2.8 without).
+ */
+static void test_lean_straddle_start(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+
+	s.three_axes = true;
+	s.t0 = 0;
+	s.pause_from_s = 0;
+	s.pause_to_s = 3;
+	s.pitch_after_s = 0.001;
+	s.pitch2_deg = 6;
+	s.speed_mps = s.speed2_mps = 3.0;
+	c = run(&s, 40, FORM_MOUNT_CHEST);
+	assert_true(c->have_metrics);
+	assert_true(fabs(c->last.m[FORM_METRIC_TRUNK_LEAN].value - 6) < 1.0);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1417,6 +1442,7 @@ int main(void)
 		{ "/form/summary/distance-not-standing", test_distance_not_standing, NULL, NULL,
 		  NULL },
 		{ "/form/metrics/quality-by-rate", test_quality_by_rate, NULL, NULL, NULL },
+		{ "/form/metrics/lean-straddle-start", test_lean_straddle_start, NULL, NULL, NULL },
 		{ "/form/summary/drift-core-impact", test_drift_core_and_impact, NULL, NULL, NULL },
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
 		  NULL },
