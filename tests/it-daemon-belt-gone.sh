@@ -4,8 +4,11 @@
 # it: when the treadmill goes quiet (switched off, out of range) the
 # footpod's speed is the session's again. Before, one belt speed was enough
 # to ignore the footpod's for the rest of the daemon's life: live speed_mps,
-# step_length_m and the distance stayed null. Private dbus-daemon,
-# bluez-sim with a Polar H10, a footpod and a treadmill (3 m/s), mosquitto.
+# step_length_m and the distance stayed null. Also the treadmill's heart rate
+# is what its last record says: the simulator's records carry one for their
+# first 25 s only, and the belt's sensor state then reads null (before, the
+# last one stayed for good). Private dbus-daemon, bluez-sim with a Polar H10,
+# a footpod and a treadmill (3 m/s), mosquitto.
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
@@ -16,7 +19,7 @@ gkd_need dbus mosquitto
 H10=A0:9E:1A:00:00:01
 POD=C0:FF:EE:00:00:02
 BELT=E4:5F:01:00:00:03
-gkd_start_sim --loop --speed-mps 3.0 --device "polar-h10,$H10,Polar H10 BG" \
+gkd_start_sim --loop --speed-mps 3.0 --treadmill-hr-s 25 --device "polar-h10,$H10,Polar H10 BG" \
 	--device "footpod,$POD,Pod BG" --device "treadmill,$BELT,BG Treadmill"
 cfg=$gk_tmp/gaitkeeper.conf
 cat > "$cfg" <<CFG
@@ -36,6 +39,21 @@ gk_check "daemon READY" gk_wait_for 10 grep -q 'READY=1' "$notify_log"
 streaming() { grep -q "Sensor '$1' is streaming" "$dlog"; }
 all_stream() { streaming chest && streaming pod && streaming belt; }
 gk_check "the three sensors stream" gk_wait_for 40 all_stream
+# belt_hr_after LINE PATTERN: a sensor/belt/state after line LINE of the log whose
+# heart rate matches PATTERN; prints its line number
+belt_hr_after() {
+	tail -n +"$1" "$sub_log" | grep -n -F ' gaitkeeper/bg/sensor/belt/state ' |
+		grep -E "\"heart_rate_bpm\":$2[,}]" | head -1 | cut -d: -f1
+}
+hr_line=""
+gk_check "the treadmill's heart rate in its sensor state" \
+	gk_wait_for 20 bash -c "tail -n +1 $sub_log | grep -F ' gaitkeeper/bg/sensor/belt/state ' |
+		grep -qE '\"heart_rate_bpm\":[0-9.]+[,}]'"
+hr_line=$(belt_hr_after 1 '[0-9.]+')
+export -f belt_hr_after
+export sub_log
+gk_check "... null once its records carry none (25 s on)" \
+	gk_wait_for 30 bash -c "[ -n \"\$(belt_hr_after $((hr_line + 0)) null)\" ]"
 dbus_call StartSession > /dev/null
 # speed_in_live FROM: run/live lines after line FROM of the log, at least 3, all with a
 # speed

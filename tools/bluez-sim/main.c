@@ -435,6 +435,7 @@ static void usage(FILE *f)
 		"  --incline-pct P        treadmill incline (default 0)\n"
 		"  --time-scale X         play X times faster than real time (default 1)\n"
 		"  --loop                 repeat the trace\n"
+		"  --treadmill-hr-s S     Treadmill Data carries heart rate for the first S s\n"
 		"  --no-adapter           start without an adapter (see AddAdapter)\n"
 		"  --temporary-timeout S  remove undiscovered devices after S s (default 30)\n"
 		"  --disconnect-delay-ms MS  Device1.Disconnect keeps the link MS ms (default 0)\n"
@@ -543,7 +544,7 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 		ARG_BUS = 0x100, ARG_ADAPTER, ARG_TRACE, ARG_SPEED, ARG_INCLINE,
 		ARG_SCALE, ARG_LOOP, ARG_NO_ADAPTER, ARG_DEVICE, ARG_TEMPORARY,
 		ARG_DISCONNECT_DELAY, ARG_CONNECT_TIMEOUT, ARG_GATT_CACHE,
-		ARG_POWER_OFF_DELAY,
+		ARG_POWER_OFF_DELAY, ARG_TREADMILL_HR,
 	};
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, ARG_BUS },
@@ -553,6 +554,7 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 		{ "incline-pct", required_argument, NULL, ARG_INCLINE },
 		{ "time-scale", required_argument, NULL, ARG_SCALE },
 		{ "loop", no_argument, NULL, ARG_LOOP },
+		{ "treadmill-hr-s", required_argument, NULL, ARG_TREADMILL_HR },
 		{ "no-adapter", no_argument, NULL, ARG_NO_ADAPTER },
 		{ "device", required_argument, NULL, ARG_DEVICE },
 		{ "temporary-timeout", required_argument, NULL, ARG_TEMPORARY },
@@ -605,6 +607,11 @@ static int parse_args(struct sim *sim, int argc, char **argv)
 			break;
 		case ARG_LOOP:
 			sim->loop = true;
+			break;
+		case ARG_TREADMILL_HR:
+			if (parse_positive("--treadmill-hr-s", optarg, 0, 1e6,
+					   &sim->treadmill_hr_s) < 0)
+				return -EINVAL;
 			break;
 		case ARG_NO_ADAPTER:
 			sim->no_adapter = true;

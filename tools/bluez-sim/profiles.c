@@ -369,23 +369,31 @@ static size_t make_cp(struct sim_device *dev, const struct run_state *rs, uint8_
 
 /*
  * Treadmill Data (1.6): flags 0x040c = speed (bit 0 clear), total distance,
- * inclination + ramp angle, elapsed time. 15 bytes fit a 23-byte MTU.
+ * inclination + ramp angle, elapsed time; with --treadmill-hr-s, until then
+ * also heart rate (bit 8, uint8, before the elapsed time). At most 14
+ * bytes: they fit a 23-byte MTU.
  */
-static size_t make_treadmill(struct sim_device *dev, const struct run_state *rs, uint8_t *p)
+static size_t make_treadmill(struct sim_device *dev, double now_s, const struct run_state *rs,
+			     uint8_t *p)
 {
 	uint32_t m = (uint32_t)dev->distance_m;
 	int incl = (int)lround(dev->ftms_incline_pct * 10);
 	int ramp = (int)lround(atan(dev->ftms_incline_pct / 100) * 180 / M_PI * 10);
+	bool hr = now_s < dev->sim->treadmill_hr_s;
+	size_t n = 11;
 
-	put_le16(p, 0x040c);
+	put_le16(p, 0x040c | (hr ? 0x0100 : 0));
 	put_le16(p + 2, clamp_u(rs->speed_mps * 3.6 * 100, 0xffff));
 	p[4] = m & 0xff;
 	p[5] = (m >> 8) & 0xff;
 	p[6] = (m >> 16) & 0xff;
 	put_le16(p + 7, (unsigned)(incl & 0xffff));
 	put_le16(p + 9, (unsigned)(ramp & 0xffff));
-	put_le16(p + 11, clamp_u(dev->elapsed_s, 0xffff));
-	return 13;
+	if (hr)
+		p[n++] = (uint8_t)clamp_u(RUNNER_HR_REST_BPM + (rs->moving ? 60 + 8 *
+							     rs->speed_mps : 0), 0xff);
+	put_le16(p + n, clamp_u(dev->elapsed_s, 0xffff));
+	return n + 2;
 }
 
 static int sensor_tick(sd_event_source *s, uint64_t usec, void *userdata)
@@ -418,7 +426,7 @@ static int sensor_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			n = make_cp(dev, &rs, buf);
 			break;
 		case CHAR_ROLE_TREADMILL_DATA:
-			n = make_treadmill(dev, &rs, buf);
+			n = make_treadmill(dev, now_s, &rs, buf);
 			break;
 		default:
 			continue;

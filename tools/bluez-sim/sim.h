@@ -250,6 +250,7 @@ struct sim {
 	double incline_pct;
 	double time_scale;
 	bool loop;
+	double treadmill_hr_s;		/* --treadmill-hr-s: HR in Treadmill Data until */
 	bool no_adapter;
 	uint64_t temporary_timeout_usec;
 	uint64_t disconnect_delay_usec;
