@@ -291,7 +291,7 @@ static int emit_command(const struct build *b, const struct ha_command *c,
 			struct json_object *device)
 {
 	char topic[512], cmd[320], st[320];
-	struct json_object *o = config_new(b, c->component, "cmd", c->key, c->name, topic,
+	struct json_object *o = config_new(b, c->component, GK_GROUP_CMD, c->key, c->name, topic,
 					   sizeof(topic));
 
 	if (!o)
@@ -363,7 +363,7 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 	dev = device_new(&b, NULL, cfg->node, "gaitkeeperd gateway");
 	snprintf(st, sizeof(st), "%s/gateway/state", b.prefix);
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(gateway_entities); i++)
-		r = emit_entity(&b, &gateway_entities[i], "gateway", st, dev, NULL, 0);
+		r = emit_entity(&b, &gateway_entities[i], GK_GROUP_GATEWAY, st, dev, NULL, 0);
 	json_object_put(dev);
 
 	/* Each sensor: its own device, available only while both are online. */
@@ -395,24 +395,24 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		char name[96];
 
 		snprintf(name, sizeof(name), "%s run", cfg->node);
-		dev = device_new(&b, "run", name, "running session");
+		dev = device_new(&b, GK_GROUP_RUN, name, "running session");
 		snprintf(st, sizeof(st), "%s/run/live", b.prefix);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(live_entities); i++) {
 			struct ha_entity e = live_entity_for_mount(&live_entities[i], form_mount);
 
-			r = emit_entity(&b, &e, "run", st, dev, NULL, HA_LIVE_EXPIRE_S);
+			r = emit_entity(&b, &e, GK_GROUP_RUN, st, dev, NULL, HA_LIVE_EXPIRE_S);
 		}
 		snprintf(st, sizeof(st), "%s/session/state", b.prefix);
 		if (r >= 0)
-			r = emit_entity(&b, &session_state, "session", st, dev, NULL, 0);
+			r = emit_entity(&b, &session_state, GK_GROUP_SESSION, st, dev, NULL, 0);
 		if (r >= 0)
-			r = emit_entity(&b, &activity, "session", st, dev, NULL, 0);
+			r = emit_entity(&b, &activity, GK_GROUP_SESSION, st, dev, NULL, 0);
 		snprintf(st, sizeof(st), "%s/alert", b.prefix);
 		if (r >= 0)
-			r = emit_entity(&b, &alert, "run", st, dev, NULL, 0);
+			r = emit_entity(&b, &alert, GK_GROUP_RUN, st, dev, NULL, 0);
 		snprintf(st, sizeof(st), "%s/session/summary", b.prefix);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(summary_entities); i++)
-			r = emit_entity(&b, &summary_entities[i], "summary", st, dev, NULL, 0);
+			r = emit_entity(&b, &summary_entities[i], GK_GROUP_SUMMARY, st, dev, NULL, 0);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(command_entities); i++)
 			r = emit_command(&b, &command_entities[i], dev);
 		json_object_put(dev);
