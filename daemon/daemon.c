@@ -346,8 +346,7 @@ static void command_rejected(struct gk_daemon *d, const char *sub, const char *r
 			     int r, const char *reason)
 {
 	d->commands_rejected++;
-	/* Garbage costs a line, but never a flood of them. */
-	if (d->commands_rejected <= 10 || d->commands_rejected % 100 == 0)
+	if (log_sparse(d->commands_rejected))
 		log_warning("Rejected MQTT command on 'cmd/%.64s': %s", sub, reason);
 	publish_command_result(d, sub, request_id && *request_id ? request_id : NULL, r, reason);
 }

@@ -33,6 +33,15 @@ int log_internal(int level, int error, const char *fmt, ...) __attribute__((form
 #define log_info(...) (void)log_internal(LOG_INFO, 0, __VA_ARGS__)
 #define log_debug(...) (void)log_internal(LOG_DEBUG, 0, __VA_ARGS__)
 
+/*
+ * For a recurring event counted in n (1 for the first): true for the first
+ * 10 and then every 100th, so that it costs a line but never a flood.
+ */
+static inline bool log_sparse(unsigned long long n)
+{
+	return n <= 10 || n % 100 == 0;
+}
+
 /* A debug line for one module, shown with --debug=<module> or at level debug. */
 #define log_module_debug(module, ...)                                           \
 	do {                                                                    \

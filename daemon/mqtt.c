@@ -1006,7 +1006,7 @@ int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, 
 	if (rc != MQTTASYNC_SUCCESS) {
 		m->stats.not_sent++;
 		m->send_errors++;
-		if (m->send_errors <= 10 || m->send_errors % 100 == 0)
+		if (log_sparse(m->send_errors))
 			log_warning("MQTT message to '%.128s' not sent: Paho error %d "
 				    "(%llu so far)", topic, rc,
 				    (unsigned long long)m->send_errors);
