@@ -347,11 +347,19 @@ static int read_file(int fd, uint8_t **ret, size_t *ret_len)
 	return 0;
 }
 
+/* Append a STATS record: the running drop count. */
+static int append_stats(struct spool *s, uint64_t dropped)
+{
+	uint8_t stats[8];
+
+	put_le(stats, dropped, 8);
+	return append(s, RECORD_STATS, 0, 0, NULL, stats, sizeof(stats));
+}
+
 /* Write the live records to spool.tmp, sync it and rename it over spool. */
 static int compact(struct spool *s)
 {
 	_cleanup_close_ int fd = -EBADF;
-	uint8_t stats[8];
 	struct spool tmp = { .stats = s->stats };
 	int r;
 
@@ -361,8 +369,7 @@ static int compact(struct spool *s)
 
 	tmp.fd = fd;
 	tmp.stats.file_bytes = 0;
-	put_le(stats, s->stats.dropped, 8);
-	r = append(&tmp, RECORD_STATS, 0, 0, NULL, stats, sizeof(stats));
+	r = append_stats(&tmp, s->stats.dropped);
 	for (struct spool_record *e = s->head; r >= 0 && e; e = e->next)
 		r = append(&tmp, RECORD_ADD,
 			   e->qos | (e->retain ? FLAG_RETAIN : 0) | e->priority << 4, e->id,
@@ -481,11 +488,8 @@ static struct spool_record *victim(struct spool *s, enum spool_priority prio)
  */
 static int refuse(struct spool *s)
 {
-	uint8_t stats[8];
-
 	s->stats.dropped++;
-	put_le(stats, s->stats.dropped, 8);
-	if (append(s, RECORD_STATS, 0, 0, NULL, stats, sizeof(stats)) >= 0)
+	if (append_stats(s, s->stats.dropped) >= 0)
 		(void)maybe_compact(s);
 	return -ENOBUFS;
 }
