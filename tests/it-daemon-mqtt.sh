@@ -176,9 +176,7 @@ spooled=$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); print(d.count
 gk_check "must-deliver messages spooled on disk ($spooled records)" test "$spooled" -ge 5
 sleep 3
 restart_ts=$(date +%s.%N)
-gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
-GK_MOSQUITTO_PID=$gk_last_pid
-gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GK_MQTT_PORT"
+gk_run_mosquitto
 reconnected() { [ "$(grep -c 'Connected to MQTT broker' "$dlog")" -ge 2 ]; }
 gk_check "broker back: daemon reconnects" gk_wait_for 20 reconnected
 nodelay() { [ "$(grep -c 'TCP_NODELAY set on 1 socket(s)' "$dlog")" -ge 2 ]; }
@@ -232,9 +230,7 @@ dbus_call ReportPain us 9 hip > /dev/null
 dbus_call StopSession > /dev/null
 sleep 0.5
 kill -KILL "$GKD_PID"; wait "$GKD_PID" 2>/dev/null
-gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
-GK_MOSQUITTO_PID=$gk_last_pid
-gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GK_MQTT_PORT"
+gk_run_mosquitto
 : > "$notify_log"
 start_daemon
 gk_check "restarted daemon READY again" gk_wait_for 5 grep -q 'READY=1' "$notify_log"

@@ -54,9 +54,7 @@ took=$(python3 -c "import time; print(round(time.time() - $stop_ts, 1))")
 gk_check "seen within 3 s of the broker's stop ($took s)" \
 	python3 -c "import sys; sys.exit(0 if $took <= 3.0 else 1)"
 dbus_call ReportPain us 7 knee > /dev/null
-gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
-GK_MOSQUITTO_PID=$gk_last_pid
-gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GK_MQTT_PORT"
+gk_run_mosquitto
 reconnected() { [ "$(grep -c 'Connected to MQTT broker' "$dlog")" -ge 2 ]; }
 gk_check "reconnected when the broker is back" gk_wait_for 20 reconnected
 kill "$SUB_PID" 2>/dev/null

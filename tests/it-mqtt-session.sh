@@ -43,8 +43,7 @@ mpub() { mosquitto_pub -h 127.0.0.1 -p "$GK_MQTT_PORT" -q 1 "$@"; }
 restart_broker() {
 	kill "$GK_MOSQUITTO_PID"
 	wait "$GK_MOSQUITTO_PID" 2> /dev/null
-	gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
-	GK_MOSQUITTO_PID=$gk_last_pid
+	gk_run_mosquitto
 }
 stop_daemon() {
 	kill "$GKD_PID"

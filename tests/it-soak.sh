@@ -111,9 +111,7 @@ restart_broker() {
 	wait "$GK_MOSQUITTO_PID" 2> /dev/null
 	gk_wait_for 10 changed_since "$1"
 	sleep 2
-	gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
-	GK_MOSQUITTO_PID=$gk_last_pid
-	gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GK_MQTT_PORT"
+	gk_run_mosquitto
 }
 # The faults, in turn: a broker restart first, so that the warm-up before
 # SOAK_REF has run every recovery path once.

@@ -189,9 +189,16 @@ persistence true
 persistence_location $gk_tmp/mosquitto/
 log_dest file $gk_tmp/mosquitto.log
 CONF
-	gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
-	GK_MOSQUITTO_PID=$gk_last_pid
 	GK_MQTT_URI="mqtt://127.0.0.1:$GK_MQTT_PORT"
 	export GK_MQTT_PORT GK_MQTT_URI
+	gk_run_mosquitto
+}
+
+# gk_run_mosquitto: (re)start mosquitto from the config gk_start_mosquitto wrote
+# (its persistence keeps sessions and retained messages across a restart); sets
+# GK_MOSQUITTO_PID; fails unless it listens within 10 s.
+gk_run_mosquitto() {
+	gk_bg mosquitto -c "$gk_tmp/mosquitto.conf"
+	GK_MOSQUITTO_PID=$gk_last_pid
 	gk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GK_MQTT_PORT"
 }
