@@ -38,6 +38,7 @@
 #define TICK_USEC USEC_PER_SEC
 #define FORM_ADVANCE_LAG_USEC (2 * USEC_PER_SEC)	/* see on_tick() */
 #define GATEWAY_STATE_EVERY_USEC (10 * USEC_PER_SEC)
+#define BUS_RETRY_USEC (5 * USEC_PER_SEC)	/* no system bus: try again this often */
 #define READY_FALLBACK_USEC (700 * USEC_PER_MSEC)	/* READY=1 within 1 s, name or not */
 #define BELT_SPEED_FRESH_USEC (3 * USEC_PER_SEC)	/* a sensor is stale after 3 s, too */
 #define SHUTDOWN_TIMEOUT_USEC (3 * USEC_PER_SEC)
@@ -93,6 +94,7 @@ struct gk_daemon {
 	char password[256];
 
 	sd_event_source *watchdog_timer, *tick_timer, *ready_timer;
+	sd_event_source *bus_retry;	/* no system bus yet: try again (bus_setup) */
 	uint64_t watchdog_usec;
 	uint64_t last_gateway_usec;
 	bool ready_sent, stopping, form_reload_pending, baseline_pending;

@@ -1025,7 +1025,7 @@ static int bus_setup(struct gk_daemon *d)
 	r = sd_bus_open_system(&d->bus);
 	if (r < 0) {
 		d->bus = NULL;
-		return log_warning_errno(r, "No system bus, running without BLE and D-Bus: %m");
+		return r;	/* the caller: bus_retry_start() */
 	}
 	r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0)
@@ -1057,6 +1057,53 @@ static int api_setup(struct gk_daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "Failed to request D-Bus name %s: %m", DBUS_API_NAME);
 	return 1;	/* READY=1 follows the name reply */
+}
+
+static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct gk_daemon *d = userdata;
+	int r;
+
+	if (d->stopping)
+		return 0;
+	r = bus_setup(d);
+	if (!d->bus) {
+		log_debug_errno(r, "Still no system bus: %m");
+		r = sd_event_source_set_time_relative(s, BUS_RETRY_USEC);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		if (r < 0)
+			log_error_errno(r, "Failed to re-arm the system bus retry, giving up: %m");
+		return 0;
+	}
+	if (r >= 0) {
+		log_info("The system bus is there now: starting BLE and the D-Bus API");
+		(void)ble_setup(d);
+		r = api_setup(d);
+	}
+	if (r < 0) {
+		/* Half set up on a live bus: let systemd start a clean process. */
+		d->exit_code = r;
+		stop(d);
+	}
+	return 0;
+}
+
+/*
+ * No system bus (dbus not up yet, a bad $DBUS_SYSTEM_BUS_ADDRESS): run
+ * without BLE and the D-Bus API, MQTT going on, and try again every
+ * BUS_RETRY_USEC until it is there (on_bus_retry()).
+ */
+static void bus_retry_start(struct gk_daemon *d, int error)
+{
+	int r;
+
+	log_warning_errno(error, "No system bus, running without BLE and D-Bus, trying again "
+			  "every %u s: %m", (unsigned)(BUS_RETRY_USEC / USEC_PER_SEC));
+	r = sd_event_add_time_relative(d->event, &d->bus_retry, CLOCK_MONOTONIC, BUS_RETRY_USEC,
+				       0, on_bus_retry, d);
+	if (r < 0)
+		log_error_errno(r, "Failed to arm the system bus retry, giving up on it: %m");
 }
 
 DEFINE_FREEP(struct gk_daemon, gk_daemon_free);
@@ -1151,6 +1198,8 @@ int gk_daemon_new(const struct gk_daemon_options *o, struct gk_daemon **ret)
 	r = bus_setup(d);
 	if (r < 0 && d->bus)
 		return r;
+	if (r < 0)
+		bus_retry_start(d, r);
 	(void)ble_setup(d);
 	r = api_setup(d);
 	if (r < 0)
@@ -1197,6 +1246,7 @@ struct gk_daemon *gk_daemon_free(struct gk_daemon *d)
 	/* Reverse order of creation. */
 	sd_event_source_disable_unref(d->watchdog_timer);
 	sd_event_source_disable_unref(d->tick_timer);
+	sd_event_source_disable_unref(d->bus_retry);
 	sd_event_source_disable_unref(d->ready_timer);
 	d->mqtt = mqtt_client_free(d->mqtt);
 	d->api = dbus_api_free(d->api);

@@ -5,7 +5,9 @@
 # bus: gaitkeeperd stops as for SIGTERM (the session's summary and "offline"
 # published) and exits with a failure, so that systemd's Restart=on-failure
 # starts it on the new bus; `gaitctl watch` says so and exits 69. Before,
-# both kept running deaf for good. Private dbus-daemon, mosquitto, no sensors.
+# both kept running deaf for good. Then a daemon started with no bus at all
+# brings BLE and its D-Bus API up once the bus comes. Private dbus-daemon,
+# mosquitto, no sensors.
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
 source tests/lib/daemon.sh
@@ -62,4 +64,22 @@ gk_check "... with 69 (EX_UNAVAILABLE; status $rc)" failed_with "$rc" -eq 69
 gk_check "... saying so" grep -q 'gaitctl: watch: lost the system bus' "$gk_tmp/watch.err"
 gk_check "... and that gaitkeeperd is gone (running false)" \
 	grep -q '"running":false' "$gk_tmp/watch.out"
+
+# No bus at start (dbus not up yet): the daemon runs without BLE and the D-Bus
+# API, says it tries again, and brings both up once the bus is there. Before,
+# it ran without them for good.
+start_daemon
+gk_check "no bus at start: READY anyway (MQTT goes on)" \
+	gk_wait_for 10 grep -q 'READY=1' "$notify_log"
+gk_check "... saying it tries again" \
+	gk_wait_for 10 grep -q 'No system bus, running without BLE and D-Bus, trying again' "$dlog"
+rm -f "$gk_tmp/system_bus_socket"
+gk_check "the bus comes up" gk_start_dbus
+gk_check "the daemon takes it up" \
+	gk_wait_for 15 grep -q 'The system bus is there now' "$dlog"
+gk_check "... and owns its name, answering calls" gk_wait_for 10 dbus_call StartSession
+kill -TERM "$GKD_PID"
+gk_check "it exits" gk_wait_for 15 exited
+rc=$(exit_status "$GKD_PID")
+gk_check "... cleanly (exit status $rc)" failed_with "$rc" -eq 0
 gk_done
