@@ -159,18 +159,11 @@ sanitize: deps
 valgrind: deps
 	$(MAKE) BUILD=build-vg GK_VALGRIND=1 check
 
+# Targets run FUZZ_JOBS at a time (default: one per core), each for
+# FUZZ_SECONDS; new inputs stay out of tests/fuzz-corpus (tests/lib/fuzz-run.sh).
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 fuzz: $(FUZZERS)
-	@set -e; for f in $(FUZZERS); do \
-		name=$$(basename $$f); corpus=tests/fuzz-corpus/$${name#fuzz-}; \
-		work=$$(mktemp -d); mkdir -p $$corpus; \
-		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-			-artifact_prefix=$(BUILD)/fuzz/$$name- \
-			$$work $$corpus > $(BUILD)/fuzz/$$name.log 2>&1 || \
-			{ tail -40 $(BUILD)/fuzz/$$name.log; rm -rf $$work; exit 1; }; \
-		grep -E '^#[0-9]+.*DONE' $(BUILD)/fuzz/$$name.log | tail -1; \
-		rm -rf $$work; \
-	done
+	@printf '%s\n' $(FUZZERS) | xargs -P $(FUZZ_JOBS) -n 1 tests/lib/fuzz-run.sh $(FUZZ_SECONDS)
 
 # clang 14's analyzer and cppcheck 2.10 do not model __attribute__((cleanup)):
 # every _cleanup_ variable shows as a leak (unix.Malloc, memleak) and every
