@@ -2021,12 +2021,16 @@ static struct ble_object *sensor_find_device(struct ble_manager *m, struct senso
 			return NULL;
 		if (o->address)
 			snprintf(s->address, sizeof(s->address), "%s", o->address);
-		if (o->has_rssi) {
-			s->has_rssi = true;
-			s->rssi = o->rssi;
-		}
-		if (o->battery >= 0) {
-			struct ble_prop_changes ch = { .battery = true };
+		/*
+		 * What the device object already holds is news to the user:
+		 * the RSSI of the advertisement that made it match (BlueZ
+		 * sends no other once discovery pauses for the Connect).
+		 */
+		if (o->has_rssi || o->battery >= 0) {
+			struct ble_prop_changes ch = {
+				.rssi = o->has_rssi,
+				.battery = o->battery >= 0,
+			};
 
 			device_changed(m, o, &ch);
 		}

@@ -51,6 +51,14 @@ t0=$(now_ms)
 sim_call AddAdapter
 within adapter_added_streaming_pod_ms "$(elapsed "$t0" 15 "$t0" pod state "$streaming_cond")" 10000
 within adapter_added_streaming_h10_ms "$(elapsed "$t0" 15 "$t0" h10 state "$streaming_cond")" 10000
+# The RSSI of the advertisement that matched reaches on_rssi (gaitctl's RSSI
+# column): BlueZ sends no other once discovery pauses for the Connect.
+for a in pod h10; do
+	gk_check "$a: on_rssi with the advertised RSSI before streaming" \
+		test -n "$(q -r --arg a "$a" \
+			'select(.event == "rssi" and .alias == $a and .rssi_dbm < 0) | .rssi_dbm' |
+			head -1)"
+done
 sleep 1
 
 # -- bluetoothd restart --------------------------------------------------------
