@@ -27,7 +27,8 @@
  * so calling them on every tick costs nothing when nothing changed.
  *
  * dbus-api logs nothing above debug; every function returns 0 or -errno.
- * A missing number is NAN (doubles) and is left out of dictionaries.
+ * A missing number is NAN (doubles) and is left out of dictionaries. Strings
+ * need not be valid UTF-8: what D-Bus cannot carry goes out as U+FFFD.
  */
 
 #define DBUS_API_NAME		"io.gaitkeeper.Gaitkeeper1"
@@ -59,7 +60,7 @@ struct dbus_api;
  * to dbus_api_new() and returns 0 or -errno; dbus-api turns the errno into
  * the D-Bus error documented in docs/dbus.md ("Possible Errors"):
  *   -EBUSY	a session is already running (StartSession)
- *   -ESRCH	no session is running (StopSession, ReportPain)
+ *   -ESRCH	no session is running (StopSession)
  *   -ENOENT	no such summary (GetSummary)
  *   -EINVAL, -ERANGE	bad argument
  *   -EACCES, -EPERM	refused

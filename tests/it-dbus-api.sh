@@ -144,6 +144,26 @@ gk_check "anyone lists sensors (nobody: GetManagedObjects)" \
 	as_nobody "${B[@]}" call io.gaitkeeper.Gaitkeeper1 /io/gaitkeeper/Gaitkeeper1 \
 	org.freedesktop.DBus.ObjectManager GetManagedObjects
 
+# Strings the daemon does not make itself (config values, BlueZ's, truncated
+# texts) may be invalid UTF-8, which sd-bus cannot send: a failed reload's
+# error quoting a Latin-1 value made Status, and so GetAll and gaitctl status,
+# unreadable ("Invalid argument"). They go out with U+FFFD instead.
+cp "$cfg" "$gk_tmp/good.conf"
+{ grep -v '^form = ' "$gk_tmp/good.conf"
+  printf 'form = { auto_session = false; imu_sensor = "ch\xe9st"; };\n'; } > "$cfg"
+kill -HUP "$GKD_PID"
+status_has() { busctl --system get-property "${OBJ[@]}" Status 2> /dev/null | grep -qF "$1"; }
+# (busctl prints U+FFFD's bytes in octal)
+gk_check "a failed reload quoting a Latin-1 value: Status readable, with U+FFFD" \
+	gk_wait_for 10 status_has 'ch\357\277\275st'
+"$GAITCTL" status > "$gk_tmp/status-latin1.txt" 2>&1
+rc=$?
+gk_check "... and gaitctl status shows it (exit $rc)" grep -q '^Status: .*reload failed' \
+	"$gk_tmp/status-latin1.txt"
+cp "$gk_tmp/good.conf" "$cfg"
+kill -HUP "$GKD_PID"
+gk_wait_for 10 bash -c "! busctl --system get-property ${OBJ[*]} Status | grep -q 'reload failed'"
+
 # ---- refusals by the bus policy -------------------------------------------------------
 # dbus-send prints the error's message: the bus says "Rejected send message",
 # the daemon "Caller is neither root nor in group 'gaitkeeper'".
@@ -173,6 +193,16 @@ gk_check "StartSession twice: AlreadyRunning" grep -q 'already running' "$gk_tmp
 gk_check "ReportPain level 11: InvalidArgs" grep -q 'out of range 0-10' "$gk_tmp/pain11.out"
 "${B[@]}" call "${OBJ[@]}" ReportPain us 3 elbow > "$gk_tmp/elbow.out" 2>&1
 gk_check "ReportPain where 'elbow': InvalidArgs" grep -q "Unknown pain location 'elbow'" "$gk_tmp/elbow.out"
+# A long 'where' is quoted up to 64 bytes, cut before a character: cut inside
+# one, the error was not valid UTF-8, sd-bus could not send it and the caller
+# waited 25 s for a reply.
+where=$(printf '%063d' 0 | tr 0 a)é
+"${B[@]}" --timeout=5 call "${OBJ[@]}" ReportPain us 3 "$where" > "$gk_tmp/utf8.out" 2>&1
+gk_check "ReportPain, 'where' of 63 bytes + 'é': InvalidArgs, quoting 63 bytes" \
+	grep -q "Unknown pain location 'a\{63\}\.\.\.'" "$gk_tmp/utf8.out"
+"${B[@]}" --timeout=5 call "${OBJ[@]}" SetPainWhere s "$where" > "$gk_tmp/utf8-where.out" 2>&1
+gk_check "SetPainWhere, the same: InvalidArgs" \
+	grep -q "Unknown pain location 'a\{63\}\.\.\.'" "$gk_tmp/utf8-where.out"
 as_peer_group "${DS[@]}" io.gaitkeeper.Gaitkeeper1.ReportPain uint32:1 string:foot > "$gk_tmp/peer0.out" 2>&1
 sed 's/^/# gkpeer with the group: /' "$gk_tmp/peer0.out"
 gk_check "operator by supplementary group only (SO_PEERGROUPS)" grep -q '^method return' "$gk_tmp/peer0.out"
