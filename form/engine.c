@@ -111,6 +111,7 @@ struct form_engine {
 	int side_vote;
 	unsigned side_count;
 	unsigned side_parity;
+	double side_next_ic;		/* the last step's next contact, usec; NAN unknown */
 
 	/* lean reference: gravity and forward at the reference time */
 	bool lean_ref;
@@ -352,6 +353,7 @@ int form_engine_new(const struct form_params *params, struct form_engine **ret)
 	e->held_cadence_spm = e->held_speed_mps = NAN;
 	e->pain_last = NAN;
 	e->lean_carry_deg = NAN;
+	e->side_next_ic = NAN;
 	e->activity = FORM_ACTIVITY_UNKNOWN;
 	*ret = e;
 	return 0;
@@ -805,6 +807,7 @@ static void slip_check(struct form_engine *e, const struct form_step *s)
 static void side_assign(struct form_engine *e, struct form_step *s)
 {
 	int parity = (e->side_parity++ % 2) ? 1 : -1;
+	double next_ic = e->side_next_ic, tol = SIDE_SUCCESSOR_TOL * s->c.step_time_ms * 1000.0;
 	int expect;
 
 	/*
@@ -814,11 +817,22 @@ static void side_assign(struct form_engine *e, struct form_step *s)
 	 */
 	if (e->p.mount == FORM_MOUNT_WAIST)
 		return;
-	if (isnan(s->stance_ml) || isnan(s->c.step_time_ms)) {
-		/* a missed step breaks the alternation: start over */
+	e->side_next_ic = (double)s->c.ic_usec + s->c.step_time_ms * 1000.0;
+	/*
+	 * The vote stands on the steps alternating, so it holds only while
+	 * each step is the one after the last: where the last step's next
+	 * contact is not this one (a stop, whose last step the detector never
+	 * finishes, a contact it did not report) a step may be gone and the
+	 * feet with it. Voting on would label every step after it the wrong
+	 * foot, and the whole run's votes before it would keep them so.
+	 */
+	if (isnan(s->stance_ml) || isnan(s->c.step_time_ms) || isnan(next_ic) ||
+	    fabs((double)s->c.ic_usec - next_ic) > tol) {
+		/* start over, from this step if it can vote */
 		e->side_vote = 0;
 		e->side_count = 0;
-		return;
+		if (isnan(s->stance_ml) || isnan(s->c.step_time_ms))
+			return;
 	}
 	e->side_vote += (s->stance_ml > 0 ? 1 : -1) * parity;
 	e->side_count++;
@@ -1468,6 +1482,7 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 	e->side_vote = 0;
 	e->side_count = 0;
 	e->side_parity = 0;
+	e->side_next_ic = NAN;
 	e->n_steps_ring = 0;
 
 	if (mount == e->p.mount)

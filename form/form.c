@@ -343,6 +343,10 @@ static const struct form_threshold_info form_thresholds_table[] = {
 	  "a minute of running at the least (heuristic)"),
 	T(SIDE_MIN_AGREEMENT, SIDE_MIN_AGREEMENT * 100, "%",
 	  "left/right labels only when the lateral votes agree this well", "notes 5.4"),
+	T(SIDE_SUCCESSOR_TOL, SIDE_SUCCESSOR_TOL * 100, "% of a step",
+	  "the side vote goes on while a contact is this close to the last step's next one; "
+	  "else it starts again",
+	  "a step lost between them (a stop) would swap the feet; else exactly there"),
 	T(FATIGUE_SPEED_TOLERANCE_MPS, FATIGUE_SPEED_TOLERANCE_MPS, "m/s",
 	  "drift and fatigue compare running at the baseline's speed within this",
 	  "steady belt (notes 5.13: +-0.1 m/s)"),

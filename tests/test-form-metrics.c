@@ -148,6 +148,8 @@ struct collect {
 	bool have_metrics;
 	unsigned n_alert[_FORM_ALERT_KIND_MAX];
 	struct form_alert alert[_FORM_ALERT_KIND_MAX];	/* the first of each kind */
+	double alert_lo[_FORM_ALERT_KIND_MAX];		/* the values raised: lowest, */
+	double alert_hi[_FORM_ALERT_KIND_MAX];		/* highest (NAN: none) */
 	bool have_summary;
 	struct form_summary summary;
 };
@@ -162,9 +164,16 @@ static void on_event(const struct form_event *ev, void *userdata)
 		c->last = ev->metrics;
 		c->have_metrics = true;
 	}
-	if (ev->type == FORM_EVENT_ALERT && (unsigned)ev->alert.kind < _FORM_ALERT_KIND_MAX &&
-	    !c->n_alert[ev->alert.kind]++)
-		c->alert[ev->alert.kind] = ev->alert;
+	if (ev->type == FORM_EVENT_ALERT && (unsigned)ev->alert.kind < _FORM_ALERT_KIND_MAX) {
+		unsigned k = ev->alert.kind;
+
+		if (!c->n_alert[k]++) {
+			c->alert[k] = ev->alert;
+			c->alert_lo[k] = c->alert_hi[k] = ev->alert.value;
+		}
+		c->alert_lo[k] = fmin(c->alert_lo[k], ev->alert.value);
+		c->alert_hi[k] = fmax(c->alert_hi[k], ev->alert.value);
+	}
 	if (ev->type == FORM_EVENT_SUMMARY) {
 		c->summary = *ev->summary;
 		c->have_summary = true;
@@ -587,6 +596,60 @@ static void test_pelvic_drop_and_side(void **state)
 		assert_true(fabs(c->last.m[FORM_METRIC_GCT_BALANCE].value -
 				 100 * gl / (gl + gr)) < 0.2);
 	}
+	free(c);
+}
+
+/*
+ * Sides after a stop. The vote stands on the steps alternating: the runner
+ * stops at 60 s for 30.35 s and runs on. The detector never finishes the
+ * last step before a stop (its next contact does not come: k = 168, left),
+ * so its count after the stop is one off against the feet whenever the stop
+ * takes an odd number of steps' time: the first step after it (k = 255) is
+ * the right foot where the count says left. Left stance 0.28 s, right
+ * 0.2 s: from the detector model (IC 7.76 ms later on the left, so its step
+ * 357.76 ms, the right's 342.24) GCT 239.74 and 201.87 ms, 54.29 % left.
+ * Before, the run's votes so far kept the old count: the first 35 steps
+ * after the stop read the other foot (the summary's balance p10 45.75 %),
+ * the other 136 "unknown": the balance null from then on and the imbalance
+ * alert, cleared while standing, never raised again. Now the vote starts
+ * again after the stop: 5 steps unknown, then 165 right (the run's last
+ * step is unknown too: no next contact), the alert raised again at 54.28 %.
+ */
+static void test_side_after_stop(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	unsigned ok[2] = {}, unknown[2] = {};
+	double dl = (model_ic_off(0.2) - model_ic_off(0.28)) * 1000;
+	double gl = model_gct_ms(0.28, 0.35, 350 + dl), gr = model_gct_ms(0.2, 0.35, 350 - dl);
+	double want = 100 * gl / (gl + gr);
+
+	s.three_axes = true;
+	s.gct_s[0] = 0.28;
+	s.pause_from_s = 60;
+	s.pause_to_s = 90.35;
+	c = run_alerts(&s, 150, FORM_MOUNT_CHEST);
+	assert_true(fabs(want - 54.29) < 0.01);
+	for (unsigned i = 0; i < c->n; i++) {
+		double t = c->c[i].ic_usec / 1e6, k = round((t - s.t0) / s.step_s);
+		bool after = t > 60;
+
+		if (c->c[i].side == FORM_SIDE_UNKNOWN) {
+			unknown[after]++;
+			continue;
+		}
+		/* lateral acc < 0 in stance = left foot (+y is left) */
+		assert_int_equal(c->c[i].side, (long)k % 2 == 0 ? FORM_SIDE_LEFT : FORM_SIDE_RIGHT);
+		ok[after]++;
+	}
+	/* 168 and 171 steps either side of the stop, the first few unknown */
+	assert_true(ok[0] >= 160 && unknown[0] <= 8);
+	assert_true(ok[1] >= 160 && unknown[1] <= 8);
+	assert_true(fabs(c->last.m[FORM_METRIC_GCT_BALANCE].value - want) < 0.3);
+	/* left-heavy all along: raised before the stop and again after it */
+	assert_int_equal(c->n_alert[FORM_ALERT_IMBALANCE], 2);
+	assert_true(c->alert_lo[FORM_ALERT_IMBALANCE] > 52.2);
+	assert_true(c->summary.stats[FORM_METRIC_GCT_BALANCE].p10 > 52.2);
 	free(c);
 }
 
@@ -1426,6 +1489,7 @@ int main(void)
 		{ "/form/metrics/lean-new-bout", test_lean_new_bout, NULL, NULL, NULL },
 		{ "/form/metrics/pelvic-drop-side-balance", test_pelvic_drop_and_side, NULL, NULL,
 		  NULL },
+		{ "/form/metrics/side-after-stop", test_side_after_stop, NULL, NULL, NULL },
 		{ "/form/metrics/any-orientation", test_any_orientation, NULL, NULL, NULL },
 		{ "/form/metrics/sway-impact", test_sway_and_impact, NULL, NULL, NULL },
 		{ "/form/metrics/missing-values", test_missing_values, NULL, NULL, NULL },
