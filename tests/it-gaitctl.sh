@@ -93,6 +93,13 @@ send "progress 312000 936.8 889"
 "$GAITCTL" status > "$gk_tmp/status-run.txt"
 gk_check "status: a running session's distance and steps so far" \
 	grep -q '^Session:  running since .* (0:05:12, 0.94 km, 889 steps)$' "$gk_tmp/status-run.txt"
+# watch counts on from DurationMs too, not from StartTimeMs: the driver's start
+# (2023-11-14) stands for a wall clock stepped since the start (NTP on a
+# Raspberry Pi), where the header said years while status said 0:05:12.
+"$GAITCTL" watch --duration 1 > "$gk_tmp/watch-dur.txt" 2>&1
+gk_check "watch: a running session's duration from DurationMs, not the wall clock" \
+	grep -q '^gaitkeeper gym  session running 0:05:1[2-4], 0.94 km, 889 steps ' \
+	"$gk_tmp/watch-dur.txt"
 send "progress 312000 - 889"
 "$GAITCTL" status > "$gk_tmp/status-run.txt"
 gk_check "status: no distance without a speed source (NaN)" \

@@ -704,17 +704,27 @@ static void print_tree(json_object *o, int depth)
 	}
 }
 
-/* GetSummary(false) while a session runs: {"state":"running","started_ts":..,"activity":..} */
-static bool print_running(json_object *j)
+/*
+ * GetSummary(false) while a session runs: {"state":"running","started_ts":..,"activity":..}.
+ * For how long: the session's DurationMs, as status and watch tell it (now - started_ts
+ * is off by as much as the wall clock stepped since the start); that only if it fails.
+ */
+static bool print_running(sd_bus *bus, json_object *j)
 {
 	double started = gaitctl_json_num(j, "started_ts");
 	char clock[16], dur[32];
+	uint64_t duration_ms;
 
 	if (!streq(jstr(j, "state"), "running"))
 		return false;
 	format_clock(started, clock, sizeof(clock));
-	format_duration(isfinite(started) ? (double)time(NULL) * 1000 - started : NAN,
-			dur, sizeof(dur));
+	if (sd_bus_get_property_trivial(bus, DBUS_API_NAME, DBUS_API_SESSION_PATH,
+					DBUS_API_SESSION_INTERFACE, "DurationMs", NULL, 't',
+					&duration_ms) >= 0)
+		format_duration((double)duration_ms, dur, sizeof(dur));
+	else
+		format_duration(isfinite(started) ? (double)time(NULL) * 1000 - started : NAN,
+				dur, sizeof(dur));
 	printf("Session running since %s (%s so far), %s now.\n", clock, dur,
 	       *jstr(j, "activity") ? jstr(j, "activity") : "activity unknown");
 	printf("Its summary comes when it ends: 'gaitctl watch' shows it live, "
@@ -746,7 +756,7 @@ static int cmd_summary(sd_bus *bus, const struct options *o)
 	if (o->json)
 		return print_json(j);
 	/* a finished session as a report, a running one in a sentence */
-	if (gaitctl_print_report(stdout, j) < 0 && !print_running(j))
+	if (gaitctl_print_report(stdout, j) < 0 && !print_running(bus, j))
 		print_tree(j, 0);
 	return 0;
 }
@@ -767,6 +777,8 @@ struct watch {
 	json_object *sensors;		/* path -> properties */
 	json_object *live;		/* last LiveMetrics: ts, seq, metrics, quality */
 	uint64_t gone_since;		/* epoch ms since gaitkeeperd is off the bus; 0 on it */
+	double duration_ms;		/* the session's DurationMs as last read, */
+	uint64_t duration_usec;		/* ... at this CLOCK_MONOTONIC time */
 	char events[WATCH_EVENTS_MAX][160];	/* recent alert lines, newest first */
 };
 
@@ -807,6 +819,29 @@ static const char *watch_form_mount(struct watch *w)
 }
 
 /*
+ * How long the session has run: DurationMs (the daemon's monotonic clock)
+ * plus the time since it last changed, on ours. Not now - StartTimeMs: that
+ * goes wrong by as much as the wall clock stepped since the start (NTP on a
+ * Raspberry Pi without a real-time clock), and the header read 48:00:12 where
+ * status said 0:00:12.
+ */
+static double watch_duration_ms(struct watch *w)
+{
+	double d = gaitctl_json_num(w->session, "duration_ms");
+	uint64_t now = 0;
+
+	if (!isfinite(d) || sd_event_now(w->event, CLOCK_MONOTONIC, &now) < 0)
+		return d;
+	if (d != w->duration_ms) {
+		w->duration_ms = d;
+		w->duration_usec = now;
+	}
+	if (!streq(jstr(w->session, "state"), "running") || now < w->duration_usec)
+		return d;
+	return d + (double)(now - w->duration_usec) / 1000;
+}
+
+/*
  * An alert's metric as the runner reads it, with the form core's decimals:
  * "cadence 153.1 spm, limit 156.3" (not cadence_spm=153.1284964).
  */
@@ -834,7 +869,7 @@ static void watch_render(struct watch *w)
 	json_object *metrics = NULL, *quality = NULL, *alerts = NULL;
 	char now[16], dur[32], progress[64];
 	const char *mount;
-	double started, ts;
+	double ts;
 
 	if (w->o->json)
 		return;
@@ -857,11 +892,7 @@ static void watch_render(struct watch *w)
 	json_object_object_get_ex(w->session, "active_alerts", &alerts);
 	ts = gaitctl_json_num(w->live, "ts_ms");
 	format_clock(ts, now, sizeof(now));
-	/* DurationMs changes only with the session state: count from the start. */
-	started = gaitctl_json_num(w->session, "start_time_ms");
-	format_duration(streq(jstr(w->session, "state"), "running") && started > 0 ?
-			(double)time(NULL) * 1000 - started :
-			gaitctl_json_num(w->session, "duration_ms"), dur, sizeof(dur));
+	format_duration(watch_duration_ms(w), dur, sizeof(dur));
 
 	format_progress(w->session, progress, sizeof(progress));
 	printf("%sgaitkeeper %s  session %s %s%s  broker %s  %s/%s sensors streaming%s\n",
@@ -1223,7 +1254,7 @@ static int on_bus_gone(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int cmd_watch(sd_bus *bus, const struct options *o)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-	struct watch w = { .bus = bus, .o = o, .tty = isatty(STDOUT_FILENO) };
+	struct watch w = { .bus = bus, .o = o, .tty = isatty(STDOUT_FILENO), .duration_ms = NAN };
 	int r;
 
 	r = sd_event_default(&w.event);
