@@ -118,6 +118,11 @@ gk_check "pain 11: exit 65 with the service's message (got $rc)" \
 	bash -c "[ $rc -eq 65 ] && grep -q 'out of range 0-10' '$gk_tmp/p11.err'"
 "$GAITCTL" pain 2 --where elbow > /dev/null 2> "$gk_tmp/elbow.err"
 gk_check "pain --where elbow: exit 65" test $? -eq 65
+# A Latin-1 location cannot go on the bus at all: bad input as well (was exit 1)
+"$GAITCTL" pain 2 --where $'kn\xe9e' > /dev/null 2> "$gk_tmp/latin1.err"
+rc=$?
+gk_check "pain --where 'kn\\xe9e' (not UTF-8): exit 65, says so (got $rc)" \
+	bash -c "[ $rc -eq 65 ] && grep -q 'not valid UTF-8' '$gk_tmp/latin1.err'"
 "$GAITCTL" pain -1 > /dev/null 2>&1
 gk_check "pain -1: usage error 64" test $? -eq 64
 "$GAITCTL" summary --json > "$gk_tmp/sum.json"

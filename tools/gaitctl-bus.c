@@ -661,6 +661,10 @@ static int call_simple(sd_bus *bus, const struct options *o, const char *what,
 		va_start(ap, types);
 		r = sd_bus_message_appendv(m, types, ap);
 		va_end(ap);
+		/* sd-bus sends no string that is not UTF-8 (pain --where $'\xe9'): bad input */
+		if (r == -EINVAL)
+			sd_bus_error_set(&e, SD_BUS_ERROR_INVALID_ARGS,
+					 "An argument is not valid UTF-8 text");
 	}
 	if (r >= 0)
 		r = sd_bus_call(bus, m, 0, &e, &reply);
