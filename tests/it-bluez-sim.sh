@@ -83,8 +83,8 @@ gk_check "bad trace row: file:line named" has "$out" "bad.csv:3: field 3 is not 
 HIP=/work/shared/data/outdoor-hip-ankle/hip.csv
 [ -r "$HIP" ] || HIP=$TRACE
 env -u DBUS_SYSTEM_BUS_ADDRESS "$SIM" --bus "$BUS" --no-adapter --trace "$HIP" --time-scale 60 \
-	--disconnect-delay-ms 600 \
-	--device footpod,$POD,RunPod 2>> "$gk_tmp/sim.err" &
+	--disconnect-delay-ms 600 --power-off-delay-ms 300 \
+	--device footpod,$POD,RunPod --device heart-rate,$HRS,HRM 2>> "$gk_tmp/sim.err" &
 SIM_PID=$!
 gk_pids+=("$SIM_PID")
 gk_check "--bus ADDRESS without DBUS_SYSTEM_BUS_ADDRESS" gk_wait_for 20 sim_ready
@@ -132,6 +132,27 @@ out=$(probe connect $POD)
 wait $pr
 gk_check "Connect during a pending Disconnect: ok on the dying link" bash -c \
 	"grep -q '^connect-reply' <<< \"\$1\" && grep -q 'not-resolved' <<< \"\$1\"" _ "$out"
+# Powered=false as bluetoothd 5.66 (adapter.c property_set_mode): the temporary
+# (never connected) HRM goes at once, PowerState on-disabling, the link drops,
+# and only when the power-off is done (--power-off-delay-ms 300) comes the
+# reply, then Powered=false. Before, the reply came at once, ahead of them all.
+gk_wait_for 5 bash -c "! busctl --address='$BUS' get-property org.bluez $(dev_path $POD) \
+	org.bluez.Device1 Connected | grep -q true"
+out=$(probe scan wait-device $HRS 5 connect $POD power off 1500)
+line() { grep -n -m1 -- "$1" <<< "$out" | cut -d: -f1; }
+l_rm=$(line "^removed $(dev_path $HRS)\$")
+l_conn=$(grep -n -- "^changed $(dev_path $POD) Connected" <<< "$out" | tail -1 | cut -d: -f1)
+l_reply=$(line "^power-reply")
+l_pow=$(line "^changed /org/bluez/hci0 Powered")
+echo "# removed HRM line $l_rm, Connected line $l_conn, reply line $l_reply, Powered line $l_pow"
+gk_check "Powered=false: temporary device removed, link down, reply, then Powered" \
+	test -n "$l_rm" -a -n "$l_conn" -a -n "$l_reply" -a -n "$l_pow" -a \
+	"${l_rm:-0}" -lt "${l_conn:-0}" -a "${l_conn:-0}" -lt "${l_reply:-0}" -a \
+	"${l_reply:-0}" -lt "${l_pow:-0}"
+reply_ms=$(awk '/^power-reply/ { print $2; exit }' <<< "$out")
+gk_check "Powered=false answered when done: ${reply_ms:-never} ms >= 300 ms, ok" \
+	bash -c "grep -q '^power-reply [0-9]* ok' <<< \"\$1\" && [ \"\$2\" -ge 300 ]" _ "$out" "${reply_ms:-0}"
+bc set-property org.bluez /org/bluez/hci0 org.bluez.Adapter1 Powered b true
 sim_call Quit
 wait $SIM_PID
 

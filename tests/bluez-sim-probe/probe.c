@@ -31,6 +31,10 @@
  *   acquire ADDR UUID N S  AcquireNotify: "mtu M", N "packet HEX" lines
  *   wait-hup S             wait for HUP on the acquired fd -> "hup"
  *   sleep MS               keep processing the bus for MS ms
+ *   power on|off MS        Set Adapter1.Powered without waiting for the
+ *                          reply, then process the bus for MS ms: the
+ *                          reply prints "power-reply MS ok|ERROR", in
+ *                          its place among the signal lines
  * Every PropertiesChanged seen is printed as "changed PATH PROP".
  */
 
@@ -246,6 +250,36 @@ static int step_connect(const char *addr)
 	if (!resolved_seen)
 		printf("error connect not-resolved\n");
 	return resolved_seen ? 0 : -ETIMEDOUT;
+}
+
+static int on_power_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+
+	printf("power-reply %llu %s\n", (unsigned long long)(now_ms() - t0),
+	       e ? e->name : "ok");
+	fflush(stdout);
+	return 0;
+}
+
+static int step_power(const char *onoff, unsigned ms)
+{
+	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+	int r;
+
+	if (!streq(onoff, "on") && !streq(onoff, "off")) {
+		printf("error power: on or off, not '%s'\n", onoff);
+		return -EINVAL;
+	}
+	t0 = now_ms();
+	r = sd_bus_call_method_async(bus, &slot, "org.bluez", "/org/bluez/hci0",
+				     "org.freedesktop.DBus.Properties", "Set", on_power_reply,
+				     NULL, "ssv", "org.bluez.Adapter1", "Powered", "b",
+				     (int)streq(onoff, "on"));
+	if (r < 0)
+		return fail("power", NULL, r);
+	pump(ms, NULL);
+	return 0;
 }
 
 static int step_acquire(const char *addr, const char *uuid, unsigned count, unsigned secs)
@@ -475,6 +509,11 @@ static int run_step(char **argv, int argc, int *used)
 		if (parse_unsigned(argv[1], 600, &a) < 0)
 			return -EINVAL;
 		return step_wait_hup((unsigned)a);
+	} else if (streq(s, "power")) {
+		NEED(2);
+		if (parse_unsigned(argv[2], 600000, &a) < 0)
+			return -EINVAL;
+		return step_power(argv[1], (unsigned)a);
 	} else if (streq(s, "sleep")) {
 		NEED(1);
 		if (parse_unsigned(argv[1], 600000, &a) < 0)

@@ -178,6 +178,15 @@ static int sim_reply_empty(struct sim *sim, sd_bus_message *call)
 	return r < 0 ? r : 1;
 }
 
+/*
+ * btd_adapter_get_powered(): powered, and no Powered change under way. While
+ * a power-off runs, Connect and discovery calls are NotReady.
+ */
+static bool adapter_ready(const struct sim *sim)
+{
+	return sim->powered && !sim->power_off_timer;
+}
+
 static void emit_changed(struct sim *sim, const char *path, const char *iface,
 			 const char *prop)
 {
@@ -984,7 +993,7 @@ static int device_connect(sd_bus_message *m, void *userdata, sd_bus_error *error
 	struct sim *sim = dev->sim;
 	int r;
 
-	if (!sim->powered)
+	if (!adapter_ready(sim))
 		return sim_reply_error(sim, m, BLUEZ_ERROR("NotReady"), "Resource Not Ready");
 	/* Observed on 5.66: Connect during a pending Disconnect says ok. */
 	if (dev->disconnect_msg)
@@ -1476,9 +1485,9 @@ static int scan_tick(sd_event_source *s, uint64_t usec, void *userdata)
 		bool dup;
 		int16_t rssi;
 
-		/* Sensors stop advertising while connected. */
-		if (!dev->advertising || dev->connected || dev->connecting ||
-		    !discovery_matches(sim, dev, &dup))
+		/* Sensors stop advertising while connected; none is heard powering off. */
+		if (sim->power_off_timer || !dev->advertising || dev->connected ||
+		    dev->connecting || !discovery_matches(sim, dev, &dup))
 			continue;
 		rssi = device_rssi_now(dev, tick);
 		if (!dev->present) {
@@ -1533,7 +1542,7 @@ static int adapter_start_discovery(sd_bus_message *m, void *userdata, sd_bus_err
 	const char *sender = sd_bus_message_get_sender(m);
 	struct discovery_client *c;
 
-	if (!sim->powered)
+	if (!adapter_ready(sim))
 		return sim_reply_error(sim, m, BLUEZ_ERROR("NotReady"), "Resource Not Ready");
 	c = client_find(sim, sender);
 	if (c && c->discovering)
@@ -1562,7 +1571,7 @@ static int adapter_stop_discovery(sd_bus_message *m, void *userdata, sd_bus_erro
 	struct sim *sim = userdata;
 	struct discovery_client *c;
 
-	if (!sim->powered)
+	if (!adapter_ready(sim))
 		return sim_reply_error(sim, m, BLUEZ_ERROR("NotReady"), "Resource Not Ready");
 	c = client_find(sim, sd_bus_message_get_sender(m));
 	if (!c || !c->discovering)
@@ -1656,7 +1665,7 @@ static int adapter_set_filter(sd_bus_message *m, void *userdata, sd_bus_error *e
 	struct discovery_client f = {}, *c;
 	int r;
 
-	if (!sim->powered)
+	if (!adapter_ready(sim))
 		return sim_reply_error(sim, m, BLUEZ_ERROR("NotReady"), "Resource Not Ready");
 	r = parse_filter(m, &f);
 	if (r < 0) {
@@ -1750,12 +1759,84 @@ static void adapter_power(struct sim *sim, bool on)
 	emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "PowerState");
 }
 
+/* Answer the Set that started a power-off: NULL error_name is success. */
+static void power_off_reply(struct sim *sim, const char *error_name, const char *message)
+{
+	if (!sim->power_off_msg)
+		return;
+	if (error_name)
+		(void)sim_reply_error(sim, sim->power_off_msg, error_name, message);
+	else
+		(void)sim_reply_empty(sim, sim->power_off_msg);
+	sim->power_off_msg = sd_bus_message_unref(sim->power_off_msg);
+}
+
 static int adapter_power_off_done(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct sim *sim = userdata;
 
+	/*
+	 * property_set_mode_complete(): the Set is answered, then
+	 * settings_changed() -> adapter_stop() reports Discovering,
+	 * Powered and PowerState.
+	 */
 	timer_cancel(&sim->power_off_timer);
+	power_off_reply(sim, NULL, NULL);
 	adapter_power(sim, false);
+	return 0;
+}
+
+/*
+ * Powered=false as bluetoothd 5.66 does it (adapter.c property_set_mode):
+ * temporary devices are removed at once, PowerState becomes on-disabling,
+ * the kernel tears the links down (Connected=false for each) and only when
+ * its MGMT_OP_SET_POWERED completes, --power-off-delay-ms later (at the
+ * earliest on the next turn of the event loop), is the Set answered and
+ * Powered=false reported. Meanwhile another Set of Powered is Busy, and
+ * Connect and discovery calls are NotReady (btd_adapter_get_powered()).
+ */
+static int adapter_power_off_begin(struct sim *sim, sd_bus_message *m)
+{
+	int r;
+
+	r = timer_arm(sim, &sim->power_off_timer, sim_mono_usec() + sim->power_off_delay_usec,
+		      adapter_power_off_done, sim);
+	if (r < 0)
+		return r;
+	sim->power_off_msg = sd_bus_message_ref(m);
+	/* remove_temporary_devices() */
+	for (unsigned i = 0; i < sim->n_devices; i++) {
+		struct sim_device *dev = &sim->devices[i];
+
+		if (dev->present && !dev->cached) {
+			device_link_down(dev, BLUEZ_ERROR("Failed"), "Not Powered");
+			device_remove_object(dev);
+		}
+	}
+	emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "PowerState");
+	for (unsigned i = 0; i < sim->n_devices; i++)
+		device_link_down(&sim->devices[i], BLUEZ_ERROR("Failed"), "Not Powered");
+	return 1;
+}
+
+/*
+ * Properties.Set on the adapter, seen before the vtable: a power-off is
+ * answered only when it is done, which a vtable setter cannot do. Anything
+ * else goes on to the vtable (return 0, message rewound).
+ */
+static int adapter_set_hook(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct sim *sim = userdata;
+	const char *iface, *prop;
+	int b = 1;
+
+	if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "Set") > 0 &&
+	    sd_bus_message_read(m, "ss", &iface, &prop) > 0 &&
+	    streq(iface, "org.bluez.Adapter1") && streq(prop, "Powered") &&
+	    sd_bus_message_read(m, "v", "b", &b) > 0 &&
+	    !b && adapter_ready(sim))
+		return adapter_power_off_begin(sim, m);
+	(void)sd_bus_message_rewind(m, true);
 	return 0;
 }
 
@@ -1769,22 +1850,9 @@ static int adapter_set_powered(sd_bus *bus, const char *path, const char *interf
 	r = sd_bus_message_read_basic(value, 'b', &b);
 	if (r < 0)
 		return r;
-	/*
-	 * --power-off-delay-ms: bluetoothd (5.57+ property_set_mode) first
-	 * tears the links down, then reports Powered=false; until then
-	 * (PowerState "on-disabling") another change is refused Busy.
-	 */
+	/* adapter->pending_settings: a power-off under way (adapter_set_hook). */
 	if (sim->power_off_timer)
 		return sd_bus_error_set(error, BLUEZ_ERROR("Busy"), NULL);
-	if (!b && sim->powered && sim->power_off_delay_usec) {
-		r = timer_arm(sim, &sim->power_off_timer,
-			      sim_mono_usec() + sim->power_off_delay_usec,
-			      adapter_power_off_done, sim);
-		if (r < 0)
-			return r;
-		emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "PowerState");
-		return 1;
-	}
 	adapter_power(sim, b);
 	return 1;
 }
@@ -1935,10 +2003,16 @@ int bluez_add_adapter(struct sim *sim)
 
 	if (sim->adapter_present)
 		return -EEXIST;
-	r = sd_bus_add_object_vtable(sim->bus, &sim->adapter_slot, sim->adapter_path,
-				     "org.bluez.Adapter1", adapter_vtable, sim);
+	r = sd_bus_add_object(sim->bus, &sim->adapter_set_slot, sim->adapter_path,
+			      adapter_set_hook, sim);
 	if (r < 0)
 		return r;
+	r = sd_bus_add_object_vtable(sim->bus, &sim->adapter_slot, sim->adapter_path,
+				     "org.bluez.Adapter1", adapter_vtable, sim);
+	if (r < 0) {
+		sim->adapter_set_slot = sd_bus_slot_unref(sim->adapter_set_slot);
+		return r;
+	}
 	sim->adapter_present = true;
 	sim->powered = 1;	/* main.conf AutoEnable=true */
 	if (!sim->restarting)
@@ -1965,10 +2039,15 @@ void bluez_remove_adapter(struct sim *sim)
 	}
 	discovery_reset(sim);
 	timer_cancel(&sim->power_off_timer);
+	/* The controller went away under MGMT_OP_SET_POWERED. */
+	if (signal)
+		power_off_reply(sim, BLUEZ_ERROR("Failed"), "No such adapter");
+	sim->power_off_msg = sd_bus_message_unref(sim->power_off_msg);
 	sim->powered = 0;
 	if (signal)
 		(void)sd_bus_emit_object_removed(sim->bus, sim->adapter_path);
 	sim->adapter_slot = sd_bus_slot_unref(sim->adapter_slot);
+	sim->adapter_set_slot = sd_bus_slot_unref(sim->adapter_set_slot);
 	sim->adapter_present = false;
 }
 
@@ -2208,6 +2287,8 @@ void bluez_free(struct sim *sim)
 	sim->root_slot = sd_bus_slot_unref(sim->root_slot);
 	sim->root_slot2 = sd_bus_slot_unref(sim->root_slot2);
 	sim->adapter_slot = sd_bus_slot_unref(sim->adapter_slot);
+	sim->adapter_set_slot = sd_bus_slot_unref(sim->adapter_set_slot);
+	sim->power_off_msg = sd_bus_message_unref(sim->power_off_msg);
 	sim->om_slot = sd_bus_slot_unref(sim->om_slot);
 	sim->noc_slot = sd_bus_slot_unref(sim->noc_slot);
 	timer_cancel(&sim->scan_timer);

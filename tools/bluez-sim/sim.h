@@ -284,7 +284,9 @@ struct sim {
 	sd_event_source *scan_timer;
 	uint64_t scan_ticks;		/* adverts heard so far: RSSI wobble */
 	sd_event_source *restart_timer;
-	sd_event_source *power_off_timer;	/* a delayed power-off is pending */
+	sd_event_source *power_off_timer;	/* a power-off is under way */
+	sd_bus_message *power_off_msg;	/* its Properties.Set, answered when done */
+	sd_bus_slot *adapter_set_slot;	/* catches that Set before the vtable */
 
 	struct discovery_client clients[SIM_MAX_CLIENTS];
 	unsigned n_clients;
