@@ -34,12 +34,17 @@
  */
 #define QUICK_DROP_USEC (5 * USEC_PER_SEC)
 #define QUICK_DROPS_CLEAN 2
+#define TAKEN_OVER_0x8E "another client took our session (DISCONNECT 0x8E)"
+#define QUICK_DROPS_TAKEN_OVER 4	/* more quick drops than this in a minute: taken over */
+#define QUICK_DROPS_WINDOW_USEC (60 * USEC_PER_SEC)
+#define TAKEN_OVER_HOLD_USEC (5 * 60 * USEC_PER_SEC)	/* back off at the cap this long */
 #define PROBE_INTERVAL_USEC (1 * USEC_PER_SEC)
 
 enum mqtt_event_type {
 	EVENT_CONNECTED,
 	EVENT_CONNECT_FAILED,
 	EVENT_LOST,
+	EVENT_SERVER_DISCONNECT,	/* an MQTT 5 DISCONNECT from the broker; code: its reason */
 	EVENT_MESSAGE,
 	EVENT_PUBLISHED,
 	EVENT_PUBLISH_FAILED,
@@ -108,6 +113,10 @@ struct mqtt_client {
 	bool connecting, connected, shutting_down, shutdown_done;
 	unsigned paho_down_ticks;	/* pump ticks Paho said "not connected" while we were */
 	unsigned quick_drops;		/* sessions in a row dropped within QUICK_DROP_USEC */
+	uint64_t quick_at[QUICK_DROPS_TAKEN_OVER];	/* times of the last quick drops, a ring */
+	unsigned quick_next;
+	uint64_t taken_over;		/* times another client took our session */
+	uint64_t taken_over_usec;	/* when that was last seen; 0 never */
 
 	struct inflight_slot slots[GK_MQTT_INFLIGHT_MAX];
 	struct mqtt_stats stats;
@@ -178,6 +187,13 @@ static void on_connect_failure(void *context, MQTTAsync_failureData5 *response)
 static void on_connection_lost(void *context, char *cause)
 {
 	struct mqtt_event ev = { .type = EVENT_LOST };
+
+	queue_push(context, &ev);
+}
+
+static void on_server_disconnect(void *context, MQTTProperties *props, enum MQTTReasonCodes rc)
+{
+	struct mqtt_event ev = { .type = EVENT_SERVER_DISCONNECT, .code = (int)rc };
 
 	queue_push(context, &ev);
 }
@@ -294,24 +310,65 @@ static int connect_now(struct mqtt_client *m);
 static void schedule_reconnect(struct mqtt_client *m);
 
 /*
+ * Another client holds our client id (a second gateway with the same node,
+ * say from a copied SD card): each connect takes the session from the
+ * other. Say so, and come back only at the cap (no clean session, no early
+ * probe) for TAKEN_OVER_HOLD_USEC after the last sign of it, so that the two
+ * do not swap it several times a second. how: what showed it.
+ */
+static void session_taken_over(struct mqtt_client *m, const char *how)
+{
+	if (log_sparse(++m->taken_over))
+		log_error("MQTT broker %s: %s (%llu times). Another client uses our client id "
+			  "'%s': two gateways with the same node? Give each its own node or "
+			  "mqtt.client_id", m->uri, how, (unsigned long long)m->taken_over,
+			  m->client_id);
+	m->taken_over_usec = now_usec();
+	m->backoff_usec = BACKOFF_MAX_USEC;
+	m->probe_armed = false;
+	m->quick_drops = 0;
+	memset(m->quick_at, 0, sizeof(m->quick_at));
+}
+
+/*
  * The link is gone (Paho said so, or the pump found Paho not connected).
  * A session dropped right after its CONNACK twice in a row (a broker that
  * finds what Paho resends of the resumed session malformed, seen after a
  * broker restart) gets a clean start next time: Paho forgets its in-flight
  * messages and the spool sends them again (at most one duplicate each).
+ * Quick drops going on after that are another client with our client id
+ * taking the session (mosquitto 2.0 closes the old connection without
+ * saying why; brokers that send DISCONNECT 0x8E are handled at once).
  */
-static void link_lost(struct mqtt_client *m, const char *reason)
+static void link_lost(struct mqtt_client *m, const char *reason, bool taken_over)
 {
 	uint64_t now = now_usec();
 
 	m->connected = false;
 	m->connecting = false;
 	m->paho_down_ticks = 0;
-	if (now - m->stats.last_connected_usec < QUICK_DROP_USEC)
-		m->quick_drops++;
-	else
-		m->quick_drops = 0;
 	log_warning("Lost the connection to MQTT broker %s (%s), reconnecting", m->uri, reason);
+	if (taken_over) {
+		session_taken_over(m, TAKEN_OVER_0x8E);
+	} else if (m->taken_over_usec && now - m->taken_over_usec < TAKEN_OVER_HOLD_USEC) {
+		/* still taken over, most likely: no clean session, the cap */
+		m->backoff_usec = BACKOFF_MAX_USEC;
+		m->probe_armed = false;
+		if (now - m->stats.last_connected_usec < QUICK_DROP_USEC)
+			m->taken_over_usec = now;
+	} else if (now - m->stats.last_connected_usec < QUICK_DROP_USEC) {
+		/* the oldest of the last QUICK_DROPS_TAKEN_OVER, replaced by this one */
+		uint64_t oldest = m->quick_at[m->quick_next];
+
+		m->quick_drops++;
+		m->quick_at[m->quick_next] = now;
+		m->quick_next = (m->quick_next + 1) % QUICK_DROPS_TAKEN_OVER;
+		if (oldest && now - oldest < QUICK_DROPS_WINDOW_USEC)
+			session_taken_over(m, "the link drops within seconds of connecting, "
+					   "again and again, clean sessions too");
+	} else {
+		m->quick_drops = 0;
+	}
 	if (m->cb.on_disconnected)
 		m->cb.on_disconnected(m->userdata, reason);
 	schedule_reconnect(m);
@@ -706,7 +763,24 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 		/* already seen by the pump, or from a link replaced since */
 		if (!m->connected || MQTTAsync_isConnected(m->paho))
 			break;
-		link_lost(m, "connection lost");
+		link_lost(m, "connection lost", false);
+		break;
+
+	case EVENT_SERVER_DISCONNECT:
+		if (ev->code != MQTTREASONCODE_SESSION_TAKEN_OVER) {
+			log_warning("MQTT broker %s closed the connection: %s (0x%02x)", m->uri,
+				    MQTTReasonCode_toString(ev->code), (unsigned)ev->code);
+			if (m->connected)
+				link_lost(m, "closed by the broker", false);
+		} else if (m->connected) {
+			link_lost(m, "session taken over", true);
+		} else {
+			/* Paho's "connection lost" came first: the retry waits the cap, too */
+			session_taken_over(m, TAKEN_OVER_0x8E);
+			if (m->retry_timer)
+				(void)sd_event_source_set_time_relative(m->retry_timer,
+									BACKOFF_MAX_USEC);
+		}
 		break;
 
 	case EVENT_MESSAGE:
@@ -817,7 +891,7 @@ static int on_pump_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	 */
 	if (m->connected && !m->shutting_down && !MQTTAsync_isConnected(m->paho)) {
 		if (++m->paho_down_ticks >= 2)
-			link_lost(m, "Paho reports the link down");
+			link_lost(m, "Paho reports the link down", false);
 	} else {
 		m->paho_down_ticks = 0;
 	}
@@ -919,6 +993,8 @@ int mqtt_client_new(sd_event *event, struct spool *spool, const struct mqtt_opti
 		return -EINVAL;
 	}
 	rc = MQTTAsync_setCallbacks(m->paho, m, on_connection_lost, on_message_arrived, NULL);
+	if (rc == MQTTASYNC_SUCCESS)
+		rc = MQTTAsync_setDisconnected(m->paho, m, on_server_disconnect);
 	if (rc != MQTTASYNC_SUCCESS)
 		return -EINVAL;
 

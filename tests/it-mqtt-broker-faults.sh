@@ -51,6 +51,8 @@ still_up() {
 	[ "$(grep -c '^dropped' "$blog")" -eq "$drops" ] && ! grep -q '^clean session closed' "$blog"
 }
 gk_check "connected and stays so ($drops sessions dropped)" still_up
+no_client_id_alarm() { ! grep -q 'Another client uses our client id' "$dlog"; }
+gk_check "not taken for another client with our client id" no_client_id_alarm
 kill -TERM "$GKD_PID"
 gk_check "daemon stopped cleanly" wait "$GKD_PID"
 gk_done
