@@ -804,31 +804,55 @@ static void slip_check(struct form_engine *e, const struct form_step *s)
 	e->have_steady = true;
 }
 
+/*
+ * Whether step s follows the last one: its contact is where the last step's
+ * next one was (the detector never finishes the last step before a stop, nor
+ * reports a contact whose flight it did not see), at a typical step's time
+ * (a contact it did not find at all makes a step of two, one it found twice
+ * two of half a step).
+ */
+static bool side_follows(const struct form_engine *e, const struct form_step *s)
+{
+	double next_ic = e->side_next_ic, gap, typical;
+	unsigned n;
+
+	if (isnan(next_ic) ||
+	    fabs((double)s->c.ic_usec - next_ic) > SIDE_SUCCESSOR_TOL * s->c.step_time_ms * 1000.0)
+		return false;
+	typical = window_median(e, STEP_FIELD(step_ms), -1, &n);
+	if (n < 3 || !(typical > 0))
+		return true;
+	typical = mean_step_ms(e, typical);
+	gap = (double)(s->c.ic_usec - e->t_last_step) / 1000.0;
+	return fabs(gap / typical - 1) <= SIDE_STEP_TOL;
+}
+
 static void side_assign(struct form_engine *e, struct form_step *s)
 {
 	int parity = (e->side_parity++ % 2) ? 1 : -1;
-	double next_ic = e->side_next_ic, tol = SIDE_SUCCESSOR_TOL * s->c.step_time_ms * 1000.0;
+	bool follows;
 	int expect;
 
 	/*
 	 * A clip on one hip sees the lateral push of its own leg differently:
-	 * against the ankle of the outdoor run this labelling was right for
-	 * only ~70 % of the steps there, so a waist mount reports no side.
+	 * on the outdoor run the vote agrees within each bout, but which foot
+	 * pushes which way changes from one bout to the next, and against the
+	 * ankle this labelling was right for only ~60 % of the steps (each
+	 * bout all right or all wrong), so a waist mount reports no side.
 	 */
 	if (e->p.mount == FORM_MOUNT_WAIST)
 		return;
+	follows = side_follows(e, s);
 	e->side_next_ic = (double)s->c.ic_usec + s->c.step_time_ms * 1000.0;
 	/*
 	 * The vote stands on the steps alternating, so it holds only while
-	 * each step is the one after the last: where the last step's next
-	 * contact is not this one (a stop, whose last step the detector never
-	 * finishes, a contact it did not report) a step may be gone and the
-	 * feet with it. Voting on would label every step after it the wrong
-	 * foot, and the whole run's votes before it would keep them so.
+	 * each step is the one after the last: past a step lost (at a stop, a
+	 * contact missed) the feet may have swapped. Voting on would label
+	 * every step after it the wrong foot, and the whole run's votes
+	 * before it would keep them so: start over, from this step if it can
+	 * vote.
 	 */
-	if (isnan(s->stance_ml) || isnan(s->c.step_time_ms) || isnan(next_ic) ||
-	    fabs((double)s->c.ic_usec - next_ic) > tol) {
-		/* start over, from this step if it can vote */
+	if (isnan(s->stance_ml) || isnan(s->c.step_time_ms) || !follows) {
 		e->side_vote = 0;
 		e->side_count = 0;
 		if (isnan(s->stance_ml) || isnan(s->c.step_time_ms))

@@ -347,6 +347,11 @@ static const struct form_threshold_info form_thresholds_table[] = {
 	  "the side vote goes on while a contact is this close to the last step's next one; "
 	  "else it starts again",
 	  "a step lost between them (a stop) would swap the feet; else exactly there"),
+	T(SIDE_STEP_TOL, SIDE_STEP_TOL * 100, "% of a step",
+	  "the side vote goes on while a step is this close to the window's mean step; "
+	  "else it starts again",
+	  "a contact missed makes a step of two, one found twice two halves; "
+	  "a hip clip's walking steps are 44 % either side"),
 	T(FATIGUE_SPEED_TOLERANCE_MPS, FATIGUE_SPEED_TOLERANCE_MPS, "m/s",
 	  "drift and fatigue compare running at the baseline's speed within this",
 	  "steady belt (notes 5.13: +-0.1 m/s)"),

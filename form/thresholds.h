@@ -22,6 +22,7 @@
 #define BASELINE_MIN_STEPS 60u		/* steps a baseline needs */
 #define SIDE_MIN_AGREEMENT 0.65		/* notes 5.4 */
 #define SIDE_SUCCESSOR_TOL 0.25		/* a step is the last one's next within x step */
+#define SIDE_STEP_TOL 0.5		/* ... and x of a typical step from it */
 #define FATIGUE_SPEED_TOLERANCE_MPS 0.2	/* steady belt: notes 5.13 (+-0.1 m/s) */
 #define PACE_CADENCE_TOLERANCE_PCT 5.0	/* no speed: same pace = cadence within 5 % */
 #define INCLINE_TOLERANCE_PCT 1.0	/* same incline: within one treadmill step */
