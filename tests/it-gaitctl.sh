@@ -138,7 +138,7 @@ gk_check "summary --last before any ended: NotFound message" grep -q 'No such se
 "$GAITCTL" watch --json --count 2 > "$gk_tmp/watch.jsonl" 2>&1 &
 wpid=$!
 gk_wait_for 5 grep -q '"event":"state"' "$gk_tmp/watch.jsonl"
-send "live 1 cadence_spm=170:good gct_ms=-:none trunk_lean_deg=8.5:low"
+send "live 1 cadence_spm=170.04:good gct_ms=-:none trunk_lean_deg=8.5:low braking_mps=0.51237"
 send "raise 7 overstriding warning cadence_spm 150.1284964 160 Shorter steps"
 send "sensor pod-1 footpod streaming 1 50 -70"
 send "sensor chest polar-h10 streaming 1 85 -60 mount=chest lost=9 gyro_lost=4"
@@ -148,7 +148,7 @@ send "live 2 cadence_spm=171:good"
 gk_wait_for 5 bash -c "! kill -0 $wpid 2>/dev/null"
 wait "$wpid"
 gk_check "watch --count 2 exits 0 after two live frames" test $? -eq 0
-gk_check "watch --json: live, alert (value with its metric's decimals), sensor events as documented" python3 -c '
+gk_check "watch --json: live and alert (values with their metric's decimals), sensor events as documented" python3 -c '
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 kinds = [e["event"] for e in ev]
@@ -157,7 +157,7 @@ alert = [e for e in ev if e["event"] == "alert_raised"]
 sensor = [e for e in ev if e["event"] == "sensor" and e["alias"] == "pod-1"]
 chest = [e for e in ev if e["event"] == "sensor" and e["alias"] == "chest"]
 ok = (kinds[0] == "state" and len(live) == 2
-      and live[0]["metrics"] == {"cadence_spm": 170, "trunk_lean_deg": 8.5}
+      and live[0]["metrics"] == {"cadence_spm": 170.0, "trunk_lean_deg": 8.5, "braking_mps": 0.512}
       and live[0]["quality"] == {"cadence_spm": "good", "gct_ms": "none", "trunk_lean_deg": "low"}
       and live[0]["seq"] == 1 and live[1]["seq"] == 2
       and len(alert) == 1 and alert[0]["id"] == 7 and alert[0]["cue"] == "Shorter steps"

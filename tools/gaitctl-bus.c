@@ -294,13 +294,36 @@ static void alert_num_json(json_object *o, const char *key, const char *metric, 
 	json_object_object_add(o, key, isfinite(v) ? json_object_new_double(v) : NULL);
 }
 
-/* ActiveAlerts a(tsssdds) rows -> objects with the AlertRaised arg names. */
+/*
+ * A metrics object (LiveMetrics, the session's Metrics) with each value at
+ * its metric's decimals, as MQTT run/live and the text view print it (168.0,
+ * not 167.9996483); a metric this gaitctl does not know keeps its double.
+ */
+static void metrics_as_mqtt(json_object *metrics)
+{
+	if (!metrics || !json_object_is_type(metrics, json_type_object))
+		return;
+
+	json_object_object_foreach(metrics, name, v) {
+		enum form_metric m = form_metric_from_string(name);
+
+		if (m >= 0 && v)
+			(void)form_metric_add_json(metrics, name, m, json_object_get_double(v));
+	}
+}
+
+/*
+ * ActiveAlerts a(tsssdds) rows -> objects with the AlertRaised arg names;
+ * Metrics at their decimals.
+ */
 static void name_alert_rows(json_object *session)
 {
 	static const char *const keys[] = {
 		"id", "kind", "severity", "metric", "value", "threshold", "cue",
 	};
 	json_object *rows, *named;
+
+	metrics_as_mqtt(json_object_object_get(session, "metrics"));
 
 	if (!json_object_object_get_ex(session, "active_alerts", &rows) ||
 	    !json_object_is_type(rows, json_type_array))
@@ -994,6 +1017,7 @@ static int on_live(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 	}
 
+	metrics_as_mqtt(metrics);
 	json_object_object_add(o, "ts_ms", json_object_new_uint64(ts));
 	json_object_object_add(o, "seq", json_object_new_uint64(seq));
 	json_object_object_add(o, "metrics", metrics);
