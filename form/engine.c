@@ -1289,13 +1289,29 @@ static void alerts_evaluate(struct form_engine *e, const struct form_metrics *mt
 			   FORM_SEVERITY_WARNING);
 	}
 
-	/* L/R imbalance: either side above the Garmin red band */
-	thr = e->p.gct_balance_max_pct;
-	beyond = running && !isnan(bal) && fabs(bal - 50) > thr - 50;
-	back = !running || isnan(bal) ||
-		fabs(bal - 50) <= thr - 50 - metric_floor(FORM_METRIC_GCT_BALANCE) / 2;
-	alert_eval(e, FORM_ALERT_IMBALANCE, now, beyond, back, FORM_METRIC_GCT_BALANCE, bal,
-		   bal >= 50 ? thr : 100 - thr, FORM_SEVERITY_INFO);
+	/*
+	 * L/R imbalance: either side above the Garmin red band. An alert is
+	 * one side's (its threshold says which): the balance gone over to the
+	 * other side is that alert back, cleared as such, and the other side's
+	 * alert to come (a repeat). Else a runner (or labels) turning from
+	 * left- to right-heavy kept an alert saying left for the rest of it.
+	 */
+	{
+		struct alert_state *a = &e->alert[FORM_ALERT_IMBALANCE];
+		bool other = (a->active || a->beyond_since) && !isnan(bal) &&
+			     (bal >= 50) != (a->threshold >= 50);
+
+		if (other && !a->active)
+			a->beyond_since = 0;	/* beyond on this side from now */
+		thr = e->p.gct_balance_max_pct;
+		beyond = running && !isnan(bal) && fabs(bal - 50) > thr - 50 &&
+			 !(other && a->active);
+		back = !running || isnan(bal) || (other && a->active) ||
+			fabs(bal - 50) <= thr - 50 - metric_floor(FORM_METRIC_GCT_BALANCE) / 2;
+		alert_eval(e, FORM_ALERT_IMBALANCE, now, beyond, back, FORM_METRIC_GCT_BALANCE,
+			   bal, other && a->active ? a->threshold : bal >= 50 ? thr : 100 - thr,
+			   FORM_SEVERITY_INFO);
+	}
 
 	/* bouncing: vertical oscillation above baseline */
 	thr = NAN;

@@ -47,6 +47,7 @@ struct synth {
 	double off_from_s, off_to_s;	/* off_to_s > 0: no session between (samples go on) */
 	double hole_at_s[4], hole_s[4];	/* hole_s > 0: no samples for that long from then */
 	double flat_step_s;		/* > 0: the step under way then is 1 g flat (no contact) */
+	bool gct_swap;			/* from after_s the sides' stance times swap */
 };
 
 /* A fixed pseudo-random number in [-1, 1] for sample time t and axis k. */
@@ -71,8 +72,8 @@ static void synth_sample(const struct synth *s, double t, struct form_imu_sample
 		double k = floor((t - s->t0) / s->step_s);
 		double tau = t - s->t0 - k * s->step_s;
 		int side = (long)k % 2;
-		double gct = s->gct_s[side], step = s->step_s;
 		bool later = s->after_s > 0 && t >= s->after_s;
+		double gct = s->gct_s[later && s->gct_swap ? !side : side], step = s->step_s;
 		double p;
 
 		if (s->step2_s > 0 && s->after_s > 0) {
@@ -154,6 +155,8 @@ struct collect {
 	struct form_alert alert[_FORM_ALERT_KIND_MAX];	/* the first of each kind */
 	double alert_lo[_FORM_ALERT_KIND_MAX];		/* the values raised: lowest, */
 	double alert_hi[_FORM_ALERT_KIND_MAX];		/* highest (NAN: none) */
+	struct form_alert cleared[_FORM_ALERT_KIND_MAX];	/* the first cleared of each */
+	unsigned n_cleared[_FORM_ALERT_KIND_MAX];
 	bool have_summary;
 	struct form_summary summary;
 };
@@ -178,6 +181,9 @@ static void on_event(const struct form_event *ev, void *userdata)
 		c->alert_lo[k] = fmin(c->alert_lo[k], ev->alert.value);
 		c->alert_hi[k] = fmax(c->alert_hi[k], ev->alert.value);
 	}
+	if (ev->type == FORM_EVENT_CLEARED && (unsigned)ev->alert.kind < _FORM_ALERT_KIND_MAX &&
+	    !c->n_cleared[ev->alert.kind]++)
+		c->cleared[ev->alert.kind] = ev->alert;
 	if (ev->type == FORM_EVENT_SUMMARY) {
 		c->summary = *ev->summary;
 		c->have_summary = true;
@@ -1093,6 +1099,43 @@ static void test_alert_imbalance(void **state)
 }
 
 /*
+ * An imbalance alert is one side's. Left stance 0.28 s, right 0.2 s
+ * (54.29 % left, test_side_after_stop) until 90.95 s, a step's start, then
+ * the other way round (45.71 %). Before, the left alert raised at 12 s stayed
+ * on to the end of the run (300 s) with the runner right-heavy, and no right
+ * alert came: it said left for 210 s. Now it clears 30 s (alert_clear_s)
+ * after the balance went over (at 127 s, value 45.72, its own threshold
+ * 52.2) and the right side's is raised 5 s (alert_min_duration_s) later.
+ */
+static void test_alert_imbalance_side_change(void **state)
+{
+	struct synth s = base;
+	struct collect *c;
+	const struct form_alert *first, *cleared;
+
+	s.three_axes = true;
+	s.gct_s[0] = 0.28;
+	s.after_s = 90.95;
+	s.ml2_g = s.ml_g;
+	s.gct_swap = true;
+	c = run_alerts(&s, 300, FORM_MOUNT_CHEST);
+	first = &c->alert[FORM_ALERT_IMBALANCE];
+	cleared = &c->cleared[FORM_ALERT_IMBALANCE];
+	assert_int_equal(c->n_alert[FORM_ALERT_IMBALANCE], 2);
+	assert_true(fabs(first->threshold - 52.2) < 1e-9 && first->value > 52.2);
+	assert_true(first->start_usec < 20000000ULL);
+	/* the left alert ends as the balance goes right, at its own threshold */
+	assert_int_equal(cleared->id, first->id);
+	assert_true(fabs(cleared->threshold - 52.2) < 1e-9);
+	assert_true(fabs(cleared->value - 45.71) < 0.3);
+	assert_true(cleared->end_usec > 115000000ULL && cleared->end_usec < 135000000ULL);
+	/* and the right one is raised: 45.71 % beyond 47.8 */
+	assert_true(fabs(c->alert_lo[FORM_ALERT_IMBALANCE] - 45.71) < 0.3);
+	assert_true(fabs(c->last.m[FORM_METRIC_GCT_BALANCE].value - 45.71) < 0.3);
+	free(c);
+}
+
+/*
  * A steady 3 m/s belt; from 80 s the step goes 0.35 -> 0.36 s and the stance
  * 0.2 -> 0.28 s (test_alert_fatigue has the figures).
  */
@@ -1557,6 +1600,8 @@ int main(void)
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
 		  NULL },
 		{ "/form/alerts/imbalance", test_alert_imbalance, NULL, NULL, NULL },
+		{ "/form/alerts/imbalance-side-change", test_alert_imbalance_side_change, NULL, NULL,
+		  NULL },
 		{ "/form/alerts/fatigue", test_alert_fatigue, NULL, NULL, NULL },
 		{ "/form/alerts/fatigue-no-speed", test_alert_fatigue_no_speed, NULL, NULL, NULL },
 	};
