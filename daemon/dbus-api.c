@@ -1300,10 +1300,19 @@ int dbus_api_set_gateway(struct dbus_api *api, const struct dbus_api_gateway *g)
 		   GW_PROP_STREAMING, dirty);
 	MARK_VALUE(api->gw.sensors_total, g->sensors_total, GW_PROP_TOTAL, dirty);
 
-	if (dirty) {
-		api->gw.dirty |= dirty;
+	if (!dirty)
+		return r;
+
+	api->gw.dirty |= dirty;
+	/*
+	 * State goes out at once: a reload runs within one pass of the loop
+	 * ("reloading", then "running" again), and coalesced, no client ever
+	 * saw "reloading".
+	 */
+	if (dirty & 1u << GW_PROP_STATE)
+		api_flush(api);
+	else
 		api_schedule_flush(api);
-	}
 
 	return r;
 }

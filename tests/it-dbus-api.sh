@@ -163,6 +163,23 @@ gk_check "... and gaitctl status shows it (exit $rc)" grep -q '^Status: .*reload
 cp "$gk_tmp/good.conf" "$cfg"
 kill -HUP "$GKD_PID"
 gk_wait_for 10 bash -c "! busctl --system get-property ${OBJ[*]} Status | grep -q 'reload failed'"
+# A reload runs within one pass of the daemon's loop: coalesced, State read
+# "running" again and no client saw the documented "reloading".
+reload_states() { python3 -c '
+import json, sys
+states = []
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("path") == "/io/gaitkeeper/Gaitkeeper1" and m.get("member") == "PropertiesChanged":
+        st = m["payload"]["data"][1].get("State")
+        if st:
+            states.append(st["data"])
+sys.exit(not ("reloading" in states and states[-1] == "running"))' "$gk_tmp/signals.json"; }
+gk_check "SIGHUP: PropertiesChanged says State 'reloading', then 'running'" \
+	gk_wait_for 5 reload_states
 
 # ---- refusals by the bus policy -------------------------------------------------------
 # dbus-send prints the error's message: the bus says "Rejected send message",
