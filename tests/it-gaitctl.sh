@@ -141,6 +141,7 @@ gk_wait_for 5 grep -q '"event":"state"' "$gk_tmp/watch.jsonl"
 send "live 1 cadence_spm=170.04:good gct_ms=-:none trunk_lean_deg=8.5:low braking_mps=0.51237"
 send "raise 7 overstriding warning cadence_spm 150.1284964 160 Shorter steps"
 send "sensor pod-1 footpod streaming 1 50 -70"
+send "progress 320000 950.2 912"
 send "sensor chest polar-h10 streaming 1 85 -60 mount=chest lost=9 gyro_lost=4"
 send "remove chest"
 sleep 0.3
@@ -166,6 +167,16 @@ ok = (kinds[0] == "state" and len(live) == 2
       and chest and chest[-1]["imu_frames_lost"] == 9
       and chest[-1]["imu_gyro_frames_lost"] == 4)
 sys.exit(not ok)' "$gk_tmp/watch.jsonl"
+# The session's progress too (before, no line told a session start, duration or steps)
+gk_check "watch --json: a session event with the session's properties after a change" \
+	python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+s = [e for e in ev if e["event"] == "session"]
+sys.exit(not (s and s[-1]["state"] == "running" and s[-1]["steps"] == 912
+              and s[-1]["duration_ms"] == 320000 and s[-1]["distance_m"] == 950.2
+              and s[-1]["metrics"] == {"cadence_spm": 170.0, "trunk_lean_deg": 8.5,
+                                       "braking_mps": 0.512}))' "$gk_tmp/watch.jsonl"
 "$GAITCTL" sensors --json > "$gk_tmp/sensors2.json"
 gk_check "removed sensor is gone (InterfacesRemoved)" python3 -c '
 import json, sys

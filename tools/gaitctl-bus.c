@@ -243,11 +243,11 @@ static bool is_timestamp_property(const char *name)
 	return n >= 6 && (streq(name + n - 6, "TimeMs") || streq(name + n - 6, "SeenMs"));
 }
 
-/* Read a{sv} of properties into o (merged), names in snake_case. */
+/* Read a{sv} of properties into o (merged), names in snake_case; returns how many. */
 static int properties_to_json(sd_bus_message *m, json_object *o)
 {
 	const char *name;
-	int r;
+	int n = 0, r;
 
 	r = sd_bus_message_enter_container(m, 'a', "{sv}");
 	if (r < 0)
@@ -270,6 +270,7 @@ static int properties_to_json(sd_bus_message *m, json_object *o)
 		}
 		snake_case(name, key, sizeof(key));
 		json_object_object_add(o, key, v);
+		n++;
 		r = sd_bus_message_exit_container(m);
 		if (r < 0)
 			return r;
@@ -277,7 +278,8 @@ static int properties_to_json(sd_bus_message *m, json_object *o)
 	if (r < 0)
 		return r;
 
-	return sd_bus_message_exit_container(m);
+	r = sd_bus_message_exit_container(m);
+	return r < 0 ? r : n;
 }
 
 /*
@@ -1018,6 +1020,11 @@ static int on_live(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	}
 
 	metrics_as_mqtt(metrics);
+	/* The session's Metrics and Quality are these (their PropertiesChanged only invalidates) */
+	if (w->session) {
+		json_object_object_add(w->session, "metrics", json_object_get(metrics));
+		json_object_object_add(w->session, "quality", json_object_get(quality));
+	}
 	json_object_object_add(o, "ts_ms", json_object_new_uint64(ts));
 	json_object_object_add(o, "seq", json_object_new_uint64(seq));
 	json_object_object_add(o, "metrics", metrics);
@@ -1078,6 +1085,11 @@ static int on_session_ended(sd_bus_message *m, void *userdata, sd_bus_error *err
 
 	if (sd_bus_message_read(m, "s", &text) < 0)
 		return 0;
+	/* SessionEnded empties Metrics and Quality (invalidated, not sent) */
+	if (w->session) {
+		json_object_object_add(w->session, "metrics", json_object_new_object());
+		json_object_object_add(w->session, "quality", json_object_new_object());
+	}
 
 	if (w->o->json) {
 		_cleanup_(json_object_putp) json_object *o = json_object_new_object();
@@ -1099,6 +1111,7 @@ static int on_properties(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	struct watch *w = userdata;
 	const char *path = sd_bus_message_get_path(m), *iface;
 	json_object *target = NULL;
+	int n;
 
 	if (sd_bus_message_read(m, "s", &iface) < 0)
 		return 0;
@@ -1109,13 +1122,17 @@ static int on_properties(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		target = w->session;
 	else if (streq(iface, DBUS_API_SENSOR_INTERFACE))
 		json_object_object_get_ex(w->sensors, path, &target);
-	if (!target || properties_to_json(m, target) < 0)
+	if (!target || (n = properties_to_json(m, target)) < 0)
 		return 0;
 
-	if (target == w->session)
+	if (target == w->session) {
 		name_alert_rows(w->session);
-	if (target != w->session)
+		/* Metrics/Quality come invalidated only: on_live keeps them, no line for that */
+		if (n > 0)
+			watch_emit(w, "session", target);
+	} else {
 		watch_emit(w, target == w->gw ? "gateway" : "sensor", target);
+	}
 	watch_render(w);
 	return 0;
 }
