@@ -187,9 +187,28 @@ static int bus_error_from_errno(sd_bus_error *error, int r)
 		return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
 					"A limit was exceeded");
 	default:
-		return sd_bus_error_set_errnof(error, r < 0 ? -r : EIO,
-					       "Request failed: %m");
+		/*
+		 * Failed, as documented: sd_bus_error_set_errno() would name
+		 * it after the errno (IOError, System.Error.EROFS, ...).
+		 */
+		return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Request failed: %s",
+					 strerror(r < 0 ? -r : EIO));
 	}
+}
+
+/*
+ * The errno of a method's own work (the daemon's ops). AccessDenied is the
+ * caller check's alone: an op's EACCES or EPERM is a file the daemon could
+ * not write (SetPainWhere with a read-only state directory), and read as
+ * "Caller is neither root nor in group 'gaitkeeper'" to root.
+ */
+static int op_error(sd_bus_error *error, int r)
+{
+	if (r == -EACCES || r == -EPERM)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Request failed: %s",
+					 strerror(-r));
+
+	return bus_error_from_errno(error, r);
 }
 
 /* One reentrant NSS lookup into a caller-provided record; sets *found. */
@@ -872,7 +891,7 @@ static int run_start_session(struct dbus_api *api, sd_bus_message *m,
 	int r = api->ops->start_session(api->userdata);
 
 	if (r < 0)
-		return bus_error_from_errno(error, r);
+		return op_error(error, r);
 
 	return sd_bus_reply_method_return(m, NULL);
 }
@@ -883,7 +902,7 @@ static int run_stop_session(struct dbus_api *api, sd_bus_message *m,
 	int r = api->ops->stop_session(api->userdata);
 
 	if (r < 0)
-		return bus_error_from_errno(error, r);
+		return op_error(error, r);
 
 	return sd_bus_reply_method_return(m, NULL);
 }
@@ -933,7 +952,7 @@ static int run_set_pain_where(struct dbus_api *api, sd_bus_message *m,
 
 	r = api->ops->set_pain_where(api->userdata, where);
 	if (r < 0)
-		return bus_error_from_errno(error, r);
+		return op_error(error, r);
 
 	return sd_bus_reply_method_return(m, NULL);
 }
@@ -960,7 +979,7 @@ static int run_report_pain(struct dbus_api *api, sd_bus_message *m,
 
 	r = api->ops->report_pain(api->userdata, level, where);
 	if (r < 0)
-		return bus_error_from_errno(error, r);
+		return op_error(error, r);
 
 	return sd_bus_reply_method_return(m, NULL);
 }
@@ -1002,7 +1021,7 @@ static int method_get_summary(sd_bus_message *m, void *userdata,
 
 	r = api->ops->get_summary(api->userdata, last, &json);
 	if (r < 0)
-		return bus_error_from_errno(error, r);
+		return op_error(error, r);
 
 	if (!json)
 		return bus_error_from_errno(error, -ENOENT);

@@ -63,9 +63,9 @@ struct dbus_api;
  *   -ESRCH	no session is running (StopSession)
  *   -ENOENT	no such summary (GetSummary)
  *   -EINVAL, -ERANGE	bad argument
- *   -EACCES, -EPERM	refused
  *   -ENOMEM, -ENOSPC, -ENOBUFS	out of resources / a limit was hit
- *   anything else	org.freedesktop.DBus.Error.Failed with strerror()
+ *   anything else	org.freedesktop.DBus.Error.Failed with strerror(), -EACCES
+ *			and -EPERM too (AccessDenied is for the caller check)
  * Arguments are validated before the call: level <= DBUS_API_PAIN_LEVEL_MAX
  * and where is one of mqtt_command_pain_locations (daemon/mqtt-command.h),
  * the same list as the MQTT cmd/pain command (never NULL).

@@ -278,6 +278,16 @@ gk_check "PainWhere becomes knee" gk_wait_for 5 prop_is PainWhere 's "knee"'
 gk_check "... with PropertiesChanged" gk_wait_for 5 grep -q \
 	'"path":"/io/gaitkeeper/Gaitkeeper1".*"member":"PropertiesChanged".*PainWhere' \
 	"$gk_tmp/signals.json"
+# A state directory the daemon cannot write: SetPainWhere fails as the daemon
+# did (before: AccessDenied "Caller is neither root nor in group", to root).
+chmod 0500 "$state"
+"${DS[@]}" io.gaitkeeper.Gaitkeeper1.SetPainWhere string:ankle > "$gk_tmp/where-ro.out" 2>&1
+chmod 0700 "$state"
+sed 's/^/# read-only state, root SetPainWhere: /' "$gk_tmp/where-ro.out"
+gk_check "SetPainWhere, state not writable: Failed 'Permission denied'" grep -q \
+	'Error org.freedesktop.DBus.Error.Failed: Request failed: Permission denied' \
+	"$gk_tmp/where-ro.out"
+gk_check "... and PainWhere stays knee" prop_is PainWhere 's "knee"'
 gk_check "ReportPain 5 with where '' by gkop" as_op "${B[@]}" call "${OBJ[@]}" ReportPain us 5 ""
 as_nobody "$GAITCTL" status > "$gk_tmp/status-where.txt" 2>&1
 gk_check "gaitctl status: 'Pain at:  knee'" grep -q '^Pain at: *knee,' "$gk_tmp/status-where.txt"
