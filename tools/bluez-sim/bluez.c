@@ -1298,8 +1298,6 @@ static const sd_bus_vtable device_vtable[] = {
 	SD_BUS_PROPERTY("LegacyPairing", "b", NULL,
 			offsetof(struct sim_device, legacy_pairing),
 			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("RSSI", "n", NULL, offsetof(struct sim_device, rssi),
-			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Connected", "b", NULL, offsetof(struct sim_device, connected),
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("UUIDs", "as", device_get_uuids, 0,
@@ -1336,6 +1334,59 @@ static int device_temporary_expired(sd_event_source *s, uint64_t usec, void *use
 	return 0;
 }
 
+/*
+ * Device1.RSSI exists only while the current discovery has heard the device
+ * (device.c dev_property_exists_rssi: rssi != 0): a vtable of its own on the
+ * device, registered when an advertisement is heard and dropped, with the
+ * property invalidated, when discovery ends (adapter.c discovery_cleanup ->
+ * invalidate_rssi_and_tx_power). Its userdata is &dev->rssi.
+ */
+static const sd_bus_vtable device_rssi_vtable[] = {
+	SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_PROPERTY("RSSI", "n", NULL, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_VTABLE_END,
+};
+
+/* RSSI_THRESHOLD in device.c: smaller changes are not reported. */
+#define SIM_RSSI_THRESHOLD 8
+
+/*
+ * An advertisement heard at rssi (device_set_rssi_with_delta()): the
+ * property appears, or changes when it moved by SIM_RSSI_THRESHOLD dB or
+ * more. On a device not yet on the bus only the value is kept.
+ */
+static void device_rssi_heard(struct sim_device *dev, int16_t rssi)
+{
+	struct sim *sim = dev->sim;
+
+	if (dev->rssi_slot && abs(rssi - dev->rssi) < SIM_RSSI_THRESHOLD)
+		return;
+	dev->rssi = rssi;
+	if (!dev->rssi_slot &&
+	    sd_bus_add_object_vtable(sim->bus, &dev->rssi_slot, dev->path, "org.bluez.Device1",
+				     device_rssi_vtable, &dev->rssi) < 0)
+		return;
+	if (dev->present)
+		emit_changed(sim, dev->path, "org.bluez.Device1", "RSSI");
+}
+
+/* Discovery ended: RSSI goes, as an invalidated property. */
+static void device_rssi_invalidate(struct sim_device *dev)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	struct sim *sim = dev->sim;
+
+	if (!dev->rssi_slot)
+		return;
+	dev->rssi_slot = sd_bus_slot_unref(dev->rssi_slot);
+	if (!dev->present || sim->restarting)
+		return;
+	if (sd_bus_message_new_signal(sim->bus, &m, dev->path, "org.freedesktop.DBus.Properties",
+				      "PropertiesChanged") >= 0 &&
+	    sd_bus_message_append(m, "sa{sv}as", "org.bluez.Device1", 0, 1, "RSSI") >= 0)
+		(void)sd_bus_send(sim->bus, m, NULL);
+}
+
 static int device_add_object(struct sim_device *dev)
 {
 	struct sim *sim = dev->sim;
@@ -1370,6 +1421,7 @@ void device_remove_object(struct sim_device *dev)
 	if (signal)
 		(void)sd_bus_emit_object_removed(sim->bus, dev->path);
 	dev->slot = sd_bus_slot_unref(dev->slot);
+	dev->rssi_slot = sd_bus_slot_unref(dev->rssi_slot);
 	dev->present = false;
 	dev->paired = 0;
 	dev->trusted = 0;
@@ -1491,14 +1543,11 @@ static int scan_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			continue;
 		rssi = device_rssi_now(dev, tick);
 		if (!dev->present) {
-			dev->rssi = rssi;
+			device_rssi_heard(dev, rssi);
 			if (device_add_object(dev) < 0)
 				continue;
 		} else {
-			if (rssi != dev->rssi) {
-				dev->rssi = rssi;
-				emit_changed(sim, dev->path, "org.bluez.Device1", "RSSI");
-			}
+			device_rssi_heard(dev, rssi);
 			if (dup && dev->mfr_len)
 				emit_changed(sim, dev->path, "org.bluez.Device1",
 					     "ManufacturerData");
@@ -1521,12 +1570,15 @@ static void discovery_update(struct sim *sim)
 	if (any == !!sim->discovering)
 		return;
 	sim->discovering = any;
+	if (!any) {
+		timer_cancel(&sim->scan_timer);
+		for (unsigned i = 0; i < sim->n_devices; i++)
+			device_rssi_invalidate(&sim->devices[i]);
+	}
 	emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "Discovering");
 	if (any)
 		(void)timer_arm(sim, &sim->scan_timer, sim_mono_usec() + SIM_FIRST_ADVERT_USEC,
 				scan_tick, sim);
-	else
-		timer_cancel(&sim->scan_timer);
 }
 
 static void discovery_reset(struct sim *sim)

@@ -134,7 +134,8 @@ struct sim_device {
 	char *adapter_path;
 	const char *address_type;
 	uint16_t appearance;
-	int16_t rssi;
+	int16_t rssi;			/* valid while rssi_slot is set */
+	sd_bus_slot *rssi_slot;		/* Device1.RSSI: only while discovery found it */
 	uint16_t mtu;
 	uint8_t battery;
 	bool has_battery;
