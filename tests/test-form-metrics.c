@@ -610,6 +610,30 @@ static void test_pelvic_drop_and_side(void **state)
 }
 
 /*
+ * Tally the collected contacts' sides before and after 60 s (ok[], unknown[])
+ * against the synthetic feet (step k from s->t0: even left), each labelled
+ * one right; skip_k: a step that must not be there (-1: none).
+ */
+static void side_tally(const struct collect *c, const struct synth *s, long skip_k,
+		       unsigned ok[2], unsigned unknown[2])
+{
+	for (unsigned i = 0; i < c->n; i++) {
+		double t = c->c[i].ic_usec / 1e6;
+		long k = lround((t - s->t0) / s->step_s);
+		bool after = t > 60;
+
+		assert_true(k != skip_k);
+		if (c->c[i].side == FORM_SIDE_UNKNOWN) {
+			unknown[after]++;
+			continue;
+		}
+		/* lateral acc < 0 in stance = left foot (+y is left) */
+		assert_int_equal(c->c[i].side, k % 2 == 0 ? FORM_SIDE_LEFT : FORM_SIDE_RIGHT);
+		ok[after]++;
+	}
+}
+
+/*
  * Sides after a stop. The vote stands on the steps alternating: the runner
  * stops at 60 s for 30.35 s and runs on. The detector never finishes the
  * last step before a stop (its next contact does not come: k = 168, left),
@@ -640,18 +664,7 @@ static void test_side_after_stop(void **state)
 	s.pause_to_s = 90.35;
 	c = run_alerts(&s, 150, FORM_MOUNT_CHEST);
 	assert_true(fabs(want - 54.29) < 0.01);
-	for (unsigned i = 0; i < c->n; i++) {
-		double t = c->c[i].ic_usec / 1e6, k = round((t - s.t0) / s.step_s);
-		bool after = t > 60;
-
-		if (c->c[i].side == FORM_SIDE_UNKNOWN) {
-			unknown[after]++;
-			continue;
-		}
-		/* lateral acc < 0 in stance = left foot (+y is left) */
-		assert_int_equal(c->c[i].side, (long)k % 2 == 0 ? FORM_SIDE_LEFT : FORM_SIDE_RIGHT);
-		ok[after]++;
-	}
+	side_tally(c, &s, -1, ok, unknown);
 	/* 168 and 171 steps either side of the stop, the first few unknown */
 	assert_true(ok[0] >= 160 && unknown[0] <= 8);
 	assert_true(ok[1] >= 160 && unknown[1] <= 8);
@@ -685,18 +698,7 @@ static void test_side_missed_contact(void **state)
 	s.gct_s[0] = 0.28;
 	s.flat_step_s = 60.1;
 	c = run_alerts(&s, 150, FORM_MOUNT_CHEST);
-	for (unsigned i = 0; i < c->n; i++) {
-		double t = c->c[i].ic_usec / 1e6, k = round((t - s.t0) / s.step_s);
-		bool after = t > 60;
-
-		assert_true(k != 168);
-		if (c->c[i].side == FORM_SIDE_UNKNOWN) {
-			unknown[after]++;
-			continue;
-		}
-		assert_int_equal(c->c[i].side, (long)k % 2 == 0 ? FORM_SIDE_LEFT : FORM_SIDE_RIGHT);
-		ok[after]++;
-	}
+	side_tally(c, &s, 168, ok, unknown);
 	assert_true(ok[0] >= 160 && unknown[0] <= 8);
 	assert_true(ok[1] >= 245 && unknown[1] <= 8);
 	assert_true(fabs(c->last.m[FORM_METRIC_GCT_BALANCE].value - 100 * gl / (gl + gr)) < 0.3);
