@@ -51,8 +51,10 @@ stop_ts=$(date +%s.%N)
 gk_check "the lost link seen from Paho's state" gk_wait_for 10 \
 	grep -q 'Lost the connection to MQTT broker .*(Paho reports the link down)' "$dlog"
 took=$(python3 -c "import time; print(round(time.time() - $stop_ts, 1))")
-gk_check "seen within 3 s of the broker's stop ($took s)" \
-	python3 -c "import sys; sys.exit(0 if $took <= 3.0 else 1)"
+# two 1 s pump ticks after the loss, up to a tick's phase before the first:
+# 3 s, plus 1 s for a loaded machine (3.4 s seen with two builds running)
+gk_check "seen within 4 s of the broker's stop ($took s)" \
+	python3 -c "import sys; sys.exit(0 if $took <= 4.0 else 1)"
 dbus_call ReportPain us 7 knee > /dev/null
 gk_run_mosquitto
 reconnected() { [ "$(grep -c 'Connected to MQTT broker' "$dlog")" -ge 2 ]; }
