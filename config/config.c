@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "common/utf8.h"
 #include "config/config.h"
 
 enum schema_type {
@@ -833,10 +834,16 @@ static int load(config_t *cfg, int read_r, const char *name, struct gk_config **
 
 	fclose(e.f);
 	if (r < 0) {
-		if (ret_errors)
-			*ret_errors = e.buf;
-		else
-			free(e.buf);
+		/*
+		 * Errors quote values and names from the file, any bytes: they
+		 * go to the log, D-Bus and MQTT JSON, which need UTF-8.
+		 */
+		if (ret_errors) {
+			*ret_errors = gk_utf8_dup_escaped(e.buf ? e.buf : "");
+			if (!*ret_errors)
+				r = -ENOMEM;
+		}
+		free(e.buf);
 		return r;
 	}
 	free(e.buf);

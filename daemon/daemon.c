@@ -19,6 +19,7 @@
 
 #include "ble/ble.h"
 #include "common/macro.h"
+#include "common/utf8.h"
 #include "config/config.h"
 #include "daemon/context.h"
 #include "daemon/daemon.h"
@@ -46,11 +47,11 @@ static void update_status(struct gk_daemon *d, const char *state)
 	char status[256];
 	bool connected = mqtt_connected(d->mqtt);
 
-	if (snprintf(status, sizeof(status), "%u/%u sensors streaming, broker %s%s%.160s",
+	if (snprintf(status, sizeof(status), "%u/%u sensors streaming, broker %s%s%.*s",
 		     sensors_streaming(d), d->n_sensors,
 		     connected ? "connected" : "disconnected",
 		     d->reload_error[0] ? "; config reload failed: " : "",
-		     d->reload_error) < 0)
+		     (int)gk_utf8_prefix(d->reload_error, 160), d->reload_error) < 0)
 		return;
 	if (!streq(status, d->status)) {
 		snprintf(d->status, sizeof(d->status), "%s", status);
@@ -908,8 +909,13 @@ static void reload(struct gk_daemon *d)
 	if (r < 0) {
 		/* Every problem on its own line, then keep running on the old config. */
 		log_error_lines(errors);
-		snprintf(d->reload_error, sizeof(d->reload_error), "%s",
-			 errors ? errors : "unreadable");
+		/* cut before a character: it goes out as JSON and over D-Bus */
+		if (!errors)
+			snprintf(d->reload_error, sizeof(d->reload_error), "unreadable");
+		else
+			snprintf(d->reload_error, sizeof(d->reload_error), "%.*s",
+				 (int)gk_utf8_prefix(errors, sizeof(d->reload_error) - 1),
+				 errors);
 		log_error_errno(r, "Reloading '%s' failed, keeping the old configuration: %m",
 				d->config_path);
 	} else {

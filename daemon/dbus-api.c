@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "common/utf8.h"
 #include "daemon/dbus-api.h"
 #include "daemon/mqtt-command.h"
 
@@ -389,85 +390,6 @@ static void api_schedule_flush(struct dbus_api *api)
 
 /* ---- small value helpers ---------------------------------------------- */
 
-/*
- * Length of the UTF-8 character at s that sd-bus accepts in a string, 0 if
- * none: a well-formed sequence (Unicode table 3-7: no overlong forms, no
- * surrogates, nothing above U+10FFFF) that is not a noncharacter (U+FDD0 to
- * U+FDEF, U+xxFFFE, U+xxFFFF), which sd-bus refuses as well. libsystemd
- * keeps its UTF-8 helpers private, and the daemon links no other library
- * that has one.
- */
-static size_t utf8_char_len(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	unsigned char lo = 0x80, hi = 0xbf;
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return s[0] ? 1 : 0;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-
-	/* A NUL ends the loop at a range check: nothing past it is read. */
-	for (size_t i = 1; i < n; i++) {
-		if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-
-	if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
-		return 0;
-	return n;
-}
-
-/*
- * A copy of s that sd-bus can send: each byte that does not start a
- * character utf8_char_len() accepts becomes U+FFFD. Strings come from the
- * configuration, BlueZ and vsnprintf() truncations, so they may be invalid;
- * one such string would make sd-bus fail every Get, GetAll and
- * PropertiesChanged of its object, or the reply of a method. NULL: -ENOMEM.
- */
-static char *utf8_dup_valid(const char *s)
-{
-	size_t len = strlen(s), n = 0, k;
-	char *copy = malloc(len * 3 + 1);
-
-	if (!copy)
-		return NULL;
-
-	for (size_t i = 0; i < len; i += k ?: 1) {
-		k = utf8_char_len(s + i);
-		if (k) {
-			memcpy(copy + n, s + i, k);
-			n += k;
-		} else {
-			memcpy(copy + n, "\xef\xbf\xbd", 3);	/* U+FFFD */
-			n += 3;
-		}
-	}
-	copy[n] = '\0';
-	return copy;
-}
-
 /* Store a copy of value ("" for NULL) in *field. Returns 1 changed, 0, -ENOMEM. */
 static int update_string(char **field, const char *value)
 {
@@ -480,7 +402,7 @@ static int update_string(char **field, const char *value)
 	if (*field && streq(*field, value))
 		return 0;
 
-	copy = utf8_dup_valid(value);
+	copy = gk_utf8_dup_valid(value);
 	if (!copy)
 		return -ENOMEM;
 
@@ -1027,7 +949,7 @@ static int method_get_summary(sd_bus_message *m, void *userdata,
 		return bus_error_from_errno(error, -ENOENT);
 
 	/* Not valid UTF-8, it could not be sent: the caller would wait in vain. */
-	_cleanup_free_ char *valid = utf8_dup_valid(json);
+	_cleanup_free_ char *valid = gk_utf8_dup_valid(json);
 
 	if (!valid)
 		return bus_error_from_errno(error, -ENOMEM);
@@ -1681,7 +1603,7 @@ int dbus_api_session_ended(struct dbus_api *api, const char *summary_json)
 
 	api_flush(api);
 
-	_cleanup_free_ char *valid = utf8_dup_valid(summary_json);
+	_cleanup_free_ char *valid = gk_utf8_dup_valid(summary_json);
 
 	if (!valid)
 		return -ENOMEM;

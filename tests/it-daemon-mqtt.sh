@@ -252,18 +252,29 @@ gk_check "at most one duplicate per fault ($sdups)" test "$sdups" -le 1
 
 # ---- SIGHUP: a bad config is reported, the old one kept ---------------------
 gk_wait_for 20 seen status online
-cat > "$cfg" <<EOF
-node = "it";
-mqtt = { uri = "$GK_MQTT_URI"; keepalive_s = 1; };
-bogus = true;
-EOF
+{ echo 'node = "it";'
+  printf 'form = { imu_sensor = "ch\xe9st"; };\n'
+  echo "mqtt = { uri = \"$GK_MQTT_URI\"; keepalive_s = 1; };"
+  echo 'bogus = true;'; } > "$cfg"
 : > "$notify_log"
 kill -HUP "$GKD_PID"
 gk_check "bad reload reported (file:line: key)" gk_wait_for 5 \
-	grep -q "gaitkeeper.conf:2: mqtt.keepalive_s: 1 is out of range" "$dlog"
+	grep -q "gaitkeeper.conf:3: mqtt.keepalive_s: 1 is out of range" "$dlog"
 gk_check "old configuration kept" grep -q 'keeping the old configuration' "$dlog"
 gk_check "RELOADING=1 then READY=1" gk_wait_for 5 grep -q 'READY=1' "$notify_log"
 gk_check "reload error on gateway/state" gk_wait_for 5 grep -q '"config_error":"' "$sub_log"
+# the error quotes a Latin-1 byte: before, it went out raw (not UTF-8, so
+# not JSON text for Home Assistant); now as \xe9
+latin1_error_is_json() { python3 - "$sub_log" <<'PY'
+import json, sys
+for raw in open(sys.argv[1], "rb"):
+    if b"gateway/state" in raw and b'"config_error":"' in raw:
+        state = json.loads(raw.decode("utf-8").split(" ", 2)[2])
+        sys.exit(0 if "'ch\\xe9st'" in state["config_error"] else 1)
+sys.exit(1)
+PY
+}
+gk_check "... as UTF-8 JSON, the Latin-1 byte as \\xe9" latin1_error_is_json
 gk_check "still running after the bad reload" kill -0 "$GKD_PID"
 write_config
 kill -HUP "$GKD_PID"

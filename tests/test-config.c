@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "common/macro.h"
+#include "common/utf8.h"
 #include "config/config.h"
 #include "form/form.h"
 
@@ -341,6 +342,27 @@ static void test_many_errors_all_reported(void **state)
 	free(errors);
 }
 
+/*
+ * Errors quote the file's bytes; they go to the log, D-Bus and MQTT JSON,
+ * which need UTF-8. Before, a Latin-1 value went out raw: gateway/state's
+ * config_error was not valid JSON text. Now such a byte reads \xHH; valid
+ * UTF-8 (the 'é' of a node) stays as it is.
+ */
+static void test_errors_are_utf8(void **state)
+{
+	struct gk_config *c = NULL;
+	char *errors = NULL;
+
+	assert_int_equal(gk_config_load_string("form = { imu_sensor = \"ch\xe9st\"; };\n"
+					       "node = \"n\xc3\xa9\";\n", "l\xe9.conf", &c, &errors),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "l\\xe9.conf:1: form.imu_sensor: 'ch\\xe9st'"));
+	assert_non_null(strstr(errors, "l\\xe9.conf:2: node: 'n\xc3\xa9'"));
+	for (const char *p = errors; *p; p += gk_utf8_char_len(p))
+		assert_true(gk_utf8_char_len(p) > 0);
+	free(errors);
+}
+
 static void test_reload_keeps_restart_keys(void **state)
 {
 	struct gk_config *old = NULL, *new = NULL;
@@ -460,6 +482,7 @@ int main(void)
 	ADD("/config/file-error-names-path", test_file_error_names_path);
 	ADD("/config/file-missing", test_file_missing);
 	ADD("/config/many-errors", test_many_errors_all_reported);
+	ADD("/config/errors-are-utf8", test_errors_are_utf8);
 	ADD("/config/reload-keeps-restart-keys", test_reload_keeps_restart_keys);
 	ADD("/config/docs-in-step", test_docs_in_step);
 	ADD("/config/example-in-step", test_example_in_step);
