@@ -253,6 +253,10 @@ int gk_daemon_report_pain(struct gk_daemon *d, unsigned level, const char *where
 	else if (r == -ENOENT)
 		log_info("Pain %u (%s) reported with no session in the last %u h: alert only",
 			 level, where, GK_PAIN_AFTER_MAX_S / 3600);
+	else if (r == -ENOSPC)
+		log_info("Pain %u (%s) not added to the last session: its %u reports are "
+			 "all at least as strong: alert only", level, where,
+			 (unsigned)FORM_DIGEST_MAX_PAIN);
 	else
 		log_warning_errno(r, "Failed to add the pain report to the last session: %m");
 	return 0;
