@@ -21,6 +21,10 @@ gk_check "no service: says gaitkeeperd is not running" grep -q 'gaitkeeperd is n
 gk_check "usage error: exit 64" test $? -eq 64
 "$GAITCTL" watch --count x > /dev/null 2>&1
 gk_check "bad --count: exit 64" test $? -eq 64
+# an option's value left out: said so (was "unknown option '--where'")
+"$GAITCTL" pain 3 --where 2> "$gk_tmp/novalue.err"
+gk_check "pain 3 --where (no value): exit 64, 'needs a value'" \
+	bash -c '[ $1 -eq 64 ] && grep -q -- "--where needs a value" "$2"' _ $? "$gk_tmp/novalue.err"
 # every command's --help: its usage on stdout, exit 0, even with no service
 for c in status sensors watch session pain summary report; do
 	out=$("$GAITCTL" $c --help 2> /dev/null)

@@ -1422,6 +1422,10 @@ int gaitctl_bus(int argc, char **argv)
 			    o.duration_s > 1e6)
 				return usage_error("--duration: '%s' is not a number of seconds",
 						   argv[i]);
+		} else if (i + 1 == argc && ((streq(a, "--where") && streq(cmd, "pain")) ||
+					     ((streq(a, "--count") || streq(a, "--duration")) &&
+					      streq(cmd, "watch")))) {
+			return usage_error("%s needs a value", a);
 		} else if (a[0] == '-' && a[1])
 			return usage_error("unknown option '%s'", a);
 		else if (npos < ELEMENTSOF(pos))
