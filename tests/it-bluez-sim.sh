@@ -24,6 +24,7 @@ BUS=$DBUS_SYSTEM_BUS_ADDRESS
 H10=A0:9E:1A:00:00:01
 VERITY=A0:9E:1A:00:00:02
 POD=C4:00:00:00:00:03
+POD2=C4:00:00:00:00:07
 HRS=C4:00:00:00:00:04
 STRYD=C4:00:00:00:00:05
 MILL=C4:00:00:00:00:06
@@ -84,7 +85,8 @@ HIP=/work/shared/data/outdoor-hip-ankle/hip.csv
 [ -r "$HIP" ] || HIP=$TRACE
 env -u DBUS_SYSTEM_BUS_ADDRESS "$SIM" --bus "$BUS" --no-adapter --trace "$HIP" --time-scale 60 \
 	--disconnect-delay-ms 600 --power-off-delay-ms 300 \
-	--device footpod,$POD,RunPod --device heart-rate,$HRS,HRM 2>> "$gk_tmp/sim.err" &
+	--device footpod,$POD,RunPod --device heart-rate,$HRS,HRM --device footpod,$POD2,Pod2 \
+	2>> "$gk_tmp/sim.err" &
 SIM_PID=$!
 gk_pids+=("$SIM_PID")
 gk_check "--bus ADDRESS without DBUS_SYSTEM_BUS_ADDRESS" gk_wait_for 20 sim_ready
@@ -138,7 +140,18 @@ gk_check "Connect during a pending Disconnect: ok on the dying link" bash -c \
 # reply, then Powered=false. Before, the reply came at once, ahead of them all.
 gk_wait_for 5 bash -c "! busctl --address='$BUS' get-property org.bluez $(dev_path $POD) \
 	org.bluez.Device1 Connected | grep -q true"
+# Pod2: found, then away; a Connect to it, cancelled, still makes it permanent
+# (dev_connect() clears the temporary flag before it tries).
+probe scan wait-device $POD2 5 > /dev/null
+sim_call SetAdvertising sb $POD2 false
+bc call org.bluez "$(dev_path $POD2)" org.bluez.Device1 Connect > /dev/null 2>&1 &
+pr=$!
+sleep 0.3
+bc call org.bluez "$(dev_path $POD2)" org.bluez.Device1 Disconnect
+wait $pr
 out=$(probe scan wait-device $HRS 5 connect $POD power off 1500)
+gk_check "Powered=false keeps a device a Connect was tried on (not temporary)" \
+	hasnt "$out" "^removed $(dev_path $POD2)\$"
 line() { grep -n -m1 -- "$1" <<< "$out" | cut -d: -f1; }
 l_rm=$(line "^removed $(dev_path $HRS)\$")
 l_conn=$(grep -n -- "^changed $(dev_path $POD) Connected" <<< "$out" | tail -1 | cut -d: -f1)
@@ -237,8 +250,12 @@ gk_check "indicate-only characteristic has Notifying but no NotifyAcquired" bash
 	"$(sigs "$(char_of $H10 $PMD_CP)" org.bluez.GattCharacteristic1)"
 gk_check "CCCD is a GattDescriptor1" has "$(prop "$HRM_CHAR/desc000f" org.bluez.GattDescriptor1 UUID)" '00002902-'
 gk_check "MTU q 232 on the H10" is_eq "$(prop "$HRM_CHAR" org.bluez.GattCharacteristic1 MTU)" "q 232"
-out=$(probe connect $H10)
-gk_check "Connect when connected: AlreadyConnected" has "$out" "org.bluez.Error.AlreadyConnected"
+# dev_connect() on a connected LE device: success at once, nothing changes
+# (AlreadyConnected is BR/EDR's).
+gk_check "Connect when connected: success, still connected" bash -c \
+	"busctl --address='$BUS' call org.bluez '$P' org.bluez.Device1 Connect &&
+	 busctl --address='$BUS' get-property org.bluez '$P' org.bluez.Device1 Connected |
+	 grep -q true"
 
 # Reads.
 out=$(probe read $POD 2a54 read $MILL 2ad4 read $H10 $PMD_CP read $VERITY $PMD_CP read $STRYD 2a65)
@@ -430,7 +447,11 @@ gk_check "... after the connect timeout (--connect-timeout-ms 2000): ${ms} ms" \
 # advertises again (bluetoothd keeps the LE connection attempt ~30 s).
 probe connect $H10 > "$gk_tmp/pending.out" &
 pr=$!
-sleep 0.8
+sleep 0.4
+out=$(probe connect $H10)
+gk_check "Connect while one is pending: Failed, already in progress" \
+	has "$out" "error connect org.bluez.Error.Failed Operation already in progress"
+sleep 0.4
 sim_call SetAdvertising sb $H10 true
 wait $pr
 out=$(cat "$gk_tmp/pending.out")

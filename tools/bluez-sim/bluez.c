@@ -956,7 +956,6 @@ static int device_connect_done(sd_event_source *s, uint64_t usec, void *userdata
 	}
 
 	dev->connected = 1;
-	dev->cached = true;	/* no longer temporary (device.c dev_connect) */
 	dev->link_gen++;
 	dev->stat_connects++;
 	timer_cancel(&dev->temporary_timer);
@@ -998,13 +997,21 @@ static int device_connect(sd_bus_message *m, void *userdata, sd_bus_error *error
 	/* Observed on 5.66: Connect during a pending Disconnect says ok. */
 	if (dev->disconnect_msg)
 		return sim_reply_empty(sim, m);
+	/*
+	 * device.c dev_connect() on an LE-only device: connected, success
+	 * at once (AlreadyConnected is BR/EDR's connect_profiles()); an
+	 * attempt under way, device_connect_le() -EALREADY as Failed.
+	 */
 	if (dev->connected)
-		return sim_reply_error(sim, m, BLUEZ_ERROR("AlreadyConnected"),
-				       "Already Connected");
+		return sim_reply_empty(sim, m);
 	if (dev->connecting)
-		return sim_reply_error(sim, m, BLUEZ_ERROR("InProgress"), "In Progress");
+		return sim_reply_error(sim, m, BLUEZ_ERROR("Failed"),
+				       "Operation already in progress");
 	if (dev->blocked)
 		return sim_reply_error(sim, m, BLUEZ_ERROR("Failed"), "Blocked");
+	/* btd_device_set_temporary(dev, false): at the call, whatever comes of it. */
+	dev->cached = true;
+	timer_cancel(&dev->temporary_timer);
 
 	/*
 	 * An advertising device answers at once; for one that is away the
