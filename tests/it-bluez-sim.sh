@@ -589,6 +589,7 @@ if [ "${vg[0]:-}" = missing ]; then
 	gk_skip "valgrind session" "valgrind not installed"
 else
 	gk_bg "${vg[@]}" "$SIM" --trace "$gk_tmp/ramp.csv" --disconnect-delay-ms 100 \
+		--power-off-delay-ms 1000 \
 		--device polar-verity-sense,$VERITY,"Polar Sense 1" --device footpod,$POD,Pod \
 		2>> "$gk_tmp/vg.log"
 	SIM_PID=$gk_last_pid
@@ -606,7 +607,15 @@ else
 	sim_call Disconnect s $VERITY
 	sim_call RestartBluez u 200
 	sleep 1
+	# a power-off under way when the adapter goes: its Set fails
+	bc set-property org.bluez /org/bluez/hci0 org.bluez.Adapter1 Powered b false \
+		2> "$gk_tmp/vg-power.err" &
+	pr=$!
+	sleep 0.3
 	sim_call RemoveAdapter
+	wait $pr
+	gk_check "$what: a power-off cut short by RemoveAdapter answers Failed" \
+		grep -q "No such adapter" "$gk_tmp/vg-power.err"
 	sim_call AddAdapter
 	sim_call Quit
 	wait $SIM_PID
