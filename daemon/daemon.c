@@ -927,7 +927,9 @@ static void reload(struct gk_daemon *d)
 		if (changed)
 			log_warning("Changed settings that need a restart, kept old values: %s",
 				    restart);
-		bool ha_changed = c->mqtt.ha_discovery != d->cfg->mqtt.ha_discovery;
+		/* the live metrics' expire_after follows live_interval_ms (ha.c) */
+		bool ha_changed = c->mqtt.ha_discovery != d->cfg->mqtt.ha_discovery ||
+				  c->mqtt.live_interval_ms != d->cfg->mqtt.live_interval_ms;
 
 		gk_config_free(d->cfg);
 		d->cfg = c;

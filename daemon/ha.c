@@ -348,6 +348,20 @@ static struct ha_entity live_entity_for_mount(const struct ha_entity *e,
 	return r;
 }
 
+/*
+ * run/live comes once per mqtt.live_interval_ms (the first step at or after
+ * 9/10 of it): a live metric expires after three intervals without one, never
+ * sooner than HA_LIVE_EXPIRE_S. A fixed 10 s left an interval of 10000 ms (the
+ * largest allowed) no margin: each value would expire about when the next is
+ * due, and a step gap of under a second made the entity unavailable.
+ */
+int ha_live_expire_s(const struct gk_config *cfg)
+{
+	unsigned s = (3 * cfg->mqtt.live_interval_ms + 999) / 1000;
+
+	return s > HA_LIVE_EXPIRE_S ? (int)s : HA_LIVE_EXPIRE_S;
+}
+
 int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		       enum form_mount form_mount, ha_emit_cb_t emit, void *userdata)
 {
@@ -400,7 +414,8 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(live_entities); i++) {
 			struct ha_entity e = live_entity_for_mount(&live_entities[i], form_mount);
 
-			r = emit_entity(&b, &e, GK_GROUP_RUN, st, dev, NULL, HA_LIVE_EXPIRE_S);
+			r = emit_entity(&b, &e, GK_GROUP_RUN, st, dev, NULL,
+					ha_live_expire_s(cfg));
 		}
 		snprintf(st, sizeof(st), "%s/session/state", b.prefix);
 		if (r >= 0)

@@ -27,5 +27,11 @@ typedef int (*ha_emit_cb_t)(void *userdata, const char *topic, struct json_objec
 int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		       enum form_mount form_mount, ha_emit_cb_t emit, void *userdata);
 
-/* Seconds after which HA shows a live metric as unavailable. */
+/* Seconds after which HA shows a live metric as unavailable, at least. */
 #define HA_LIVE_EXPIRE_S 10
+
+/*
+ * The live metrics' expire_after for cfg: three run/live intervals
+ * (mqtt.live_interval_ms), never under HA_LIVE_EXPIRE_S.
+ */
+int ha_live_expire_s(const struct gk_config *cfg);

@@ -211,6 +211,23 @@ gk_check "200 bad reloads: RSS grew $((rss1 - rss0)) KiB (<= $limit)" \
 gk_check "still running after 200 bad reloads" kill -0 "$GKD_PID"
 cp "$gk_tmp/good.conf" "$cfg"
 
+# ---- a reload that changes mqtt.live_interval_ms re-announces the live metrics
+# with an expire_after of three intervals (10 s would expire each 10 s value)
+cadence_cfgs() { grep -c 'homeassistant/sensor/gaitkeeper_it/run_cadence_spm/config {' "$sub_log"; }
+expire_is() {	# expire_is SECONDS [AFTER_N]: the last of more than AFTER_N configs has it
+	[ "$(cadence_cfgs)" -gt "${2:-0}" ] &&
+		grep 'homeassistant/sensor/gaitkeeper_it/run_cadence_spm/config {' "$sub_log" |
+		tail -1 | grep -q "\"expire_after\":$1[,}]"
+}
+sed -i 's/keepalive_s = 5;/keepalive_s = 5; live_interval_ms = 10000;/' "$cfg"
+kill -HUP "$GKD_PID"
+gk_check "reload with live_interval_ms 10000: live metrics expire after 30 s" \
+	gk_wait_for 10 expire_is 30
+n_cadence=$(cadence_cfgs)
+cp "$gk_tmp/good.conf" "$cfg"
+kill -HUP "$GKD_PID"
+gk_check "... and after 10 s again once it is 1000 ms" gk_wait_for 10 expire_is 10 "$n_cadence"
+
 # ---- Home Assistant controls: what a press or a set publishes is obeyed ------
 # ha_press CONFIG_TOPIC [VALUE]: publish what Home Assistant would for the
 # announced control (its command_topic; payload_press, or the command_template

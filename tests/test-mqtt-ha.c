@@ -163,6 +163,55 @@ static void test_availability_and_expiry(void **state)
 	gk_config_free(c);
 }
 
+struct live_expiry {
+	int cadence, steps;	/* their expire_after, -1 without */
+};
+
+static int find_live_expiry(void *userdata, const char *topic, struct json_object *config)
+{
+	struct live_expiry *l = userdata;
+	struct json_object *exp;
+	int v = json_object_object_get_ex(config, "expire_after", &exp) ?
+		json_object_get_int(exp) : -1;
+
+	if (strstr(topic, "/run_cadence_spm/"))
+		l->cadence = v;
+	if (strstr(topic, "/run_session_steps/"))
+		l->steps = v;
+	return 0;
+}
+
+/*
+ * A live metric must outlive the gap between two run/live messages: with
+ * mqtt.live_interval_ms = 10000 (the largest allowed), a fixed 10 s made each
+ * value expire about when the next was due. Three intervals, at least 10 s.
+ */
+static void test_live_expiry_follows_interval(void **state)
+{
+	static const struct {
+		unsigned interval_ms;
+		int expire_s;
+	} cases[] = { { 250, 10 }, { 1000, 10 }, { 3400, 11 }, { 4000, 12 }, { 10000, 30 } };
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		struct live_expiry l = { -1, -1 };
+		struct gk_config *c = NULL;
+		char text[256];
+
+		snprintf(text, sizeof(text),
+			 "node = \"gym\"; mqtt = { live_interval_ms = %u; };\n",
+			 cases[i].interval_ms);
+		assert_int_equal(gk_config_load_string(text, NULL, &c, NULL), 0);
+		assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST,
+						    find_live_expiry, &l), 0);
+		if (l.cadence != cases[i].expire_s || l.steps != cases[i].expire_s)
+			fail_msg("live_interval_ms %u: expire_after %d and %d, want %d",
+				 cases[i].interval_ms, l.cadence, l.steps, cases[i].expire_s);
+		assert_true(l.cadence * 1000 >= 3 * (int)cases[i].interval_ms);
+		gk_config_free(c);
+	}
+}
+
 static int stop_early(void *userdata, const char *topic, struct json_object *config)
 {
 	unsigned *n = userdata;
@@ -546,6 +595,8 @@ int main(void)
 		{ "/mqtt-ha/every-live-metric", test_every_live_metric, NULL, NULL, NULL },
 		{ "/mqtt-ha/availability-and-expiry", test_availability_and_expiry, NULL, NULL,
 		  NULL },
+		{ "/mqtt-ha/live-expiry-follows-interval", test_live_expiry_follows_interval, NULL,
+		  NULL, NULL },
 		{ "/mqtt-ha/emit-error-stops", test_emit_error_stops, NULL, NULL, NULL },
 		{ "/mqtt-ha/lean-named-for-mount", test_lean_named_for_mount, NULL, NULL, NULL },
 		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
