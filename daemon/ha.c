@@ -49,12 +49,16 @@ static const struct ha_entity live_entities[] = {
 	  "mdi:shoe-print" },
 };
 
-/* session/summary: the last finished session. */
+/*
+ * session/summary: the last finished session. Each has a unit: Home Assistant
+ * takes a sensor with neither unit nor state class (nor a numeric device
+ * class) for text, shown as such in its history and left out of graphs.
+ */
 static const struct ha_entity summary_entities[] = {
 	{ "sensor", "duration_s", "Last session duration", "s", "duration", NULL, false, NULL },
 	{ "sensor", "distance_m", "Last session distance", "m", "distance", NULL, false, NULL },
-	{ "sensor", "steps", "Last session steps", NULL, NULL, NULL, false, "mdi:shoe-print" },
-	{ "sensor", "alerts_total", "Last session alerts", NULL, NULL, NULL, false,
+	{ "sensor", "steps", "Last session steps", "steps", NULL, NULL, false, "mdi:shoe-print" },
+	{ "sensor", "alerts_total", "Last session alerts", "alerts", NULL, NULL, false,
 	  "mdi:alert" },
 };
 

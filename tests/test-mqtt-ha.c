@@ -212,6 +212,56 @@ static void test_live_expiry_follows_interval(void **state)
 	}
 }
 
+struct numeric_check {
+	char text[8][96];	/* sensors Home Assistant takes for text */
+	unsigned n;
+};
+
+static int find_text_sensors(void *userdata, const char *topic, struct json_object *config)
+{
+	struct numeric_check *k = userdata;
+
+	/*
+	 * Home Assistant (sensor _numeric_state_expected, and the frontend's
+	 * isNumericState) takes a sensor for a number only with a unit or a
+	 * state class (or a numeric device class): without, a count is text.
+	 */
+	if (strstr(topic, "/sensor/") && !get_str(config, "unit_of_measurement") &&
+	    !get_str(config, "state_class") && !get_str(config, "device_class")) {
+		assert_true(k->n < ELEMENTSOF(k->text));
+		snprintf(k->text[k->n++], sizeof(k->text[0]), "%s", topic);
+	}
+	return 0;
+}
+
+/* Only the sensors whose values are words are text: link state, session state, activity. */
+static void test_numbers_are_numeric(void **state)
+{
+	static const char *const words[] = {
+		"homeassistant/sensor/gaitkeeper_gym/chest_state/config",
+		"homeassistant/sensor/gaitkeeper_gym/belt_state/config",
+		"homeassistant/sensor/gaitkeeper_gym/session_state/config",
+		"homeassistant/sensor/gaitkeeper_gym/session_activity/config",
+	};
+	struct numeric_check k = {};
+	struct gk_config *c = NULL;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, find_text_sensors, &k),
+			 0);
+	for (unsigned i = 0; i < k.n; i++) {
+		bool ok = false;
+
+		for (size_t j = 0; j < ELEMENTSOF(words); j++)
+			ok |= streq(k.text[i], words[j]);
+		if (!ok)
+			fail_msg("'%s': a number without unit or state class is text to Home "
+				 "Assistant", k.text[i]);
+	}
+	assert_int_equal(k.n, ELEMENTSOF(words));
+	gk_config_free(c);
+}
+
 static int stop_early(void *userdata, const char *topic, struct json_object *config)
 {
 	unsigned *n = userdata;
@@ -597,6 +647,7 @@ int main(void)
 		  NULL },
 		{ "/mqtt-ha/live-expiry-follows-interval", test_live_expiry_follows_interval, NULL,
 		  NULL, NULL },
+		{ "/mqtt-ha/numbers-are-numeric", test_numbers_are_numeric, NULL, NULL, NULL },
 		{ "/mqtt-ha/emit-error-stops", test_emit_error_stops, NULL, NULL, NULL },
 		{ "/mqtt-ha/lean-named-for-mount", test_lean_named_for_mount, NULL, NULL, NULL },
 		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
