@@ -12,12 +12,12 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "ble/backoff.h"
 #include "ble/ble.h"
 #include "ble/imu.h"
 #include "ble/match.h"
 #include "ble/props.h"
 #include "ble/state.h"
+#include "common/backoff.h"
 #include "common/macro.h"
 #include "proto/cps.h"
 #include "proto/ftms.h"
@@ -771,7 +771,7 @@ static void sensor_enter(struct sensor *s, enum ble_sensor_state state)
 		/* A half-open link from a failed subscribe is taken down. */
 		if (dev && dev->connected && old != BLE_SENSOR_STATE_STALE)
 			sensor_disconnect(s);
-		delay = ble_backoff_delay_usec(s->failures, random_u32());
+		delay = gk_backoff_delay_usec(s->failures, random_u32());
 		r = sd_event_add_time_relative(m->event, &s->timer, CLOCK_MONOTONIC,
 					       delay, 10 * USEC_PER_MSEC,
 					       timer_backoff, s);

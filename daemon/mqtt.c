@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/backoff.h"
 #include "common/macro.h"
 #include "common/parse.h"
 #include "daemon/limits.h"
@@ -23,8 +24,7 @@
 
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
-#define BACKOFF_MIN_USEC (500 * USEC_PER_MSEC)
-#define BACKOFF_MAX_USEC (8 * USEC_PER_SEC)	/* reliability.md R2 */
+#define BACKOFF_AT_CAP 32	/* failures past which common/backoff waits its cap */
 #define SESSION_EXPIRY_S 604800			/* 7 days of durable session */
 #define INFLIGHT_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define PUMP_INTERVAL_USEC (1 * USEC_PER_SEC)
@@ -109,7 +109,7 @@ struct mqtt_client {
 	sd_event_source *probe_timer, *probe_io;
 	sd_event_source *pump_timer;
 	sd_event_source *shutdown_timer;
-	uint64_t backoff_usec;
+	unsigned failures;		/* connect attempts since the last connect */
 	bool connecting, connected, shutting_down, shutdown_done;
 	unsigned paho_down_ticks;	/* pump ticks Paho said "not connected" while we were */
 	unsigned quick_drops;		/* sessions in a row dropped within QUICK_DROP_USEC */
@@ -324,7 +324,7 @@ static void session_taken_over(struct mqtt_client *m, const char *how)
 			  "mqtt.client_id", m->uri, how, (unsigned long long)m->taken_over,
 			  m->client_id);
 	m->taken_over_usec = now_usec();
-	m->backoff_usec = BACKOFF_MAX_USEC;
+	m->failures = BACKOFF_AT_CAP;
 	m->probe_armed = false;
 	m->quick_drops = 0;
 	memset(m->quick_at, 0, sizeof(m->quick_at));
@@ -352,7 +352,7 @@ static void link_lost(struct mqtt_client *m, const char *reason, bool taken_over
 		session_taken_over(m, TAKEN_OVER_0x8E);
 	} else if (m->taken_over_usec && now - m->taken_over_usec < TAKEN_OVER_HOLD_USEC) {
 		/* still taken over, most likely: no clean session, the cap */
-		m->backoff_usec = BACKOFF_MAX_USEC;
+		m->failures = BACKOFF_AT_CAP;
 		m->probe_armed = false;
 		if (now - m->stats.last_connected_usec < QUICK_DROP_USEC)
 			m->taken_over_usec = now;
@@ -525,22 +525,19 @@ static void probe_start(struct mqtt_client *m)
 
 static void schedule_reconnect(struct mqtt_client *m)
 {
-	uint64_t delay, jitter, r = 0;
+	uint64_t delay;
+	uint32_t r = 0;
 	int k;
 
 	if (m->shutting_down || m->retry_timer)
 		return;
 
-	/* 0.5 s doubling to 8 s, each +-20 % so a gym of gateways doesn't stampede. */
-	m->backoff_usec = m->backoff_usec ? m->backoff_usec * 2 : BACKOFF_MIN_USEC;
-	if (m->backoff_usec > BACKOFF_MAX_USEC)
-		m->backoff_usec = BACKOFF_MAX_USEC;
+	/* 0.5 s doubling to 8 s, each from its upper half: a gym of gateways doesn't stampede */
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = now_usec();		/* jitter only needs to differ between gateways */
-	jitter = m->backoff_usec / 5;
-	delay = m->backoff_usec - jitter + (jitter ? r % (2 * jitter + 1) : 0);
-	if (delay > BACKOFF_MAX_USEC)
-		delay = BACKOFF_MAX_USEC;
+		r = (uint32_t)now_usec();	/* it only needs to differ between gateways */
+	if (m->failures < BACKOFF_AT_CAP)
+		m->failures++;
+	delay = gk_backoff_delay_usec(m->failures, r);
 
 	k = sd_event_add_time_relative(m->event, &m->retry_timer, CLOCK_MONOTONIC, delay, 0,
 				       on_retry_timer, m);
@@ -718,7 +715,7 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 		m->connecting = false;
 		m->connected = true;
 		m->paho_down_ticks = 0;
-		m->backoff_usec = 0;
+		m->failures = 0;
 		m->probe_armed = true;
 		probe_stop(m);
 		m->stats.connects++;
@@ -779,7 +776,7 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 			session_taken_over(m, TAKEN_OVER_0x8E);
 			if (m->retry_timer)
 				(void)sd_event_source_set_time_relative(m->retry_timer,
-									BACKOFF_MAX_USEC);
+									GK_BACKOFF_CAP_USEC);
 		}
 		break;
 
