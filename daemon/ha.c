@@ -154,8 +154,13 @@ struct build {
 	void *userdata;
 };
 
+/*
+ * A device; manufacturer and sw_version (its firmware version, to Home
+ * Assistant) are left out when NULL.
+ */
 static struct json_object *device_new(const struct build *b, const char *suffix,
-				      const char *name, const char *model)
+				      const char *name, const char *manufacturer,
+				      const char *model, const char *sw_version)
 {
 	struct json_object *d = json_object_new_object();
 	struct json_object *ids = json_object_new_array();
@@ -165,12 +170,27 @@ static struct json_object *device_new(const struct build *b, const char *suffix,
 	json_object_array_add(ids, json_object_new_string(id));
 	json_object_object_add(d, "identifiers", ids);
 	add_str(d, "name", name);
-	add_str(d, "manufacturer", "gaitkeeper");
+	add_str(d, "manufacturer", manufacturer);
 	add_str(d, "model", model);
-	add_str(d, "sw_version", b->version);
+	add_str(d, "sw_version", sw_version);
 	if (suffix)
 		add_str(d, "via_device", b->gateway_id);
 	return d;
+}
+
+/*
+ * The maker of a sensor of this kind where the kind names one; the generic
+ * profiles (heart-rate, footpod, power, treadmill) come from any maker.
+ */
+static const char *sensor_manufacturer(enum gk_sensor_kind kind)
+{
+	switch (kind) {
+	case GK_SENSOR_KIND_POLAR_H10:
+	case GK_SENSOR_KIND_POLAR_VERITY_SENSE:
+		return "Polar";
+	default:
+		return NULL;
+	}
 }
 
 static void add_availability(const struct build *b, struct json_object *o, const char *alias)
@@ -378,7 +398,7 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 	snprintf(b.gateway_id, sizeof(b.gateway_id), "gaitkeeper_%s", cfg->node);
 
 	/* The gateway. */
-	dev = device_new(&b, NULL, cfg->node, "gaitkeeperd gateway");
+	dev = device_new(&b, NULL, cfg->node, "gaitkeeper", "gaitkeeperd gateway", version);
 	snprintf(st, sizeof(st), "%s/gateway/state", b.prefix);
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(gateway_entities); i++)
 		r = emit_entity(&b, &gateway_entities[i], GK_GROUP_GATEWAY, st, dev, NULL, 0);
@@ -390,7 +410,12 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		char name[96];
 
 		snprintf(name, sizeof(name), "%s %s", cfg->node, sc->alias);
-		dev = device_new(&b, sc->alias, name, gk_sensor_kind_to_string(sc->kind));
+		/*
+		 * The sensor's maker, not gaitkeeper, and no sw_version: ours is
+		 * not the sensor's firmware (it is on the gateway and in origin).
+		 */
+		dev = device_new(&b, sc->alias, name, sensor_manufacturer(sc->kind),
+				 gk_sensor_kind_to_string(sc->kind), NULL);
 		snprintf(st, sizeof(st), "%s/sensor/%s/state", b.prefix, sc->alias);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(sensor_entities); i++)
 			if (sensor_kind_has(sc, sensor_entities[i].key))
@@ -413,7 +438,7 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		char name[96];
 
 		snprintf(name, sizeof(name), "%s run", cfg->node);
-		dev = device_new(&b, GK_GROUP_RUN, name, "running session");
+		dev = device_new(&b, GK_GROUP_RUN, name, "gaitkeeper", "running session", version);
 		snprintf(st, sizeof(st), "%s/run/live", b.prefix);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(live_entities); i++) {
 			struct ha_entity e = live_entity_for_mount(&live_entities[i], form_mount);

@@ -262,6 +262,54 @@ static void test_numbers_are_numeric(void **state)
 	gk_config_free(c);
 }
 
+struct device_check {
+	unsigned n, bad;
+};
+
+static int check_devices(void *userdata, const char *topic, struct json_object *config)
+{
+	struct device_check *k = userdata;
+	struct json_object *dev, *ids;
+	const char *id, *maker, *sw;
+	bool ok = false;
+
+	assert_true(json_object_object_get_ex(config, "device", &dev));
+	assert_true(json_object_object_get_ex(dev, "identifiers", &ids));
+	id = json_object_get_string(json_object_array_get_idx(ids, 0));
+	maker = get_str(dev, "manufacturer");
+	sw = get_str(dev, "sw_version");
+	/*
+	 * sw_version is the device's firmware to Home Assistant: ours only on
+	 * our own devices (the gateway, the run), never on a sensor; a sensor's
+	 * maker where its kind names one, never "gaitkeeper".
+	 */
+	if (streq(id, "gaitkeeper_gym") || streq(id, "gaitkeeper_gym_run"))
+		ok = streq(maker, "gaitkeeper") && streq(sw, "test");
+	else if (streq(id, "gaitkeeper_gym_chest"))
+		ok = streq(maker, "Polar") && !sw && streq(get_str(dev, "model"), "polar-h10");
+	else if (streq(id, "gaitkeeper_gym_belt"))
+		ok = !maker && !sw && streq(get_str(dev, "model"), "treadmill");
+	else
+		fail_msg("'%s': unexpected device '%s'", topic, id);
+	if (!ok)
+		print_message("%s: device %s\n", topic, json_object_to_json_string(dev));
+	k->bad += !ok;
+	k->n++;
+	return 0;
+}
+
+static void test_device_metadata(void **state)
+{
+	struct device_check k = {};
+	struct gk_config *c = NULL;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, check_devices, &k), 0);
+	assert_true(k.n > 20);
+	assert_int_equal(k.bad, 0);
+	gk_config_free(c);
+}
+
 static int stop_early(void *userdata, const char *topic, struct json_object *config)
 {
 	unsigned *n = userdata;
@@ -648,6 +696,7 @@ int main(void)
 		{ "/mqtt-ha/live-expiry-follows-interval", test_live_expiry_follows_interval, NULL,
 		  NULL, NULL },
 		{ "/mqtt-ha/numbers-are-numeric", test_numbers_are_numeric, NULL, NULL, NULL },
+		{ "/mqtt-ha/device-metadata", test_device_metadata, NULL, NULL, NULL },
 		{ "/mqtt-ha/emit-error-stops", test_emit_error_stops, NULL, NULL, NULL },
 		{ "/mqtt-ha/lean-named-for-mount", test_lean_named_for_mount, NULL, NULL, NULL },
 		{ "/mqtt-ha/controls", test_controls, NULL, NULL, NULL },
