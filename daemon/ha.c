@@ -262,7 +262,6 @@ static int config_emit(const struct build *b, struct json_object *o, const char 
 	json_object_object_add(o, "device", json_object_get(device));
 	add_str(origin, "name", "gaitkeeper");
 	add_str(origin, "sw_version", b->version);
-	add_str(origin, "support_url", "https://github.com/gaitkeeper/gaitkeeper");
 	json_object_object_add(o, "origin", origin);
 
 	r = b->emit(b->userdata, topic, o);
