@@ -127,18 +127,43 @@ const char *const gk_alias_reserved[] = {
 	NULL,
 };
 
-/* The character of an alias in a Home Assistant entity id (daemon/ha.c, config_new()). */
-static int alias_fold(unsigned char c)
+/*
+ * The next character of an alias as Home Assistant's slugify() leaves it in
+ * an entity id (daemon/ha.c, config_new()): lower case, a run of '-' and '_'
+ * one '_', none at either end. *p moves past it; 0 at the end.
+ */
+static int alias_fold_next(const char **p, bool first)
 {
-	return isalnum(c) ? tolower(c) : '_';
+	const unsigned char *s = (const unsigned char *)*p;
+	bool sep = false;
+
+	for (; *s && !isalnum(*s); s++)
+		sep = true;
+	if (!*s) {
+		*p = (const char *)s;
+		return 0;		/* trailing separators: none */
+	}
+	if (sep && !first) {
+		*p = (const char *)s;	/* the separator now, the letter next time */
+		return '_';
+	}
+	*p = (const char *)s + 1;
+	return tolower(*s);
 }
 
 bool gk_alias_same(const char *a, const char *b)
 {
-	for (; *a && *b; a++, b++)
-		if (alias_fold((unsigned char)*a) != alias_fold((unsigned char)*b))
+	bool first = true;
+	int x, y;
+
+	do {
+		x = alias_fold_next(&a, first);
+		y = alias_fold_next(&b, first);
+		if (x != y)
 			return false;
-	return !*a && !*b;
+		first = false;
+	} while (x);
+	return true;
 }
 
 bool gk_alias_is_reserved(const char *alias)
@@ -328,7 +353,8 @@ static const struct schema_key sensor_schema[] = {
 	{ "alias", SCHEMA_STRING, S(alias), 1, 0, 0, NULL, NULL, check_name, false, false, NULL,
 	  "Required. Short unique name: the <id> in sensor/<id>/... topics and the sensor's "
 	  "part of Home Assistant ids. Letters, digits, '-' and '_'; two aliases must differ "
-	  "in more than case and '-' vs '_' (Home Assistant entity ids fold both). Not "
+	  "in more than case, '-' vs '_', runs of them and any at the ends (Home Assistant "
+	  "entity ids fold all that). Not "
 	  GK_GROUP_ALERT ", " GK_GROUP_CMD ", " GK_GROUP_GATEWAY ", " GK_GROUP_PAIN ", "
 	  GK_GROUP_RUN ", " GK_GROUP_SENSOR ", " GK_GROUP_SESSION ", " GK_GROUP_STATUS " or "
 	  GK_GROUP_SUMMARY " in any case: the daemon's own topic and Home Assistant groups." },
@@ -780,8 +806,9 @@ static void check_cross(const config_t *cfg, struct gk_config *c, struct errors 
 					  s->alias, j);
 			else
 				error_add(e, m, key, "'%s' is already used by sensors.[%u] as "
-					  "'%s' (Home Assistant entity ids ignore case and "
-					  "take '-' as '_')", s->alias, j, other);
+					  "'%s' (Home Assistant entity ids ignore case, take "
+					  "'-' as '_', a run of them as one and none at the ends)",
+					  s->alias, j, other);
 		}
 	}
 
@@ -1062,8 +1089,8 @@ int gk_config_write_markdown(FILE *f)
 		"## Top-level keys and groups\n\n", GK_CONFIG_DEFAULT_PATH);
 	markdown_rows(f, config_schema, ELEMENTSOF(config_schema), "");
 	fprintf(f, "\n## `sensors`: a list of groups, at most %u\n\n"
-		"Each element describes one BLE sensor. `alias` must be unique, ignoring case "
-		"and `-` vs `_`, and must not be a name the daemon uses for its own groups; "
+		"Each element describes one BLE sensor. `alias` must be unique, ignoring case, "
+		"`-` vs `_`, runs of them and any at the ends, and must not be a name the daemon uses for its own groups; "
 		"`address` or `name` (or both) must be given; `mount` is accepted only for kinds "
 		"with an IMU. Sensors are set up at start-up: changing them needs a restart. "
 		"With several IMU "

@@ -187,8 +187,9 @@ extern const char *const gk_alias_reserved[];
 
 /*
  * True if aliases a and b name the same Home Assistant entities: equal
- * ignoring ASCII case, with '-' and '_' alike (default_entity_id is the
- * unique_id in lower case with '-' as '_').
+ * ignoring ASCII case, with '-' and '_' alike, a run of them as one and
+ * none at either end (default_entity_id is the unique_id in lower case with
+ * '-' as '_', and Home Assistant's slugify() collapses and trims '_').
  */
 bool gk_alias_same(const char *a, const char *b);
 

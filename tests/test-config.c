@@ -194,11 +194,24 @@ static const struct bad_case {
 	  "kind = \"polar-h10\"; name = \"x\"; },\n { alias = \"chest\"; "
 	  "kind = \"heart-rate\"; name = \"y\"; } );\n",
 	  "bad.conf:3: sensors.[1].alias: 'chest' is already used by sensors.[0] as 'Chest' "
-	  "(Home Assistant entity ids ignore case and take '-' as '_')" },
+	  "(Home Assistant entity ids ignore case, take '-' as '_', a run of them as one and "
+	  "none at the ends)" },
 	{ "/config/bad/alias-duplicate-dash", "sensors = (\n { alias = \"hr-1\"; "
 	  "kind = \"heart-rate\"; name = \"x\"; },\n\n { alias = \"HR_1\"; "
 	  "kind = \"heart-rate\"; name = \"y\"; } );\n",
 	  "bad.conf:4: sensors.[1].alias: 'HR_1' is already used by sensors.[0] as 'hr-1'" },
+	/* slugify() in Home Assistant: "hr-" and "hr" are both sensor...._hr_... */
+	{ "/config/bad/alias-duplicate-trailing-dash", "sensors = (\n { alias = \"hr\"; "
+	  "kind = \"heart-rate\"; name = \"x\"; },\n { alias = \"hr-\"; "
+	  "kind = \"heart-rate\"; name = \"y\"; } );\n",
+	  "bad.conf:3: sensors.[1].alias: 'hr-' is already used by sensors.[0] as 'hr'" },
+	{ "/config/bad/alias-duplicate-dash-run", "sensors = (\n { alias = \"a_b\"; "
+	  "kind = \"footpod\"; name = \"x\"; },\n { alias = \"_A--b\"; "
+	  "kind = \"heart-rate\"; name = \"y\"; } );\n",
+	  "bad.conf:3: sensors.[1].alias: '_A--b' is already used by sensors.[0] as 'a_b'" },
+	{ "/config/bad/alias-reserved-dashes", "sensors = ( { alias = \"run-\"; "
+	  "kind = \"footpod\"; name = \"x\"; } );\n",
+	  "bad.conf:1: sensors.[0].alias: 'run-' is reserved" },
 	{ "/config/bad/alias-topic-chars", "sensors = ( { alias = \"a/b\"; "
 	  "kind = \"footpod\"; name = \"x\"; } );\n",
 	  "bad.conf:1: sensors.[0].alias: 'a/b': only letters, digits, '-' and '_'" },
