@@ -17,6 +17,16 @@ gk_start_dbus 2> /dev/null || { gk_not_ok "private dbus-daemon"; gk_done; exit 1
 rc=$?
 gk_check "no service: exit 69 (got $rc)" test "$rc" -eq 69
 gk_check "no service: says gaitkeeperd is not running" grep -q 'gaitkeeperd is not running' "$gk_tmp/none.out"
+# --json: the failure as one JSON object on stdout, as a refused call prints it (was nothing)
+for c in status sensors summary "session start" "pain 3" watch; do
+	"$GAITCTL" $c --json > "$gk_tmp/none.json" 2> /dev/null
+	gk_check "no service: $c --json: exit 69, {ok: false, ServiceUnknown} on stdout" \
+		bash -c '[ $1 -eq 69 ] && python3 -c "
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o[\"ok\"] is False and o[\"error\"].endswith(\".ServiceUnknown\"), o
+assert \"not running\" in o[\"message\"], o" "$2"' _ $? "$gk_tmp/none.json"
+done
 "$GAITCTL" session > /dev/null 2>&1
 gk_check "usage error: exit 64" test $? -eq 64
 "$GAITCTL" watch --count x > /dev/null 2>&1

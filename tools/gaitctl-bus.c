@@ -398,9 +398,11 @@ static int call_failed(const struct options *o, const char *what,
 
 /*
  * Connect and make sure gaitkeeperd is on the bus; else EX_UNAVAILABLE
- * (unless !need_daemon: watch --wait).
+ * (unless !need_daemon: watch --wait), said as a failed call is (with
+ * --json, the same {"ok": false, ...} object on stdout).
  */
-static int connect_bus(bool need_daemon, sd_bus **ret)
+static int connect_bus(const struct options *o, const char *what, bool need_daemon,
+		       sd_bus **ret)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -409,9 +411,9 @@ static int connect_bus(bool need_daemon, sd_bus **ret)
 
 	r = sd_bus_open_system(&bus);
 	if (r < 0) {
-		fprintf(stderr, "gaitctl: cannot connect to the system bus: %s\n",
-			strerror(-r));
-		return -EX_UNAVAILABLE;
+		sd_bus_error_setf(&e, SD_BUS_ERROR_DISCONNECTED,
+				  "cannot connect to the system bus: %s", strerror(-r));
+		return -call_failed(o, what, &e, r);
 	}
 
 	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
@@ -420,9 +422,11 @@ static int connect_bus(bool need_daemon, sd_bus **ret)
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "b", &has);
 	if (need_daemon && (r < 0 || !has)) {
-		fprintf(stderr, "gaitctl: gaitkeeperd is not running "
-			"(%s is not on the system bus)\n", DBUS_API_NAME);
-		return -EX_UNAVAILABLE;
+		sd_bus_error_free(&e);
+		sd_bus_error_setf(&e, SD_BUS_ERROR_SERVICE_UNKNOWN,
+				  "gaitkeeperd is not running (%s is not on the system bus)",
+				  DBUS_API_NAME);
+		return -call_failed(o, what, &e, -ESRCH);
 	}
 
 	*ret = TAKE_PTR(bus);
@@ -1446,7 +1450,7 @@ int gaitctl_bus(int argc, char **argv)
 	} else if (!streq(cmd, "session") && npos > 0)
 		return usage_error("unexpected argument '%s'", pos[0]);
 
-	r = connect_bus(!(streq(cmd, "watch") && o.wait), &bus);
+	r = connect_bus(&o, cmd, !(streq(cmd, "watch") && o.wait), &bus);
 	if (r < 0)
 		return -r;
 
