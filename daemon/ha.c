@@ -53,14 +53,38 @@ static const struct ha_entity live_entities[] = {
  * session/summary: the last finished session. Each has a unit: Home Assistant
  * takes a sensor with neither unit nor state class (nor a numeric device
  * class) for text, shown as such in its history and left out of graphs.
+ *
+ * Each is an amount over one session, so state class "total" with the
+ * session's start as last_reset (SUMMARY_LAST_RESET): Home Assistant's
+ * long-term statistics then start a new cycle from 0 at each session and
+ * add the whole of it, so the sums are the time, distance, steps and alerts
+ * per day or week. "measurement" would keep only the mean, min and max of
+ * the last session's figure, hour by hour; "total_increasing" would take a
+ * session shorter than the one before for a continuation and add only the
+ * difference to it.
  */
 static const struct ha_entity summary_entities[] = {
-	{ "sensor", "duration_s", "Last session duration", "s", "duration", NULL, false, NULL },
-	{ "sensor", "distance_m", "Last session distance", "m", "distance", NULL, false, NULL },
-	{ "sensor", "steps", "Last session steps", "steps", NULL, NULL, false, "mdi:shoe-print" },
-	{ "sensor", "alerts_total", "Last session alerts", "alerts", NULL, NULL, false,
+	{ "sensor", "duration_s", "Last session duration", "s", "duration", "total", false,
+	  NULL },
+	{ "sensor", "distance_m", "Last session distance", "m", "distance", "total", false,
+	  NULL },
+	{ "sensor", "steps", "Last session steps", "steps", NULL, "total", false,
+	  "mdi:shoe-print" },
+	{ "sensor", "alerts_total", "Last session alerts", "alerts", NULL, "total", false,
 	  "mdi:alert" },
 };
+
+/*
+ * The summary's cycle start for Home Assistant (an ISO 8601 time; it takes
+ * last_reset_value_template only with state class "total"): started_ts, epoch
+ * ms, in UTC. Empty when it is null, which Home Assistant ignores (a debug
+ * line) rather than failing the template.
+ */
+#define SUMMARY_LAST_RESET \
+	"{% if value_json.started_ts is number %}" \
+	"{{ (value_json.started_ts / 1000) | " \
+	"timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false) }}" \
+	"{% endif %}"
 
 /*
  * Controls on the run device: the MQTT commands (docs/mqtt.md, cmd/...) as
@@ -288,6 +312,7 @@ static int emit_entity(const struct build *b, const struct ha_entity *e, const c
 					form_alert_kind_to_string((enum form_alert_kind)k)));
 		json_object_array_add(types, json_object_new_string("cleared"));
 		json_object_object_add(o, "event_types", types);
+		json_object_object_add(o, "qos", json_object_new_int(HA_ALERT_EVENT_QOS));
 	} else {
 		/* A missing value is null in our JSON: HA shows "unknown", never 0. */
 		snprintf(tmpl, sizeof(tmpl), "{{ value_json.%s }}", e->key);
@@ -296,6 +321,8 @@ static int emit_entity(const struct build *b, const struct ha_entity *e, const c
 	add_str(o, "unit_of_measurement", e->unit);
 	add_str(o, "device_class", e->device_class);
 	add_str(o, "state_class", e->state_class);
+	if (streq(group, GK_GROUP_SUMMARY))
+		add_str(o, "last_reset_value_template", SUMMARY_LAST_RESET);
 	add_str(o, "icon", e->icon);
 	if (e->diagnostic)
 		add_str(o, "entity_category", "diagnostic");
@@ -450,7 +477,8 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 			r = emit_entity(&b, &session_state, GK_GROUP_SESSION, st, dev, NULL, 0);
 		if (r >= 0)
 			r = emit_entity(&b, &activity, GK_GROUP_SESSION, st, dev, NULL, 0);
-		snprintf(st, sizeof(st), "%s/alert", b.prefix);
+		/* alert/event: the alerts of now, not the must-deliver backlog of alert */
+		snprintf(st, sizeof(st), "%s/%s", b.prefix, HA_ALERT_EVENT_TOPIC);
 		if (r >= 0)
 			r = emit_entity(&b, &alert, GK_GROUP_RUN, st, dev, NULL, 0);
 		snprintf(st, sizeof(st), "%s/session/summary", b.prefix);

@@ -687,6 +687,87 @@ static void test_gyro_frames_lost(void **state)
 	gk_config_free(c);
 }
 
+static int check_summary(void *userdata, const char *topic, struct json_object *config)
+{
+	unsigned *n = userdata;
+	const char *lr = get_str(config, "last_reset_value_template");
+	const char *sc = get_str(config, "state_class");
+
+	if (!strstr(topic, "/summary_")) {
+		/* Home Assistant refuses last_reset_value_template without "total" */
+		if (lr)
+			fail_msg("'%s': last_reset_value_template without state class total",
+				 topic);
+		return 0;
+	}
+	++*n;
+	/*
+	 * A per-session amount: "total", its cycle the session (last_reset,
+	 * from the summary's started_ts, in UTC), so Home Assistant's
+	 * statistics add each session once, whole.
+	 */
+	if (!sc || !streq(sc, "total"))
+		fail_msg("'%s': state_class %s, not total", topic, sc ?: "none");
+	assert_non_null(lr);
+	assert_non_null(strstr(lr, "value_json.started_ts is number"));
+	assert_non_null(strstr(lr, "(value_json.started_ts / 1000) | "
+				   "timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false)"));
+	assert_non_null(get_str(config, "unit_of_measurement"));
+	assert_string_equal(get_str(config, "state_topic"), "gaitkeeper/gym/session/summary");
+	return 0;
+}
+
+/* The last session's figures get long-term statistics, summed per session. */
+static void test_summary_statistics(void **state)
+{
+	struct gk_config *c = NULL;
+	unsigned n = 0;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, check_summary, &n), 0);
+	assert_int_equal(n, 4);
+	gk_config_free(c);
+}
+
+static int find_alert(void *userdata, const char *topic, struct json_object *config)
+{
+	struct json_object **alert = userdata;
+
+	if (streq(topic, "homeassistant/event/gaitkeeper_gym/run_alert/config"))
+		*alert = json_object_get(config);
+	return 0;
+}
+
+/*
+ * The "Form alert" event entity reads alert/event (fresh alerts only), not
+ * the must-deliver alert topic whose backlog comes in a burst after an
+ * outage; every kind and "cleared" are its event types.
+ */
+static void test_alert_event_topic(void **state)
+{
+	struct json_object *alert = NULL, *types, *qos;
+	struct gk_config *c = NULL;
+	size_t n;
+
+	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
+	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, find_alert, &alert), 0);
+	assert_non_null(alert);
+	assert_string_equal(get_str(alert, "state_topic"), "gaitkeeper/gym/alert/event");
+	assert_null(get_str(alert, "value_template"));
+	assert_true(json_object_object_get_ex(alert, "qos", &qos));
+	assert_int_equal(json_object_get_int(qos), HA_ALERT_EVENT_QOS);
+	assert_true(json_object_object_get_ex(alert, "event_types", &types));
+	n = json_object_array_length(types);
+	assert_int_equal(n, _FORM_ALERT_KIND_MAX + 1);
+	for (int i = 0; i < _FORM_ALERT_KIND_MAX; i++)
+		assert_string_equal(json_object_get_string(json_object_array_get_idx(types, i)),
+				    form_alert_kind_to_string((enum form_alert_kind)i));
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(types, n - 1)),
+			    "cleared");
+	json_object_put(alert);
+	gk_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +786,8 @@ int main(void)
 		{ "/mqtt-ha/ids-unique", test_ids_unique, NULL, NULL, NULL },
 		{ "/mqtt-ha/default-entity-id", test_default_entity_id, NULL, NULL, NULL },
 		{ "/mqtt-ha/gyro-frames-lost", test_gyro_frames_lost, NULL, NULL, NULL },
+		{ "/mqtt-ha/summary-statistics", test_summary_statistics, NULL, NULL, NULL },
+		{ "/mqtt-ha/alert-event-topic", test_alert_event_topic, NULL, NULL, NULL },
 	};
 
 	return _cmocka_run_group_tests("mqtt-ha", tests, ELEMENTSOF(tests), NULL, NULL);
