@@ -69,6 +69,12 @@ struct active_alert {
 	const char *cue;		/* static, from form/ */
 };
 
+/* An alert/event message not sent yet: the broker was away when it came. */
+struct alert_event_held {
+	uint64_t t_usec;		/* monotonic: when the alert was raised or cleared */
+	char text[GK_ALERT_EVENT_TEXT_MAX];
+};
+
 struct gk_daemon {
 	struct gk_daemon_options opts;
 	char config_path[GK_CONFIG_PATH_MAX];
@@ -111,6 +117,9 @@ struct gk_daemon {
 	enum form_activity activity;
 	struct active_alert alerts[GK_ALERTS_ACTIVE_MAX];
 	unsigned n_alerts;
+	/* alert/event messages from while the broker was away, oldest first */
+	struct alert_event_held alert_events[GK_ALERT_EVENTS_HELD_MAX];
+	unsigned n_alert_events;
 	uint64_t last_live_usec;	/* sample time of the last run/live */
 	uint64_t t0_usec;
 	char *last_summary;		/* JSON text of the last finished session */
@@ -266,7 +275,11 @@ void publish_sensor_dbus(struct gk_daemon *d, const struct sensor_slot *s);
 void publish_alerts_active(struct gk_daemon *d);
 void publish_sensor_state(struct gk_daemon *d, struct sensor_slot *s);
 void publish_gateway_state(struct gk_daemon *d);
-/* Everything retained, again: on (re)connect and when Home Assistant restarts. */
+/*
+ * Everything retained, again: on (re)connect and when Home Assistant restarts;
+ * and the alert/event messages held while the broker was away that are still
+ * fresh.
+ */
 void publish_state_all(struct gk_daemon *d);
 void publish_discovery(struct gk_daemon *d);
 /* The form engine's event callback (form_event_cb_t). */

@@ -27,6 +27,19 @@ typedef int (*ha_emit_cb_t)(void *userdata, const char *topic, struct json_objec
 int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		       enum form_mount form_mount, ha_emit_cb_t emit, void *userdata);
 
+/*
+ * The topic (under <base>/<node>) and QoS of Home Assistant's "Form alert"
+ * event entity: each alert and clearing as on "alert", but only while it is
+ * fresh (publish.c), never the backlog the spool sends after an outage.
+ * QoS 0: Paho sends a QoS 1 message that a dying link left unacknowledged
+ * again when the session resumes, however late that is (it-mqtt-outage
+ * measured all 6 such events 33 s late); a QoS 0 one it never sends again.
+ */
+#define HA_ALERT_EVENT_TOPIC "alert/event"
+#define HA_ALERT_EVENT_QOS 0
+/* How long after it was raised or cleared an alert still goes to alert/event. */
+#define HA_ALERT_EVENT_FRESH_S 10
+
 /* Seconds after which HA shows a live metric as unavailable, at least. */
 #define HA_LIVE_EXPIRE_S 10
 

@@ -35,6 +35,12 @@
 
 /* Alerts listed on alert/active at once. */
 #define GK_ALERTS_ACTIVE_MAX 16u
+/*
+ * alert/event messages held while the broker is away, for a link back within
+ * their freshness window (the newest kept), and the most bytes of each.
+ */
+#define GK_ALERT_EVENTS_HELD_MAX 8u
+#define GK_ALERT_EVENT_TEXT_MAX 1024u
 
 /* Session digests kept in the state directory for history analysis. */
 #define GK_DIGESTS_MAX 90u

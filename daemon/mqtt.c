@@ -1057,11 +1057,15 @@ int mqtt_client_start(struct mqtt_client *m)
 	return connect_now(m);
 }
 
-int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, size_t len,
-		 unsigned qos, bool retain)
+int mqtt_publish_expiring(struct mqtt_client *m, const char *topic, const void *payload,
+			  size_t len, unsigned qos, bool retain, uint32_t expiry_s)
 {
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	MQTTProperty expiry = {
+		.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL,
+		.value.integer4 = expiry_s,
+	};
 	int rc;
 
 	if (len > GK_MQTT_PAYLOAD_MAX)
@@ -1075,7 +1079,11 @@ int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, 
 	msg.payloadlen = (int)len;
 	msg.qos = (int)qos;
 	msg.retained = retain;
+	/* Paho copies the properties (MQTTAsync_send): ours are freed below. */
+	if (expiry_s && MQTTProperties_add(&msg.properties, &expiry) != 0)
+		return -ENOMEM;
 	rc = MQTTAsync_sendMessage(m->paho, topic, &msg, &opts);
+	MQTTProperties_free(&msg.properties);
 	if (rc != MQTTASYNC_SUCCESS) {
 		m->stats.not_sent++;
 		m->send_errors++;
@@ -1087,6 +1095,12 @@ int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, 
 	}
 	m->stats.published++;
 	return 0;
+}
+
+int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, size_t len,
+		 unsigned qos, bool retain)
+{
+	return mqtt_publish_expiring(m, topic, payload, len, qos, retain, 0);
 }
 
 int mqtt_publish_spooled(struct mqtt_client *m, const char *topic, const void *payload,

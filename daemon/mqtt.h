@@ -80,6 +80,16 @@ int mqtt_publish(struct mqtt_client *m, const char *topic, const void *payload, 
 		 unsigned qos, bool retain);
 
 /*
+ * As mqtt_publish(), with an MQTT 5 Message Expiry Interval of expiry_s
+ * seconds (0: none): the broker drops its copy for a subscriber it could
+ * not start sending it to within that time (one that was away), and
+ * forwards what is left of the interval with it. For messages that are
+ * worth nothing late.
+ */
+int mqtt_publish_expiring(struct mqtt_client *m, const char *topic, const void *payload,
+			  size_t len, unsigned qos, bool retain, uint32_t expiry_s);
+
+/*
  * Must-deliver: append to the spool (fsync'd) and send when possible.
  * Returns 0 once durably accepted, or the spool's -errno.
  */

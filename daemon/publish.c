@@ -565,6 +565,80 @@ static void on_step(struct gk_daemon *d, const struct form_event *ev)
 	json_object_put(o);
 }
 
+/*
+ * Home Assistant's "Form alert" event entity fires once for every message on
+ * its topic, whenever it comes. "alert" is must-deliver: after an outage the
+ * spool sends what was raised meanwhile in a burst, and an automation on the
+ * event (a light that flashes) would fire minutes late, once for each. So the
+ * entity reads alert/event instead, which carries the same messages only
+ * while they are fresh: sent at once while the link is up, or held (in
+ * memory) while it is down and sent when it comes back within
+ * HA_ALERT_EVENT_FRESH_S of the alert; the rest are dropped. Never spooled,
+ * never retained, QoS 0 (never sent again by Paho: ha.h), and each with an
+ * MQTT 5 message expiry of the time it has left, so that the broker does not
+ * hand it late to a subscriber that was away either.
+ */
+static void send_alert_event(struct gk_daemon *d, const char *text, uint64_t left_usec)
+{
+	char topic[TOPIC_MAX];
+	int r;
+
+	topic_of(d, HA_ALERT_EVENT_TOPIC, topic, sizeof(topic));
+	r = mqtt_publish_expiring(d->mqtt, topic, text, strlen(text), HA_ALERT_EVENT_QOS, false,
+				  (uint32_t)((left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC));
+	if (r < 0 && r != -ENOTCONN)
+		d->publish_errors++;
+}
+
+/* o: the alert message; it gets alert/event's own ts and seq. */
+static void publish_alert_event(struct gk_daemon *d, struct json_object *o)
+{
+	const char *text = json_stamped(d, HA_ALERT_EVENT_TOPIC, o);
+	struct alert_event_held *h;
+	size_t len;
+
+	if (!text || !d->mqtt)
+		return;
+	if (mqtt_connected(d->mqtt)) {
+		send_alert_event(d, text, HA_ALERT_EVENT_FRESH_S * USEC_PER_SEC);
+		return;
+	}
+	len = strlen(text);
+	if (len >= sizeof(h->text))
+		return;		/* cannot be: an alert is a few hundred bytes */
+	/* A burst while away: the newest are the ones that may still be fresh. */
+	if (d->n_alert_events == GK_ALERT_EVENTS_HELD_MAX)
+		memmove(&d->alert_events[0], &d->alert_events[1],
+			--d->n_alert_events * sizeof(d->alert_events[0]));
+	h = &d->alert_events[d->n_alert_events++];
+	h->t_usec = now_usec();
+	memcpy(h->text, text, len + 1);
+}
+
+/* The link is back: what was held goes out if still fresh, the rest is dropped. */
+static void publish_alert_events_held(struct gk_daemon *d)
+{
+	const uint64_t fresh = HA_ALERT_EVENT_FRESH_S * USEC_PER_SEC;
+	uint64_t now = now_usec();
+	unsigned stale = 0;
+
+	if (!mqtt_connected(d->mqtt))
+		return;
+	for (unsigned i = 0; i < d->n_alert_events; i++) {
+		uint64_t age = now - d->alert_events[i].t_usec;
+
+		if (age < fresh)
+			send_alert_event(d, d->alert_events[i].text, fresh - age);
+		else
+			stale++;
+	}
+	if (stale)
+		log_info("%u alert event(s) from while the broker was away not sent on '%s': "
+			 "over %u s old (they are on 'alert')", stale, HA_ALERT_EVENT_TOPIC,
+			 HA_ALERT_EVENT_FRESH_S);
+	d->n_alert_events = 0;
+}
+
 static void on_alert(struct gk_daemon *d, const struct form_event *ev, bool raised)
 {
 	const struct form_alert *a = &ev->alert;
@@ -592,6 +666,7 @@ static void on_alert(struct gk_daemon *d, const struct form_event *ev, bool rais
 		json_add_string(o, "event_type", raised ? kind : "cleared");
 		json_add_u64_or_null(o, "ended_ts", raised ? 0 : mono_to_epoch_ms(a->end_usec));
 		(void)publish_json(d, "alert", o, 1, false, true, SPOOL_PRIORITY_ALERT);
+		publish_alert_event(d, o);
 		json_object_put(o);
 	}
 	publish_alerts_active(d);
@@ -695,4 +770,5 @@ void publish_state_all(struct gk_daemon *d)
 	publish_pain_where(d);
 	publish_pain_last(d);
 	publish_alerts_active(d);
+	publish_alert_events_held(d);
 }
