@@ -139,7 +139,7 @@ gk_check "... the 10 alert messages raised in the outage delivered" \
 sleep 2	# a duplicate would come with the resent flows, at once
 outage_seqs=$(seqs alert | awk -v s="$alert_seq0" '$1 > s')
 dups=$(sort -n <<< "$outage_seqs" | uniq -d | wc -l)
-echo "# figure alert_duplicates_after_33s_outage=$dups of $(wc -l <<< "$outage_seqs") messages"
+echo "# figure: alert_duplicates_after_33s_outage=$dups of $(wc -l <<< "$outage_seqs") messages"
 gk_check "... each once ($dups duplicates)" test "$dups" -eq 0
 gk_check "... no seq missing" bash -c "[ \"\$(sort -nu <<< '$outage_seqs' | wc -l)\" -eq 10 ]"
 stale=$(( $(n "$ev") - e0 ))
