@@ -42,6 +42,9 @@ sensors = ();
 CFG
 
 gkd_subscribe cut -t 'homeassistant/event/#'
+# the MQTT 5 message expiry of what comes on alert/event ("-" where none)
+gk_bg stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$GK_MQTT_PORT" -V mqttv5 -q 1 \
+	-t gaitkeeper/cut/alert/event -F '%E-' > "$gk_tmp/expiry.log" 2>> "$gk_tmp/sub.err"
 gkd_start_notify
 start_daemon
 connects() { grep -c 'Connected to MQTT broker' "$dlog"; }
@@ -99,6 +102,9 @@ gk_check "... the same message but its ts and seq (event_type pain)" same_alert
 qos_of() { awk -v t="gaitkeeper/cut/$1" '$2 == t { print $1 }' "$sub_log" | tail -1; }
 gk_check "... alert QoS 1, the event entity's QoS 0 (never sent again late)" \
 	test "$(qos_of alert) $(qos_of "$ev")" = "1 0"
+expiry=$(tail -1 "$gk_tmp/expiry.log")
+gk_check "... with a message expiry of at most 10 s (${expiry:-none})" \
+	bash -c "[[ '$expiry' =~ ^[0-9]+-\$ ]] && [ ${expiry%-} -ge 1 ] && [ ${expiry%-} -le 10 ]"
 
 # ---- a short outage: what was raised in it is still fresh -------------------
 # An outage within 5 s of a connect is a "quick drop": two in a row would
