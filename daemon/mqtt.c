@@ -330,6 +330,12 @@ static void session_taken_over(struct mqtt_client *m, const char *how)
 	memset(m->quick_at, 0, sizeof(m->quick_at));
 }
 
+/* Another client took our session within TAKEN_OVER_HOLD_USEC: no clean start. */
+static bool taken_over_lately(const struct mqtt_client *m, uint64_t now)
+{
+	return m->taken_over_usec && now - m->taken_over_usec < TAKEN_OVER_HOLD_USEC;
+}
+
 /*
  * The link is gone (Paho said so, or the pump found Paho not connected).
  * A session dropped right after its CONNACK twice in a row (a broker that
@@ -350,7 +356,7 @@ static void link_lost(struct mqtt_client *m, const char *reason, bool taken_over
 	log_warning("Lost the connection to MQTT broker %s (%s), reconnecting", m->uri, reason);
 	if (taken_over) {
 		session_taken_over(m, TAKEN_OVER_0x8E);
-	} else if (m->taken_over_usec && now - m->taken_over_usec < TAKEN_OVER_HOLD_USEC) {
+	} else if (taken_over_lately(m, now)) {
 		/* still taken over, most likely: no clean session, the cap */
 		m->failures = BACKOFF_AT_CAP;
 		m->probe_armed = false;
@@ -753,6 +759,16 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 		if (m->stats.connect_failures == 1 || m->stats.connect_failures % 20 == 0)
 			log_warning("Failed to connect to MQTT broker %s (code %d), retrying",
 				    m->uri, ev->code);
+		/*
+		 * The broker took the link and closed it during the handshake:
+		 * Paho says so when the close of a session dropped right after
+		 * its CONNACK beats the CONNACK's callback (a race in its
+		 * threads). It counts towards a clean start as such a drop does
+		 * (not towards "taken over": a broker at its connection limit
+		 * closes links this way too).
+		 */
+		if (ev->code == MQTTASYNC_DISCONNECTED && !taken_over_lately(m, now_usec()))
+			m->quick_drops++;
 		schedule_reconnect(m);
 		break;
 
