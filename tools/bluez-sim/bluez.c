@@ -1846,6 +1846,38 @@ static int adapter_power_off_done(sd_event_source *s, uint64_t usec, void *userd
 }
 
 /*
+ * rfkill: the kernel powers the controller off under bluetoothd, which
+ * learns it from the management interface and, in adapter_stop(), reports
+ * each link gone (Connected=false) and then Powered=false, with no
+ * PowerState "on-disabling" before; PowerState is "off-blocked" until the
+ * block is lifted, when bluetoothd powers the adapter on again if it was
+ * on (btd_adapter_restore_powered()).
+ */
+void bluez_set_blocked(struct sim *sim, bool blocked)
+{
+	if (sim->blocked == blocked)
+		return;
+	if (blocked) {
+		sim->powered_before_block = sim->powered || sim->power_off_timer;
+		if (sim->power_off_timer) {
+			timer_cancel(&sim->power_off_timer);
+			power_off_reply(sim, NULL, NULL);
+		}
+		sim->blocked = true;
+		if (sim->powered)
+			adapter_power(sim, false);
+		else
+			emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "PowerState");
+		return;
+	}
+	sim->blocked = false;
+	if (sim->powered_before_block)
+		adapter_power(sim, true);
+	else
+		emit_changed(sim, sim->adapter_path, "org.bluez.Adapter1", "PowerState");
+}
+
+/*
  * Powered=false as bluetoothd 5.66 does it (adapter.c property_set_mode):
  * temporary devices are removed at once, PowerState becomes on-disabling,
  * the kernel tears the links down (Connected=false for each) and only when
@@ -1912,6 +1944,8 @@ static int adapter_set_powered(sd_bus *bus, const char *path, const char *interf
 	/* adapter->pending_settings: a power-off under way (adapter_set_hook). */
 	if (sim->power_off_timer)
 		return sd_bus_error_set(error, BLUEZ_ERROR("Busy"), NULL);
+	if (sim->blocked && b)
+		return sd_bus_error_set(error, BLUEZ_ERROR("Blocked"), "Blocked through rfkill");
 	adapter_power(sim, b);
 	return 1;
 }
@@ -2009,7 +2043,7 @@ static int adapter_get_const(sd_bus *bus, const char *path, const char *interfac
 		return sd_bus_message_append_basic(reply, 's', "usb:v1D6Bp0246d0542");
 	if (streq(property, "PowerState"))
 		return sd_bus_message_append_basic(reply, 's', sim->power_off_timer ?
-						   "on-disabling" :
+						   "on-disabling" : sim->blocked ? "off-blocked" :
 						   sim->powered ? "on" : "off");
 	if (streq(property, "Roles"))
 		return sd_bus_message_append(reply, "as", 2, "central", "peripheral");
@@ -2098,6 +2132,7 @@ void bluez_remove_adapter(struct sim *sim)
 	}
 	discovery_reset(sim);
 	timer_cancel(&sim->power_off_timer);
+	sim->blocked = false;	/* the simulator's rfkill is per controller */
 	/* The controller went away under MGMT_OP_SET_POWERED. */
 	if (signal)
 		power_off_reply(sim, BLUEZ_ERROR("Failed"), "No such adapter");

@@ -137,6 +137,20 @@ static int ctl_remove_adapter(sd_bus_message *m, void *userdata, sd_bus_error *e
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+static int ctl_set_blocked(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct sim *sim = userdata;
+	int blocked, r;
+
+	r = sd_bus_message_read(m, "b", &blocked);
+	if (r < 0)
+		return r;
+	if (!sim->adapter_present || sim->restarting)
+		return sd_bus_error_setf(error, CTL_ERROR("NoAdapter"), "No adapter");
+	bluez_set_blocked(sim, blocked);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static int ctl_add_adapter(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct sim *sim = userdata;
@@ -405,6 +419,8 @@ static const sd_bus_vtable ctl_vtable[] = {
 				SD_BUS_NO_RESULT, ctl_restart, 0),
 	SD_BUS_METHOD("RemoveAdapter", "", "", ctl_remove_adapter, 0),
 	SD_BUS_METHOD("AddAdapter", "", "", ctl_add_adapter, 0),
+	SD_BUS_METHOD_WITH_ARGS("SetBlocked", SD_BUS_ARGS("b", blocked),
+				SD_BUS_NO_RESULT, ctl_set_blocked, 0),
 	SD_BUS_METHOD_WITH_ARGS("RemoveDevice", SD_BUS_ARGS("s", address),
 				SD_BUS_NO_RESULT, ctl_remove_device, 0),
 	SD_BUS_METHOD_WITH_ARGS("InjectPayload", SD_BUS_ARGS("s", address, "s", uuid, "ay", value),

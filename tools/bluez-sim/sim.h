@@ -271,6 +271,8 @@ struct sim {
 	char *adapter_address;
 	char *adapter_alias;
 	int powered;
+	bool blocked;			/* rfkill (SetBlocked) */
+	bool powered_before_block;	/* restored on unblock */
 	int discovering;
 	int discoverable;
 	int pairable;
@@ -314,6 +316,8 @@ uint64_t sim_real_at(const struct sim *sim, uint64_t sim_usec);
 int bluez_start(struct sim *sim);
 int bluez_add_adapter(struct sim *sim);
 void bluez_remove_adapter(struct sim *sim);
+/* rfkill: the controller off under bluetoothd (links, then Powered), and back. */
+void bluez_set_blocked(struct sim *sim, bool blocked);
 int bluez_restart(struct sim *sim, uint32_t down_ms);
 void bluez_free(struct sim *sim);
 
