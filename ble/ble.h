@@ -149,10 +149,19 @@ struct ble_callbacks {
 			 const struct ble_power *power);
 	void (*on_treadmill)(void *userdata, unsigned id, const char *alias,
 			     const struct ble_treadmill *treadmill);
+	/*
+	 * Battery1.Percentage of the sensor's device as it changes; -1 when
+	 * there is none (BlueZ removes Battery1 when the link drops).
+	 */
 	void (*on_battery)(void *userdata, unsigned id, const char *alias,
-			   unsigned pct);
+			   int pct);
+	/*
+	 * The device's advertising RSSI as it changes; known false when it has
+	 * none: a disconnected device that no discovery hears, or another
+	 * device taken (docs/ble.md, "Battery and RSSI").
+	 */
 	void (*on_rssi)(void *userdata, unsigned id, const char *alias,
-			int rssi_dbm);
+			bool known, int rssi_dbm);
 	/*
 	 * A payload failed to decode. Rate-limited: at most once per 10 s per
 	 * sensor; count is the sensor's total so far, error is -EBADMSG or
@@ -185,8 +194,8 @@ struct ble_sensor_info {
 	uint64_t frames_lost;		/* PMD ACC frames lost (timestamp gaps; ble/imu.h) */
 	uint64_t gyro_frames_lost;	/* PMD gyro frames lost, likewise; 0 without gyro */
 	uint64_t last_seen_usec;	/* CLOCK_MONOTONIC of last payload, 0 = never */
-	int battery_pct;		/* -1 = unknown */
-	bool has_rssi;
+	int battery_pct;		/* -1 = unknown, as on_battery */
+	bool has_rssi;			/* as on_rssi */
 	int rssi_dbm;
 };
 

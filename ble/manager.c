@@ -71,6 +71,13 @@
  */
 #define RETURN_GAP_USEC		(1500 * USEC_PER_MSEC)
 #define BACKOFF_MIN_USEC	(250 * USEC_PER_MSEC)
+/*
+ * A link lost this shortly before the adapter went away (rfkill, or a
+ * BlueZ without PowerState: bluetoothd's adapter_stop() reports each
+ * Connected=false and then Powered=false) went with the adapter: the
+ * failure it counted is taken back.
+ */
+#define ADAPTER_LOSS_GRACE_USEC	USEC_PER_SEC
 #define NOTIFY_BUF		1024u	/* > max ATT MTU 517 */
 /* Devices a sensor matched by name or kind remembers as not of its kind. */
 #define SENSOR_LACKING_MAX	4u
@@ -189,10 +196,12 @@ struct sensor {
 	uint64_t last_seen_usec;
 	uint64_t last_data_usec;	/* main stream, for the watchdog */
 	uint64_t last_malformed_report_usec;
-	int battery;
-	bool has_rssi;
+	int battery;			/* as last reported (on_battery), -1 unknown */
+	bool has_rssi;			/* as last reported (on_rssi) */
 	int rssi;
 	uint64_t backoff_since_usec;
+	bool failure_counted;		/* the last backoff counted a failure */
+	bool adapter_failure_counted;	/* ... and an adapter failure */
 	uint64_t last_advert_usec;
 	bool advertised;		/* seen advertising before this Connect */
 	unsigned adapter_failures;	/* failed Connects to a device that advertised */
@@ -474,6 +483,21 @@ static struct ble_object *find_char(struct ble_manager *m, const char *device,
 	return NULL;
 }
 
+static struct ble_object *adapter_current(struct ble_manager *m)
+{
+	struct ble_object *a = m->adapter ? ble_object_find(m->objects, m->adapter) : NULL;
+
+	return a && (a->ifaces & BLE_OBJ_ADAPTER) ? a : NULL;
+}
+
+static bool adapter_usable(struct ble_manager *m)
+{
+	struct ble_object *a = adapter_current(m);
+
+	return m->owner && m->have_objects && a && a->powered && !a->powering_off &&
+	       m->power_cycle == POWER_CYCLE_NONE;
+}
+
 /* ---- state changes ------------------------------------------------------- */
 
 static void reconcile_schedule(struct ble_manager *m);
@@ -486,6 +510,46 @@ static void notify_state(struct sensor *s)
 	if (m->cb.on_state)
 		m->cb.on_state(m->userdata, s->id, s->alias, s->state, s->reason,
 			       s->state == BLE_SENSOR_STATE_STREAMING);
+}
+
+/*
+ * Tell the daemon what BlueZ says of the sensor's device now (docs/ble.md,
+ * "Battery and RSSI"): its Battery1 level, which exists only while the
+ * device is connected (BlueZ removes the interface when the link drops),
+ * and its RSSI, which exists only while a discovery hears it. keep_rssi:
+ * the sensor holds, or is about to build, a link to this device, so the
+ * RSSI of the advertisement that led to it stays after the discovery
+ * stopped for the Connect invalidated it; a new device never inherits it.
+ */
+static void sensor_report_link_info(struct sensor *s, bool keep_rssi)
+{
+	struct ble_manager *m = s->m;
+	struct ble_object *o = s->device_path ? ble_object_find(m->objects, s->device_path) : NULL;
+	int battery = o && (o->ifaces & BLE_OBJ_BATTERY) ? o->battery : -1;
+	bool has_rssi = o && o->has_rssi;
+	int rssi = has_rssi ? o->rssi : 0;
+
+	if (!has_rssi && keep_rssi && o && s->has_rssi) {
+		has_rssi = true;
+		rssi = s->rssi;
+	}
+	if (battery != s->battery) {
+		s->battery = battery;
+		if (m->cb.on_battery)
+			m->cb.on_battery(m->userdata, s->id, s->alias, battery);
+	}
+	if (has_rssi != s->has_rssi || rssi != s->rssi) {
+		s->has_rssi = has_rssi;
+		s->rssi = rssi;
+		if (m->cb.on_rssi)
+			m->cb.on_rssi(m->userdata, s->id, s->alias, has_rssi, rssi);
+	}
+}
+
+/* A sensor linked to its device, or about to connect it, keeps its RSSI. */
+static bool sensor_keeps_rssi(const struct sensor *s)
+{
+	return ble_state_is_linked(s->state) || s->state == BLE_SENSOR_STATE_DISCOVERING;
 }
 
 _printf_(3, 0)
@@ -638,7 +702,7 @@ static void sensor_reject_device(struct sensor *s)
 	free(s->device_path);
 	s->device_path = NULL;
 	s->address[0] = '\0';
-	s->has_rssi = false;
+	sensor_report_link_info(s, false);
 }
 
 static int timer_subscribe(sd_event_source *src, uint64_t usec, void *userdata)
@@ -716,6 +780,21 @@ static void sensor_enter(struct sensor *s, enum ble_sensor_state state)
 	case BLE_SENSOR_STATE_IDLE:
 		sensor_drop_link(s, true);
 		s->timer = sd_event_source_disable_unref(s->timer);
+		/*
+		 * The adapter went away just after this backoff began: the link
+		 * went with it (rfkill, or no PowerState to warn us), no failure
+		 * of the sensor. Not for our own power cycle, which a failure
+		 * started.
+		 */
+		if (old == BLE_SENSOR_STATE_BACKOFF && s->failure_counted &&
+		    m->power_cycle == POWER_CYCLE_NONE &&
+		    now_usec(m) - s->backoff_since_usec <= ADAPTER_LOSS_GRACE_USEC) {
+			s->failures--;
+			if (s->adapter_failure_counted && s->adapter_failures)
+				s->adapter_failures--;
+		}
+		s->failure_counted = s->adapter_failure_counted = false;
+		sensor_report_link_info(s, false);
 		break;
 	case BLE_SENSOR_STATE_DISCOVERING:
 		sensor_drop_link(s, true);
@@ -759,15 +838,28 @@ static void sensor_enter(struct sensor *s, enum ble_sensor_state state)
 			ble_object_find(m->objects, s->device_path) : NULL;
 
 		sensor_drop_link(s, true);
-		s->failures++;
 		/*
-		 * Only a Connect failing on a device that is there (it
-		 * advertised since the last failure) hints at the adapter; a
-		 * device away fails every Connect too.
+		 * A link lost or a call refused while the adapter powers off
+		 * (PowerState on-disabling), is off, or is being power-cycled
+		 * by us, or with bluetoothd gone, is no failure of the sensor:
+		 * it neither counts nor lengthens the next backoff.
 		 */
-		if (old == BLE_SENSOR_STATE_CONNECTING && s->advertised)
-			s->adapter_failures++;
+		s->failure_counted = adapter_usable(m);
+		s->adapter_failure_counted = false;
+		if (s->failure_counted) {
+			s->failures++;
+			/*
+			 * Only a Connect failing on a device that is there (it
+			 * advertised since the last failure) hints at the
+			 * adapter; a device away fails every Connect too.
+			 */
+			if (old == BLE_SENSOR_STATE_CONNECTING && s->advertised) {
+				s->adapter_failures++;
+				s->adapter_failure_counted = true;
+			}
+		}
 		s->backoff_since_usec = now_usec(m);
+		sensor_report_link_info(s, false);
 		/* A half-open link from a failed subscribe is taken down. */
 		if (dev && dev->connected && old != BLE_SENSOR_STATE_STALE)
 			sensor_disconnect(s);
@@ -1858,21 +1950,6 @@ static void sensor_connect(struct sensor *s, struct ble_object *dev)
 
 /* ---- adapter, discovery, reconcile ---------------------------------------- */
 
-static struct ble_object *adapter_current(struct ble_manager *m)
-{
-	struct ble_object *a = m->adapter ? ble_object_find(m->objects, m->adapter) : NULL;
-
-	return a && (a->ifaces & BLE_OBJ_ADAPTER) ? a : NULL;
-}
-
-static bool adapter_usable(struct ble_manager *m)
-{
-	struct ble_object *a = adapter_current(m);
-
-	return m->owner && m->have_objects && a && a->powered &&
-	       m->power_cycle == POWER_CYCLE_NONE;
-}
-
 /* Pick the configured adapter, or the first powered one. */
 static void adapter_select(struct ble_manager *m)
 {
@@ -1910,6 +1987,8 @@ static const char *adapter_wait_reason(struct ble_manager *m)
 					"waiting for a powered adapter";
 	if (m->power_cycle != POWER_CYCLE_NONE)
 		return "adapter power cycle";
+	if (a->powered && a->powering_off)
+		return "adapter is powering off";
 	return "adapter is powered off";
 }
 
@@ -1924,9 +2003,6 @@ static bool device_on_adapter(struct ble_manager *m, struct ble_object *o)
 	n = strlen(m->adapter);
 	return strncmp(o->path, m->adapter, n) == 0 && o->path[n] == '/';
 }
-
-static void device_changed(struct ble_manager *m, struct ble_object *o,
-			   const struct ble_prop_changes *ch);
 
 /*
  * May s, matched by name or kind, take the device at address? Not when
@@ -1996,10 +2072,10 @@ static struct ble_object *sensor_find_device(struct ble_manager *m, struct senso
 				return o;
 			/* Bound before a sensor naming its address was added. */
 			s->address[0] = '\0';
-			s->has_rssi = false;
 		}
 		free(s->device_path);
 		s->device_path = NULL;
+		sensor_report_link_info(s, false);
 	}
 	for (o = m->objects; o; o = o->next) {
 		struct sensor *owner;
@@ -2022,18 +2098,12 @@ static struct ble_object *sensor_find_device(struct ble_manager *m, struct senso
 		if (o->address)
 			snprintf(s->address, sizeof(s->address), "%s", o->address);
 		/*
-		 * What the device object already holds is news to the user:
-		 * the RSSI of the advertisement that made it match (BlueZ
-		 * sends no other once discovery pauses for the Connect).
+		 * What the device object holds is news to the user: the RSSI
+		 * of the advertisement that made it match (BlueZ sends no
+		 * other once discovery pauses for the Connect), or none: the
+		 * device before never lends its RSSI to this one.
 		 */
-		if (o->has_rssi || o->battery >= 0) {
-			struct ble_prop_changes ch = {
-				.rssi = o->has_rssi,
-				.battery = o->battery >= 0,
-			};
-
-			device_changed(m, o, &ch);
-		}
+		sensor_report_link_info(s, false);
 		return o;
 	}
 	return NULL;
@@ -2461,18 +2531,8 @@ static void device_changed(struct ble_manager *m, struct ble_object *o,
 					   "device advertising again");
 		}
 	}
-	if (ch->rssi && o->has_rssi) {
-		s->has_rssi = true;
-		s->rssi = o->rssi;
-		if (m->cb.on_rssi)
-			m->cb.on_rssi(m->userdata, s->id, s->alias, o->rssi);
-	}
-	if (ch->battery && o->battery >= 0) {
-		s->battery = o->battery;
-		if (m->cb.on_battery)
-			m->cb.on_battery(m->userdata, s->id, s->alias,
-					 (unsigned)o->battery);
-	}
+	if (ch->rssi || ch->battery)
+		sensor_report_link_info(s, sensor_keeps_rssi(s));
 	if (ch->connected && !o->connected &&
 	    s->state != BLE_SENSOR_STATE_CONNECTING)
 		(void)sensor_event(s, BLE_EVENT_LINK_LOST, "%s",
@@ -2581,6 +2641,7 @@ static void object_gone(struct ble_manager *m, const char *path)
 		(void)sensor_event(s, BLE_EVENT_LINK_LOST, "device removed");
 		free(s->device_path);
 		s->device_path = NULL;
+		sensor_report_link_info(s, false);
 	}
 	/* A characteristic we use vanished (Service Changed, Cache = no). */
 	for (size_t i = 0; i < m->n_sensors; i++)
@@ -2599,6 +2660,7 @@ static int on_interfaces_removed(sd_bus_message *msg, void *userdata,
 {
 	struct ble_manager *m = userdata;
 	struct ble_object *o;
+	struct sensor *s;
 
 	if (!from_bluez(m, msg))
 		return 0;
@@ -2606,6 +2668,10 @@ static int on_interfaces_removed(sd_bus_message *msg, void *userdata,
 		return 0;
 	if (!(o->ifaces & (BLE_OBJ_DEVICE | BLE_OBJ_CHAR | BLE_OBJ_ADAPTER)))
 		object_gone(m, o->path);
+	/* Battery1 goes when the link drops (BlueZ's battery plugin). */
+	s = sensor_by_device(m, o->path);
+	if (s)
+		sensor_report_link_info(s, sensor_keeps_rssi(s));
 	if (!o->ifaces)
 		ble_object_remove(&m->objects, o);
 	reconcile_schedule(m);
@@ -2620,6 +2686,8 @@ static void mirror_rebuilt(struct ble_manager *m)
 
 		if (s->device_path && !ble_object_find(m->objects, s->device_path))
 			object_gone(m, s->device_path);
+		else
+			sensor_report_link_info(s, sensor_keeps_rssi(s));
 	}
 	reconcile_schedule(m);
 }
@@ -2672,6 +2740,7 @@ static void bluez_lost(struct ble_manager *m)
 		s->disconnect = call_cancel(s->disconnect);
 		(void)sensor_event(s, BLE_EVENT_ADAPTER_LOST,
 				   "bluetoothd is not running");
+		sensor_report_link_info(s, false);	/* if it was idle already */
 	}
 	reconcile_schedule(m);
 }

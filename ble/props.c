@@ -202,6 +202,16 @@ static int parse_property(struct ble_object *o, unsigned bit, const char *key,
 			}
 			return r;
 		}
+		if (streq(key, "PowerState")) {
+			const char *v;
+
+			r = read_variant_basic(msg, 's', &v);
+			if (r > 0) {
+				o->powering_off = streq(v, "on-disabling");
+				ch->powered = true;
+			}
+			return r;
+		}
 		break;
 	case BLE_OBJ_DEVICE:
 		if (streq(key, "Address")) {
@@ -443,8 +453,10 @@ int ble_props_parse_changed(struct ble_object *list, const char *path, sd_bus_me
 				return r;
 			if (r == 0)
 				break;
-			if (streq(name, "RSSI"))
+			if (streq(name, "RSSI")) {
 				o->has_rssi = false;
+				ch->rssi = true;
+			}
 		}
 		r = sd_bus_message_exit_container(msg);
 		if (r < 0)

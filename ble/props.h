@@ -29,6 +29,11 @@ struct ble_object {
 
 	bool powered;			/* Adapter1 */
 	bool discovering;
+	/*
+	 * PowerState "on-disabling" (BlueZ 5.65+): a power-off is under way,
+	 * the links go down before Powered=false is reported.
+	 */
+	bool powering_off;
 
 	char *address;			/* Device1, normalised */
 	char *name;
@@ -49,6 +54,7 @@ struct ble_object {
 
 /* What one properties dict changed, for the reactions afterwards. */
 struct ble_prop_changes {
+	/* rssi: RSSI set, or invalidated (has_rssi false: discovery ended) */
 	bool connected, resolved, powered, discovering, rssi, battery, uuids;
 	bool advert;			/* RSSI or ManufacturerData: it advertises */
 	bool has_value;

@@ -720,25 +720,27 @@ static void on_ble_treadmill(void *userdata, unsigned id, const char *alias,
 		(void)form_engine_feed_incline(d->form, t->t_usec, t->inclination_pct);
 }
 
-static void on_ble_battery(void *userdata, unsigned id, const char *alias, unsigned pct)
+/* -1: none, the link is down (docs/mqtt.md, battery_pct) */
+static void on_ble_battery(void *userdata, unsigned id, const char *alias, int pct)
 {
 	struct gk_daemon *d = userdata;
 	struct sensor_slot *s = slot_of(d, id);
 
 	if (!s)
 		return;
-	s->battery_pct = pct <= 100 ? (int)pct : -1;
+	s->battery_pct = pct >= 0 && pct <= 100 ? pct : -1;
 	s->dirty = true;
 }
 
-static void on_ble_rssi(void *userdata, unsigned id, const char *alias, int rssi)
+/* !known: a disconnected device no discovery hears, or another device */
+static void on_ble_rssi(void *userdata, unsigned id, const char *alias, bool known, int rssi)
 {
 	struct gk_daemon *d = userdata;
 	struct sensor_slot *s = slot_of(d, id);
 
 	if (!s)
 		return;
-	s->has_rssi = true;
+	s->has_rssi = known;
 	s->rssi_dbm = rssi;
 	s->dirty = true;
 }

@@ -222,24 +222,25 @@ static void on_treadmill(void *userdata, unsigned id, const char *alias,
 	line_put(o);
 }
 
-static void on_battery(void *userdata, unsigned id, const char *alias,
-		       unsigned pct)
+/* battery_pct null: unknown (no Battery1) */
+static void on_battery(void *userdata, unsigned id, const char *alias, int pct)
 {
 	struct json_object *o = line_new(userdata, "battery", alias);
 
 	if (!o)
 		return;
-	json_object_object_add(o, "battery_pct", json_object_new_int64(pct));
+	json_object_object_add(o, "battery_pct", pct >= 0 ? json_object_new_int64(pct) : NULL);
 	line_put(o);
 }
 
-static void on_rssi(void *userdata, unsigned id, const char *alias, int rssi)
+/* rssi_dbm null: unknown */
+static void on_rssi(void *userdata, unsigned id, const char *alias, bool known, int rssi)
 {
 	struct json_object *o = line_new(userdata, "rssi", alias);
 
 	if (!o)
 		return;
-	json_object_object_add(o, "rssi_dbm", json_object_new_int64(rssi));
+	json_object_object_add(o, "rssi_dbm", known ? json_object_new_int64(rssi) : NULL);
 	line_put(o);
 }
 

@@ -75,11 +75,19 @@ sleep 12
 n=$(( $(sim_stat $STRAP connects) - strap0 ))
 echo "# figure strap_connects $n"
 gk_check "the strap was connected once, not retried (got $n in ~15 s)" test "$n" -eq 1
+# The strap it let go lends it neither battery nor RSSI (before, the last
+# on_battery and on_rssi were the strap's: the daemon showed them as the H10's).
+gk_check "the strap let go: h10's last on_rssi/on_battery null/null" \
+	is_eq "$(q -r 'select(.event == "rssi" and .alias == "h10") | .rssi_dbm' | tail -1)/$(
+		q -r 'select(.event == "battery" and .alias == "h10") | .battery_pct' | tail -1)" \
+	null/null
 t0=$(now_ms)
 sim_call SetAdvertising sb $H10 true
 t=$(wait_after 20 "$t0" h10 state "$streaming_cond")
 gk_check "the polar-h10 entry streams once the H10 advertises" test -n "$t"
 gk_check "... from the H10" is_eq "$(last_info h10 address)" $H10
+gk_check "... with the H10's advertised RSSI" \
+	test "$(q -r 'select(.event == "rssi" and .alias == "h10") | .rssi_dbm' | tail -1)" -lt 0
 kill "$DRV_PID"
 wait "$DRV_PID"
 gk_check "driver exits cleanly" test $? -eq 0

@@ -9,7 +9,10 @@
 # Connect that fails on a device that does advertise (a wedged adapter)
 # does, and the adapter is powered on again after the power-off completed
 # (before: Powered=true was sent 500 ms after Powered=false, refused Busy,
-# and the adapter stayed off).
+# and the adapter stayed off). Also: the absent footpod's battery and RSSI
+# are unknown, the streaming strap's kept; the adapter powered off by
+# someone else (PowerState on-disabling first) or rfkill-blocked (SetBlocked:
+# no warning) counts no failure of the strap (before: 2 and 1).
 source "$(dirname "$0")/lib/env.sh"
 
 MARKDOWN=${1:-}
@@ -58,6 +61,61 @@ gk_check "the strap kept streaming throughout ($n state changes)" test "$n" -eq 
 gk_check "no adapter power cycle" \
 	test -z "$(first_after "$t0" pod state '.reason == "adapter power cycle"')"
 gk_check "the adapter stayed powered" is_eq "$(powered)" "b true"
+
+# -- battery and RSSI of a sensor that is gone --------------------------------
+# The footpod's link dropped when it stopped advertising: BlueZ removed its
+# Battery1 and no discovery hears it, so both are unknown (before: the last
+# on_battery and on_rssi, 87 % and its RSSI, stood as if current). The
+# strap, connected, keeps both.
+last_event() {
+	q -r --arg a "$1" "select(.event == \"$2\" and .alias == \$a) | .$3" | tail -1
+}
+gk_check "absent footpod: battery unknown (last on_battery null)" \
+	is_eq "$(last_event pod battery battery_pct)" null
+gk_check "absent footpod: RSSI unknown (last on_rssi null)" \
+	is_eq "$(last_event pod rssi rssi_dbm)" null
+gk_check "absent footpod: info battery_pct/rssi_dbm null/null" \
+	is_eq "$(last_info pod battery_pct)/$(last_info pod rssi_dbm)" null/null
+gk_check "streaming strap: battery 87 % and an RSSI kept" \
+	test "$(last_event strap battery battery_pct)" = 87 -a \
+	"$(last_event strap rssi rssi_dbm)" -lt 0
+
+# -- the adapter powered off and on under the sensors: no failure -------------
+# bluetoothctl power off: PowerState on-disabling, the links drop, 1 s later
+# Powered=false. Before, the strap's lost link counted as its failure (1),
+# and as one more of the footpod's if its Connect was pending.
+t0=$(now_ms)
+pod_failures=$(last_info pod failures)
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" set-property org.bluez /org/bluez/hci0 \
+	org.bluez.Adapter1 Powered b false
+t=$(wait_after 5 "$t0" strap state '.state == "idle" and .reason == "adapter is powered off"')
+gk_check "power off: the strap waits for the adapter" test -n "$t"
+n=$(last_info strap failures)
+echo "# figure strap_failures_after_power_off $n"
+gk_check "power off: no failure counted for the strap (got $n)" is_eq "$n" 0
+n=$(last_info pod failures)
+gk_check "power off: none for the footpod either ($pod_failures before, $n after)" \
+	test "$n" -le "$pod_failures"
+gk_check "power off: strap battery/RSSI unknown while off" \
+	is_eq "$(last_info strap battery_pct)/$(last_info strap rssi_dbm)" null/null
+t0=$(now_ms)
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" set-property org.bluez /org/bluez/hci0 \
+	org.bluez.Adapter1 Powered b true
+t=$(wait_after 15 "$t0" strap state "$streaming_cond")
+within power_on_streaming_strap_ms "${t:+$((t - t0))}" 10000
+# rfkill: the links drop and Powered=false follows at once, no PowerState
+# on-disabling first (bluetoothd's adapter_stop()).
+t0=$(now_ms)
+sim_call SetBlocked b true
+t=$(wait_after 5 "$t0" strap state '.state == "idle"')
+gk_check "rfkill block: the strap waits for the adapter" test -n "$t"
+n=$(last_info strap failures)
+echo "# figure strap_failures_after_rfkill $n"
+gk_check "rfkill block: no failure counted for the strap (got $n)" is_eq "$n" 0
+t0=$(now_ms)
+sim_call SetBlocked b false
+t=$(wait_after 15 "$t0" strap state "$streaming_cond")
+within rfkill_unblock_streaming_strap_ms "${t:+$((t - t0))}" 10000
 kill "$DRV_PID"
 wait "$DRV_PID"
 gk_check "driver exits cleanly" test $? -eq 0

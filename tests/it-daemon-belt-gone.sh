@@ -7,7 +7,8 @@
 # step_length_m and the distance stayed null. Also the treadmill's heart rate
 # is what its last record says: the simulator's records carry one for their
 # first 25 s only, and the belt's sensor state then reads null (before, the
-# last one stayed for good). Private dbus-daemon, bluez-sim with a Polar H10,
+# last one stayed for good). A strap that leaves shows no battery or RSSI.
+# Private dbus-daemon, bluez-sim with a Polar H10,
 # a footpod and a treadmill (3 m/s), mosquitto.
 source "$(dirname "$0")/lib/env.sh"
 cd "$GK_ROOT" || exit 1
@@ -73,6 +74,21 @@ sleep 8	# the belt's last speed is stale for the form core too
 from=$(($(wc -l < "$sub_log") + 1))
 sleep 4
 gk_check "the footpod's speeds in run/live with the belt gone" speed_in_live "$from"
+# A strap that is gone has no battery level or RSSI to show: BlueZ removed its
+# Battery1 with the link and no discovery hears it (before, sensor/chest/state
+# kept 87 % and its last RSSI as if current).
+# chest_state PY-CONDITION: the last sensor/chest/state (as s) meets it
+chest_state() {
+	grep -F ' gaitkeeper/bg/sensor/chest/state ' "$sub_log" | tail -1 | cut -d' ' -f3- |
+		python3 -c "import json, sys; s = json.load(sys.stdin); sys.exit(0 if $1 else 1)"
+}
+gk_check "sensor/chest/state while streaming: battery 87 %, an RSSI" \
+	chest_state 's["battery_pct"] == 87 and s["rssi_dbm"] is not None'
+sim_call SetAdvertising sb "$H10" false
+gk_check "the chest strap goes" gk_wait_for 10 grep -q "Sensor 'chest' is unavailable" "$dlog"
+gk_check "sensor/chest/state once it is gone: battery_pct and rssi_dbm null" \
+	gk_wait_for 5 chest_state \
+	's["state"] != "streaming" and s["battery_pct"] is None and s["rssi_dbm"] is None'
 kill -TERM "$GKD_PID"
 gk_check "daemon stopped cleanly" wait "$GKD_PID"
 gk_done
