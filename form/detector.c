@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "form/detector.h"
+#include "form/stats.h"
 #include "form/vec3.h"
 
 #define G0 9.80665			/* m/s^2 per g */
@@ -706,6 +707,48 @@ static void still_feed(struct form_detector *d, uint64_t t, const double a[3])
 	d->still_n = 0;
 }
 
+/* Width of each boxcar for sample period dt: about 8 ms, odd (linear phase). */
+static unsigned smooth_width(double dt)
+{
+	long w = 2 * lround(0.004 / dt) + 1;
+
+	return (unsigned)(w < 1 ? 1 : w > 31 ? 31 : w);
+}
+
+/*
+ * One more interval (s, not a pause) into the block; at its end the period
+ * may be set from it (FORM_RATE_BLOCK). A new smoothing width starts the step
+ * history again, as at the start: the width is taken at the next sample.
+ */
+static void rate_check(struct form_detector *d, double dts)
+{
+	double iv[FORM_RATE_BLOCK], m;
+	bool first = !d->rate_started, known = d->rate_known, steady = true;
+
+	d->rate_iv[d->rate_n++] = dts;
+	if (d->rate_n < FORM_RATE_BLOCK)
+		return;
+	d->rate_n = 0;
+	d->rate_known = true;
+	d->rate_started = true;
+	memcpy(iv, d->rate_iv, sizeof(iv));
+	m = form_median(iv, FORM_RATE_BLOCK);
+	if (!(m > 0))
+		return;
+	for (unsigned i = 0; i < FORM_RATE_BLOCK; i++)
+		steady &= d->rate_iv[i] <= FORM_RATE_STEADY * m &&
+			  d->rate_iv[i] * FORM_RATE_STEADY >= m;
+	if (!(first && smooth_width(m) != d->w) &&
+	    !((m > FORM_RATE_OFF * d->dt_s || m * FORM_RATE_OFF < d->dt_s) &&
+	      (!known || steady)))
+		return;
+	d->dt_s = m;
+	if (smooth_width(m) == d->w)
+		return;
+	form_detector_reset(d);
+	d->w = 1;
+}
+
 static double smooth(struct form_detector *d, int ch, double x)
 {
 	unsigned k = d->box_i;
@@ -739,20 +782,28 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 			form_detector_reset(d);
 			d->holes_total++;
 			d->lost_s_total += fmax(0, dts - d->dt_s);
+			/* the sensor may stream at another rate now */
+			d->rate_known = false;
+			d->rate_n = 0;
 		} else if (d->dt_s > 0 &&
 			   dts > fmax(FORM_HOLE_PERIODS * d->dt_s, FORM_HOLE_MIN_S)) {
-			if (d->n_holes == FORM_HOLES) {
-				memmove(d->hole, d->hole + 1,
-					sizeof(d->hole[0]) * (FORM_HOLES - 1));
-				d->n_holes--;
+			/* before a block is in, this may be the period itself (rate_check()) */
+			if (d->rate_known) {
+				if (d->n_holes == FORM_HOLES) {
+					memmove(d->hole, d->hole + 1,
+						sizeof(d->hole[0]) * (FORM_HOLES - 1));
+					d->n_holes--;
+				}
+				d->hole[d->n_holes++] = d->n;
+				d->stride_holed = true;
+				d->holes_total++;
+				d->lost_s_total += dts - d->dt_s;
 			}
-			d->hole[d->n_holes++] = d->n;
-			d->stride_holed = true;
-			d->holes_total++;
-			d->lost_s_total += dts - d->dt_s;
 		} else if (dts > 0) {
 			d->dt_s = d->dt_s > 0 ? 0.99 * d->dt_s + 0.01 * dts : dts;
 		}
+		if (dts <= FORM_GAP_S)
+			rate_check(d, dts);
 		/*
 		 * A minute without samples: the sensor may have been taken off
 		 * and put on again, turned. Forward is learnt afresh (its strides
@@ -843,9 +894,7 @@ void form_detector_feed(struct form_detector *d, const struct form_imu_sample *s
 	h2 -= d->hmean[1];
 
 	if (d->dt_s > 0 && d->w == 1 && d->n == 1) {
-		long w = 2 * lround(0.004 / d->dt_s) + 1;
-
-		d->w = (unsigned)(w < 1 ? 1 : w > 31 ? 31 : w);
+		d->w = smooth_width(d->dt_s);
 		d->box_i = 1 % d->w;
 		if (d->w > 1)
 			d->have_v_mean = false;	/* start it again from smoothed samples */

@@ -31,6 +31,21 @@
 #define FORM_GAP_S 0.5
 #define FORM_HOLES 32u			/* the latest holes kept (sample numbers) */
 
+/*
+ * The sample period is learnt from blocks of FORM_RATE_BLOCK intervals (their
+ * median), not from the first interval alone: a first pair of samples 1 ms
+ * apart (a logger's first rows) made every 40 ms interval of a 25 Hz stream
+ * after it a hole. No hole is looked for until the first block after the
+ * start or a pause is in; its median becomes the period when it is
+ * FORM_RATE_OFF times off the estimate (the stream's first block: also when
+ * it gives another smoothing width). A later block does so only when it is
+ * that far off and steady, every interval within FORM_RATE_STEADY of the
+ * median: a sensor streaming at another rate, not lost samples.
+ */
+#define FORM_RATE_BLOCK 8u
+#define FORM_RATE_OFF 1.5
+#define FORM_RATE_STEADY 1.25
+
 #define FORM_RING 1024u
 #define FORM_RING_MASK (FORM_RING - 1)
 
@@ -54,6 +69,10 @@ struct form_detector {
 	unsigned n_holes;		/* since the last reset, capped at FORM_HOLES */
 	uint64_t holes_total;		/* holes and longer gaps, all seen */
 	double lost_s_total;		/* the time they lasted beyond one period */
+	double rate_iv[FORM_RATE_BLOCK]; /* the current block's intervals, s */
+	unsigned rate_n;		/* intervals in it so far */
+	bool rate_known;		/* the period is from a block since the start or pause */
+	bool rate_started;		/* the stream's first block is done */
 
 	/* Orientation: gravity (slow mean) and the forward direction. */
 	bool axis[3];

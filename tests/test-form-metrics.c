@@ -1543,6 +1543,86 @@ static void test_quality_by_rate(void **state)
 }
 
 /*
+ * The base run (0.35 s steps, 200 ms stance) at fs1 Hz, from switch_s on at
+ * fs2 Hz after a 1 s pause (switch_s 0: none), with an extra first sample
+ * 1 ms after the first one when tiny_first (a logger's first rows).
+ */
+static struct collect *run_rates(double fs1, double fs2, double switch_s, bool tiny_first,
+				 double seconds)
+{
+	struct collect *c = calloc(1, sizeof(*c));
+	struct form_engine *e = NULL;
+	struct form_params p;
+	struct synth s = base;
+	struct form_imu_sample x;
+	double t = 0;
+
+	assert_non_null(c);
+	form_params_default(&p);
+	p.mount = FORM_MOUNT_SACRUM;
+	assert_int_equal(form_engine_new(&p, &e), 0);
+	form_engine_set_event_cb(e, on_event, c);
+	assert_int_equal(form_engine_session_start(e, 0), 0);
+	for (uint64_t i = 0; t < seconds; i++) {
+		synth_sample(&s, t, &x);
+		assert_int_equal(form_engine_feed_imu(e, &x), 0);
+		if (i == 0 && tiny_first) {
+			x.t_usec += 1000;
+			assert_int_equal(form_engine_feed_imu(e, &x), 0);
+		}
+		if (switch_s > 0 && t < switch_s - 1 && t + 1 / fs1 >= switch_s - 1)
+			t = switch_s;		/* the pause */
+		else
+			t += 1 / (switch_s > 0 && t >= switch_s ? fs2 : fs1);
+	}
+	assert_int_equal(form_engine_session_stop(e, (uint64_t)(seconds * 1e6)), 0);
+	form_engine_free(e);
+	assert_true(c->have_summary);
+	return c;
+}
+
+/*
+ * The sample period comes from blocks of 8 intervals, not from the first
+ * one. 25 Hz with a first pair of samples 1 ms apart: the 40 ms intervals
+ * are the rate, not 8,000 holes (before: a 1 ms period, every later sample
+ * after a hole, no step time, no cadence). 100 Hz likewise: the same
+ * contact times as without the extra sample (before: smoothed for a 1 ms
+ * period, 2 x 90 ms boxcars, contacts 50 ms longer). And a sensor back at
+ * 25 Hz after a 1 s pause at 100 Hz: one pause, no holes, 25 Hz quality.
+ * 0.35 s steps: 171.4 steps/min.
+ */
+static void test_rate_from_blocks(void **state)
+{
+	struct collect *c, *ref;
+
+	c = run_rates(25, 0, 0, true, 60);
+	assert_int_equal(c->summary.imu_holes, 0);
+	assert_true(c->summary.imu_lost_s == 0);
+	assert_true(fabs(c->last.m[FORM_METRIC_CADENCE].value - 60 / 0.35) < 1);
+	assert_int_equal(c->last.m[FORM_METRIC_GCT].quality, FORM_QUALITY_LOW);
+	assert_true(c->summary.steps >= 165);
+	free(c);
+
+	ref = run_rates(100, 0, 0, false, 30);
+	c = run_rates(100, 0, 0, true, 30);
+	assert_int_equal(c->summary.imu_holes, 0);
+	assert_int_equal(c->summary.steps, ref->summary.steps);
+	assert_true(fabs(c->summary.stats[FORM_METRIC_GCT].median -
+			 ref->summary.stats[FORM_METRIC_GCT].median) < 4);
+	assert_true(fabs(c->summary.stats[FORM_METRIC_IMPACT].median -
+			 ref->summary.stats[FORM_METRIC_IMPACT].median) < 0.1);
+	free(ref);
+	free(c);
+
+	c = run_rates(100, 25, 30, false, 60);
+	assert_int_equal(c->summary.imu_holes, 1);
+	assert_true(fabs(c->summary.imu_lost_s - (1 - 0.01)) < 0.02);
+	assert_true(fabs(c->last.m[FORM_METRIC_CADENCE].value - 60 / 0.35) < 1);
+	assert_int_equal(c->last.m[FORM_METRIC_GCT].quality, FORM_QUALITY_LOW);
+	free(c);
+}
+
+/*
  * Standing upright for 3 s on the rails of a belt already at 3 m/s, then
  * running leaning 6 deg forward: the still moment just before the first
  * step is the reference (it was the running posture, 0 deg, because of the
@@ -1597,6 +1677,7 @@ int main(void)
 		{ "/form/summary/distance-not-standing", test_distance_not_standing, NULL, NULL,
 		  NULL },
 		{ "/form/metrics/quality-by-rate", test_quality_by_rate, NULL, NULL, NULL },
+		{ "/form/metrics/rate-from-blocks", test_rate_from_blocks, NULL, NULL, NULL },
 		{ "/form/metrics/lean-straddle-start", test_lean_straddle_start, NULL, NULL, NULL },
 		{ "/form/summary/drift-core-impact", test_drift_core_and_impact, NULL, NULL, NULL },
 		{ "/form/alerts/pelvic-instability", test_alert_pelvic_instability, NULL, NULL,
