@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A deliberately faulty MQTT 5 broker for tests/it-mqtt-broker-faults.sh.
+"""A deliberately faulty MQTT 5 broker for tests/it-mqtt-broker-faults.sh
+and tests/it-mqtt-takeover-0x8e.sh.
 
 Usage: bad-broker.py PORT LOG
+       bad-broker.py --takeover FLAG [--disconnect HEX[,HEX...]] PORT LOG
 
 Mosquitto cannot be made to misbehave on cue; this can. It speaks just enough
-MQTT 5 for one client (gaitkeeperd) and logs what it does, one line each:
+MQTT 5 for one client (gaitkeeperd) and logs what it does, one line each.
+By default:
   * a connect asking for a durable session (clean start 0), the first time:
     CONNACK without a session, then SUBACKs and PINGRESPs but no PUBACK for
     HOLD_S (6) seconds, longer than a quick drop, so that the client's QoS 1
@@ -16,12 +19,34 @@ MQTT 5 for one client (gaitkeeperd) and logs what it does, one line each:
   * a connect with clean start 1: CONNACK without a session and then a
     well-behaved sink: PUBACK, SUBACK, PINGRESP; each PUBLISH logged as
     "publish QOS TOPIC" ("clean" first)
+
+With --takeover (tests/it-mqtt-takeover-0x8e.sh) it plays a broker on which
+another client keeps taking our session, as brokers other than mosquitto
+2.0.11 say it: while the file FLAG exists, each connect gets a CONNACK
+("session present" from the second on: the other client kept it), SUBACKs
+and PINGRESPs, and TAKEOVER_AFTER_S later a DISCONNECT with reason 0x8E
+(session taken over), then the socket is closed. The first connection's
+PUBLISHes are acknowledged (ours until the other client comes), later ones
+are not: they are in flight when the session is taken. Once FLAG is gone it
+is a well-behaved sink that resumes the session. Lines, each starting with
+the time in seconds (time.monotonic(), the same clock for all):
+  T connect clean=0|1 id=CLIENT_ID   every CONNECT, its clean start flag
+  T held QOS TOPIC                   a PUBLISH left unacknowledged
+  T publish QOS TOPIC                a PUBLISH acknowledged
+  T takeover 0x8e                    the DISCONNECT was sent
+  T closed                           the client closed the link
+--disconnect gives the whole DISCONNECT packet in hex, several in turn when
+comma-separated; the default e0028e00 is reason 0x8E and an empty property
+list, e0018e the shortest form MQTT 5 allows (3.14.2.2.1: the property length
+left out).
 """
+import argparse
+import os
 import socket
-import sys
 import time
 
 HOLD_S = 6.0
+TAKEOVER_AFTER_S = 0.5
 
 
 def read_packet(c):
@@ -84,18 +109,73 @@ def answer(c, p, log, ack_publish):
     return None
 
 
+def connect_fields(body):
+    """Clean start flag and client id of an MQTT 5 CONNECT's body."""
+    clean = bool(body[7] & 0x02)
+    plen, i = varint(body, 10)
+    i += plen
+    idlen = body[i] * 256 + body[i + 1]
+    return clean, body[i + 2:i + 2 + idlen].decode(errors='replace')
+
+
+def serve_takeover(c, p, log, flag, disconnect, resumed):
+    """One connection in --takeover mode (p: its CONNECT); True if taken over."""
+    def stamp(what):
+        log.write('%.3f %s\n' % (time.monotonic(), what))
+
+    clean, client_id = connect_fields(p[1])
+    stamp('connect clean=%d id=%s' % (clean, client_id))
+    taken = os.path.exists(flag)
+    ack = not (taken and resumed)
+    c.sendall(bytes([0x20, 3, 1 if resumed and not clean else 0, 0, 0]))
+    c.settimeout(0.05 if taken else None)
+    end = time.monotonic() + TAKEOVER_AFTER_S
+    while not taken or time.monotonic() < end:
+        try:
+            p = read_packet(c)
+        except socket.timeout:
+            continue
+        if p is None or p[0] >> 4 == 14:
+            stamp('closed')
+            return False
+        topic = answer(c, p, log, False)
+        if topic is None:
+            continue
+        qos = (p[0] >> 1) & 3
+        if qos and ack:
+            tl = p[1][0] * 256 + p[1][1]
+            c.sendall(bytes([0x40, 2]) + p[1][2 + tl:4 + tl])
+        stamp('%s %d %s' % ('publish' if ack else 'held', qos, topic))
+    c.sendall(disconnect)
+    stamp('takeover 0x%02x' % disconnect[2])
+    return True
+
+
 def main():
-    port, log = int(sys.argv[1]), open(sys.argv[2], 'a', buffering=1)
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--takeover', metavar='FLAG')
+    ap.add_argument('--disconnect', metavar='HEX[,HEX...]', default='e0028e00',
+                    type=lambda a: [bytes.fromhex(x) for x in a.split(',')])
+    ap.add_argument('port', type=int)
+    ap.add_argument('log')
+    args = ap.parse_args()
+    port, log = args.port, open(args.log, 'a', buffering=1)
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(('127.0.0.1', port))
     s.listen(4)
-    durable = 0
+    durable, taken = 0, 0
     while True:
         c, _ = s.accept()
         try:
             p = read_packet(c)
             if p is None or p[0] >> 4 != 1:
+                continue
+            if args.takeover:
+                disconnect = args.disconnect[taken % len(args.disconnect)]
+                if serve_takeover(c, p, log, args.takeover, disconnect, durable > 0):
+                    taken += 1
+                durable += 1
                 continue
             clean = bool(p[1][7] & 0x02)
             if clean:
