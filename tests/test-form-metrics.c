@@ -48,6 +48,7 @@ struct synth {
 	double hole_at_s[4], hole_s[4];	/* hole_s > 0: no samples for that long from then */
 	double flat_step_s;		/* > 0: the step under way then is 1 g flat (no contact) */
 	bool gct_swap;			/* from after_s the sides' stance times swap */
+	double pitch_at_s[4], pitch_at_deg[4];	/* > 0 s: pitched so from then on */
 };
 
 /* A fixed pseudo-random number in [-1, 1] for sample time t and axis k. */
@@ -107,6 +108,9 @@ static void synth_sample(const struct synth *s, double t, struct form_imu_sample
 	}
 	th = (t >= s->pitch_after_s && s->pitch_after_s > 0 && !paused ? s->pitch2_deg :
 	      s->pitch_deg) * M_PI / 180;
+	for (unsigned k = 0; k < 4; k++)
+		if (s->pitch_at_s[k] > 0 && t >= s->pitch_at_s[k])
+			th = s->pitch_at_deg[k] * M_PI / 180;
 	if (s->upside_down) {
 		/* a proper rotation: x_s = left, y_s = forward, z_s = down */
 		*ret = (struct form_imu_sample) {
@@ -157,6 +161,8 @@ struct collect {
 	double alert_hi[_FORM_ALERT_KIND_MAX];		/* highest (NAN: none) */
 	struct form_alert cleared[_FORM_ALERT_KIND_MAX];	/* the first cleared of each */
 	unsigned n_cleared[_FORM_ALERT_KIND_MAX];
+	uint64_t raised_usec[_FORM_ALERT_KIND_MAX][4];	/* when the first 4 were raised */
+	uint64_t cleared_usec[_FORM_ALERT_KIND_MAX][4];	/* ... and cleared */
 	bool have_summary;
 	struct form_summary summary;
 };
@@ -174,6 +180,8 @@ static void on_event(const struct form_event *ev, void *userdata)
 	if (ev->type == FORM_EVENT_ALERT && (unsigned)ev->alert.kind < _FORM_ALERT_KIND_MAX) {
 		unsigned k = ev->alert.kind;
 
+		if (c->n_alert[k] < 4)
+			c->raised_usec[k][c->n_alert[k]] = ev->t_usec;
 		if (!c->n_alert[k]++) {
 			c->alert[k] = ev->alert;
 			c->alert_lo[k] = c->alert_hi[k] = ev->alert.value;
@@ -181,9 +189,14 @@ static void on_event(const struct form_event *ev, void *userdata)
 		c->alert_lo[k] = fmin(c->alert_lo[k], ev->alert.value);
 		c->alert_hi[k] = fmax(c->alert_hi[k], ev->alert.value);
 	}
-	if (ev->type == FORM_EVENT_CLEARED && (unsigned)ev->alert.kind < _FORM_ALERT_KIND_MAX &&
-	    !c->n_cleared[ev->alert.kind]++)
-		c->cleared[ev->alert.kind] = ev->alert;
+	if (ev->type == FORM_EVENT_CLEARED && (unsigned)ev->alert.kind < _FORM_ALERT_KIND_MAX) {
+		unsigned k = ev->alert.kind;
+
+		if (c->n_cleared[k] < 4)
+			c->cleared_usec[k][c->n_cleared[k]] = ev->t_usec;
+		if (!c->n_cleared[k]++)
+			c->cleared[k] = ev->alert;
+	}
 	if (ev->type == FORM_EVENT_SUMMARY) {
 		c->summary = *ev->summary;
 		c->have_summary = true;
@@ -1009,6 +1022,57 @@ static void test_alert_not_upright(void **state)
 	free(c);
 }
 
+/*
+ * Hysteresis and the repeat gap, on the lean (chest, baseline 0 deg learned
+ * 10-40 s, band 5 deg, floor 3 deg: back within 5 - 3 / 2 = 3.5 deg),
+ * clear after 5 s back, 100 s between raises:
+ *   60 s: 8 deg, beyond (the lean window and gravity follow in ~8 s):
+ *   raised 5 s after it went beyond (~73 s);
+ *   90 s: 4.5 deg, within the band but not back: stays raised;
+ *   130 s: 0 deg, back: cleared 5 s after it came back (135-145 s);
+ *   150 s: 8 deg, beyond again from ~158 s: raised 100 s after the first
+ *   raise (~173 s), not 5 s after it went beyond (~163 s).
+ */
+static void test_alert_hysteresis_repeat_gap(void **state)
+{
+	struct synth s = base;
+	struct form_params p;
+	struct collect *c;
+	const struct form_alert *a;
+
+	s.three_axes = true;
+	s.pitch_at_s[0] = 60;
+	s.pitch_at_deg[0] = 8;
+	s.pitch_at_s[1] = 90;
+	s.pitch_at_deg[1] = 4.5;
+	s.pitch_at_s[2] = 130;
+	s.pitch_at_deg[2] = 0;
+	s.pitch_at_s[3] = 150;
+	s.pitch_at_deg[3] = 8;
+	alert_params(&p, FORM_MOUNT_CHEST);
+	p.alert_clear_s = 5;
+	p.alert_repeat_s = 100;
+	c = run_params(&s, 220, &p);
+	a = &c->alert[FORM_ALERT_NOT_UPRIGHT];
+	assert_int_equal(c->n_alert[FORM_ALERT_NOT_UPRIGHT], 2);
+	assert_true(a->start_usec >= 60000000 && a->start_usec <= 72000000);
+	assert_true(c->raised_usec[FORM_ALERT_NOT_UPRIGHT][0] >= a->start_usec + 5000000);
+	assert_true(fabs(a->value - 8) < 1.0);
+	assert_true(fabs(a->threshold - 5) < 0.5);
+	/* 4.5 deg is no way back: cleared only after 130 s, 5 s after 0 deg came */
+	assert_true(c->n_cleared[FORM_ALERT_NOT_UPRIGHT] >= 1);
+	assert_true(c->cleared_usec[FORM_ALERT_NOT_UPRIGHT][0] >= 135000000 &&
+		    c->cleared_usec[FORM_ALERT_NOT_UPRIGHT][0] <= 145000000);
+	assert_int_equal(c->cleared[FORM_ALERT_NOT_UPRIGHT].id, a->id);
+	assert_true(fabs(c->cleared[FORM_ALERT_NOT_UPRIGHT].value) < 1.0);
+	/* the second: beyond from ~158 s, raised 100 s after the first raise */
+	assert_true(c->raised_usec[FORM_ALERT_NOT_UPRIGHT][1] >=
+		    c->raised_usec[FORM_ALERT_NOT_UPRIGHT][0] + 100000000);
+	assert_true(c->raised_usec[FORM_ALERT_NOT_UPRIGHT][1] <=
+		    c->raised_usec[FORM_ALERT_NOT_UPRIGHT][0] + 102000000);
+	free(c);
+}
+
 /* Three axes and a gyro; the pelvic roll rate goes 30 -> 70 deg/s at 80 s. */
 static struct synth pelvic_synth(void)
 {
@@ -1669,6 +1733,8 @@ int main(void)
 		{ "/form/metrics/input-errors", test_input_errors, NULL, NULL, NULL },
 		{ "/form/alerts/not-upright", test_alert_not_upright, NULL, NULL, NULL },
 		{ "/form/alerts/incline-lean", test_alert_incline_lean, NULL, NULL, NULL },
+		{ "/form/alerts/hysteresis-repeat-gap", test_alert_hysteresis_repeat_gap, NULL, NULL,
+		  NULL },
 		{ "/form/alerts/incline-pace", test_alert_incline_pace, NULL, NULL, NULL },
 		{ "/form/alerts/lean-after-sensor-change", test_lean_after_sensor_change, NULL, NULL,
 		  NULL },
