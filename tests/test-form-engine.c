@@ -931,6 +931,30 @@ static void test_pain(void **state)
 	assert_true(r->cleared[2].end_usec == 36000000);
 	assert_int_equal(form_engine_session_stop(e, 37000000), 0);
 	assert_int_equal(r->summary.alert_count[FORM_ALERT_PAIN], 0);
+
+	/*
+	 * The levels at the edges (defaults 4 and 7): 3 raises nothing, 4 a
+	 * warning at once; 6 is not severe, 7 is: critical, and the summary
+	 * says to see a physiotherapist or doctor.
+	 */
+	assert_int_equal(form_engine_session_start(e, 38000000), 0);
+	assert_int_equal(form_engine_report_pain(e, 38000000, 3, "back"), 0);
+	assert_int_equal(r->n_alert, 3);
+	assert_int_equal(form_engine_report_pain(e, 39000000, 4, "back"), 0);
+	assert_int_equal(r->n_alert, 4);
+	assert_int_equal(r->alert[3].severity, FORM_SEVERITY_WARNING);
+	assert_true(r->alert[3].threshold == 4);
+	assert_int_equal(form_engine_report_pain(e, 40000000, 6, "back"), 0);
+	assert_int_equal(r->alert[4].severity, FORM_SEVERITY_WARNING);
+	assert_int_equal(form_engine_session_stop(e, 41000000), 0);
+	assert_false(r->summary.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+	assert_true(r->summary.advice[FORM_ADVICE_LISTEN_TO_BODY]);
+	assert_int_equal(form_engine_session_start(e, 42000000), 0);
+	assert_int_equal(form_engine_report_pain(e, 42000000, 7, "back"), 0);
+	assert_int_equal(r->alert[5].severity, FORM_SEVERITY_CRITICAL);
+	assert_true(r->alert[5].threshold == 7);
+	assert_int_equal(form_engine_session_stop(e, 43000000), 0);
+	assert_true(r->summary.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
 	form_engine_free(e);
 	free(r);
 }

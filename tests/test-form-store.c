@@ -475,6 +475,33 @@ static void test_history(void **state)
 	assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
 
 	/*
+	 * The edges of "repeatedly or severe": painful sessions (a report of
+	 * 3 or more) 2 of the last 5, with 3 more before them, and at most 6:
+	 * not yet. Mild reports (2) in the other three do not make them
+	 * painful. A third painful one among the last five, or one 7, does.
+	 */
+	for (unsigned i = 0; i < 12; i++) {
+		bool painful = i == 2 || i == 4 || i == 6 || i == 8 || i == 10;
+
+		digest_fill(&d[i], now - (11 - i) * 3 * DAY, 168, 0.3, painful ? 6 : 2);
+	}
+	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(h.pain_sessions_last5, 2);
+	assert_int_equal(h.max_pain_last5, 6);
+	assert_false(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+	assert_true(h.advice[FORM_ADVICE_LISTEN_TO_BODY]);
+	digest_fill(&d[11], now, 168, 0.3, 3);
+	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(h.pain_sessions_last5, 3);
+	assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+	digest_fill(&d[11], now, 168, 0.3, 7);
+	digest_fill(&d[10], now - 3 * DAY, 168, 0.3, 2);
+	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(h.pain_sessions_last5, 2);
+	assert_int_equal(h.max_pain_last5, 7);
+	assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+
+	/*
 	 * Two sensors: a chest strap on the painful days, a waist clip on the
 	 * others. The straps' lean and impact differ (the chest's 6 deg and
 	 * 2.2 g, the waist's 2 deg and 3.4 g) and so does the cadence (158
