@@ -135,6 +135,17 @@ static const struct ha_entity sensor_entities[] = {
 };
 
 /*
+ * The link state (idle, connecting, backoff, stale...) matters most while the
+ * sensor is unavailable: it goes with the gateway's availability only, so Home
+ * Assistant shows "backoff" rather than "unavailable". The sensor's values
+ * (battery, RSSI, heart rate...) stay tied to the sensor's availability too.
+ */
+static bool link_state_free(const struct ha_entity *e)
+{
+	return streq(e->key, "state");
+}
+
+/*
  * Which sensor_entities a sensor has (by key), from its kind; the gyro's
  * losses only where a gyro streams (a Verity Sense with gyro = true), the
  * H10 has none.
@@ -446,7 +457,8 @@ int ha_discovery_build(const struct gk_config *cfg, const char *version,
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(sensor_entities); i++)
 			if (sensor_kind_has(sc, sensor_entities[i].key))
 				r = emit_entity(&b, &sensor_entities[i], sc->alias, st, dev,
-						sc->alias, 0);
+						link_state_free(&sensor_entities[i]) ?
+						NULL : sc->alias, 0);
 		json_object_put(dev);
 	}
 

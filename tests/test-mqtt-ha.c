@@ -110,7 +110,9 @@ static void test_every_live_metric(void **state)
 }
 
 struct sensor_check {
-	bool sensor_avail_ok;
+	unsigned sensor_avail_ok;	/* chest entities with both topics */
+	unsigned sensor_avail_bad;
+	bool link_state_gateway_only;
 	bool live_expires;
 	unsigned n_session;		/* session counters as they should be: 2 */
 	unsigned n;
@@ -123,11 +125,19 @@ static int check_sensor_entities(void *userdata, const char *topic, struct json_
 
 	k->n++;
 	json_object_object_get_ex(config, "availability", &avail);
-	if (strstr(topic, "/chest_")) {
-		/* Sensor entities: gateway status and the sensor's own availability. */
-		k->sensor_avail_ok = json_object_array_length(avail) == 2 &&
-			streq(get_str(json_object_array_get_idx(avail, 1), "topic"),
-			      "gaitkeeper/gym/sensor/chest/availability");
+	if (strstr(topic, "/chest_state/")) {
+		/* the link state is shown while the sensor is away: the gateway's only */
+		k->link_state_gateway_only = json_object_array_length(avail) == 1 &&
+			streq(get_str(json_object_array_get_idx(avail, 0), "topic"),
+			      "gaitkeeper/gym/status");
+	} else if (strstr(topic, "/chest_")) {
+		/* Sensor values: gateway status and the sensor's own availability. */
+		if (json_object_array_length(avail) == 2 &&
+		    streq(get_str(json_object_array_get_idx(avail, 1), "topic"),
+			  "gaitkeeper/gym/sensor/chest/availability"))
+			k->sensor_avail_ok++;
+		else
+			k->sensor_avail_bad++;
 	}
 	if (strstr(topic, "/run_cadence_spm/"))
 		k->live_expires = json_object_object_get_ex(config, "expire_after", &exp) &&
@@ -156,7 +166,9 @@ static void test_availability_and_expiry(void **state)
 
 	assert_int_equal(gk_config_load_string(conf, NULL, &c, NULL), 0);
 	assert_int_equal(ha_discovery_build(c, "test", FORM_MOUNT_CHEST, check_sensor_entities, &k), 0);
-	assert_true(k.sensor_avail_ok);
+	assert_true(k.sensor_avail_ok >= 4);	/* battery, RSSI, heart rate, frames lost */
+	assert_int_equal(k.sensor_avail_bad, 0);
+	assert_true(k.link_state_gateway_only);
 	assert_true(k.live_expires);
 	assert_int_equal(k.n_session, 2);
 	assert_true(k.n > 20);
