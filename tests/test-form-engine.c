@@ -180,6 +180,34 @@ static void test_activity_and_auto_session(void **state)
 	assert_true(fabs(r->summary.stats[FORM_METRIC_CADENCE].median - 171.4) < 1.0);
 	assert_false(form_engine_session_active(e));
 	form_engine_free(e);
+
+	/*
+	 * Running for less than auto_start_s (6 s against 10: a dash across the
+	 * room) starts no session, nor does anything with auto_session off.
+	 */
+	{
+		const struct phase dash[] = {
+			{ 5, STAND, 0, 0 }, { 11, RUN, 0.35, 0.2 }, { 40, STAND, 0, 0 },
+		};
+
+		memset(r, 0, sizeof(*r));
+		assert_int_equal(form_engine_new(&p, &e), 0);
+		form_engine_set_event_cb(e, on_event, r);
+		feed(e, dash, 3, NAN);
+		assert_int_equal(r->act[1].to, FORM_ACTIVITY_RUNNING);
+		assert_int_equal(r->n_started, 0);
+		form_engine_free(e);
+
+		memset(r, 0, sizeof(*r));
+		p.auto_session = false;
+		assert_int_equal(form_engine_new(&p, &e), 0);
+		form_engine_set_event_cb(e, on_event, r);
+		feed(e, ph, 5, NAN);
+		assert_int_equal(r->act[1].to, FORM_ACTIVITY_RUNNING);
+		assert_int_equal(r->n_started, 0);
+		assert_int_equal(r->n_summary, 0);
+		form_engine_free(e);
+	}
 	free(r);
 }
 

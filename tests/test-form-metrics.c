@@ -212,16 +212,30 @@ static bool in_hole(const struct synth *s, uint64_t t_usec)
 	return false;
 }
 
-static struct collect *run_params(const struct synth *s, double seconds,
-				  const struct form_params *p)
+/*
+ * Run s for seconds with params p; with bl_in, a stored baseline loaded
+ * first (through its serialised form, as the daemon does); with bl_out,
+ * the baseline at the end saved (through it too).
+ */
+static struct collect *run_baseline(const struct synth *s, double seconds,
+				    const struct form_params *p,
+				    const struct form_baseline *bl_in, struct form_baseline *bl_out)
 {
 	struct collect *c = calloc(1, sizeof(*c));
 	struct form_engine *e = NULL;
 	uint64_t n = (uint64_t)(seconds * s->fs);
+	uint8_t buf[FORM_BASELINE_SIZE];
+	struct form_baseline b;
+	size_t len;
 
 	assert_non_null(c);
 	assert_int_equal(form_engine_new(p, &e), 0);
 	form_engine_set_event_cb(e, on_event, c);
+	if (bl_in) {
+		assert_int_equal(form_baseline_save(bl_in, buf, sizeof(buf), &len), 0);
+		assert_int_equal(form_baseline_load(buf, len, &b), 0);
+		assert_int_equal(form_engine_set_baseline(e, &b), 0);
+	}
 	assert_int_equal(form_engine_session_start(e, 0), 0);
 	for (uint64_t i = 0; i < n; i++) {
 		struct form_imu_sample x;
@@ -261,8 +275,19 @@ static struct collect *run_params(const struct synth *s, double seconds,
 		}
 	}
 	assert_int_equal(form_engine_session_stop(e, (uint64_t)(seconds * 1e6)), 0);
+	if (bl_out) {
+		assert_int_equal(form_engine_get_baseline(e, &b), 0);
+		assert_int_equal(form_baseline_save(&b, buf, sizeof(buf), &len), 0);
+		assert_int_equal(form_baseline_load(buf, len, bl_out), 0);
+	}
 	form_engine_free(e);
 	return c;
+}
+
+static struct collect *run_params(const struct synth *s, double seconds,
+				  const struct form_params *p)
+{
+	return run_baseline(s, seconds, p, NULL, NULL);
 }
 
 static struct collect *run(const struct synth *s, double seconds, enum form_mount mount)
@@ -1073,6 +1098,53 @@ static void test_alert_hysteresis_repeat_gap(void **state)
 	free(c);
 }
 
+/*
+ * The personal baseline carried to the next session (saved, loaded, set):
+ * alerts are judged against it from the first minute, before this
+ * session's own is learnt (warm-up 10 min here). Session 1 (chest, no belt):
+ * 0.35 s steps, 200 ms stance, upright: baseline 171.4 spm, lean 0 deg.
+ * Session 2: 0.41 s steps with 260 ms stance (146.3 spm, +60 ms contact)
+ * and, from 20 s, 9 deg of lean: overstriding against 0.95 x 171.4 = 162.9
+ * spm and not upright against 0 +- 5 deg. Without the stored baseline there
+ * is nothing to judge either by (no speed for the cadence prior, and 9 deg
+ * is within the 15 deg absolute limit): no alert.
+ */
+static void test_alert_stored_baseline(void **state)
+{
+	struct synth s = base;
+	struct form_baseline b;
+	struct form_params p;
+	struct collect *c;
+
+	s.three_axes = true;
+	alert_params(&p, FORM_MOUNT_CHEST);
+	c = run_baseline(&s, 60, &p, NULL, &b);
+	assert_int_equal(n_alerts(c), 0);
+	free(c);
+	assert_int_equal(b.mount, FORM_MOUNT_CHEST);
+	assert_true(fabs(b.cadence_spm - 60 / 0.35) < 1);
+	assert_true(fabs(b.trunk_lean_deg) < 1);
+
+	s.step_s = 0.41;
+	s.gct_s[0] = s.gct_s[1] = 0.26;
+	s.pitch_after_s = 20;
+	s.pitch2_deg = 9;
+	p.warmup_s = 600;
+	c = run_baseline(&s, 90, &p, &b, NULL);
+	assert_false(c->summary.baseline_learned);
+	assert_int_equal(c->n_alert[FORM_ALERT_OVERSTRIDING], 1);
+	assert_true(fabs(c->alert[FORM_ALERT_OVERSTRIDING].value - 60 / 0.41) < 1.5);
+	assert_true(fabs(c->alert[FORM_ALERT_OVERSTRIDING].threshold - 0.95 * 60 / 0.35) < 1.5);
+	assert_int_equal(c->n_alert[FORM_ALERT_NOT_UPRIGHT], 1);
+	assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].value - 9) < 1);
+	assert_true(fabs(c->alert[FORM_ALERT_NOT_UPRIGHT].threshold - 5) < 1);
+	free(c);
+
+	c = run_params(&s, 90, &p);
+	assert_int_equal(n_alerts(c), 0);
+	free(c);
+}
+
 /* Three axes and a gyro; the pelvic roll rate goes 30 -> 70 deg/s at 80 s. */
 static struct synth pelvic_synth(void)
 {
@@ -1735,6 +1807,7 @@ int main(void)
 		{ "/form/alerts/incline-lean", test_alert_incline_lean, NULL, NULL, NULL },
 		{ "/form/alerts/hysteresis-repeat-gap", test_alert_hysteresis_repeat_gap, NULL, NULL,
 		  NULL },
+		{ "/form/alerts/stored-baseline", test_alert_stored_baseline, NULL, NULL, NULL },
 		{ "/form/alerts/incline-pace", test_alert_incline_pace, NULL, NULL, NULL },
 		{ "/form/alerts/lean-after-sensor-change", test_lean_after_sensor_change, NULL, NULL,
 		  NULL },
