@@ -4,7 +4,8 @@
 and tests/it-mqtt-takeover-0x8e.sh.
 
 Usage: bad-broker.py PORT LOG
-       bad-broker.py --takeover FLAG [--disconnect HEX[,HEX...]] PORT LOG
+       bad-broker.py --takeover FLAG [--takeover-after S] [--disconnect HEX[,HEX...]]
+                     PORT LOG
 
 Mosquitto cannot be made to misbehave on cue; this can. It speaks just enough
 MQTT 5 for one client (gaitkeeperd) and logs what it does, one line each.
@@ -24,12 +25,13 @@ With --takeover (tests/it-mqtt-takeover-0x8e.sh) it plays a broker on which
 another client keeps taking our session, as brokers other than mosquitto
 2.0.11 say it: while the file FLAG exists, each connect gets a CONNACK
 ("session present" from the second on: the other client kept it), SUBACKs
-and PINGRESPs, and TAKEOVER_AFTER_S later a DISCONNECT with reason 0x8E
-(session taken over), then the socket is closed. The first connection's
-PUBLISHes are acknowledged (ours until the other client comes), later ones
-are not: they are in flight when the session is taken. Once FLAG is gone it
-is a well-behaved sink that resumes the session. Lines, each starting with
-the time in seconds (time.monotonic(), the same clock for all):
+and PINGRESPs, and S seconds later (--takeover-after, default 0.5) a
+DISCONNECT with reason 0x8E (session taken over), then the socket is closed.
+The first connection's PUBLISHes are acknowledged (ours until the other
+client comes), later ones are not: they are in flight when the session is
+taken. Once FLAG is gone it is a well-behaved sink that resumes the session.
+Lines, each starting with the time in seconds (time.monotonic(), the same
+clock for all):
   T connect clean=0|1 id=CLIENT_ID   every CONNECT, its clean start flag
   T held QOS TOPIC                   a PUBLISH left unacknowledged
   T publish QOS TOPIC                a PUBLISH acknowledged
@@ -46,7 +48,6 @@ import socket
 import time
 
 HOLD_S = 6.0
-TAKEOVER_AFTER_S = 0.5
 
 
 def read_packet(c):
@@ -118,7 +119,7 @@ def connect_fields(body):
     return clean, body[i + 2:i + 2 + idlen].decode(errors='replace')
 
 
-def serve_takeover(c, p, log, flag, disconnect, resumed):
+def serve_takeover(c, p, log, flag, after_s, disconnect, resumed):
     """One connection in --takeover mode (p: its CONNECT); True if taken over."""
     def stamp(what):
         log.write('%.3f %s\n' % (time.monotonic(), what))
@@ -129,7 +130,7 @@ def serve_takeover(c, p, log, flag, disconnect, resumed):
     ack = not (taken and resumed)
     c.sendall(bytes([0x20, 3, 1 if resumed and not clean else 0, 0, 0]))
     c.settimeout(0.05 if taken else None)
-    end = time.monotonic() + TAKEOVER_AFTER_S
+    end = time.monotonic() + after_s
     while not taken or time.monotonic() < end:
         try:
             p = read_packet(c)
@@ -154,6 +155,7 @@ def serve_takeover(c, p, log, flag, disconnect, resumed):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--takeover', metavar='FLAG')
+    ap.add_argument('--takeover-after', metavar='S', type=float, default=0.5)
     ap.add_argument('--disconnect', metavar='HEX[,HEX...]', default='e0028e00',
                     type=lambda a: [bytes.fromhex(x) for x in a.split(',')])
     ap.add_argument('port', type=int)
@@ -173,7 +175,8 @@ def main():
                 continue
             if args.takeover:
                 disconnect = args.disconnect[taken % len(args.disconnect)]
-                if serve_takeover(c, p, log, args.takeover, disconnect, durable > 0):
+                if serve_takeover(c, p, log, args.takeover, args.takeover_after, disconnect,
+                                  durable > 0):
                     taken += 1
                 durable += 1
                 continue
