@@ -602,6 +602,7 @@ struct form_history_report {
 	double impact_load_7d;
 	unsigned pain_sessions_last5;
 	uint8_t max_pain_last5;
+	/* where most reports of 3 or more were ("other" wins a tie); _INVALID (null): none */
 	enum form_pain_site main_pain_site;
 	unsigned n_pointers;
 	struct form_pain_pointer pointers[FORM_HISTORY_MAX_POINTERS];

@@ -152,10 +152,13 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 	if (h.history_days >= HISTORY_ACR_MIN_DAYS && h.load_28d_weekly_min > 0)
 		h.acute_chronic_ratio = h.load_7d_min / h.load_28d_weekly_min;
 
-	h.main_pain_site = FORM_PAIN_SITE_OTHER;
-	for (unsigned s = 1; s < _FORM_PAIN_SITE_MAX; s++)
-		if (site_count[s] > site_count[h.main_pain_site])
+	/* the site of most painful reports, "other" on a tie with it; none without */
+	h.main_pain_site = _FORM_PAIN_SITE_INVALID;
+	for (unsigned s = 0, best = 0; s < _FORM_PAIN_SITE_MAX; s++)
+		if (site_count[s] > best) {
+			best = site_count[s];
 			h.main_pain_site = s;
+		}
 
 	/*
 	 * Pain vs form: per metric, the median of the session medians in

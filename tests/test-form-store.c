@@ -409,6 +409,17 @@ static void test_history(void **state)
 	assert_false(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
 	assert_int_equal(h.n_pointers, 0);
 	assert_string_equal(h.pointer_text, "");
+	/* no pain reported: no main site (null), not "other" */
+	assert_int_equal(h.main_pain_site, _FORM_PAIN_SITE_INVALID);
+	assert_int_equal(form_history_report_to_json(&h, &o), 0);
+	{
+		struct json_object *v = o;
+
+		assert_true(json_object_object_get_ex(o, "main_pain_site", &v));
+		assert_null(v);
+	}
+	json_object_put(o);
+	o = NULL;
 
 	/*
 	 * A new user: five hour-long runs in the 6 days since the first one.
