@@ -1033,6 +1033,38 @@ static void test_json(void **state)
 		json_object_object_get(o, "quality"), "gct_ms")), "none");
 	assert_true(fabs(json_object_get_double(json_object_object_get(o, "t_s")) - 2) < 1e-9);
 	json_object_put(o);
+
+	/*
+	 * An alert as `gaitctl analyze` prints it: id, kind, severity, metric,
+	 * value and threshold with the metric's decimals, start time, cue; its
+	 * cleared event adds the end, and a value not measured then is null.
+	 */
+	ev = (struct form_event) {
+		.type = FORM_EVENT_ALERT, .t_usec = 66000000,
+		.alert = {
+			.id = 3, .kind = FORM_ALERT_OVERSTRIDING, .severity = FORM_SEVERITY_WARNING,
+			.metric = FORM_METRIC_CADENCE, .value = 150.06, .threshold = 162.87,
+			.start_usec = 61500000,
+			.cue = "Shorten your stride, land under your hips",
+		},
+	};
+	assert_int_equal(form_event_to_json(&ev, 1000000, &o), 0);
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+			    "{\"event\":\"alert\",\"t_s\":65.000,\"id\":3,\"kind\":\"overstriding\","
+			    "\"severity\":\"warning\",\"metric\":\"cadence_spm\",\"value\":150.1,"
+			    "\"threshold\":162.9,\"start_s\":60.500,"
+			    "\"cue\":\"Shorten your stride, land under your hips\"}");
+	json_object_put(o);
+	ev.type = FORM_EVENT_CLEARED;
+	ev.t_usec = ev.alert.end_usec = 101000000;
+	ev.alert.value = NAN;
+	assert_int_equal(form_event_to_json(&ev, 1000000, &o), 0);
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+			    "{\"event\":\"cleared\",\"t_s\":100.000,\"id\":3,\"kind\":\"overstriding\","
+			    "\"severity\":\"warning\",\"metric\":\"cadence_spm\",\"value\":null,"
+			    "\"threshold\":162.9,\"start_s\":60.500,\"end_s\":100.000,"
+			    "\"cue\":\"Shorten your stride, land under your hips\"}");
+	json_object_put(o);
 }
 
 static void test_names(void **state)
