@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/macro.h"
+#include "form/detector.h"
 #include "form/form.h"
 #include "form/thresholds.h"
 
@@ -384,6 +385,28 @@ static const struct form_threshold_info form_thresholds_table[] = {
 	T(IMPACT_MIN_HZ, IMPACT_MIN_HZ, "Hz",
 	  "below this IMU rate, impact is low quality, no bouncing alert on it",
 	  "a 20-30 ms peak (notes 2: >= 200 Hz); 25 Hz read 2.2 g for 3.8 g"),
+	T(FORM_HOLE_PERIODS, FORM_HOLE_PERIODS, "periods",
+	  "a step in the sample times longer than this (and FORM_HOLE_MIN_S) is a hole",
+	  "a lost BLE notification takes 30-180 ms of samples; jitter stays well under"),
+	T(FORM_HOLE_MIN_S, FORM_HOLE_MIN_S, "s", "... and longer than this",
+	  "above the jitter of a fast stream (heuristic)"),
+	T(FORM_HOLE_RISE_S, FORM_HOLE_RISE_S, "s",
+	  "a hole this long by a contact's rise or peak: no contact; a shorter one is interpolated",
+	  "docs/validation.md, lost-block rows"),
+	T(FORM_GAP_S, FORM_GAP_S, "s", "a pause this long starts the step history again",
+	  "longer than a running step: the step before it cannot be finished (heuristic)"),
+	T(FORM_REMOUNT_GAP_USEC, FORM_REMOUNT_GAP_USEC / 1e6, "s",
+	  "a pause this long: forward, and outside a run the lean reference, are learnt again",
+	  "a sensor taken off and put back sits otherwise (heuristic)"),
+	T(FORM_RATE_BLOCK, FORM_RATE_BLOCK, "intervals",
+	  "the sample period is the median of blocks of this many intervals",
+	  "one odd interval (a logger's first rows) must not set it (heuristic)"),
+	T(FORM_RATE_OFF, FORM_RATE_OFF, "ratio",
+	  "a block's median this far off the period estimate sets it again",
+	  "a new rate; BLE time slew (5 %) stays well under (heuristic)"),
+	T(FORM_RATE_STEADY, FORM_RATE_STEADY, "ratio",
+	  "... but after the first block only when every interval is within this of the median",
+	  "lost samples make uneven intervals, a new rate even ones (heuristic)"),
 	T(ADVICE_BAND_MIN_RUNNING_S, ADVICE_BAND_MIN_RUNNING_S, "s",
 	  "summary: time below the cadence band advises shorter steps from this much running",
 	  "a few seconds, or a slowing into a walk, are no sign of overstriding (heuristic)"),
