@@ -237,7 +237,7 @@ static void test_bad(void **state)
 static void test_alias_reserved_all(void **state)
 {
 	_cleanup_free_ char *doc = NULL;
-	char text[256], expect[160], list[160] = "";
+	char text[256], expect[192], list[160] = "";
 	size_t size = 0, n = 0;
 	FILE *f;
 
