@@ -529,21 +529,28 @@ static void probe_start(struct mqtt_client *m)
 		probe_stop(m);
 }
 
+/* The backoff's randomness: it only needs to differ between gateways. */
+static uint32_t backoff_random(void)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)now_usec();
+	return r;
+}
+
 static void schedule_reconnect(struct mqtt_client *m)
 {
 	uint64_t delay;
-	uint32_t r = 0;
 	int k;
 
 	if (m->shutting_down || m->retry_timer)
 		return;
 
 	/* 0.5 s doubling to 8 s, each from its upper half: a gym of gateways doesn't stampede */
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)now_usec();	/* it only needs to differ between gateways */
 	if (m->failures < BACKOFF_AT_CAP)
 		m->failures++;
-	delay = gk_backoff_delay_usec(m->failures, r);
+	delay = gk_backoff_delay_usec(m->failures, backoff_random());
 
 	k = sd_event_add_time_relative(m->event, &m->retry_timer, CLOCK_MONOTONIC, delay, 0,
 				       on_retry_timer, m);
@@ -788,11 +795,16 @@ static void handle_event(struct mqtt_client *m, struct mqtt_event *ev)
 		} else if (m->connected) {
 			link_lost(m, "session taken over", true);
 		} else {
-			/* Paho's "connection lost" came first: the retry waits the cap, too */
+			/*
+			 * Paho's "connection lost" came first: the retry waits
+			 * the cap too, drawn as at the cap (4-8 s), so that the
+			 * two clients with our id do not come back in step.
+			 */
 			session_taken_over(m, TAKEN_OVER_0x8E);
 			if (m->retry_timer)
-				(void)sd_event_source_set_time_relative(m->retry_timer,
-									GK_BACKOFF_CAP_USEC);
+				(void)sd_event_source_set_time_relative(
+					m->retry_timer,
+					gk_backoff_delay_usec(BACKOFF_AT_CAP, backoff_random()));
 		}
 		break;
 
