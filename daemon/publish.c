@@ -462,7 +462,8 @@ static void on_summary(struct gk_daemon *d, const struct form_summary *s, uint64
 	digest.start_epoch_s = mono_to_epoch_ms(s->start_usec) / 1000;
 	n = history_load_digests(d, all, GK_DIGESTS_MAX);
 	history_store_digest(d, &digest, all, &n);
-	if (form_history_analyze(all, n, epoch_ms() / 1000, &hist) >= 0 &&
+	if (form_history_analyze(all, n, epoch_ms() / 1000,
+				 d->form ? form_engine_params(d->form) : NULL, &hist) >= 0 &&
 	    form_history_report_to_json(&hist, &inner) >= 0)
 		json_object_object_add(o, "history", inner);
 	else

@@ -1549,6 +1549,11 @@ enum form_mount form_engine_mount(const struct form_engine *e)
 	return e->p.mount;
 }
 
+const struct form_params *form_engine_params(const struct form_engine *e)
+{
+	return &e->p;
+}
+
 /* ---- session start, summary, end ------------------------------------- */
 
 static int session_start(struct form_engine *e, uint64_t t_usec, bool automatic)

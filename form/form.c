@@ -413,7 +413,8 @@ static const struct form_threshold_info form_thresholds_table[] = {
 	T(HISTORY_PAIN_LEVEL, HISTORY_PAIN_LEVEL, "0-10",
 	  "history: a session with pain from this level on is painful", "mild is 1-3 (NRS)"),
 	T(HISTORY_PAIN_SEVERE, HISTORY_PAIN_SEVERE, "0-10",
-	  "history: pain this severe: see a professional", "issue 4; as pain_severe_level"),
+	  "history: pain this severe: see a professional (without params; the daemon "
+	  "passes its pain_severe_level)", "issue 4; as pain_severe_level"),
 	T(HISTORY_RECENT, HISTORY_RECENT, "sessions",
 	  "history: repeated pain is judged over the last this many sessions", "issue 4"),
 	T(HISTORY_RECENT_PAINFUL, HISTORY_RECENT_PAINFUL, "sessions",

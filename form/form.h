@@ -528,6 +528,9 @@ int form_engine_change_sensor(struct form_engine *e, enum form_mount mount, uint
 /* The mount the engine currently works with. */
 enum form_mount form_engine_mount(const struct form_engine *e);
 
+/* The params the engine runs with (valid as long as the engine). */
+const struct form_params *form_engine_params(const struct form_engine *e);
+
 /* ---- personal baseline ------------------------------------------------ */
 
 /* Returns 0 and fills *ret, or -ENODATA while nothing is learned. */
@@ -612,10 +615,13 @@ struct form_history_report {
 
 /*
  * Analyse up to FORM_HISTORY_MAX digests, oldest first; now_epoch_s is the
- * daemon's wall clock. -EINVAL if n > FORM_HISTORY_MAX or d is NULL with n.
+ * daemon's wall clock; p: the engine's params (its pain_severe_level says
+ * what pain is severe enough to see a professional, as in the session's
+ * own advice), NULL for the defaults. -EINVAL if n > FORM_HISTORY_MAX or d
+ * is NULL with n.
  */
 int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epoch_s,
-			 struct form_history_report *ret);
+			 const struct form_params *p, struct form_history_report *ret);
 
 /* ---- JSON ------------------------------------------------------------- */
 

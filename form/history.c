@@ -102,8 +102,9 @@ static const char *site_words(enum form_pain_site s)
 }
 
 int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epoch_s,
-			 struct form_history_report *ret)
+			 const struct form_params *params, struct form_history_report *ret)
 {
+	double severe = params ? params->pain_severe_level : HISTORY_PAIN_SEVERE;
 	struct form_history_report h = {};
 	unsigned site_count[_FORM_PAIN_SITE_MAX] = {};
 	double load28 = 0;
@@ -257,7 +258,7 @@ int form_history_analyze(const struct form_digest *d, size_t n, uint64_t now_epo
 	    h.load_7d_min >= HISTORY_ACR_MIN_MIN)
 		h.advice[FORM_ADVICE_CROSS_TRAINING] = true;
 	if (h.pain_sessions_last5 >= HISTORY_RECENT_PAINFUL ||
-	    h.max_pain_last5 >= HISTORY_PAIN_SEVERE)
+	    h.max_pain_last5 >= severe)
 		h.advice[FORM_ADVICE_SEE_PROFESSIONAL] = true;
 
 	*ret = h;

@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d[1] = d[0];
 	d[2] = d[0];
 	(void)form_digest_add_pain(&d[2], 1, 9, FORM_PAIN_SITE_LOWER_BACK, true);
-	if (form_history_analyze(d, 3, d[0].start_epoch_s + 86400, &h) == 0 &&
+	if (form_history_analyze(d, 3, d[0].start_epoch_s + 86400, NULL, &h) == 0 &&
 	    form_history_report_to_json(&h, &o) == 0)
 		json_object_put(o);
 	return 0;

@@ -370,7 +370,7 @@ static void test_history(void **state)
 		digest_fill(&d[i], now - (11 - i) * 3 * DAY, painful ? 158 : 168,
 			    painful ? 0.42 : 0.30, painful ? 5 : 0);
 	}
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	assert_int_equal(h.sessions, 12);
 	/* within 7 days: sessions at 0, 3, 6 days ago = 3 x 30 min */
 	assert_true(fabs(h.load_7d_min - 90) < 1e-9);
@@ -401,7 +401,7 @@ static void test_history(void **state)
 		digest_fill(&d[i], now - (11 - i) * 3 * DAY, 168, 0.3, 0);
 		d[i].running_s = i >= 10 ? 3600 : 600;
 	}
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	/* 7 d: i = 9 (10 min), 10, 11 (60 min each) = 130; 28 d: 7 x 10 + 120 = 190 / 4 */
 	assert_true(fabs(h.load_7d_min - 130) < 1e-9);
 	assert_true(h.acute_chronic_ratio > 1.3);
@@ -431,7 +431,7 @@ static void test_history(void **state)
 		digest_fill(&d[i], now - (4 - i) * 3 * DAY / 2, 168, 0.3, 0);
 		d[i].running_s = 3600;
 	}
-	assert_int_equal(form_history_analyze(d, 5, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 5, now, NULL, &h), 0);
 	assert_true(fabs(h.history_days - 6) < 1e-9);
 	assert_true(fabs(h.load_7d_min - 300) < 1e-9);
 	assert_true(fabs(h.load_28d_weekly_min - 300) < 1e-9);
@@ -447,7 +447,7 @@ static void test_history(void **state)
 	json_object_put(o);
 	o = NULL;
 	/* one session, today: the week is the history */
-	assert_int_equal(form_history_analyze(&d[4], 1, now, &h), 0);
+	assert_int_equal(form_history_analyze(&d[4], 1, now, NULL, &h), 0);
 	assert_true(fabs(h.history_days) < 1e-9);
 	assert_true(fabs(h.load_28d_weekly_min - 60) < 1e-9);
 	assert_true(isnan(h.acute_chronic_ratio));
@@ -461,7 +461,7 @@ static void test_history(void **state)
 
 		for (unsigned i = 0; i < 21; i++)
 			digest_fill(&daily[i], now - (20 - i) * DAY, 168, 0.3, 0);
-		assert_int_equal(form_history_analyze(daily, 21, now, &h), 0);
+		assert_int_equal(form_history_analyze(daily, 21, now, NULL, &h), 0);
 		assert_true(fabs(h.history_days - 20) < 1e-9);
 		assert_true(fabs(h.load_7d_min - 210) < 1e-9);
 		assert_true(fabs(h.acute_chronic_ratio - 210 / (630 / (20 / 7.0))) < 1e-9);
@@ -472,7 +472,7 @@ static void test_history(void **state)
 		 * ratio to 2.3, cross-training.
 		 */
 		daily[0].start_epoch_s = 0;
-		assert_int_equal(form_history_analyze(daily, 21, now, &h), 0);
+		assert_int_equal(form_history_analyze(daily, 21, now, NULL, &h), 0);
 		assert_true(fabs(h.history_days - 19) < 1e-9);
 		assert_true(fabs(h.load_7d_min - 210) < 1e-9);
 		assert_true(fabs(h.acute_chronic_ratio - 210 / (600 / (19 / 7.0))) < 1e-9);
@@ -481,7 +481,7 @@ static void test_history(void **state)
 
 	/* one severe report is enough */
 	assert_int_equal(form_digest_add_pain(&d[11], 0, 8, FORM_PAIN_SITE_KNEE, true), 0);
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	assert_int_equal(h.pain_sessions_last5, 1);
 	assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
 
@@ -496,21 +496,33 @@ static void test_history(void **state)
 
 		digest_fill(&d[i], now - (11 - i) * 3 * DAY, 168, 0.3, painful ? 6 : 2);
 	}
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	assert_int_equal(h.pain_sessions_last5, 2);
 	assert_int_equal(h.max_pain_last5, 6);
 	assert_false(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
 	assert_true(h.advice[FORM_ADVICE_LISTEN_TO_BODY]);
 	digest_fill(&d[11], now, 168, 0.3, 3);
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	assert_int_equal(h.pain_sessions_last5, 3);
 	assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
 	digest_fill(&d[11], now, 168, 0.3, 7);
 	digest_fill(&d[10], now - 3 * DAY, 168, 0.3, 2);
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	assert_int_equal(h.pain_sessions_last5, 2);
 	assert_int_equal(h.max_pain_last5, 7);
 	assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+	/* "severe" is the engine's pain_severe_level, as in the session's advice */
+	{
+		struct form_params p;
+
+		form_params_default(&p);
+		p.pain_severe_level = 8;
+		assert_int_equal(form_history_analyze(d, 12, now, &p, &h), 0);
+		assert_false(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+		p.pain_severe_level = 7;
+		assert_int_equal(form_history_analyze(d, 12, now, &p, &h), 0);
+		assert_true(h.advice[FORM_ADVICE_SEE_PROFESSIONAL]);
+	}
 
 	/*
 	 * Two sensors: a chest strap on the painful days, a waist clip on the
@@ -529,7 +541,7 @@ static void test_history(void **state)
 		d[i].median[FORM_METRIC_TRUNK_LEAN] = painful ? 6 : 2;
 		d[i].median[FORM_METRIC_IMPACT] = painful ? 2.2 : 3.4;
 	}
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	assert_int_equal(h.n_pointers, 1);
 	assert_int_equal(h.pointers[0].metric, FORM_METRIC_CADENCE);
 	assert_string_equal(h.pointer_text, "your back pain followed runs with lower cadence "
@@ -537,7 +549,7 @@ static void test_history(void **state)
 	/* within one mount the same lean difference is a pointer */
 	for (unsigned i = 0; i < 12; i++)
 		d[i].mount = i < 8 ? FORM_MOUNT_CHEST : FORM_DIGEST_MOUNT_MIXED;
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	assert_int_equal(h.n_pointers, 3);
 	assert_int_equal(h.pointers[1].metric, FORM_METRIC_TRUNK_LEAN);
 	assert_int_equal(h.pointers[1].direction, 1);
@@ -547,12 +559,12 @@ static void test_history(void **state)
 	for (unsigned i = 0; i < 12; i++)
 		d[i].mount = i < 8 ? FORM_DIGEST_MOUNT_MIXED : (i % 2 ? FORM_MOUNT_WAIST :
 								  FORM_MOUNT_CHEST);
-	assert_int_equal(form_history_analyze(d, 12, now, &h), 0);
+	assert_int_equal(form_history_analyze(d, 12, now, NULL, &h), 0);
 	assert_int_equal(h.n_pointers, 1);
 
-	assert_int_equal(form_history_analyze(NULL, 0, now, &h), 0);
-	assert_int_equal(form_history_analyze(NULL, 3, now, &h), -EINVAL);
-	assert_int_equal(form_history_analyze(d, FORM_HISTORY_MAX + 1, now, &h), -EINVAL);
+	assert_int_equal(form_history_analyze(NULL, 0, now, NULL, &h), 0);
+	assert_int_equal(form_history_analyze(NULL, 3, now, NULL, &h), -EINVAL);
+	assert_int_equal(form_history_analyze(d, FORM_HISTORY_MAX + 1, now, NULL, &h), -EINVAL);
 }
 
 int main(void)
