@@ -738,9 +738,11 @@ static void rate_check(struct form_detector *d, double dts)
 	for (unsigned i = 0; i < FORM_RATE_BLOCK; i++)
 		steady &= d->rate_iv[i] <= FORM_RATE_STEADY * m &&
 			  d->rate_iv[i] * FORM_RATE_STEADY >= m;
-	if (!(first && smooth_width(m) != d->w) &&
-	    !((m > FORM_RATE_OFF * d->dt_s || m * FORM_RATE_OFF < d->dt_s) &&
-	      (!known || steady)))
+	/* the stream's first block sets the smoothing; later ones only a new rate */
+	bool new_width = first && smooth_width(m) != d->w;
+	bool off = m > FORM_RATE_OFF * d->dt_s || m * FORM_RATE_OFF < d->dt_s;
+
+	if (!new_width && !(off && (!known || steady)))
 		return;
 	d->dt_s = m;
 	if (smooth_width(m) == d->w)
